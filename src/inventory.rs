@@ -1,0 +1,438 @@
+//! The live snapshot discovery produces: plain, serialisable data, no SDK types.
+//!
+//! The plan is a pure function of a [`crate::spec::Migration`] and an [`Inventory`],
+//! so tests can build inventories by hand.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Tag key put on every resource the migration creates; its value is the migration id.
+pub const OWNERSHIP_TAG: &str = "ecs-bluegreen:migration-id";
+
+/// Everything the plan needs to know about the account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// AWS account id, when known (used to scope the role trust policy).
+    pub account_id: Option<String>,
+    /// AWS region, when known.
+    pub region: Option<String>,
+    /// The service, or `None` when DescribeServices reported it missing.
+    pub service: Option<ServiceDefinition>,
+    /// The service's (blue) target group.
+    pub blue_target_group: Option<TargetGroupInfo>,
+    /// The load balancer of the blue target group, with all its listeners.
+    pub load_balancer: Option<LoadBalancerInfo>,
+    /// The task definition the service runs.
+    pub task_definition: Option<TaskDefinitionInfo>,
+    /// The named pipeline: `None` when none was asked for, `Some(None)` when it does not exist.
+    pub pipeline: Option<Option<PipelineInfo>>,
+    /// Resources that already carry the planned names.
+    pub existing: ExistingResources,
+}
+
+/// Resources found under the names the migration plans to use.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExistingResources {
+    /// A target group with the green name.
+    pub green_target_group: Option<TargetGroupInfo>,
+    /// An IAM role with the planned name.
+    pub role: Option<RoleInfo>,
+    /// A CodeDeploy application with the planned name.
+    pub application: Option<ApplicationInfo>,
+    /// A deployment group with the planned name in that application.
+    pub deployment_group: Option<DeploymentGroupInfo>,
+}
+
+/// A key/value tag list, sorted by key.
+pub type Tags = BTreeMap<String, String>;
+
+/// The service as DescribeServices reports it, with every field CreateService takes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceDefinition {
+    /// Service name.
+    pub name: String,
+    /// Service ARN.
+    pub arn: Option<String>,
+    /// Cluster ARN.
+    pub cluster_arn: Option<String>,
+    /// `ACTIVE`, `DRAINING` or `INACTIVE`.
+    pub status: String,
+    /// `ECS`, `CODE_DEPLOY` or `EXTERNAL` (absent is reported as `ECS`).
+    pub deployment_controller: String,
+    /// Task definition ARN.
+    pub task_definition: Option<String>,
+    /// Desired number of tasks.
+    pub desired_count: i32,
+    /// Tasks running now.
+    pub running_count: i32,
+    /// `EC2`, `FARGATE`, `EXTERNAL`, `MANAGED_INSTANCES`, or `None` with a capacity provider strategy.
+    pub launch_type: Option<String>,
+    /// Capacity provider strategy.
+    pub capacity_provider_strategy: Vec<CapacityProviderItem>,
+    /// Fargate platform version.
+    pub platform_version: Option<String>,
+    /// Load balancer entries.
+    pub load_balancers: Vec<LoadBalancerEntry>,
+    /// Cloud Map registries.
+    pub service_registries: Vec<ServiceRegistryEntry>,
+    /// awsvpc network configuration.
+    pub network_configuration: Option<AwsVpcConfiguration>,
+    /// Health-check grace period.
+    pub health_check_grace_period_seconds: Option<i32>,
+    /// Placement constraints.
+    pub placement_constraints: Vec<PlacementConstraintDef>,
+    /// Placement strategy.
+    pub placement_strategy: Vec<PlacementStrategyDef>,
+    /// `REPLICA` or `DAEMON`.
+    pub scheduling_strategy: Option<String>,
+    /// Deployment configuration (moto does not return it).
+    pub deployment_configuration: Option<DeploymentConfigurationDef>,
+    /// Service tags.
+    pub tags: Tags,
+    /// ECS managed tags.
+    pub enable_ecs_managed_tags: bool,
+    /// `TASK_DEFINITION`, `SERVICE` or `NONE`.
+    pub propagate_tags: Option<String>,
+    /// ECS Exec.
+    pub enable_execute_command: bool,
+    /// `ENABLED` or `DISABLED`.
+    pub availability_zone_rebalancing: Option<String>,
+    /// Service-linked role given at creation (classic setups).
+    pub role_arn: Option<String>,
+    /// The deployments in the service's `deployments` list.
+    pub deployments: Vec<DeploymentSummary>,
+    /// Number of task sets (CODE_DEPLOY / EXTERNAL services).
+    pub task_set_count: usize,
+}
+
+impl ServiceDefinition {
+    /// The single load balancer entry, when there is exactly one.
+    pub fn single_load_balancer(&self) -> Option<&LoadBalancerEntry> {
+        match self.load_balancers.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+    /// The PRIMARY deployment, if listed.
+    pub fn primary_deployment(&self) -> Option<&DeploymentSummary> {
+        self.deployments.iter().find(|d| d.status == "PRIMARY")
+    }
+}
+
+/// One capacity provider strategy item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapacityProviderItem {
+    /// Capacity provider name.
+    pub capacity_provider: String,
+    /// Relative weight.
+    pub weight: i32,
+    /// Base task count.
+    pub base: i32,
+}
+
+/// One load balancer entry of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadBalancerEntry {
+    /// Target group ARN (ALB/NLB).
+    pub target_group_arn: Option<String>,
+    /// Load balancer name (Classic Load Balancer only).
+    pub load_balancer_name: Option<String>,
+    /// Container that receives traffic.
+    pub container_name: Option<String>,
+    /// Its port.
+    pub container_port: Option<i32>,
+}
+
+/// One Cloud Map registry entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceRegistryEntry {
+    /// Registry ARN.
+    pub registry_arn: Option<String>,
+    /// Port (SRV records).
+    pub port: Option<i32>,
+    /// Container name.
+    pub container_name: Option<String>,
+    /// Container port.
+    pub container_port: Option<i32>,
+}
+
+/// awsvpc network configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwsVpcConfiguration {
+    /// Subnet ids.
+    pub subnets: Vec<String>,
+    /// Security group ids.
+    pub security_groups: Vec<String>,
+    /// `ENABLED` or `DISABLED`.
+    pub assign_public_ip: Option<String>,
+}
+
+/// A placement constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacementConstraintDef {
+    /// `distinctInstance` or `memberOf`.
+    pub r#type: Option<String>,
+    /// Cluster query expression.
+    pub expression: Option<String>,
+}
+
+/// A placement strategy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacementStrategyDef {
+    /// `random`, `spread` or `binpack`.
+    pub r#type: Option<String>,
+    /// Field to apply it to.
+    pub field: Option<String>,
+}
+
+/// Deployment configuration of an `ECS`-controlled service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentConfigurationDef {
+    /// Maximum percent.
+    pub maximum_percent: Option<i32>,
+    /// Minimum healthy percent.
+    pub minimum_healthy_percent: Option<i32>,
+    /// Circuit breaker `(enable, rollback)`, rolling updates only.
+    pub circuit_breaker: Option<(bool, bool)>,
+    /// CloudWatch alarms, `ECS` controller only.
+    pub alarms: Option<DeploymentAlarmsDef>,
+    /// `ROLLING`, `BLUE_GREEN`, `LINEAR`, `CANARY` (absent means rolling).
+    pub strategy: Option<String>,
+    /// Bake time of ECS-native blue/green.
+    pub bake_time_in_minutes: Option<i32>,
+}
+
+/// Alarm-based rollback settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentAlarmsDef {
+    /// Alarm names.
+    pub alarm_names: Vec<String>,
+    /// Whether alarms are watched.
+    pub enable: bool,
+    /// Whether an alarm rolls back.
+    pub rollback: bool,
+}
+
+/// One entry of the service's `deployments` list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentSummary {
+    /// Deployment id.
+    pub id: Option<String>,
+    /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
+    pub status: String,
+    /// `IN_PROGRESS`, `COMPLETED`, `FAILED`.
+    pub rollout_state: Option<String>,
+    /// Desired tasks.
+    pub desired_count: i32,
+    /// Running tasks.
+    pub running_count: i32,
+    /// Whether this deployment uses Service Connect.
+    pub service_connect: bool,
+    /// Whether this deployment uses VPC Lattice.
+    pub vpc_lattice: bool,
+    /// Number of EBS volume configurations.
+    pub volume_configurations: usize,
+}
+
+/// A target group with its attributes and tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetGroupInfo {
+    /// ARN.
+    pub arn: String,
+    /// Name.
+    pub name: String,
+    /// `HTTP`, `HTTPS`, `TCP`, ...
+    pub protocol: Option<String>,
+    /// `HTTP1`, `HTTP2`, `GRPC`.
+    pub protocol_version: Option<String>,
+    /// Port.
+    pub port: Option<i32>,
+    /// VPC id.
+    pub vpc_id: Option<String>,
+    /// `ip`, `instance`, `lambda`, `alb`.
+    pub target_type: Option<String>,
+    /// `ipv4` or `ipv6`.
+    pub ip_address_type: Option<String>,
+    /// Health check protocol.
+    pub health_check_protocol: Option<String>,
+    /// Health check port (`traffic-port` by default).
+    pub health_check_port: Option<String>,
+    /// Whether health checks are on.
+    pub health_check_enabled: Option<bool>,
+    /// Health check path.
+    pub health_check_path: Option<String>,
+    /// Interval.
+    pub health_check_interval_seconds: Option<i32>,
+    /// Timeout.
+    pub health_check_timeout_seconds: Option<i32>,
+    /// Healthy threshold.
+    pub healthy_threshold_count: Option<i32>,
+    /// Unhealthy threshold.
+    pub unhealthy_threshold_count: Option<i32>,
+    /// HTTP success codes.
+    pub matcher_http_code: Option<String>,
+    /// gRPC success codes.
+    pub matcher_grpc_code: Option<String>,
+    /// Load balancers that route to it.
+    pub load_balancer_arns: Vec<String>,
+    /// Attributes (`DescribeTargetGroupAttributes`).
+    pub attributes: BTreeMap<String, String>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// A load balancer and its listeners.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadBalancerInfo {
+    /// ARN.
+    pub arn: String,
+    /// Name.
+    pub name: String,
+    /// `application`, `network` or `gateway`.
+    pub r#type: String,
+    /// VPC id.
+    pub vpc_id: Option<String>,
+    /// Every listener of the load balancer.
+    pub listeners: Vec<ListenerInfo>,
+}
+
+/// A listener and the target groups its default action and rules forward to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerInfo {
+    /// ARN.
+    pub arn: String,
+    /// Port.
+    pub port: Option<i32>,
+    /// Protocol.
+    pub protocol: Option<String>,
+    /// Target groups the default action forwards to, with weights.
+    pub default_forward: Vec<WeightedTargetGroup>,
+    /// Non-default rules that forward to the blue target group.
+    pub rules_to_blue: Vec<String>,
+    /// Tags (used to recognise a listener this tool created).
+    pub tags: Tags,
+}
+
+/// A target group in a forward action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightedTargetGroup {
+    /// Target group ARN.
+    pub target_group_arn: String,
+    /// Weight (1 when the action has a single target group).
+    pub weight: i32,
+}
+
+/// The parts of the task definition the plan needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskDefinitionInfo {
+    /// ARN.
+    pub arn: String,
+    /// Family.
+    pub family: String,
+    /// Network mode.
+    pub network_mode: Option<String>,
+    /// Required compatibilities.
+    pub requires_compatibilities: Vec<String>,
+    /// Containers: name, image and container ports.
+    pub containers: Vec<ContainerInfo>,
+}
+
+/// A container of the task definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerInfo {
+    /// Name.
+    pub name: String,
+    /// Image.
+    pub image: Option<String>,
+    /// Container ports.
+    pub ports: Vec<i32>,
+}
+
+/// A pipeline's stages and actions (summary used for planning).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineInfo {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: Option<i32>,
+    /// Stages in order.
+    pub stages: Vec<StageInfo>,
+}
+
+/// A pipeline stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageInfo {
+    /// Name.
+    pub name: String,
+    /// Actions.
+    pub actions: Vec<ActionInfo>,
+}
+
+/// A pipeline action.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionInfo {
+    /// Name.
+    pub name: String,
+    /// Category (`Source`, `Build`, `Deploy`, ...).
+    pub category: String,
+    /// Owner.
+    pub owner: String,
+    /// Provider (`ECS`, `CodeDeployToECS`, ...).
+    pub provider: String,
+    /// Version.
+    pub version: String,
+    /// Configuration.
+    pub configuration: BTreeMap<String, String>,
+    /// Input artifact names.
+    pub input_artifacts: Vec<String>,
+    /// Output artifact names.
+    pub output_artifacts: Vec<String>,
+    /// Run order within the stage.
+    pub run_order: Option<i32>,
+}
+
+/// An IAM role found under the planned name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleInfo {
+    /// Name.
+    pub name: String,
+    /// ARN.
+    pub arn: String,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// A CodeDeploy application found under the planned name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationInfo {
+    /// Name.
+    pub name: String,
+    /// Application id.
+    pub id: Option<String>,
+    /// `ECS`, `Server` or `Lambda`.
+    pub compute_platform: Option<String>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// A CodeDeploy deployment group found under the planned name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentGroupInfo {
+    /// Name.
+    pub name: String,
+    /// Service role ARN.
+    pub service_role_arn: Option<String>,
+    /// Deployment config name.
+    pub deployment_config_name: Option<String>,
+    /// `(cluster, service)` pairs.
+    pub ecs_services: Vec<(String, String)>,
+    /// Target group names of the pair.
+    pub target_group_names: Vec<String>,
+    /// Production listener ARNs.
+    pub prod_listener_arns: Vec<String>,
+    /// Test listener ARNs.
+    pub test_listener_arns: Vec<String>,
+    /// Tags.
+    pub tags: Tags,
+}

@@ -1,0 +1,116 @@
+//! Refusals: what the plan will not do, why, and how to fix it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a plan was refused. One variant per rule AWS (or safety) imposes.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefusalKind {
+    /// The service does not exist.
+    ServiceMissing,
+    /// The service is DRAINING or INACTIVE.
+    ServiceNotActive,
+    /// The service is already `CODE_DEPLOY`-controlled, but not by an identical setup.
+    AlreadyCodeDeploy,
+    /// The service uses the `EXTERNAL` controller.
+    ExternalController,
+    /// The service uses ECS-native blue/green (`BLUE_GREEN`, `LINEAR`, `CANARY` strategy).
+    EcsNativeStrategy,
+    /// DAEMON services cannot use `CODE_DEPLOY`.
+    DaemonScheduling,
+    /// The service has no load balancer.
+    NoLoadBalancer,
+    /// The service uses a Classic Load Balancer.
+    ClassicLoadBalancer,
+    /// The service has more than one target group.
+    SeveralTargetGroups,
+    /// The blue target group or its load balancer could not be read.
+    TargetGroupMissing,
+    /// The service uses Service Connect.
+    ServiceConnect,
+    /// The service uses VPC Lattice.
+    VpcLattice,
+    /// A deployment is in progress.
+    DeploymentInFlight,
+    /// The test listener port equals the production port.
+    TestPortIsProductionPort,
+    /// Another listener already uses the test port.
+    TestPortInUse,
+    /// A Network Load Balancer supports only `CodeDeployDefault.ECSAllAtOnce`.
+    NlbNeedsAllAtOnce,
+    /// A name breaks an AWS limit.
+    InvalidName,
+    /// The named pipeline does not exist.
+    PipelineMissing,
+    /// The pipeline has no Deploy action for this service.
+    PipelineNoDeployAction,
+    /// Several Deploy actions deploy this service.
+    PipelineAmbiguous,
+    /// The Deploy action's input artifact is not produced by an earlier stage.
+    PipelineInputNotProduced,
+    /// A resource with a planned name exists and this tool did not create it.
+    NotOwned,
+    /// The production listener forwarding to the service could not be found.
+    NoProductionListener,
+    /// The container named in the load balancer entry is not in the task definition.
+    ContainerMismatch,
+    /// The requested migration target is not available.
+    UnsupportedTarget,
+}
+
+/// One reason the plan was refused, with the fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// Which rule.
+    pub kind: RefusalKind,
+    /// What is wrong, naming the resource.
+    pub problem: String,
+    /// What to change.
+    pub fix: String,
+}
+
+impl Refusal {
+    pub(crate) fn new(kind: RefusalKind, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self { kind, problem: problem.into(), fix: fix.into() }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\n    fix: {}", self.problem, self.fix)
+    }
+}
+
+/// The plan was refused before any change; every reason is listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub struct PlanError {
+    refusals: Vec<Refusal>,
+}
+
+impl PlanError {
+    pub(crate) fn new(refusals: Vec<Refusal>) -> Self {
+        debug_assert!(!refusals.is_empty());
+        Self { refusals }
+    }
+    /// Every reason, in the order found.
+    pub fn refusals(&self) -> &[Refusal] {
+        &self.refusals
+    }
+    /// Whether one of the reasons is `kind`.
+    pub fn has(&self, kind: RefusalKind) -> bool {
+        self.refusals.iter().any(|r| r.kind == kind)
+    }
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "plan refused; nothing was changed:")?;
+        for r in &self.refusals {
+            write!(f, "\n  - {r}")?;
+        }
+        Ok(())
+    }
+}

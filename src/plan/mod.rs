@@ -1,0 +1,963 @@
+//! The plan: a pure function from a [`Migration`] and an [`Inventory`] to the exact
+//! changes the migration will make, or a [`PlanError`] listing every refusal.
+//!
+//! Nothing here performs I/O; [`Migration::plan`] is the convenience that discovers first.
+
+mod error;
+mod render;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::{PlanError, Refusal, RefusalKind};
+
+use crate::inventory::*;
+use crate::spec::{
+    AutoRollbackEvent, DeploymentConfig, Migration, ReadyWait, ServiceCutover, Target, TerminationWait,
+    ValidationError,
+};
+
+/// Placeholder shown for identifiers AWS assigns during apply.
+pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+
+/// Identifies a step of the migration; also the key of its journal entries.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepId {
+    /// Clone the blue target group.
+    GreenTargetGroup,
+    /// Test listener (or weight-0 attachment to the production listener).
+    TestListener,
+    /// CodeDeploy service role.
+    ServiceRole,
+    /// CodeDeploy application.
+    Application,
+    /// Blue/green deployment group.
+    DeploymentGroup,
+    /// Switch the service to `CODE_DEPLOY`.
+    ServiceCutover,
+    /// Rewrite the pipeline's Deploy action.
+    PipelineDeployAction,
+}
+
+impl StepId {
+    /// Kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepId::GreenTargetGroup => "green-target-group",
+            StepId::TestListener => "test-listener",
+            StepId::ServiceRole => "service-role",
+            StepId::Application => "application",
+            StepId::DeploymentGroup => "deployment-group",
+            StepId::ServiceCutover => "service-cutover",
+            StepId::PipelineDeployAction => "pipeline-deploy-action",
+        }
+    }
+}
+
+impl std::fmt::Display for StepId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a change does to its resource.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// A new resource.
+    Create,
+    /// An existing resource is modified in place.
+    Update,
+    /// An existing resource is deleted and created again.
+    Replace,
+    /// An existing resource is deleted.
+    Delete,
+    /// Already in the wanted shape; nothing to do.
+    NoOp,
+}
+
+/// One planned change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The step that carries it out.
+    pub step: StepId,
+    /// Create, update, replace, delete or no-op.
+    pub action: Action,
+    /// Steps that must finish first.
+    pub depends_on: Vec<StepId>,
+    /// The exact values to be written.
+    pub detail: ChangeDetail,
+}
+
+/// The values a change writes.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ChangeDetail {
+    /// The green target group, a clone of the blue one but for name and tags.
+    GreenTargetGroup {
+        /// Settings, attributes and tags of the new group (`arn` known after apply).
+        settings: TargetGroupInfo,
+        /// Blue group it clones.
+        blue_name: String,
+    },
+    /// Route test traffic to the green group.
+    TestListener {
+        /// Load balancer ARN.
+        load_balancer_arn: String,
+        /// How the green group is attached.
+        route: TestRoute,
+        /// Tags of a created listener.
+        tags: Tags,
+    },
+    /// The CodeDeploy service role.
+    ServiceRole {
+        /// Role name.
+        name: String,
+        /// Role ARN (known after apply when created).
+        arn: String,
+        /// Whether an existing role is adopted (never modified or deleted).
+        adopted: bool,
+        /// Trust policy document (JSON).
+        trust_policy: String,
+        /// Managed policy attached.
+        managed_policy_arn: String,
+        /// Tags.
+        tags: Tags,
+    },
+    /// The CodeDeploy application.
+    Application {
+        /// Application name.
+        name: String,
+        /// Tags.
+        tags: Tags,
+    },
+    /// The blue/green deployment group.
+    DeploymentGroup(DeploymentGroupValues),
+    /// The service switched to `CODE_DEPLOY`.
+    ServiceCutover {
+        /// Strategy.
+        strategy: ServiceCutover,
+        /// The service as it is now (kept in the journal for undo).
+        from: Box<ServiceDefinition>,
+        /// The service as it will be.
+        to: Box<ServiceDefinition>,
+        /// Temporary bridge service name (ParallelKeepName).
+        bridge_name: Option<String>,
+        /// Settings that `CODE_DEPLOY` forbids and that are dropped, with the reason.
+        dropped: Vec<DroppedSetting>,
+    },
+    /// The pipeline's Deploy action rewritten to `CodeDeployToECS`.
+    PipelineDeployAction {
+        /// Pipeline name.
+        pipeline: String,
+        /// Stage name.
+        stage: String,
+        /// The action now.
+        before: ActionInfo,
+        /// The action after the change.
+        after: ActionInfo,
+    },
+}
+
+/// How the green target group receives test traffic.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "kebab-case")]
+pub enum TestRoute {
+    /// A separate listener on `port` forwarding to the green group.
+    Listener {
+        /// Listener port.
+        port: u16,
+        /// Listener protocol.
+        protocol: String,
+        /// Listener ARN (known after apply when created).
+        arn: String,
+        /// Green target group name.
+        target_group: String,
+    },
+    /// No test port: the green group joins the production listener's forward action at weight 0.
+    ProductionWeightZero {
+        /// Production listener ARN.
+        listener_arn: String,
+        /// Its forward action now (restored on undo).
+        before: Vec<WeightedTargetGroup>,
+    },
+}
+
+/// Every value of the deployment group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentGroupValues {
+    /// Application name.
+    pub application: String,
+    /// Deployment group name.
+    pub name: String,
+    /// Service role ARN (known after apply when the role is created).
+    pub service_role_arn: String,
+    /// Deployment configuration.
+    pub deployment_config: DeploymentConfig,
+    /// Cluster name.
+    pub cluster: String,
+    /// Service name (after cutover).
+    pub service: String,
+    /// Blue and green target group names.
+    pub target_groups: [String; 2],
+    /// Production listener ARN.
+    pub prod_listener_arn: String,
+    /// Test listener ARN, if any (known after apply when created).
+    pub test_listener_arn: Option<String>,
+    /// Auto-rollback events.
+    pub auto_rollback_events: Vec<AutoRollbackEvent>,
+    /// Manual go-ahead wait.
+    pub ready_wait: Option<ReadyWait>,
+    /// Blue termination wait.
+    pub termination_wait: TerminationWait,
+    /// Alarm names.
+    pub alarms: Vec<String>,
+    /// Tags.
+    pub tags: Tags,
+}
+
+/// A setting dropped because `CODE_DEPLOY` forbids it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DroppedSetting {
+    /// Field path.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The migration's plan: ordered changes with exact values, and warnings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Tagged on every created resource.
+    pub migration_id: String,
+    /// Cluster name.
+    pub cluster: String,
+    /// Service name.
+    pub service: String,
+    /// Account id, when known.
+    pub account_id: Option<String>,
+    /// The service already runs on an identical blue/green setup.
+    pub already_migrated: bool,
+    /// Changes in execution order.
+    pub changes: Vec<Change>,
+    /// Things the user should know that do not block the migration.
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// Whether applying it would change anything.
+    pub fn is_noop(&self) -> bool {
+        self.changes.iter().all(|c| c.action == Action::NoOp)
+    }
+    /// The change of a step, if planned.
+    pub fn change(&self, step: StepId) -> Option<&Change> {
+        self.changes.iter().find(|c| c.step == step)
+    }
+    /// Count of changes per action: (create, update, replace, delete, no-op).
+    pub fn counts(&self) -> (usize, usize, usize, usize, usize) {
+        let n = |a| self.changes.iter().filter(|c| c.action == a).count();
+        (n(Action::Create), n(Action::Update), n(Action::Replace), n(Action::Delete), n(Action::NoOp))
+    }
+}
+
+impl Migration {
+    /// Discovers the live service (read-only) and plans the migration.
+    pub async fn plan(&self, aws: &crate::AwsClients) -> crate::Result<Plan> {
+        let inventory = crate::discover::discover(aws, self).await?;
+        Ok(plan(self, &inventory)?)
+    }
+}
+
+fn invalid_name(e: ValidationError) -> Refusal {
+    Refusal::new(
+        RefusalKind::InvalidName,
+        format!("the {} {:?} {}", e.what(), e.value(), e.reason()),
+        format!("choose a shorter or valid {} with an override", e.what()),
+    )
+}
+
+fn owned(tags: &Tags, id: &str) -> bool {
+    tags.get(OWNERSHIP_TAG).is_some_and(|v| v == id)
+}
+
+/// Trust policy of the CodeDeploy role, scoped to the account when it is known.
+pub fn codedeploy_trust_policy(account_id: Option<&str>) -> String {
+    let mut stmt = serde_json::json!({
+        "Effect": "Allow",
+        "Principal": { "Service": "codedeploy.amazonaws.com" },
+        "Action": "sts:AssumeRole",
+    });
+    if let Some(acct) = account_id {
+        stmt["Condition"] = serde_json::json!({ "StringEquals": { "aws:SourceAccount": acct } });
+    }
+    serde_json::json!({ "Version": "2012-10-17", "Statement": [stmt] }).to_string()
+}
+
+/// Plans the migration. Pure: no I/O. Refuses, with every reason and its fix, what AWS
+/// would refuse or what would be unsafe.
+pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
+    let mut refusals = Vec::new();
+    let mut warnings = Vec::new();
+    let id = migration.migration_id();
+    let cluster = migration.cluster_name().to_owned();
+    let service_name = migration.service().as_str().to_owned();
+
+    if migration.target() == Target::EcsNative {
+        refusals.push(Refusal::new(
+            RefusalKind::UnsupportedTarget,
+            "the ECS-native blue/green target is not available in this version",
+            "use the CodeDeploy target (--target codedeploy)",
+        ));
+    }
+
+    let Some(svc) = &inv.service else {
+        refusals.push(Refusal::new(
+            RefusalKind::ServiceMissing,
+            format!("service {service_name} was not found in cluster {cluster}"),
+            "check --cluster and --service (and AWS_REGION / the account you are using)",
+        ));
+        return Err(PlanError::new(refusals));
+    };
+    if svc.status != "ACTIVE" {
+        refusals.push(Refusal::new(
+            RefusalKind::ServiceNotActive,
+            format!("service {service_name} is {}, not ACTIVE", svc.status),
+            "migrate an ACTIVE service; a DRAINING or INACTIVE service cannot be recreated from",
+        ));
+        return Err(PlanError::new(refusals));
+    }
+
+    // Specs with derived names; a derived name over an AWS limit is a refusal, not a panic.
+    let role_spec = migration.role_spec().map_err(invalid_name);
+    let app_spec = migration.application_spec().map_err(invalid_name);
+    let dg_spec = migration.deployment_group_spec().map_err(invalid_name);
+    let (role_spec, app_spec, dg_spec) = match (role_spec, app_spec, dg_spec) {
+        (Ok(r), Ok(a), Ok(d)) => (r, a, d),
+        (r, a, d) => {
+            refusals.extend([r.err(), a.err(), d.err()].into_iter().flatten());
+            return Err(PlanError::new(refusals));
+        }
+    };
+
+    // Already migrated by an identical setup: report, don't refuse.
+    let dg_existing = inv.existing.deployment_group.as_ref();
+    let blue_name = inv.blue_target_group.as_ref().map(|t| t.name.clone());
+    let identical = svc.deployment_controller == "CODE_DEPLOY"
+        && dg_existing.is_some_and(|dg| {
+            dg.ecs_services.iter().any(|(c, s)| *c == cluster && *s == service_name)
+                && blue_name.as_ref().is_some_and(|b| dg.target_group_names.contains(b))
+        });
+
+    match svc.deployment_controller.as_str() {
+        "ECS" => {}
+        "CODE_DEPLOY" if identical => {}
+        "CODE_DEPLOY" => refusals.push(Refusal::new(
+            RefusalKind::AlreadyCodeDeploy,
+            format!("service {service_name} already uses the CODE_DEPLOY controller, but not with deployment group {}/{}", app_spec.application_name(), dg_spec.deployment_group_name()),
+            "nothing to migrate; or name its existing application and deployment group with overrides",
+        )),
+        "EXTERNAL" => refusals.push(Refusal::new(
+            RefusalKind::ExternalController,
+            format!("service {service_name} uses the EXTERNAL deployment controller"),
+            "switch it back to ECS (UpdateService, an in-place transition AWS allows) and migrate again",
+        )),
+        other => refusals.push(Refusal::new(
+            RefusalKind::ExternalController,
+            format!("service {service_name} uses the unknown deployment controller {other}"),
+            "migrate a service on the ECS (rolling update) controller",
+        )),
+    }
+
+    if let Some(strategy) = svc.deployment_configuration.as_ref().and_then(|d| d.strategy.as_deref())
+        && strategy != "ROLLING"
+        && !identical
+    {
+        refusals.push(Refusal::new(
+            RefusalKind::EcsNativeStrategy,
+            format!("service {service_name} uses the ECS-native {strategy} deployment strategy; AWS blocks leaving the ECS controller with it"),
+            "switch the service to the ROLLING strategy first (UpdateService), or keep ECS-native blue/green",
+        ));
+    }
+    if svc.scheduling_strategy.as_deref() == Some("DAEMON") {
+        refusals.push(Refusal::new(
+            RefusalKind::DaemonScheduling,
+            format!("service {service_name} uses DAEMON scheduling; CODE_DEPLOY supports only REPLICA"),
+            "blue/green needs a REPLICA service; migrate a replica service instead",
+        ));
+    }
+
+    let lb_entry = match svc.load_balancers.as_slice() {
+        [] => {
+            refusals.push(Refusal::new(
+                RefusalKind::NoLoadBalancer,
+                format!("service {service_name} has no load balancer; blue/green shifts traffic between two target groups"),
+                "put the service behind an Application or Network Load Balancer first",
+            ));
+            None
+        }
+        [one] if one.load_balancer_name.is_some() && one.target_group_arn.is_none() => {
+            refusals.push(Refusal::new(
+                RefusalKind::ClassicLoadBalancer,
+                format!("service {service_name} uses the Classic Load Balancer {}", one.load_balancer_name.as_deref().unwrap_or_default()),
+                "move the service to an Application or Network Load Balancer first",
+            ));
+            None
+        }
+        [one] => Some(one),
+        many => {
+            refusals.push(Refusal::new(
+                RefusalKind::SeveralTargetGroups,
+                format!("service {service_name} has {} target groups; CodeDeploy blue/green supports exactly one", many.len()),
+                "reduce the service to one load balancer entry first",
+            ));
+            None
+        }
+    };
+
+    if svc.deployments.iter().any(|d| d.service_connect) {
+        refusals.push(Refusal::new(
+            RefusalKind::ServiceConnect,
+            format!("service {service_name} uses Service Connect, which AWS supports only with the ECS controller"),
+            "remove Service Connect from the service, or use ECS-native blue/green",
+        ));
+    }
+    if svc.deployments.iter().any(|d| d.vpc_lattice) {
+        refusals.push(Refusal::new(
+            RefusalKind::VpcLattice,
+            format!("service {service_name} uses VPC Lattice, which blocks leaving the ECS controller"),
+            "remove the VPC Lattice configuration, or use ECS-native blue/green",
+        ));
+    }
+    if !identical {
+        let in_flight = svc.deployments.len() > 1
+            || svc.deployments.iter().any(|d| d.rollout_state.as_deref() == Some("IN_PROGRESS"));
+        if in_flight {
+            refusals.push(Refusal::new(
+                RefusalKind::DeploymentInFlight,
+                format!(
+                    "service {service_name} has a deployment in progress ({} deployments listed)",
+                    svc.deployments.len()
+                ),
+                "wait until the deployment completes (aws ecs wait services-stable) and plan again",
+            ));
+        }
+    }
+
+    // Target group, load balancer, listeners.
+    let blue = inv.blue_target_group.as_ref();
+    let lb = inv.load_balancer.as_ref();
+    if lb_entry.is_some() && (blue.is_none() || lb.is_none()) {
+        refusals.push(Refusal::new(
+            RefusalKind::TargetGroupMissing,
+            format!(
+                "the service's target group {} {}",
+                lb_entry.and_then(|e| e.target_group_arn.as_deref()).unwrap_or_default(),
+                if blue.is_none() { "does not exist" } else { "is not attached to a load balancer" }
+            ),
+            "attach the target group to a listener of an Application or Network Load Balancer",
+        ));
+    }
+    let is_nlb = lb.is_some_and(|l| l.r#type == "network");
+    let deployment_config = dg_spec.deployment_config().clone();
+    if is_nlb && !deployment_config.is_all_at_once() {
+        if matches!(deployment_config, DeploymentConfig::Custom(_)) {
+            warnings.push(format!(
+                "the load balancer is a Network Load Balancer: CodeDeploy supports only all-at-once traffic shifting there; make sure {deployment_config} is an AllAtOnce config"
+            ));
+        } else {
+            refusals.push(Refusal::new(
+                RefusalKind::NlbNeedsAllAtOnce,
+                format!("{deployment_config} shifts traffic gradually, but the service is behind a Network Load Balancer, where CodeDeploy supports only all-at-once"),
+                "use --deployment-config CodeDeployDefault.ECSAllAtOnce",
+            ));
+        }
+    }
+
+    let green_spec = blue.map(|b| migration.target_group_pair(&b.name).map_err(invalid_name));
+    let green_spec = match green_spec {
+        Some(Ok(g)) => Some(g),
+        Some(Err(r)) => {
+            refusals.push(r);
+            None
+        }
+        None => None,
+    };
+    if let (Some(b), Some(g)) = (blue, &green_spec)
+        && g.green_name().as_str() == b.name
+    {
+        refusals.push(Refusal::new(
+            RefusalKind::InvalidName,
+            format!("the green target group name {} is the blue group's name", b.name),
+            "choose another green target group name",
+        ));
+    }
+
+    let prod_listener = match (lb, blue) {
+        (Some(lb), Some(blue)) => {
+            let by_default: Vec<&ListenerInfo> = lb
+                .listeners
+                .iter()
+                .filter(|l| l.default_forward.iter().any(|t| t.target_group_arn == blue.arn))
+                .collect();
+            let by_rule: Vec<&ListenerInfo> = lb.listeners.iter().filter(|l| !l.rules_to_blue.is_empty()).collect();
+            match (by_default.as_slice(), by_rule.as_slice()) {
+                ([one], _) => Some(*one),
+                ([], [one]) => {
+                    warnings.push(format!(
+                        "listener {} reaches the blue target group only through a rule, not its default action; CodeDeploy shifts traffic on the listener it is given, check that the rule follows",
+                        one.arn
+                    ));
+                    Some(*one)
+                }
+                _ => {
+                    refusals.push(Refusal::new(
+                        RefusalKind::NoProductionListener,
+                        format!(
+                            "{} listeners of {} forward to {}; CodeDeploy needs exactly one production listener",
+                            by_default.len(),
+                            lb.name,
+                            blue.name
+                        ),
+                        "keep one listener whose default action forwards to the service's target group",
+                    ));
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+
+    // Test listener port rules.
+    let mut existing_test_listener: Option<&ListenerInfo> = None;
+    if let (Some(port), Some(lb), Some(prod)) = (migration.test_listener_port(), lb, prod_listener) {
+        let p = i32::from(port.get());
+        if prod.port == Some(p) {
+            refusals.push(Refusal::new(
+                RefusalKind::TestPortIsProductionPort,
+                format!("the test listener port {port} is the production listener's port"),
+                "choose another --test-listener-port (8080 is common)",
+            ));
+        } else if let Some(l) = lb.listeners.iter().find(|l| l.port == Some(p)) {
+            if owned(&l.tags, &id) {
+                existing_test_listener = Some(l);
+            } else {
+                refusals.push(Refusal::new(
+                    RefusalKind::TestPortInUse,
+                    format!("port {port} is already used by listener {} on {}", l.arn, lb.name),
+                    "choose a free --test-listener-port",
+                ));
+            }
+        }
+    }
+
+    if let (Some(entry), Some(td)) = (lb_entry, &inv.task_definition) {
+        let name = entry.container_name.as_deref().unwrap_or_default();
+        match td.containers.iter().find(|c| c.name == name) {
+            None => refusals.push(Refusal::new(
+                RefusalKind::ContainerMismatch,
+                format!("the load balancer entry names container {name:?}, which task definition {} does not have", td.arn),
+                "fix the service's load balancer entry or the task definition",
+            )),
+            Some(c) if entry.container_port.is_some_and(|p| !c.ports.contains(&p)) => refusals.push(Refusal::new(
+                RefusalKind::ContainerMismatch,
+                format!(
+                    "container {name} has no port mapping for port {} named in the load balancer entry",
+                    entry.container_port.unwrap_or_default()
+                ),
+                "add the port mapping to the task definition or fix the load balancer entry",
+            )),
+            Some(_) => {}
+        }
+    }
+
+    // Ownership of resources that carry the planned names.
+    let not_owned = |what: &str, name: &str, fix: &str| {
+        Refusal::new(
+            RefusalKind::NotOwned,
+            format!("{what} {name} already exists and was not created by this migration (no tag {OWNERSHIP_TAG}={id})"),
+            fix.to_owned(),
+        )
+    };
+    if let Some(g) = &inv.existing.green_target_group
+        && !owned(&g.tags, &id)
+        && !identical
+    {
+        refusals.push(not_owned("target group", &g.name, "choose another green target group name (TargetGroupPair override)"));
+    }
+    if let Some(r) = &inv.existing.role
+        && !owned(&r.tags, &id)
+    {
+        refusals.push(not_owned(
+            "IAM role",
+            &r.name,
+            "adopt it with --service-role-arn (it is then never changed), or choose another role name",
+        ));
+    }
+    if let Some(a) = &inv.existing.application
+        && !owned(&a.tags, &id)
+        && !identical
+    {
+        refusals.push(not_owned("CodeDeploy application", &a.name, "choose another application name (CodeDeployApp override)"));
+    }
+    if let Some(d) = dg_existing
+        && !owned(&d.tags, &id)
+        && !identical
+    {
+        refusals.push(not_owned("deployment group", &d.name, "choose another deployment group name"));
+    }
+
+    // Pipeline.
+    let mut pipeline_change = None;
+    if let Some(stage_spec) = migration.pipeline() {
+        let pname = stage_spec.pipeline_name().as_str();
+        match inv.pipeline.as_ref().and_then(|p| p.as_ref()) {
+            None => refusals.push(Refusal::new(
+                RefusalKind::PipelineMissing,
+                format!("pipeline {pname} does not exist"),
+                "check --pipeline, or leave it out to migrate without rewiring a pipeline",
+            )),
+            Some(p) => match plan_pipeline(migration, stage_spec, p, &app_spec, &dg_spec) {
+                Ok(c) => pipeline_change = Some(c),
+                Err(r) => refusals.push(r),
+            },
+        }
+    }
+
+    if !refusals.is_empty() {
+        return Err(PlanError::new(refusals));
+    }
+    // From here on every piece is known to be present.
+    let (Some(entry), Some(blue), Some(lb), Some(prod), Some(green_spec)) =
+        (lb_entry, blue, lb, prod_listener, green_spec)
+    else {
+        unreachable!("missing inputs are refused above")
+    };
+
+    let ownership: Tags = [(OWNERSHIP_TAG.to_owned(), id.clone())].into();
+    let mut changes = Vec::new();
+
+    // 1. Green target group.
+    let green_existing = inv.existing.green_target_group.as_ref();
+    let mut green = blue.clone();
+    green.name = green_spec.green_name().as_str().to_owned();
+    green.arn = green_existing.map_or_else(|| KNOWN_AFTER_APPLY.to_owned(), |g| g.arn.clone());
+    green.load_balancer_arns = Vec::new();
+    if !green_spec.copy_attributes() {
+        green.attributes.clear();
+    }
+    let mut tags = if green_spec.copy_tags() { blue.tags.clone() } else { Tags::new() };
+    tags.extend(ownership.clone());
+    green.tags = tags;
+    changes.push(Change {
+        step: StepId::GreenTargetGroup,
+        action: if green_existing.is_some() { Action::NoOp } else { Action::Create },
+        depends_on: vec![],
+        detail: ChangeDetail::GreenTargetGroup { settings: green, blue_name: blue.name.clone() },
+    });
+
+    // 2. Test route.
+    let (route, test_action) = match migration.test_listener_port() {
+        Some(port) => {
+            let protocol = match prod.protocol.as_deref() {
+                Some("HTTP" | "HTTPS") | None => "HTTP",
+                Some("TLS") => "TCP",
+                Some(other) => other,
+            };
+            let arn = existing_test_listener.map_or_else(|| KNOWN_AFTER_APPLY.to_owned(), |l| l.arn.clone());
+            (
+                TestRoute::Listener {
+                    port: port.get(),
+                    protocol: protocol.to_owned(),
+                    arn,
+                    target_group: green_spec.green_name().as_str().to_owned(),
+                },
+                if existing_test_listener.is_some() { Action::NoOp } else { Action::Create },
+            )
+        }
+        None => {
+            let attached = green_existing
+                .is_some_and(|g| prod.default_forward.iter().any(|t| t.target_group_arn == g.arn));
+            (
+                TestRoute::ProductionWeightZero { listener_arn: prod.arn.clone(), before: prod.default_forward.clone() },
+                if attached || identical { Action::NoOp } else { Action::Update },
+            )
+        }
+    };
+    let test_listener_arn = match &route {
+        TestRoute::Listener { arn, .. } => Some(arn.clone()),
+        TestRoute::ProductionWeightZero { .. } => None,
+    };
+    changes.push(Change {
+        step: StepId::TestListener,
+        action: test_action,
+        depends_on: vec![StepId::GreenTargetGroup],
+        detail: ChangeDetail::TestListener { load_balancer_arn: lb.arn.clone(), route, tags: ownership.clone() },
+    });
+
+    // 3. Service role.
+    let (role_arn, role_action, adopted) = match (role_spec.existing_role_arn(), &inv.existing.role) {
+        (Some(arn), _) => (arn.as_str().to_owned(), Action::NoOp, true),
+        (None, Some(r)) => (r.arn.clone(), Action::NoOp, false),
+        (None, None) => (KNOWN_AFTER_APPLY.to_owned(), Action::Create, false),
+    };
+    if inv.account_id.is_none() && !adopted {
+        warnings.push("the account id is unknown, so the role's trust policy is not scoped with aws:SourceAccount".to_owned());
+    }
+    changes.push(Change {
+        step: StepId::ServiceRole,
+        action: role_action,
+        depends_on: vec![],
+        detail: ChangeDetail::ServiceRole {
+            name: role_spec
+                .existing_role_arn()
+                .and_then(|a| a.as_str().rsplit('/').next().map(str::to_owned))
+                .unwrap_or_else(|| role_spec.role_name().as_str().to_owned()),
+            arn: role_arn.clone(),
+            adopted,
+            trust_policy: codedeploy_trust_policy(inv.account_id.as_deref()),
+            managed_policy_arn: role_spec.managed_policy().arn().to_owned(),
+            tags: ownership.clone(),
+        },
+    });
+
+    // 4. Application.
+    changes.push(Change {
+        step: StepId::Application,
+        action: if inv.existing.application.is_some() { Action::NoOp } else { Action::Create },
+        depends_on: vec![],
+        detail: ChangeDetail::Application { name: app_spec.application_name().as_str().to_owned(), tags: ownership.clone() },
+    });
+
+    // 5. Service cutover (CodeDeploy refuses a deployment group for a service that is not CODE_DEPLOY yet).
+    let mut to = svc.clone();
+    let mut dropped = Vec::new();
+    to.deployment_controller = "CODE_DEPLOY".to_owned();
+    to.deployments.clear();
+    to.task_set_count = 0;
+    to.running_count = 0;
+    to.arn = None;
+    if let Some(dc) = &mut to.deployment_configuration {
+        if dc.circuit_breaker.take().is_some() {
+            dropped.push(DroppedSetting {
+                field: "deploymentConfiguration.deploymentCircuitBreaker".into(),
+                reason: "the circuit breaker works only with the ECS controller; CodeDeploy's auto-rollback replaces it".into(),
+            });
+        }
+        if let Some(alarms) = dc.alarms.take() {
+            dropped.push(DroppedSetting {
+                field: "deploymentConfiguration.alarms".into(),
+                reason: format!(
+                    "alarm-based rollback works only with the ECS controller; add {:?} to the deployment group's alarms instead",
+                    alarms.alarm_names
+                ),
+            });
+        }
+        dc.strategy = None;
+        dc.bake_time_in_minutes = None;
+    }
+    if svc.deployment_configuration.is_none() && !identical {
+        warnings.push(
+            "DescribeServices reported no deploymentConfiguration; the recreated service gets AWS's defaults".to_owned(),
+        );
+    }
+    for d in &dropped {
+        warnings.push(format!("{} is dropped: {}", d.field, d.reason));
+    }
+    let strategy = migration.cutover().clone();
+    let bridge_name = match &strategy {
+        ServiceCutover::Parallel { new_name } => {
+            to.name = new_name.as_str().to_owned();
+            warnings.push(format!(
+                "the service is renamed to {new_name}: anything keyed by the service name (auto scaling targets, alarms, dashboards) must follow"
+            ));
+            None
+        }
+        ServiceCutover::ParallelKeepName => Some(bridge_service_name(&service_name)),
+        _ => None,
+    };
+    match &strategy {
+        ServiceCutover::Recreate => warnings.push(format!(
+            "cutover 'recreate' deletes service {service_name} and creates it again: traffic is NOT served until the new tasks are healthy"
+        )),
+        _ => warnings.push(
+            "parallel cutover: two services register tasks into the same target group for a while (ECS allows it); try it in a non-production account first".to_owned(),
+        ),
+    }
+    let final_service = to.name.clone();
+    changes.push(Change {
+        step: StepId::ServiceCutover,
+        action: if identical { Action::NoOp } else { Action::Replace },
+        depends_on: vec![StepId::GreenTargetGroup, StepId::TestListener],
+        detail: ChangeDetail::ServiceCutover {
+            strategy,
+            from: Box::new(svc.clone()),
+            to: Box::new(to),
+            bridge_name,
+            dropped,
+        },
+    });
+
+    // 6. Deployment group.
+    let mut rollback_events = dg_spec.auto_rollback_events().to_vec();
+    if !dg_spec.alarms().is_empty() && !rollback_events.contains(&AutoRollbackEvent::DeploymentStopOnAlarm) {
+        rollback_events.push(AutoRollbackEvent::DeploymentStopOnAlarm);
+    }
+    rollback_events.sort();
+    rollback_events.dedup();
+    changes.push(Change {
+        step: StepId::DeploymentGroup,
+        action: if dg_existing.is_some() { Action::NoOp } else { Action::Create },
+        depends_on: vec![StepId::ServiceRole, StepId::Application, StepId::ServiceCutover, StepId::TestListener],
+        detail: ChangeDetail::DeploymentGroup(DeploymentGroupValues {
+            application: app_spec.application_name().as_str().to_owned(),
+            name: dg_spec.deployment_group_name().as_str().to_owned(),
+            service_role_arn: role_arn,
+            deployment_config,
+            cluster: cluster.clone(),
+            service: final_service,
+            target_groups: [blue.name.clone(), green_spec.green_name().as_str().to_owned()],
+            prod_listener_arn: prod.arn.clone(),
+            test_listener_arn,
+            auto_rollback_events: rollback_events,
+            ready_wait: dg_spec.ready_wait(),
+            termination_wait: dg_spec.termination_wait(),
+            alarms: dg_spec.alarms().to_vec(),
+            tags: ownership.clone(),
+        }),
+    });
+
+    // 7. Pipeline.
+    if let Some(c) = pipeline_change {
+        changes.push(c);
+    }
+    let _ = entry;
+
+    Ok(Plan {
+        migration_id: id,
+        cluster,
+        service: service_name,
+        account_id: inv.account_id.clone(),
+        already_migrated: identical,
+        changes,
+        warnings,
+    })
+}
+
+/// Name of the temporary bridge service of [`ServiceCutover::ParallelKeepName`].
+pub fn bridge_service_name(service: &str) -> String {
+    let suffix = "-bg-bridge";
+    let stem: String = service.chars().take(255 - suffix.len()).collect();
+    format!("{stem}{suffix}")
+}
+
+fn plan_pipeline(
+    migration: &Migration,
+    spec: &crate::spec::PipelineDeployStage,
+    p: &PipelineInfo,
+    app: &crate::spec::CodeDeployApp,
+    dg: &crate::spec::DeploymentGroupSpec,
+) -> Result<Change, Refusal> {
+    let cluster = migration.cluster_name();
+    let service = migration.service().as_str();
+    let app_name = app.application_name().as_str();
+    let dg_name = dg.deployment_group_name().as_str();
+    let targets_service = |a: &ActionInfo| -> bool {
+        match a.provider.as_str() {
+            "ECS" => {
+                let c = a.configuration.get("ClusterName").map(String::as_str).unwrap_or_default();
+                let c = c.rsplit_once(":cluster/").map_or(c, |(_, n)| n);
+                c == cluster && a.configuration.get("ServiceName").map(String::as_str) == Some(service)
+            }
+            "CodeDeployToECS" => {
+                a.configuration.get("ApplicationName").map(String::as_str) == Some(app_name)
+                    && a.configuration.get("DeploymentGroupName").map(String::as_str) == Some(dg_name)
+            }
+            _ => false,
+        }
+    };
+    let mut found: Vec<(usize, &StageInfo, &ActionInfo)> = Vec::new();
+    for (i, stage) in p.stages.iter().enumerate() {
+        for a in &stage.actions {
+            let named = spec.action_name().is_none_or(|n| n == a.name);
+            if a.category == "Deploy" && named && targets_service(a) {
+                found.push((i, stage, a));
+            }
+        }
+    }
+    let (idx, stage, action) = match found.as_slice() {
+        [] => {
+            return Err(Refusal::new(
+                RefusalKind::PipelineNoDeployAction,
+                format!(
+                    "pipeline {} has no Deploy action{} that deploys service {service} of cluster {cluster}",
+                    p.name,
+                    spec.action_name().map(|n| format!(" named {n}")).unwrap_or_default()
+                ),
+                "name the pipeline that deploys this service, or leave --pipeline out",
+            ));
+        }
+        [one] => *one,
+        many => {
+            let names: Vec<String> = many.iter().map(|(_, s, a)| format!("{}/{}", s.name, a.name)).collect();
+            return Err(Refusal::new(
+                RefusalKind::PipelineAmbiguous,
+                format!("pipeline {} has several Deploy actions for service {service}: {}", p.name, names.join(", ")),
+                "keep one Deploy action per service, or pin one with PipelineDeployStage::action_name",
+            ));
+        }
+    };
+    let produced: Vec<&String> =
+        p.stages[..idx].iter().flat_map(|s| s.actions.iter()).flat_map(|a| a.output_artifacts.iter()).collect();
+    let Some(input) = action.input_artifacts.first() else {
+        return Err(Refusal::new(
+            RefusalKind::PipelineInputNotProduced,
+            format!("Deploy action {}/{} has no input artifact", stage.name, action.name),
+            "give the Deploy action the build stage's output artifact as input",
+        ));
+    };
+    if let Some(missing) = action.input_artifacts.iter().find(|i| !produced.contains(i)) {
+        return Err(Refusal::new(
+            RefusalKind::PipelineInputNotProduced,
+            format!(
+                "Deploy action {}/{} reads artifact {missing}, which no earlier stage of pipeline {} produces",
+                stage.name, action.name, p.name
+            ),
+            "make the build stage output that artifact (it must carry taskdef.json, appspec.yml and imageDetail.json)",
+        ));
+    }
+    let after = if action.provider == "CodeDeployToECS" {
+        action.clone()
+    } else {
+        let config: BTreeMap<String, String> = [
+            ("ApplicationName", app_name.to_owned()),
+            ("DeploymentGroupName", dg_name.to_owned()),
+            ("TaskDefinitionTemplateArtifact", input.clone()),
+            ("TaskDefinitionTemplatePath", spec.task_definition_template_path().to_owned()),
+            ("AppSpecTemplateArtifact", input.clone()),
+            ("AppSpecTemplatePath", spec.app_spec_template_path().to_owned()),
+            ("Image1ArtifactName", input.clone()),
+            ("Image1ContainerName", "IMAGE1_NAME".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        ActionInfo { provider: "CodeDeployToECS".to_owned(), configuration: config, ..action.clone() }
+    };
+    Ok(Change {
+        step: StepId::PipelineDeployAction,
+        action: if action.provider == "CodeDeployToECS" { Action::NoOp } else { Action::Update },
+        depends_on: vec![StepId::DeploymentGroup],
+        detail: ChangeDetail::PipelineDeployAction {
+            pipeline: p.name.clone(),
+            stage: stage.name.clone(),
+            before: action.clone(),
+            after,
+        },
+    })
+}

@@ -1,0 +1,230 @@
+//! Human rendering of a plan, in the spirit of `terraform plan`.
+//!
+//! Only identifiers and settings are printed; the task definition (where secrets live) is not.
+
+use std::fmt::{self, Display, Formatter, Write as _};
+
+use super::{Action, ChangeDetail, Plan, TestRoute};
+use crate::inventory::ServiceDefinition;
+
+fn symbol(a: Action) -> &'static str {
+    match a {
+        Action::Create => "+",
+        Action::Update => "~",
+        Action::Replace => "-/+",
+        Action::Delete => "-",
+        Action::NoOp => "=",
+    }
+}
+
+fn verb(a: Action) -> &'static str {
+    match a {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Replace => "replace",
+        Action::Delete => "delete",
+        Action::NoOp => "unchanged",
+    }
+}
+
+struct Fields<'a, 'b> {
+    f: &'a mut Formatter<'b>,
+    rows: Vec<(String, String)>,
+}
+
+impl Fields<'_, '_> {
+    fn row(&mut self, k: impl Into<String>, v: impl Display) -> &mut Self {
+        self.rows.push((k.into(), v.to_string()));
+        self
+    }
+    fn opt<T: Display>(&mut self, k: &str, v: Option<T>) -> &mut Self {
+        if let Some(v) = v {
+            self.row(k, v);
+        }
+        self
+    }
+    fn finish(&mut self) -> fmt::Result {
+        let width = self.rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (k, v) in &self.rows {
+            writeln!(self.f, "        {k:width$} = {v}")?;
+        }
+        Ok(())
+    }
+}
+
+fn fields<'a, 'b>(f: &'a mut Formatter<'b>) -> Fields<'a, 'b> {
+    Fields { f, rows: Vec::new() }
+}
+
+fn service_diff(from: &ServiceDefinition, to: &ServiceDefinition) -> Vec<(String, String)> {
+    let a = serde_json::to_value(from).unwrap_or_default();
+    let b = serde_json::to_value(to).unwrap_or_default();
+    let mut out = Vec::new();
+    if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
+        for (k, va) in a {
+            let vb = b.get(k).cloned().unwrap_or_default();
+            // Runtime state is not part of the definition.
+            if ["deployments", "task_set_count", "running_count", "arn"].contains(&k.as_str()) {
+                continue;
+            }
+            if *va != vb {
+                out.push((k.clone(), format!("{va} -> {vb}")));
+            }
+        }
+    }
+    out
+}
+
+impl Display for Plan {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Migration {} of service {} (cluster {}) to CodeDeploy blue/green",
+            self.migration_id, self.service, self.cluster
+        )?;
+        if self.already_migrated {
+            writeln!(f, "The service is already migrated to an identical blue/green setup.")?;
+        }
+        writeln!(f)?;
+        for c in &self.changes {
+            let sym = symbol(c.action);
+            let v = verb(c.action);
+            match &c.detail {
+                ChangeDetail::GreenTargetGroup { settings: s, blue_name } => {
+                    writeln!(f, "  {sym} {v} target group {} (clone of {blue_name})", s.name)?;
+                    let mut w = fields(f);
+                    w.row("arn", &s.arn)
+                        .opt("protocol", s.protocol.as_ref())
+                        .opt("protocol_version", s.protocol_version.as_ref())
+                        .opt("port", s.port)
+                        .opt("vpc_id", s.vpc_id.as_ref())
+                        .opt("target_type", s.target_type.as_ref())
+                        .opt("ip_address_type", s.ip_address_type.as_ref())
+                        .opt("health_check_protocol", s.health_check_protocol.as_ref())
+                        .opt("health_check_port", s.health_check_port.as_ref())
+                        .opt("health_check_path", s.health_check_path.as_ref())
+                        .opt("health_check_interval", s.health_check_interval_seconds)
+                        .opt("health_check_timeout", s.health_check_timeout_seconds)
+                        .opt("healthy_threshold", s.healthy_threshold_count)
+                        .opt("unhealthy_threshold", s.unhealthy_threshold_count)
+                        .opt("matcher", s.matcher_http_code.as_ref().or(s.matcher_grpc_code.as_ref()));
+                    for (k, val) in &s.attributes {
+                        w.row(format!("attribute {k}"), val);
+                    }
+                    for (k, val) in &s.tags {
+                        w.row(format!("tag {k}"), val);
+                    }
+                    w.finish()?;
+                }
+                ChangeDetail::TestListener { load_balancer_arn, route, .. } => match route {
+                    TestRoute::Listener { port, protocol, arn, target_group } => {
+                        writeln!(f, "  {sym} {v} test listener {protocol}:{port} -> {target_group}")?;
+                        fields(f).row("arn", arn).row("load_balancer", load_balancer_arn).finish()?;
+                    }
+                    TestRoute::ProductionWeightZero { listener_arn, before } => {
+                        writeln!(f, "  {sym} {v} production listener: add the green target group at weight 0")?;
+                        let now: Vec<String> =
+                            before.iter().map(|t| format!("{}@{}", t.target_group_arn, t.weight)).collect();
+                        fields(f).row("listener", listener_arn).row("forward now", now.join(", ")).finish()?;
+                    }
+                },
+                ChangeDetail::ServiceRole { name, arn, adopted, trust_policy, managed_policy_arn, .. } => {
+                    if *adopted {
+                        writeln!(f, "  {sym} adopt IAM role {name} (never modified or deleted)")?;
+                        fields(f).row("arn", arn).finish()?;
+                    } else {
+                        writeln!(f, "  {sym} {v} IAM role {name}")?;
+                        fields(f)
+                            .row("arn", arn)
+                            .row("trust_policy", trust_policy)
+                            .row("managed_policy", managed_policy_arn)
+                            .finish()?;
+                    }
+                }
+                ChangeDetail::Application { name, .. } => {
+                    writeln!(f, "  {sym} {v} CodeDeploy application {name}")?;
+                    fields(f).row("compute_platform", "ECS").finish()?;
+                }
+                ChangeDetail::DeploymentGroup(d) => {
+                    writeln!(f, "  {sym} {v} deployment group {}/{}", d.application, d.name)?;
+                    let events: Vec<&str> = d.auto_rollback_events.iter().map(|e| e.as_str()).collect();
+                    let mut w = fields(f);
+                    w.row("service", format!("{}/{}", d.cluster, d.service))
+                        .row("service_role", &d.service_role_arn)
+                        .row("deployment_config", &d.deployment_config)
+                        .row("deployment_style", "BLUE_GREEN / WITH_TRAFFIC_CONTROL")
+                        .row("target_groups", d.target_groups.join(", "))
+                        .row("production_listener", &d.prod_listener_arn)
+                        .row("test_listener", d.test_listener_arn.as_deref().unwrap_or("(none)"))
+                        .row("auto_rollback", events.join(", "))
+                        .row(
+                            "deployment_ready",
+                            d.ready_wait.map_or("continue at once".to_owned(), |w| {
+                                format!("wait up to {} min for a go-ahead", w.get())
+                            }),
+                        )
+                        .row("blue_termination", format!("{} min after success", d.termination_wait.get()));
+                    if !d.alarms.is_empty() {
+                        w.row("alarms", d.alarms.join(", "));
+                    }
+                    w.finish()?;
+                }
+                ChangeDetail::ServiceCutover { strategy, from, to, bridge_name, dropped } => {
+                    let downtime = if strategy.has_downtime() { "WITH DOWNTIME" } else { "no downtime" };
+                    writeln!(
+                        f,
+                        "  {sym} {v} ECS service {} -> {} (controller ECS -> CODE_DEPLOY, cutover {}, {downtime})",
+                        from.name,
+                        to.name,
+                        strategy.as_str()
+                    )?;
+                    let mut w = fields(f);
+                    if let Some(b) = bridge_name {
+                        w.row("bridge_service", format!("{b} (temporary, removed at the end)"));
+                    }
+                    for (k, d) in service_diff(from, to) {
+                        w.row(k, d);
+                    }
+                    w.row("task_definition", from.task_definition.as_deref().unwrap_or("?"))
+                        .row("desired_count", from.desired_count);
+                    for d in dropped {
+                        w.row(format!("drop {}", d.field), &d.reason);
+                    }
+                    w.finish()?;
+                }
+                ChangeDetail::PipelineDeployAction { pipeline, stage, before, after } => {
+                    writeln!(f, "  {sym} {v} pipeline {pipeline}: action {stage}/{}", before.name)?;
+                    let mut w = fields(f);
+                    if before.provider != after.provider {
+                        w.row("provider", format!("{:?} -> {:?}", before.provider, after.provider));
+                    }
+                    let keys: std::collections::BTreeSet<&String> =
+                        before.configuration.keys().chain(after.configuration.keys()).collect();
+                    for k in keys {
+                        let (a, b) = (before.configuration.get(k), after.configuration.get(k));
+                        if a != b {
+                            let show = |x: Option<&String>| x.map_or("(none)".to_owned(), |s| format!("{s:?}"));
+                            w.row(format!("configuration.{k}"), format!("{} -> {}", show(a), show(b)));
+                        }
+                    }
+                    w.row("input_artifacts", after.input_artifacts.join(", "));
+                    w.finish()?;
+                }
+            }
+        }
+        let (create, update, replace, delete, noop) = self.counts();
+        writeln!(
+            f,
+            "\nPlan: {create} to create, {update} to update, {replace} to replace, {delete} to delete, {noop} unchanged."
+        )?;
+        if !self.warnings.is_empty() {
+            writeln!(f, "\nWarnings:")?;
+            for w in &self.warnings {
+                let mut line = String::new();
+                let _ = write!(line, "  ! {w}");
+                writeln!(f, "{line}")?;
+            }
+        }
+        Ok(())
+    }
+}

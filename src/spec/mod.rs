@@ -1,0 +1,526 @@
+//! Typed specs users compose: what the migration should create, with compile-checked required fields.
+//!
+//! Specs are plain data. Cross-field checks against the live account happen at plan
+//! time ([`crate::plan`]), not in `build()`.
+
+mod names;
+
+use serde::{Deserialize, Serialize};
+use typed_builder::TypedBuilder;
+
+pub(crate) use names::derive_target_group_name;
+pub use names::{
+    ApplicationName, ClusterName, DeploymentConfig, DeploymentGroupName, PipelineName, Port, ReadyWait, RoleArn,
+    RoleName, ServiceName, TargetGroupName, TerminationWait, ValidationError,
+};
+
+/// The green (second) target group of the blue/green pair.
+///
+/// The blue group is the one the service uses today; the green group is a clone of it
+/// on the same load balancer with a new name.
+///
+/// ```
+/// use ecs_bluegreen::spec::{TargetGroupName, TargetGroupPair};
+/// let pair = TargetGroupPair::builder().green_name(TargetGroupName::new("web-tg-2")?).build();
+/// assert_eq!(pair.green_name().as_str(), "web-tg-2");
+/// # Ok::<(), ecs_bluegreen::spec::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[builder(doc)]
+pub struct TargetGroupPair {
+    /// Name of the green target group (≤ 32 characters).
+    green_name: TargetGroupName,
+    /// Copy the blue group's attributes (deregistration delay, stickiness, ...). Default: yes.
+    #[builder(default = true)]
+    copy_attributes: bool,
+    /// Copy the blue group's tags. Default: yes.
+    #[builder(default = true)]
+    copy_tags: bool,
+}
+
+impl TargetGroupPair {
+    /// Name of the green target group.
+    pub fn green_name(&self) -> &TargetGroupName {
+        &self.green_name
+    }
+    /// Whether the blue group's attributes are copied.
+    pub fn copy_attributes(&self) -> bool {
+        self.copy_attributes
+    }
+    /// Whether the blue group's tags are copied.
+    pub fn copy_tags(&self) -> bool {
+        self.copy_tags
+    }
+}
+
+/// The managed policy attached to a created CodeDeploy service role.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ManagedPolicy {
+    /// `AWSCodeDeployRoleForECS`: what the manual procedure uses.
+    #[default]
+    Full,
+    /// `AWSCodeDeployRoleForECSLimited`: hook Lambdas must be named `CodeDeployHook_*`.
+    Limited,
+}
+
+impl ManagedPolicy {
+    /// The policy ARN.
+    pub fn arn(self) -> &'static str {
+        match self {
+            ManagedPolicy::Full => "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS",
+            ManagedPolicy::Limited => "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECSLimited",
+        }
+    }
+}
+
+/// The CodeDeploy service role: created by the migration, or an existing one adopted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[builder(doc)]
+pub struct CodeDeployRole {
+    /// Name of the role to create (trusted by `codedeploy.amazonaws.com`, scoped to this account).
+    role_name: RoleName,
+    /// Managed policy to attach. Default: `AWSCodeDeployRoleForECS`.
+    #[builder(default)]
+    managed_policy: ManagedPolicy,
+    /// Use this existing role instead of creating one; the migration never modifies or deletes it.
+    #[builder(default, setter(strip_option))]
+    existing_role_arn: Option<RoleArn>,
+}
+
+impl CodeDeployRole {
+    /// Name of the role to create.
+    pub fn role_name(&self) -> &RoleName {
+        &self.role_name
+    }
+    /// Managed policy attached to a created role.
+    pub fn managed_policy(&self) -> ManagedPolicy {
+        self.managed_policy
+    }
+    /// The adopted role, when one was given.
+    pub fn existing_role_arn(&self) -> Option<&RoleArn> {
+        self.existing_role_arn.as_ref()
+    }
+}
+
+/// The CodeDeploy application (compute platform ECS).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[builder(doc)]
+pub struct CodeDeployApp {
+    /// Application name.
+    application_name: ApplicationName,
+}
+
+impl CodeDeployApp {
+    /// Application name.
+    pub fn application_name(&self) -> &ApplicationName {
+        &self.application_name
+    }
+}
+
+/// Events on which CodeDeploy rolls a deployment back.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AutoRollbackEvent {
+    /// The deployment failed.
+    DeploymentFailure,
+    /// A CloudWatch alarm stopped the deployment.
+    DeploymentStopOnAlarm,
+    /// A user stopped the deployment.
+    DeploymentStopOnRequest,
+}
+
+impl AutoRollbackEvent {
+    /// The name CodeDeploy uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoRollbackEvent::DeploymentFailure => "DEPLOYMENT_FAILURE",
+            AutoRollbackEvent::DeploymentStopOnAlarm => "DEPLOYMENT_STOP_ON_ALARM",
+            AutoRollbackEvent::DeploymentStopOnRequest => "DEPLOYMENT_STOP_ON_REQUEST",
+        }
+    }
+}
+
+/// The blue/green deployment group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[builder(doc)]
+pub struct DeploymentGroupSpec {
+    /// Deployment group name.
+    deployment_group_name: DeploymentGroupName,
+    /// Traffic-shifting configuration. Default: `CodeDeployDefault.ECSAllAtOnce`.
+    #[builder(default)]
+    deployment_config: DeploymentConfig,
+    /// Roll back on these events. Default: failure and stop on request
+    /// (plus stop on alarm when alarms are given).
+    #[builder(default = vec![AutoRollbackEvent::DeploymentFailure, AutoRollbackEvent::DeploymentStopOnRequest])]
+    auto_rollback_events: Vec<AutoRollbackEvent>,
+    /// Wait this long in `Ready` for a manual go-ahead before rerouting traffic; `None`
+    /// reroutes as soon as the green tasks are ready.
+    #[builder(default, setter(strip_option))]
+    ready_wait: Option<ReadyWait>,
+    /// Minutes the blue tasks are kept after a successful deployment. Default: 60.
+    #[builder(default)]
+    termination_wait: TerminationWait,
+    /// CloudWatch alarm names that stop a deployment.
+    #[builder(default)]
+    alarms: Vec<String>,
+}
+
+impl DeploymentGroupSpec {
+    /// Deployment group name.
+    pub fn deployment_group_name(&self) -> &DeploymentGroupName {
+        &self.deployment_group_name
+    }
+    /// Traffic-shifting configuration.
+    pub fn deployment_config(&self) -> &DeploymentConfig {
+        &self.deployment_config
+    }
+    /// Auto-rollback events.
+    pub fn auto_rollback_events(&self) -> &[AutoRollbackEvent] {
+        &self.auto_rollback_events
+    }
+    /// Manual go-ahead wait, if any.
+    pub fn ready_wait(&self) -> Option<ReadyWait> {
+        self.ready_wait
+    }
+    /// Blue termination wait.
+    pub fn termination_wait(&self) -> TerminationWait {
+        self.termination_wait
+    }
+    /// Alarm names.
+    pub fn alarms(&self) -> &[String] {
+        &self.alarms
+    }
+}
+
+/// How the service becomes `CODE_DEPLOY`-controlled (AWS only allows it by recreating the service).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "strategy", rename_all = "kebab-case")]
+pub enum ServiceCutover {
+    /// Delete the service, wait until it is INACTIVE, create it again with `CODE_DEPLOY`.
+    /// **Traffic drops** until the new tasks are healthy.
+    Recreate,
+    /// Create a `CODE_DEPLOY` service under `new_name` on the same target group, wait for
+    /// its tasks, then drain and delete the old service. No downtime; the name changes.
+    Parallel {
+        /// Name of the new service.
+        new_name: ServiceName,
+    },
+    /// A temporary bridge service serves from the target group while the original is
+    /// deleted and recreated with `CODE_DEPLOY` under its own name. No downtime; same name.
+    #[default]
+    ParallelKeepName,
+}
+
+impl ServiceCutover {
+    /// Short name as used by the CLI (`recreate`, `parallel`, `parallel-keep-name`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ServiceCutover::Recreate => "recreate",
+            ServiceCutover::Parallel { .. } => "parallel",
+            ServiceCutover::ParallelKeepName => "parallel-keep-name",
+        }
+    }
+    /// Whether traffic drops during the cutover.
+    pub fn has_downtime(&self) -> bool {
+        matches!(self, ServiceCutover::Recreate)
+    }
+}
+
+/// The pipeline whose `ECS` Deploy action becomes `CodeDeployToECS`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[builder(doc)]
+pub struct PipelineDeployStage {
+    /// Pipeline name.
+    pipeline_name: PipelineName,
+    /// The Deploy action to rewrite; by default the one action that deploys this service.
+    #[builder(default, setter(strip_option))]
+    action_name: Option<String>,
+    /// Path of the task definition template in the build artifact. Default: `taskdef.json`.
+    #[builder(default = "taskdef.json".to_owned(), setter(into))]
+    task_definition_template_path: String,
+    /// Path of the AppSpec template in the build artifact. Default: `appspec.yml`.
+    #[builder(default = "appspec.yml".to_owned(), setter(into))]
+    app_spec_template_path: String,
+}
+
+impl PipelineDeployStage {
+    /// A stage spec with every default, for the named pipeline.
+    pub fn named(pipeline: PipelineName) -> Self {
+        Self::builder().pipeline_name(pipeline).build()
+    }
+    /// Pipeline name.
+    pub fn pipeline_name(&self) -> &PipelineName {
+        &self.pipeline_name
+    }
+    /// The Deploy action to rewrite, if pinned.
+    pub fn action_name(&self) -> Option<&str> {
+        self.action_name.as_deref()
+    }
+    /// Task definition template path.
+    pub fn task_definition_template_path(&self) -> &str {
+        &self.task_definition_template_path
+    }
+    /// AppSpec template path.
+    pub fn app_spec_template_path(&self) -> &str {
+        &self.app_spec_template_path
+    }
+}
+
+/// What the service migrates to.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// CodeDeploy blue/green (`CODE_DEPLOY` controller).
+    #[default]
+    Codedeploy,
+    /// ECS-native blue/green (controller `ECS`, strategy `BLUE_GREEN`), in place.
+    EcsNative,
+}
+
+/// A whole migration: the service and every optional override.
+///
+/// Everything not set is derived from the live service at plan time (see
+/// [`Migration::for_service`]).
+///
+/// ```
+/// use ecs_bluegreen::spec::{DeploymentConfig, Migration, Port};
+/// let m = Migration::for_service("prod", "web")?
+///     .test_listener_port(Port::new(8080)?)
+///     .deployment_config(DeploymentConfig::EcsCanary10Percent5Minutes)
+///     .build();
+/// assert_eq!(m.service().as_str(), "web");
+/// # Ok::<(), ecs_bluegreen::spec::ValidationError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[builder(doc)]
+pub struct Migration {
+    /// Cluster name or ARN.
+    cluster: ClusterName,
+    /// Service name.
+    service: ServiceName,
+    /// Port of the test listener. `None`: no test listener; the green group is attached to the
+    /// production listener at weight 0 instead.
+    #[builder(default, setter(strip_option))]
+    test_listener_port: Option<Port>,
+    /// Traffic-shifting configuration. Default: `CodeDeployDefault.ECSAllAtOnce`.
+    /// Overridden by [`DeploymentGroupSpec`] when one is given.
+    #[builder(default)]
+    deployment_config: DeploymentConfig,
+    /// How the service is switched to `CODE_DEPLOY`. Default: [`ServiceCutover::ParallelKeepName`].
+    #[builder(default)]
+    cutover: ServiceCutover,
+    /// Migration target. Default: CodeDeploy.
+    #[builder(default)]
+    target: Target,
+    /// Pipeline to rewire; none by default.
+    #[builder(default, setter(strip_option))]
+    pipeline: Option<PipelineDeployStage>,
+    /// Override of the green target group (default name: `<blue>-green`, ≤ 32 characters).
+    #[builder(default, setter(strip_option))]
+    target_groups: Option<TargetGroupPair>,
+    /// Override of the service role (default: create `<cluster>-<service>-codedeploy`).
+    #[builder(default, setter(strip_option))]
+    role: Option<CodeDeployRole>,
+    /// Override of the application (default name: `<cluster>-<service>`).
+    #[builder(default, setter(strip_option))]
+    application: Option<CodeDeployApp>,
+    /// Override of the deployment group (default name: `<service>-bluegreen`).
+    #[builder(default, setter(strip_option))]
+    deployment_group: Option<DeploymentGroupSpec>,
+    /// Identifier tagged on every resource the migration creates (default: derived from
+    /// cluster and service, so reruns find their own resources).
+    #[builder(default, setter(strip_option, into))]
+    migration_id: Option<String>,
+}
+
+/// The builder returned by [`Migration::for_service`], with cluster and service set.
+pub type MigrationForService =
+    MigrationBuilder<((ClusterName,), (ServiceName,), (), (), (), (), (), (), (), (), (), ())>;
+
+impl Migration {
+    /// Starts a migration of `service` in `cluster`, every other setting derived from the live service.
+    pub fn for_service(
+        cluster: impl AsRef<str>,
+        service: impl AsRef<str>,
+    ) -> Result<MigrationForService, ValidationError> {
+        Ok(Migration::builder().cluster(ClusterName::new(cluster.as_ref())?).service(ServiceName::new(service.as_ref())?))
+    }
+
+    /// Cluster name or ARN.
+    pub fn cluster(&self) -> &ClusterName {
+        &self.cluster
+    }
+    /// Cluster name (the part after `cluster/` when an ARN was given).
+    pub fn cluster_name(&self) -> &str {
+        let c = self.cluster.as_str();
+        c.rsplit_once(":cluster/").map_or(c, |(_, n)| n)
+    }
+    /// Service name.
+    pub fn service(&self) -> &ServiceName {
+        &self.service
+    }
+    /// Test listener port, if any.
+    pub fn test_listener_port(&self) -> Option<Port> {
+        self.test_listener_port
+    }
+    /// Cutover strategy.
+    pub fn cutover(&self) -> &ServiceCutover {
+        &self.cutover
+    }
+    /// Migration target.
+    pub fn target(&self) -> Target {
+        self.target
+    }
+    /// Pipeline to rewire.
+    pub fn pipeline(&self) -> Option<&PipelineDeployStage> {
+        self.pipeline.as_ref()
+    }
+
+    /// The migration id tagged on every created resource.
+    pub fn migration_id(&self) -> String {
+        self.migration_id.clone().unwrap_or_else(|| format!("{}/{}", self.cluster_name(), self.service))
+    }
+
+    /// The green target group spec: the override, or `<blue>-green` cut to 32 characters.
+    pub fn target_group_pair(&self, blue_name: &str) -> Result<TargetGroupPair, ValidationError> {
+        if let Some(tg) = &self.target_groups {
+            return Ok(tg.clone());
+        }
+        let green = TargetGroupName::new(derive_target_group_name(blue_name, "-green"))?;
+        Ok(TargetGroupPair::builder().green_name(green).build())
+    }
+
+    /// The role spec: the override, or `<cluster>-<service>-codedeploy` cut to 64 characters.
+    pub fn role_spec(&self) -> Result<CodeDeployRole, ValidationError> {
+        if let Some(r) = &self.role {
+            return Ok(r.clone());
+        }
+        let name = cut_with_suffix(&format!("{}-{}", self.cluster_name(), self.service), "-codedeploy", 64);
+        Ok(CodeDeployRole::builder().role_name(RoleName::new(name)?).build())
+    }
+
+    /// The application spec: the override, or `<cluster>-<service>`.
+    pub fn application_spec(&self) -> Result<CodeDeployApp, ValidationError> {
+        if let Some(a) = &self.application {
+            return Ok(a.clone());
+        }
+        let name = cut_with_suffix(&format!("{}-{}", self.cluster_name(), self.service), "", 100);
+        Ok(CodeDeployApp::builder().application_name(ApplicationName::new(name)?).build())
+    }
+
+    /// The deployment group spec: the override, or `<service>-bluegreen` with this migration's config.
+    pub fn deployment_group_spec(&self) -> Result<DeploymentGroupSpec, ValidationError> {
+        if let Some(d) = &self.deployment_group {
+            return Ok(d.clone());
+        }
+        let name = cut_with_suffix(self.service.as_str(), "-bluegreen", 100);
+        Ok(DeploymentGroupSpec::builder()
+            .deployment_group_name(DeploymentGroupName::new(name)?)
+            .deployment_config(self.deployment_config.clone())
+            .build())
+    }
+}
+
+fn cut_with_suffix(base: &str, suffix: &str, max: usize) -> String {
+    let room = max.saturating_sub(suffix.len());
+    let stem: String = base.chars().take(room).collect();
+    format!("{stem}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_derive_from_the_service() {
+        let m = Migration::for_service("prod", "web").unwrap().build();
+        assert_eq!(m.migration_id(), "prod/web");
+        assert_eq!(m.target_group_pair("web-tg-1").unwrap().green_name().as_str(), "web-tg-1-green");
+        assert_eq!(m.role_spec().unwrap().role_name().as_str(), "prod-web-codedeploy");
+        assert_eq!(m.role_spec().unwrap().managed_policy().arn(), "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS");
+        assert_eq!(m.application_spec().unwrap().application_name().as_str(), "prod-web");
+        let dg = m.deployment_group_spec().unwrap();
+        assert_eq!(dg.deployment_group_name().as_str(), "web-bluegreen");
+        assert_eq!(dg.deployment_config(), &DeploymentConfig::EcsAllAtOnce);
+        assert_eq!(dg.termination_wait().get(), 60);
+        assert_eq!(m.cutover(), &ServiceCutover::ParallelKeepName);
+    }
+
+    #[test]
+    fn cluster_arn_gives_the_cluster_name() {
+        let m = Migration::for_service("arn:aws:ecs:us-east-1:123456789012:cluster/prod", "web").unwrap().build();
+        assert_eq!(m.cluster_name(), "prod");
+        assert_eq!(m.application_spec().unwrap().application_name().as_str(), "prod-web");
+    }
+
+    #[test]
+    fn green_name_of_a_32_character_blue_group_stays_valid() {
+        let m = Migration::for_service("prod", "web").unwrap().build();
+        let blue = "abcdefghijklmnopqrstuvwxyz-12345";
+        assert_eq!(blue.len(), 32);
+        let green = m.target_group_pair(blue).unwrap();
+        assert_eq!(green.green_name().as_str().len(), 32);
+        assert!(green.green_name().as_str().ends_with("-green"));
+        assert_ne!(green.green_name().as_str(), blue);
+    }
+
+    #[test]
+    fn long_names_are_cut_to_aws_limits() {
+        let service = "s".repeat(200);
+        let m = Migration::for_service("prod", &service).unwrap().build();
+        assert_eq!(m.role_spec().unwrap().role_name().as_str().len(), 64);
+        assert!(m.role_spec().unwrap().role_name().as_str().ends_with("-codedeploy"));
+        assert_eq!(m.application_spec().unwrap().application_name().as_str().len(), 100);
+        assert_eq!(m.deployment_group_spec().unwrap().deployment_group_name().as_str().len(), 100);
+    }
+
+    #[test]
+    fn overrides_win_over_defaults() {
+        let m = Migration::for_service("prod", "web")
+            .unwrap()
+            .role(
+                CodeDeployRole::builder()
+                    .role_name(RoleName::new("ecsCodeDeployRole").unwrap())
+                    .managed_policy(ManagedPolicy::Limited)
+                    .build(),
+            )
+            .application(CodeDeployApp::builder().application_name(ApplicationName::new("AppECS-prod-web").unwrap()).build())
+            .target_groups(TargetGroupPair::builder().green_name(TargetGroupName::new("web-tg-2").unwrap()).build())
+            .deployment_group(
+                DeploymentGroupSpec::builder()
+                    .deployment_group_name(DeploymentGroupName::new("DgpECS-web").unwrap())
+                    .termination_wait(TerminationWait::minutes(5).unwrap())
+                    .build(),
+            )
+            .migration_id("change-42")
+            .build();
+        assert_eq!(m.role_spec().unwrap().role_name().as_str(), "ecsCodeDeployRole");
+        assert_eq!(m.role_spec().unwrap().managed_policy(), ManagedPolicy::Limited);
+        assert_eq!(m.application_spec().unwrap().application_name().as_str(), "AppECS-prod-web");
+        assert_eq!(m.target_group_pair("web-tg-1").unwrap().green_name().as_str(), "web-tg-2");
+        assert_eq!(m.deployment_group_spec().unwrap().termination_wait().get(), 5);
+        assert_eq!(m.migration_id(), "change-42");
+    }
+
+    #[test]
+    fn invalid_names_are_refused_by_for_service() {
+        let err = Migration::for_service("prod", "web.api").unwrap_err();
+        assert_eq!(err.what(), "service name");
+    }
+
+    #[test]
+    fn migration_round_trips_through_json() {
+        let m = Migration::for_service("prod", "web")
+            .unwrap()
+            .test_listener_port(Port::new(8080).unwrap())
+            .pipeline(PipelineDeployStage::named(PipelineName::new("web-pipeline").unwrap()))
+            .build();
+        let json = serde_json::to_string(&m).unwrap();
+        let back: Migration = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, m);
+    }
+}
