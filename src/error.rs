@@ -51,6 +51,12 @@ pub enum Error {
         /// How long it waited.
         waited_secs: u64,
     },
+    /// Applying failed; the automatic rollback's report says whether anything is left.
+    #[error("{0}")]
+    Apply(Box<crate::txn::ApplyFailed>),
+    /// An earlier run is unfinished: resume it or roll it back first. Nothing was changed.
+    #[error("{0}")]
+    Unfinished(String),
     /// The journal could not be read or written, or refuses the request.
     #[error("journal: {0}")]
     Journal(String),
@@ -63,7 +69,8 @@ impl Error {
             Error::Aws(e) => e.kind(),
             Error::Plan(_) | Error::Validation(_) => ErrorKind::InvalidInput,
             Error::Timeout { .. } => ErrorKind::Timeout,
-            Error::Journal(_) => ErrorKind::Conflict,
+            Error::Journal(_) | Error::Unfinished(_) => ErrorKind::Conflict,
+            Error::Apply(f) => f.cause.kind(),
         }
     }
 }

@@ -9,10 +9,16 @@ pub mod inventory;
 pub mod plan;
 pub mod spec;
 pub mod stats;
+pub(crate) mod steps;
+pub mod txn;
+pub mod wait;
 
 pub use clients::{AwsClients, AwsClientsBuilder};
 pub use error::{AwsApiError, Error, ErrorKind, Result};
 pub use inventory::Inventory;
 pub use plan::{Plan, PlanError};
 pub use spec::Migration;
+pub use steps::ecs_service::DROPPED_FIELDS as DROPPED_SERVICE_FIELDS;
 pub use stats::{CallRecorder, RecordedCall};
+pub use txn::journal::{FileJournal, InMemoryJournal, Journal};
+pub use txn::{ApplyOptions, Outcome, RollbackReport, resume, rollback};

@@ -7,6 +7,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 /// One recorded AWS call.
@@ -25,7 +26,7 @@ impl RecordedCall {
     }
 }
 
-/// Records the operations of every call (each attempt counts once).
+/// Records every operation called (once per operation; SDK retries are not counted again).
 #[derive(Debug, Clone, Default)]
 pub struct CallRecorder {
     calls: Arc<Mutex<Vec<RecordedCall>>>,
@@ -55,9 +56,10 @@ impl Intercept for CallRecorder {
         "ecs_bluegreen::CallRecorder"
     }
 
-    fn read_before_execution(
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(meta) = cfg.load::<Metadata>() {

@@ -1,0 +1,67 @@
+//! CodeDeploy application (compute platform ECS).
+
+use aws_sdk_codedeploy::types as cd;
+
+use super::{Ctx, has_code};
+use crate::error::{Error, Result, SdkResultExt};
+use crate::plan::Plan;
+use crate::inventory::{OWNERSHIP_TAG, Tags};
+use crate::plan::StepId;
+use crate::txn::journal::Effect;
+use crate::AwsClients;
+
+const STEP: StepId = StepId::Application;
+
+/// Creates the application unless it exists.
+pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, tags: &Tags) -> Result<()> {
+    let aws = ctx.aws;
+    match aws.codedeploy.get_application().application_name(name).send().await {
+        Ok(_) => return Ok(()),
+        Err(e) if has_code(&e, &["ApplicationDoesNotExistException"]) => {}
+        Err(e) => return Err(e).ctx("GetApplication", name),
+    }
+    let mut req = aws.codedeploy.create_application().application_name(name).compute_platform(cd::ComputePlatform::Ecs);
+    for (k, v) in tags {
+        req = req.tags(cd::Tag::builder().key(k).value(v).build());
+    }
+    ctx.mutate(
+        STEP,
+        Effect::ApplicationCreated { name: name.to_owned() },
+        async { req.send().await.ctx("CreateApplication", name) },
+        |_, e| e,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes the application (and with it its deployment groups) if this migration created it:
+/// known from the journal when `confirmed`, else from its ownership tag.
+pub(crate) async fn undo(aws: &AwsClients, plan: &Plan, name: &str, confirmed: bool) -> Result<()> {
+    let app = match aws.codedeploy.get_application().application_name(name).send().await {
+        Ok(out) => out.application,
+        Err(e) if has_code(&e, &["ApplicationDoesNotExistException"]) => return Ok(()),
+        Err(e) => return Err(e).ctx("GetApplication", name),
+    };
+    if app.is_none() {
+        return Ok(());
+    }
+    if !confirmed {
+        let region = aws.codedeploy.config().region().map(|r| r.to_string());
+        let (Some(account), Some(region)) = (plan.account_id.as_deref(), region) else {
+            return Err(Error::Aws(crate::AwsApiError::new(
+                "DeleteApplication",
+                name,
+                None,
+                "cannot tell whether this migration created the application (account unknown); left in place",
+            )));
+        };
+        let arn = format!("arn:aws:codedeploy:{region}:{account}:application:{name}");
+        let tags = aws.codedeploy.list_tags_for_resource().resource_arn(&arn).send().await.ctx("ListTagsForResource", &arn)?;
+        let ours = tags.tags().iter().any(|t| t.key() == Some(OWNERSHIP_TAG) && t.value() == Some(plan.migration_id.as_str()));
+        if !ours {
+            return Ok(());
+        }
+    }
+    aws.codedeploy.delete_application().application_name(name).send().await.ctx("DeleteApplication", name)?;
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! The blue/green deployment group. Retries the documented IAM-propagation errors of a
+//! freshly created service role until a deadline.
+
+use aws_sdk_codedeploy::types as cd;
+
+use super::{Ctx, has_code};
+use crate::error::{Error, Result, SdkResultExt};
+use crate::plan::{DeploymentGroupValues, StepId};
+use crate::txn::journal::Effect;
+use crate::wait;
+use crate::AwsClients;
+
+const STEP: StepId = StepId::DeploymentGroup;
+
+/// Whether an error is CodeDeploy not yet able to assume a just-created role.
+pub(crate) fn is_role_propagation(e: &Error) -> bool {
+    let Error::Aws(a) = e else { return false };
+    let msg = a.message().unwrap_or_default();
+    a.code() == Some("InvalidRoleException")
+        || msg.contains("Cannot assume role provided")
+        || msg.contains("does not have the permissions required to assume the role")
+}
+
+/// Creates the deployment group unless it exists.
+pub(crate) async fn apply(ctx: &Ctx<'_>, d: &DeploymentGroupValues, role_arn: &str, test_listener_arn: Option<&str>) -> Result<()> {
+    let aws = ctx.aws;
+    match aws.codedeploy.get_deployment_group().application_name(&d.application).deployment_group_name(&d.name).send().await {
+        Ok(_) => return Ok(()),
+        Err(e) if has_code(&e, &["DeploymentGroupDoesNotExistException", "ApplicationDoesNotExistException"]) => {}
+        Err(e) => return Err(e).ctx("GetDeploymentGroup", format!("{}/{}", d.application, d.name)),
+    }
+    let ready = match d.ready_wait {
+        None => cd::DeploymentReadyOption::builder().action_on_timeout(cd::DeploymentReadyAction::ContinueDeployment).wait_time_in_minutes(0),
+        Some(w) => cd::DeploymentReadyOption::builder()
+            .action_on_timeout(cd::DeploymentReadyAction::StopDeployment)
+            .wait_time_in_minutes(w.get() as i32),
+    }
+    .build();
+    let bg = cd::BlueGreenDeploymentConfiguration::builder()
+        .deployment_ready_option(ready)
+        .terminate_blue_instances_on_deployment_success(
+            cd::BlueInstanceTerminationOption::builder()
+                .action(cd::InstanceAction::Terminate)
+                .termination_wait_time_in_minutes(d.termination_wait.get() as i32)
+                .build(),
+        )
+        .build();
+    let mut pair = cd::TargetGroupPairInfo::builder()
+        .set_target_groups(Some(d.target_groups.iter().map(|n| cd::TargetGroupInfo::builder().name(n).build()).collect()))
+        .prod_traffic_route(cd::TrafficRoute::builder().listener_arns(&d.prod_listener_arn).build());
+    if let Some(t) = test_listener_arn {
+        pair = pair.test_traffic_route(cd::TrafficRoute::builder().listener_arns(t).build());
+    }
+    let mut req = aws
+        .codedeploy
+        .create_deployment_group()
+        .application_name(&d.application)
+        .deployment_group_name(&d.name)
+        .service_role_arn(role_arn)
+        .deployment_config_name(d.deployment_config.name())
+        .deployment_style(
+            cd::DeploymentStyle::builder()
+                .deployment_type(cd::DeploymentType::BlueGreen)
+                .deployment_option(cd::DeploymentOption::WithTrafficControl)
+                .build(),
+        )
+        .blue_green_deployment_configuration(bg)
+        .ecs_services(cd::EcsService::builder().cluster_name(&d.cluster).service_name(&d.service).build())
+        .load_balancer_info(cd::LoadBalancerInfo::builder().target_group_pair_info_list(pair.build()).build())
+        .auto_rollback_configuration(
+            cd::AutoRollbackConfiguration::builder()
+                .enabled(!d.auto_rollback_events.is_empty())
+                .set_events(Some(
+                    d.auto_rollback_events.iter().map(|e| cd::AutoRollbackEvent::from(e.as_str())).collect(),
+                ))
+                .build(),
+        );
+    if !d.alarms.is_empty() {
+        req = req.alarm_configuration(
+            cd::AlarmConfiguration::builder()
+                .enabled(true)
+                .set_alarms(Some(d.alarms.iter().map(|a| cd::Alarm::builder().name(a).build()).collect()))
+                .build(),
+        );
+    }
+    for (k, v) in &d.tags {
+        req = req.tags(cd::Tag::builder().key(k).value(v).build());
+    }
+    let what = format!("{}/{}", d.application, d.name);
+    ctx.mutate(
+        STEP,
+        Effect::DeploymentGroupCreated { application: d.application.clone(), name: d.name.clone() },
+        wait::retry(&format!("deployment group {what} (IAM propagation)"), ctx.opts.iam_propagation, is_role_propagation, || {
+            let req = req.clone();
+            let what = what.clone();
+            async move { req.send().await.ctx("CreateDeploymentGroup", what) }
+        }),
+        |_, e| e,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes the deployment group (idempotent: CodeDeploy reports no error for a missing group).
+pub(crate) async fn undo(aws: &AwsClients, application: &str, name: &str) -> Result<()> {
+    match aws.codedeploy.delete_deployment_group().application_name(application).deployment_group_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, &["ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"]) => Ok(()),
+        Err(e) => Err(e).ctx("DeleteDeploymentGroup", format!("{application}/{name}")),
+    }
+}

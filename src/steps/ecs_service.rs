@@ -1,0 +1,225 @@
+//! ECS service primitives for the cutover: create from a [`ServiceDefinition`], delete, and
+//! the waits (running, INACTIVE), plus the undo of each.
+
+use aws_sdk_ecs::types as ecs;
+
+use super::{built, has_code};
+use crate::discover::describe_service;
+use crate::error::{Result, SdkResultExt};
+use crate::inventory::ServiceDefinition;
+use crate::txn::ApplyOptions;
+use crate::wait;
+use crate::AwsClients;
+
+/// Fields of `CreateService` deliberately not carried from the live service, with the reason.
+/// Everything else that DescribeServices reports is carried (see `create_service`).
+pub const DROPPED_FIELDS: &[(&str, &str)] = &[
+    ("clientToken", "generated per call for idempotent retries"),
+    ("serviceConnectConfiguration", "the plan refuses Service Connect services (ECS controller only)"),
+    ("vpcLatticeConfigurations", "the plan refuses VPC Lattice services (they block leaving the ECS controller)"),
+    ("volumeConfigurations", "reported per deployment, not per service; managed EBS volumes are configured at deployment time"),
+    ("gatewayConnectors", "not reported by DescribeServices"),
+    ("monitoring", "not reported by DescribeServices"),
+];
+
+/// Builds and sends `CreateService` for `def` under `name` with `controller`.
+/// For `CODE_DEPLOY`, the settings that controller forbids are left out.
+pub(crate) async fn create_service(
+    aws: &AwsClients,
+    cluster: &str,
+    name: &str,
+    def: &ServiceDefinition,
+    controller: &str,
+    extra_tags: &[(String, String)],
+) -> Result<()> {
+    let code_deploy = controller == "CODE_DEPLOY";
+    let mut req = aws
+        .ecs
+        .create_service()
+        .cluster(cluster)
+        .service_name(name)
+        .set_task_definition(def.task_definition.clone())
+        .desired_count(def.desired_count)
+        .set_platform_version(def.platform_version.clone())
+        .set_health_check_grace_period_seconds(def.health_check_grace_period_seconds)
+        .set_scheduling_strategy(def.scheduling_strategy.as_deref().map(ecs::SchedulingStrategy::from))
+        .enable_ecs_managed_tags(def.enable_ecs_managed_tags)
+        .set_propagate_tags(def.propagate_tags.as_deref().map(ecs::PropagateTags::from))
+        .enable_execute_command(def.enable_execute_command)
+        .set_availability_zone_rebalancing(
+            def.availability_zone_rebalancing.as_deref().map(ecs::AvailabilityZoneRebalancing::from),
+        )
+        .deployment_controller(built(
+            "CreateService",
+            ecs::DeploymentController::builder().r#type(ecs::DeploymentControllerType::from(controller)).build(),
+        )?)
+        .client_token(client_token(cluster, name, controller));
+    if def.capacity_provider_strategy.is_empty() {
+        req = req.set_launch_type(def.launch_type.as_deref().map(ecs::LaunchType::from));
+    }
+    for c in &def.capacity_provider_strategy {
+        req = req.capacity_provider_strategy(built(
+            "CreateService",
+            ecs::CapacityProviderStrategyItem::builder()
+                .capacity_provider(&c.capacity_provider)
+                .weight(c.weight)
+                .base(c.base)
+                .build(),
+        )?);
+    }
+    for lb in &def.load_balancers {
+        req = req.load_balancers(
+            ecs::LoadBalancer::builder()
+                .set_target_group_arn(lb.target_group_arn.clone())
+                .set_load_balancer_name(lb.load_balancer_name.clone())
+                .set_container_name(lb.container_name.clone())
+                .set_container_port(lb.container_port)
+                .build(),
+        );
+    }
+    for r in &def.service_registries {
+        req = req.service_registries(
+            ecs::ServiceRegistry::builder()
+                .set_registry_arn(r.registry_arn.clone())
+                .set_port(r.port)
+                .set_container_name(r.container_name.clone())
+                .set_container_port(r.container_port)
+                .build(),
+        );
+    }
+    if let Some(n) = &def.network_configuration {
+        req = req.network_configuration(
+            ecs::NetworkConfiguration::builder()
+                .awsvpc_configuration(built(
+                    "CreateService",
+                    ecs::AwsVpcConfiguration::builder()
+                        .set_subnets(Some(n.subnets.clone()))
+                        .set_security_groups(Some(n.security_groups.clone()).filter(|s| !s.is_empty()))
+                        .set_assign_public_ip(n.assign_public_ip.as_deref().map(ecs::AssignPublicIp::from))
+                        .build(),
+                )?)
+                .build(),
+        );
+    } else if let Some(role) = def.role_arn.as_deref().filter(|r| !r.contains("/aws-service-role/")) {
+        // Only classic (non-awsvpc) services take an explicit role.
+        req = req.role(role);
+    }
+    for p in &def.placement_constraints {
+        req = req.placement_constraints(
+            ecs::PlacementConstraint::builder()
+                .set_type(p.r#type.as_deref().map(ecs::PlacementConstraintType::from))
+                .set_expression(p.expression.clone())
+                .build(),
+        );
+    }
+    for p in &def.placement_strategy {
+        req = req.placement_strategy(
+            ecs::PlacementStrategy::builder()
+                .set_type(p.r#type.as_deref().map(ecs::PlacementStrategyType::from))
+                .set_field(p.field.clone())
+                .build(),
+        );
+    }
+    if let Some(dc) = &def.deployment_configuration {
+        let mut b = ecs::DeploymentConfiguration::builder()
+            .set_maximum_percent(dc.maximum_percent)
+            .set_minimum_healthy_percent(dc.minimum_healthy_percent);
+        if !code_deploy {
+            if let Some((enable, rollback)) = dc.circuit_breaker {
+                b = b.deployment_circuit_breaker(
+                    ecs::DeploymentCircuitBreaker::builder().enable(enable).rollback(rollback).build(),
+                );
+            }
+            if let Some(a) = &dc.alarms {
+                b = b.alarms(built(
+                    "CreateService",
+                    ecs::DeploymentAlarms::builder()
+                        .set_alarm_names(Some(a.alarm_names.clone()))
+                        .enable(a.enable)
+                        .rollback(a.rollback)
+                        .build(),
+                )?);
+            }
+            b = b
+                .set_strategy(dc.strategy.as_deref().map(ecs::DeploymentStrategy::from))
+                .set_bake_time_in_minutes(dc.bake_time_in_minutes);
+        }
+        req = req.deployment_configuration(b.build());
+    }
+    for (k, v) in def.tags.iter().map(|(k, v)| (k, v)).chain(extra_tags.iter().map(|(k, v)| (k, v))) {
+        req = req.tags(ecs::Tag::builder().key(k).value(v).build());
+    }
+    req.send().await.ctx("CreateService", format!("{cluster}/{name}"))?;
+    Ok(())
+}
+
+/// A token unique to this call (≤ 36 chars): the SDK's own retries resend the same input,
+/// so a retried CreateService is idempotent, while a later, deliberate create is not mistaken
+/// for a retry.
+fn client_token(cluster: &str, name: &str, controller: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (cluster, name, controller, std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)).hash(&mut h);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("ebg-{:016x}-{:x}", h.finish(), nanos).chars().take(36).collect()
+}
+
+/// Deletes a service (force: no scale-down first) and waits until it is INACTIVE.
+pub(crate) async fn delete_service(aws: &AwsClients, cluster: &str, name: &str, opts: &ApplyOptions) -> Result<()> {
+    match aws.ecs.delete_service().cluster(cluster).service(name).force(true).send().await {
+        Ok(_) => {}
+        Err(e) if has_code(&e, &["ServiceNotFoundException", "ServiceNotActiveException"]) => {}
+        Err(e) => return Err(e).ctx("DeleteService", format!("{cluster}/{name}")),
+    }
+    wait_inactive(aws, cluster, name, opts).await
+}
+
+/// Waits until the service is INACTIVE or gone, so its name can be used again.
+pub(crate) async fn wait_inactive(aws: &AwsClients, cluster: &str, name: &str, opts: &ApplyOptions) -> Result<()> {
+    wait::poll(&format!("service {cluster}/{name} to become INACTIVE"), opts.service_wait, || async {
+        let s = describe_service(aws, cluster, name).await?;
+        Ok(s.is_none_or(|s| s.status == "INACTIVE").then_some(()))
+    })
+    .await
+}
+
+/// Waits until the service is ACTIVE with all desired tasks running. `CODE_DEPLOY`
+/// services are judged by running count (and task sets where reported), not `deployments`.
+pub(crate) async fn wait_running(aws: &AwsClients, cluster: &str, name: &str, opts: &ApplyOptions) -> Result<ServiceDefinition> {
+    wait::poll(&format!("service {cluster}/{name} to run its desired tasks"), opts.service_wait, || async {
+        let Some(s) = describe_service(aws, cluster, name).await? else { return Ok(None) };
+        let ready = s.status == "ACTIVE" && s.running_count >= s.desired_count;
+        Ok(ready.then_some(s))
+    })
+    .await
+}
+
+/// The state of a service: `None` when missing or INACTIVE.
+pub(crate) async fn active(aws: &AwsClients, cluster: &str, name: &str) -> Result<Option<ServiceDefinition>> {
+    Ok(describe_service(aws, cluster, name).await?.filter(|s| s.status != "INACTIVE"))
+}
+
+/// Undo of a service this run created: delete it if it is still there with that controller.
+pub(crate) async fn undo_create(aws: &AwsClients, cluster: &str, name: &str, controller: &str, opts: &ApplyOptions) -> Result<()> {
+    match active(aws, cluster, name).await? {
+        Some(s) if s.deployment_controller == controller => delete_service(aws, cluster, name, opts).await,
+        // Gone, or a different service (the user's original) under that name: leave it.
+        _ => Ok(()),
+    }
+}
+
+/// Undo of a deleted user service: recreate it exactly (controller `ECS`) and wait for its tasks.
+pub(crate) async fn undo_delete(aws: &AwsClients, cluster: &str, def: &ServiceDefinition, opts: &ApplyOptions) -> Result<()> {
+    if let Some(s) = active(aws, cluster, &def.name).await? {
+        if s.deployment_controller == def.deployment_controller {
+            return Ok(()); // Never deleted (the crash came before the call) or already restored.
+        }
+        // Our CODE_DEPLOY service still holds the name: remove it first.
+        delete_service(aws, cluster, &def.name, opts).await?;
+    }
+    create_service(aws, cluster, &def.name, def, &def.deployment_controller, &[]).await?;
+    wait_running(aws, cluster, &def.name, opts).await?;
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! Service cutover to `CODE_DEPLOY`. AWS cannot switch the controller in place, so the
+//! service is recreated; the strategy decides whether traffic is served meanwhile.
+//!
+//! Every sub-action looks at the live state first, so a resumed run continues where a
+//! crashed one stopped. The original definition is journaled before it is deleted.
+
+use super::Ctx;
+use super::ecs_service::{active, create_service, delete_service, wait_running};
+use crate::error::Result;
+use crate::inventory::{OWNERSHIP_TAG, ServiceDefinition};
+use crate::plan::StepId;
+use crate::spec::ServiceCutover;
+use crate::txn::Event;
+use crate::txn::journal::Effect;
+
+const STEP: StepId = StepId::ServiceCutover;
+const CODE_DEPLOY: &str = "CODE_DEPLOY";
+
+/// Runs the cutover.
+pub(crate) async fn apply(
+    ctx: &Ctx<'_>,
+    strategy: &ServiceCutover,
+    from: &ServiceDefinition,
+    to: &ServiceDefinition,
+    bridge_name: Option<&str>,
+) -> Result<()> {
+    let cluster = ctx.plan.cluster.as_str();
+    match strategy {
+        ServiceCutover::Parallel { new_name } => {
+            if active(ctx.aws, cluster, new_name.as_str()).await?.is_none() {
+                create(ctx, to, CODE_DEPLOY, &[]).await?;
+            }
+            wait(ctx, new_name.as_str()).await?;
+            if active(ctx.aws, cluster, &from.name).await?.is_some_and(|s| s.deployment_controller != CODE_DEPLOY) {
+                delete(ctx, from).await?;
+            }
+        }
+        ServiceCutover::ParallelKeepName => {
+            let bridge_name = bridge_name.unwrap_or_default();
+            let mut bridge = from.clone();
+            bridge.name = bridge_name.to_owned();
+            bridge.tags.insert(OWNERSHIP_TAG.to_owned(), ctx.migration_id().to_owned());
+            let original = active(ctx.aws, cluster, &from.name).await?;
+            if original.as_ref().is_none_or(|s| s.deployment_controller != CODE_DEPLOY) {
+                // The bridge carries traffic while the name is free.
+                if active(ctx.aws, cluster, bridge_name).await?.is_none() {
+                    create(ctx, &bridge, "ECS", &[]).await?;
+                }
+                wait(ctx, bridge_name).await?;
+                if original.is_some() {
+                    delete(ctx, from).await?;
+                }
+                create(ctx, to, CODE_DEPLOY, &[]).await?;
+            }
+            wait(ctx, &to.name).await?;
+            if active(ctx.aws, cluster, bridge_name).await?.is_some() {
+                delete(ctx, &bridge).await?;
+            }
+        }
+        _ => {
+            // Recreate: the manual procedure, with downtime until the new tasks run.
+            let original = active(ctx.aws, cluster, &from.name).await?;
+            if original.as_ref().is_some_and(|s| s.deployment_controller != CODE_DEPLOY) {
+                delete(ctx, from).await?;
+            }
+            if original.as_ref().is_none_or(|s| s.deployment_controller != CODE_DEPLOY) {
+                create(ctx, to, CODE_DEPLOY, &[]).await?;
+            }
+            wait(ctx, &to.name).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn create(ctx: &Ctx<'_>, def: &ServiceDefinition, controller: &str, extra_tags: &[(String, String)]) -> Result<()> {
+    let cluster = ctx.plan.cluster.clone();
+    let effect = Effect::ServiceCreated { cluster: cluster.clone(), name: def.name.clone(), controller: controller.to_owned() };
+    ctx.mutate(STEP, effect, create_service(ctx.aws, &cluster, &def.name, def, controller, extra_tags), |_, e| e).await
+}
+
+async fn delete(ctx: &Ctx<'_>, def: &ServiceDefinition) -> Result<()> {
+    let cluster = ctx.plan.cluster.clone();
+    let effect = Effect::ServiceDeleted { cluster: cluster.clone(), definition: Box::new(def.clone()) };
+    ctx.mutate(STEP, effect, delete_service(ctx.aws, &cluster, &def.name, ctx.opts), |_, e| e).await
+}
+
+async fn wait(ctx: &Ctx<'_>, name: &str) -> Result<()> {
+    ctx.emit(Event::Waiting { step: STEP, what: format!("service {name} to run its desired tasks") });
+    wait_running(ctx.aws, &ctx.plan.cluster, name, ctx.opts).await.map(|_| ())
+}

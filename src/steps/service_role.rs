@@ -1,0 +1,90 @@
+//! CodeDeploy service role: trusted by `codedeploy.amazonaws.com` (scoped to the account),
+//! with the ECS managed policy attached.
+
+use aws_sdk_iam::types as iam;
+
+use super::{Ctx, built, has_code};
+use crate::error::{Error, Result, SdkResultExt};
+use crate::inventory::{OWNERSHIP_TAG, Tags};
+use crate::plan::StepId;
+use crate::txn::journal::Effect;
+use crate::AwsClients;
+
+const STEP: StepId = StepId::ServiceRole;
+
+/// Creates the role (or completes the one this migration created) and returns its ARN.
+pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, trust_policy: &str, policy_arn: &str, tags: &Tags) -> Result<String> {
+    let aws = ctx.aws;
+    let arn = match aws.iam.get_role().role_name(name).send().await {
+        Ok(out) => {
+            let role = out.role().ok_or_else(|| Error::Journal(format!("GetRole {name} returned no role")))?;
+            let ours = role.tags().iter().any(|t| t.key() == OWNERSHIP_TAG && t.value() == ctx.migration_id());
+            if !ours {
+                return Err(Error::Aws(crate::AwsApiError::new(
+                    "CreateRole",
+                    name,
+                    Some("EntityAlreadyExists"),
+                    "a role with this name exists and was not created by this migration",
+                )));
+            }
+            role.arn().to_owned()
+        }
+        Err(e) if has_code(&e, &["NoSuchEntity"]) => {
+            let mut req = aws
+                .iam
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(trust_policy)
+                .description("CodeDeploy service role for ECS blue/green, created by ecs-bluegreen");
+            for (k, v) in tags {
+                req = req.tags(built("CreateRole", iam::Tag::builder().key(k).value(v).build())?);
+            }
+            let intent = Effect::RoleCreated { name: name.to_owned(), policy_arn: policy_arn.to_owned() };
+            ctx.mutate(
+                STEP,
+                intent,
+                async {
+                    let out = req.send().await.ctx("CreateRole", name)?;
+                    Ok(out.role().map(|r| r.arn().to_owned()).unwrap_or_default())
+                },
+                |_, e| e,
+            )
+            .await?
+        }
+        Err(e) => return Err(e).ctx("GetRole", name),
+    };
+    // Attaching is idempotent in IAM; the role's undo detaches it.
+    ctx.call(STEP, format!("attach {policy_arn} to role {name}"), async {
+        aws.iam.attach_role_policy().role_name(name).policy_arn(policy_arn).send().await.ctx("AttachRolePolicy", name)
+    })
+    .await?;
+    Ok(arn)
+}
+
+/// Detaches every managed policy and deletes the role, if it carries this migration's tag.
+pub(crate) async fn undo(aws: &AwsClients, migration_id: &str, name: &str, _policy_arn: &str) -> Result<()> {
+    let role = match aws.iam.get_role().role_name(name).send().await {
+        Ok(out) => out.role,
+        Err(e) if has_code(&e, &["NoSuchEntity"]) => return Ok(()),
+        Err(e) => return Err(e).ctx("GetRole", name),
+    };
+    let Some(role) = role else { return Ok(()) };
+    if !role.tags().iter().any(|t| t.key() == OWNERSHIP_TAG && t.value() == migration_id) {
+        return Ok(());
+    }
+    let attached = aws.iam.list_attached_role_policies().role_name(name).send().await.ctx("ListAttachedRolePolicies", name)?;
+    for p in attached.attached_policies() {
+        if let Some(arn) = p.policy_arn() {
+            match aws.iam.detach_role_policy().role_name(name).policy_arn(arn).send().await {
+                Ok(_) => {}
+                Err(e) if has_code(&e, &["NoSuchEntity"]) => {}
+                Err(e) => return Err(e).ctx("DetachRolePolicy", name),
+            }
+        }
+    }
+    match aws.iam.delete_role().role_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, &["NoSuchEntity"]) => Ok(()),
+        Err(e) => Err(e).ctx("DeleteRole", name),
+    }
+}

@@ -1,0 +1,172 @@
+//! Test traffic route: a listener on the test port forwarding to the green group, or the
+//! green group added at weight 0 to the production listener's forward action.
+
+use aws_sdk_elasticloadbalancingv2::types as elb;
+
+use super::{Ctx, has_code};
+use crate::discover::elb_tags;
+use crate::error::{Result, SdkResultExt};
+use crate::inventory::{OWNERSHIP_TAG, Tags, WeightedTargetGroup};
+use crate::plan::{StepId, TestRoute};
+use crate::txn::journal::Effect;
+use crate::AwsClients;
+
+const STEP: StepId = StepId::TestListener;
+
+/// Applies the route; returns the test listener ARN when a listener is used.
+pub(crate) async fn apply(
+    ctx: &Ctx<'_>,
+    load_balancer_arn: &str,
+    route: &TestRoute,
+    tags: &Tags,
+    green_arn: &str,
+) -> Result<Option<String>> {
+    let aws = ctx.aws;
+    match route {
+        TestRoute::Listener { port, protocol, .. } => {
+            let listeners =
+                aws.elbv2.describe_listeners().load_balancer_arn(load_balancer_arn).send().await.ctx("DescribeListeners", load_balancer_arn)?;
+            if let Some(l) = listeners.listeners().iter().find(|l| l.port() == Some(i32::from(*port))) {
+                // describe-then-create: moto would create a duplicate; AWS would refuse.
+                return Ok(l.listener_arn().map(str::to_owned));
+            }
+            let mut req = aws
+                .elbv2
+                .create_listener()
+                .load_balancer_arn(load_balancer_arn)
+                .port(i32::from(*port))
+                .protocol(elb::ProtocolEnum::from(protocol.as_str()))
+                .default_actions(forward(&[WeightedTargetGroup { target_group_arn: green_arn.to_owned(), weight: 1 }]));
+            for (k, v) in tags {
+                req = req.tags(elb::Tag::builder().key(k).value(v).build());
+            }
+            let intent = Effect::ListenerCreated { load_balancer_arn: load_balancer_arn.to_owned(), port: *port, arn: None };
+            let arn = ctx
+                .mutate(
+                    STEP,
+                    intent,
+                    async {
+                        let out = req.send().await.ctx("CreateListener", format!("{load_balancer_arn}:{port}"))?;
+                        Ok(out.listeners().first().and_then(|l| l.listener_arn()).unwrap_or_default().to_owned())
+                    },
+                    |arn: &String, e| match e {
+                        Effect::ListenerCreated { load_balancer_arn, port, .. } => {
+                            Effect::ListenerCreated { load_balancer_arn, port, arn: Some(arn.clone()) }
+                        }
+                        other => other,
+                    },
+                )
+                .await?;
+            Ok(Some(arn))
+        }
+        TestRoute::ProductionWeightZero { listener_arn, .. } => {
+            let out = aws.elbv2.describe_listeners().listener_arns(listener_arn).send().await.ctx("DescribeListeners", listener_arn)?;
+            let current = out.listeners().first().map(|l| l.default_actions().to_vec()).unwrap_or_default();
+            let before = forward_targets(&current);
+            if before.iter().any(|t| t.target_group_arn == green_arn) {
+                return Ok(None);
+            }
+            let mut after = before.clone();
+            after.push(WeightedTargetGroup { target_group_arn: green_arn.to_owned(), weight: 0 });
+            let intent = Effect::ListenerForwardChanged { listener_arn: listener_arn.clone(), before };
+            ctx.mutate(
+                STEP,
+                intent,
+                async {
+                    aws.elbv2
+                        .modify_listener()
+                        .listener_arn(listener_arn)
+                        .default_actions(forward(&after))
+                        .send()
+                        .await
+                        .ctx("ModifyListener", listener_arn)
+                },
+                |_, e| e,
+            )
+            .await?;
+            Ok(None)
+        }
+    }
+}
+
+/// A forward action to the given groups (a weighted forward config when there are several).
+pub(crate) fn forward(targets: &[WeightedTargetGroup]) -> elb::Action {
+    let b = elb::Action::builder().r#type(elb::ActionTypeEnum::Forward);
+    match targets {
+        [one] => b.target_group_arn(&one.target_group_arn).build(),
+        many => b
+            .forward_config(
+                elb::ForwardActionConfig::builder()
+                    .set_target_groups(Some(
+                        many.iter()
+                            .map(|t| elb::TargetGroupTuple::builder().target_group_arn(&t.target_group_arn).weight(t.weight).build())
+                            .collect(),
+                    ))
+                    .build(),
+            )
+            .build(),
+    }
+}
+
+fn forward_targets(actions: &[elb::Action]) -> Vec<WeightedTargetGroup> {
+    let Some(fwd) = actions.iter().find(|a| a.r#type() == Some(&elb::ActionTypeEnum::Forward)) else { return Vec::new() };
+    let from_config: Vec<WeightedTargetGroup> = fwd
+        .forward_config()
+        .map(|c| {
+            c.target_groups()
+                .iter()
+                .filter_map(|t| Some(WeightedTargetGroup { target_group_arn: t.target_group_arn()?.to_owned(), weight: t.weight().unwrap_or(1) }))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !from_config.is_empty() {
+        return from_config;
+    }
+    fwd.target_group_arn().map(|a| vec![WeightedTargetGroup { target_group_arn: a.to_owned(), weight: 1 }]).unwrap_or_default()
+}
+
+/// Deletes the test listener if it exists and carries this migration's ownership tag.
+pub(crate) async fn undo_create(
+    aws: &AwsClients,
+    migration_id: &str,
+    load_balancer_arn: &str,
+    port: u16,
+    arn: Option<&str>,
+) -> Result<()> {
+    let arn = match arn {
+        Some(a) => a.to_owned(),
+        None => {
+            let out = match aws.elbv2.describe_listeners().load_balancer_arn(load_balancer_arn).send().await {
+                Ok(o) => o,
+                Err(e) if has_code(&e, &["LoadBalancerNotFound"]) => return Ok(()),
+                Err(e) => return Err(e).ctx("DescribeListeners", load_balancer_arn),
+            };
+            match out.listeners().iter().find(|l| l.port() == Some(i32::from(port))).and_then(|l| l.listener_arn()) {
+                Some(a) => a.to_owned(),
+                None => return Ok(()),
+            }
+        }
+    };
+    let tags = match elb_tags(aws, std::slice::from_ref(&arn)).await {
+        Ok(t) => t,
+        Err(crate::Error::Aws(e)) if e.code() == Some("ListenerNotFound") => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if tags.get(&arn).and_then(|t| t.get(OWNERSHIP_TAG)).map(String::as_str) != Some(migration_id) {
+        return Ok(());
+    }
+    match aws.elbv2.delete_listener().listener_arn(&arn).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, &["ListenerNotFound"]) => Ok(()),
+        Err(e) => Err(e).ctx("DeleteListener", arn),
+    }
+}
+
+/// Restores the production listener's forward action.
+pub(crate) async fn undo_forward(aws: &AwsClients, listener_arn: &str, before: &[WeightedTargetGroup]) -> Result<()> {
+    match aws.elbv2.modify_listener().listener_arn(listener_arn).default_actions(forward(before)).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, &["ListenerNotFound"]) => Ok(()),
+        Err(e) => Err(e).ctx("ModifyListener", listener_arn),
+    }
+}

@@ -1,0 +1,118 @@
+//! Shared harness for the moto-backed integration tests (`mod common;` in a test file).
+//!
+//! The tests talk to one moto server started by `scripts/test` (endpoint in `MOTO_ENDPOINT`).
+//! Every test takes its own AWS account from [`fresh_account`]; [`moto_clients`] sends that account
+//! in the `x-moto-account-id` header, so tests run in parallel without resets or name collisions.
+#![allow(dead_code)] // each test binary uses a different subset
+
+pub mod fixture;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_ecs::config::Credentials;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+use aws_types::sdk_config::SharedCredentialsProvider;
+use ecs_bluegreen::{AwsClients, CallRecorder};
+
+/// The header moto reads to pick the account a request acts in.
+pub const ACCOUNT_HEADER: &str = "x-moto-account-id";
+
+/// The region every moto test works in.
+pub const REGION: &str = "us-east-1";
+
+/// The moto endpoint, e.g. `http://127.0.0.1:40123`, from `MOTO_ENDPOINT`.
+///
+/// # Panics
+/// When `MOTO_ENDPOINT` is unset, i.e. the tests were not started through `scripts/test`.
+pub fn moto_endpoint() -> String {
+    match std::env::var("MOTO_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => endpoint,
+        _ => panic!("moto is not running: run the tests with scripts/test"),
+    }
+}
+
+/// A new 12-digit account id, unique per call and across concurrently running test binaries.
+///
+/// Mixes the process id, a per-process counter and the time, so two test binaries started at the
+/// same moment (different pids) or one after the other (different times) do not share accounts on
+/// the one moto server.
+pub fn fresh_account() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let pid = u64::from(std::process::id());
+    let micros = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    // Low 9 digits: (pid, counter), exact, so calls within one process never collide and
+    // concurrent processes differ by pid. High 3 digits (100..=999, never a leading 0): the start
+    // time, so a later run against a still-running server picks other accounts.
+    let low = (pid % 100_000) * 10_000 + n % 10_000;
+    let high = 100 + (micros / 1_000_000 + n / 10_000) % 900;
+    format!("{high}{low:09}")
+}
+
+/// SDK configuration for the moto endpoint: static dummy credentials, `us-east-1`, latest behavior.
+///
+/// Built explicitly rather than from the environment, so a developer's `AWS_PROFILE` or
+/// `~/.aws/config` cannot point a test at a real account.
+pub async fn sdk_config() -> SdkConfig {
+    moto_sdk_config(&moto_endpoint())
+}
+
+/// The synchronous core of [`sdk_config`].
+pub fn moto_sdk_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test", "test", None, None, "moto",
+        )))
+        .build()
+}
+
+/// Adds `x-moto-account-id: <account>` to every request, so moto acts in that account.
+#[derive(Debug, Clone)]
+pub struct AccountHeader(pub String);
+
+impl Intercept for AccountHeader {
+    fn name(&self) -> &'static str {
+        "moto::AccountHeader"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert(ACCOUNT_HEADER, self.0.clone());
+        Ok(())
+    }
+}
+
+/// The five clients, acting in `account` on the moto server.
+pub fn moto_clients(account: &str) -> AwsClients {
+    AwsClients::builder(&moto_sdk_config(&moto_endpoint()))
+        .interceptor(AccountHeader(account.to_owned()))
+        .build()
+}
+
+/// Like [`moto_clients`], also recording every call in `recorder`.
+pub fn moto_clients_with(account: &str, recorder: CallRecorder) -> AwsClients {
+    AwsClients::builder(&moto_sdk_config(&moto_endpoint()))
+        .interceptor(AccountHeader(account.to_owned()))
+        .interceptor(recorder)
+        .build()
+}

@@ -1,0 +1,3 @@
+//! Shared pure test data (no AWS, no moto): `mod support; use support::sample;`.
+
+pub mod sample;
