@@ -41,6 +41,17 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
         },
     )?;
 
+    // A finished Parallel cutover left the service under its new name: look there.
+    let service = match (migration.cutover(), &service) {
+        (crate::spec::ServiceCutover::Parallel { new_name }, s) if s.as_ref().is_none_or(|s| s.status == "INACTIVE") => {
+            match describe_service(aws, migration.cluster().as_str(), new_name.as_str()).await? {
+                Some(renamed) if renamed.status == "ACTIVE" => Some(renamed),
+                _ => service,
+            }
+        }
+        _ => service,
+    };
+
     let (account_id, region) = service
         .as_ref()
         .and_then(|s| s.arn.as_deref())

@@ -269,7 +269,7 @@ impl Plan {
 impl Migration {
     /// Discovers the live service (read-only) and plans the migration.
     pub async fn plan(&self, aws: &crate::AwsClients) -> crate::Result<Plan> {
-        let inventory = crate::discover::discover(aws, self).await?;
+        let inventory = Box::pin(crate::discover::discover(aws, self)).await?;
         Ok(plan(self, &inventory)?)
     }
 }
@@ -350,7 +350,7 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
     let blue_name = inv.blue_target_group.as_ref().map(|t| t.name.clone());
     let identical = svc.deployment_controller == "CODE_DEPLOY"
         && dg_existing.is_some_and(|dg| {
-            dg.ecs_services.iter().any(|(c, s)| *c == cluster && *s == service_name)
+            dg.ecs_services.iter().any(|(c, s)| *c == cluster && *s == svc.name)
                 && blue_name.as_ref().is_some_and(|b| dg.target_group_names.contains(b))
         });
 

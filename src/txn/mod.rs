@@ -221,14 +221,14 @@ impl Plan {
             return Ok(Outcome::NothingToDo);
         }
         journal.append(Entry::Begin { plan: Box::new(self.clone()) })?;
-        finish(aws, self, journal, opts).await
+        Box::pin(finish(aws, self, journal, opts)).await
     }
 }
 
 /// Runs every step of `plan` (idempotently) and commits, or rolls back on failure.
 async fn finish(aws: &AwsClients, plan: &Plan, journal: &dyn Journal, opts: &ApplyOptions) -> Result<Outcome> {
     let ctx = Ctx { aws, journal, plan, opts, outputs: Mutex::new(Outputs::default()) };
-    match run_steps(&ctx).await {
+    match Box::pin(run_steps(&ctx)).await {
         Ok(()) => {
             journal.append(Entry::Committed)?;
             Ok(Outcome::Applied)
@@ -288,7 +288,7 @@ async fn compensate(
     for p in pending.iter().rev() {
         let what = p.effect.describe();
         opts.emit(&Event::Undoing { what: what.clone() });
-        match steps::undo(aws, plan, &p.effect, p.confirmed, opts).await {
+        match Box::pin(steps::undo(aws, plan, &p.effect, p.confirmed, opts)).await {
             Ok(()) => {
                 journal.append(Entry::Undone { intent: p.intent })?;
                 opts.emit(&Event::Undone { what: what.clone() });
@@ -315,7 +315,8 @@ async fn step<F: Future<Output = Result<()>>>(ctx: &Ctx<'_>, id: StepId, f: F) -
     let j = |e: Error| (id, e);
     ctx.journal.append(Entry::StepStarted { step: id }).map_err(j)?;
     ctx.emit(Event::StepStarted { step: id });
-    match f.await {
+    // Boxed: SDK futures are large and a whole migration nested on the stack overflows it.
+    match Box::pin(f).await {
         Ok(()) => {
             ctx.journal.append(Entry::StepFinished { step: id }).map_err(j)?;
             ctx.emit(Event::StepFinished { step: id });

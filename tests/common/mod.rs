@@ -5,7 +5,9 @@
 //! in the `x-moto-account-id` header, so tests run in parallel without resets or name collisions.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod faults;
 pub mod fixture;
+pub mod snapshot;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

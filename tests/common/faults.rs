@@ -1,0 +1,55 @@
+//! Fault injection: an SDK interceptor that fails the n-th mutating call of a run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// Fails mutating call number `fail_at` (1-based); counts them all in `seen`.
+#[derive(Debug, Clone)]
+pub struct FailNthMutation {
+    pub fail_at: usize,
+    pub seen: Arc<AtomicUsize>,
+    pub armed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FailNthMutation {
+    pub fn new(fail_at: usize) -> Self {
+        Self { fail_at, seen: Arc::default(), armed: Arc::new(true.into()) }
+    }
+    /// Stops injecting (e.g. before the rollback runs).
+    pub fn disarm(&self) {
+        self.armed.store(false, Ordering::SeqCst);
+    }
+}
+
+fn is_read_only(op: &str) -> bool {
+    ["Describe", "Get", "List", "BatchGet"].iter().any(|p| op.starts_with(p))
+}
+
+impl Intercept for FailNthMutation {
+    fn name(&self) -> &'static str {
+        "FailNthMutation"
+    }
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(meta) = cfg.load::<Metadata>() else { return Ok(()) };
+        if is_read_only(meta.name()) || !self.armed.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == self.fail_at {
+            return Err(format!("injected fault at mutating call {n} ({})", meta.name()).into());
+        }
+        Ok(())
+    }
+}
