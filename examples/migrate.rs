@@ -11,7 +11,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use ecs_bluegreen::spec::{DeploymentConfig, Migration, PipelineDeployStage, PipelineName, Port, ServiceCutover, ServiceName, Target};
-use ecs_bluegreen::{AwsClients, Error};
+use ecs_bluegreen::txn::journal::{self, JournalStatus};
+use ecs_bluegreen::txn::{Event, Outcome};
+use ecs_bluegreen::{ApplyOptions, AwsClients, CallRecorder, Error, FileJournal, Journal};
 
 /// Move a live ECS service from rolling updates to CodeDeploy blue/green, as one
 /// previewable transaction that undoes itself on failure.
@@ -33,6 +35,15 @@ const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n
 enum Command {
     /// Read the account and print what the migration would change. Changes nothing.
     Plan,
+    /// Plan, ask for confirmation (on a terminal; --yes skips it), and apply as a transaction:
+    /// on failure everything this run did is undone.
+    Apply,
+    /// Undo the migration recorded in the journal (completed, interrupted, or half rolled back).
+    Rollback,
+    /// Finish a run that was interrupted (crash, kill) from its journal.
+    Resume,
+    /// Show what the journal records: status and the changes a rollback would undo.
+    Status,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -85,7 +96,8 @@ struct Opts {
     /// Journal file (default: derived from cluster and service).
     #[arg(long, global = true)]
     journal: Option<std::path::PathBuf>,
-    /// Directory to write taskdef.json, appspec.yml and imageDetail.json into.
+    /// Directory to write taskdef.json, appspec.yml and imageDetail.json into
+    /// (not implemented yet: accepted and ignored).
     #[arg(long, global = true)]
     artifacts_dir: Option<std::path::PathBuf>,
     /// Output format.
@@ -94,6 +106,9 @@ struct Opts {
     /// Do not ask for confirmation before apply.
     #[arg(long, global = true)]
     yes: bool,
+    /// Print the AWS calls made, per operation, on stderr at the end.
+    #[arg(long, global = true)]
+    stats: bool,
 }
 
 /// A failure with its exit code.
@@ -112,11 +127,17 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         let code = match &e {
-            Error::Plan(_) | Error::Validation(_) => 2,
+            Error::Plan(_) | Error::Validation(_) | Error::Unfinished(_) => 2,
+            Error::Apply(f) if !f.rollback.is_clean() => 3,
+            // The journal could not be written: the account's state needs `status` and `resume`.
+            Error::Journal(_) => 3,
             _ => 1,
         };
         let json = match &e {
             Error::Plan(p) => Some(serde_json::json!({ "error": "plan refused", "refusals": p.refusals() })),
+            Error::Apply(f) => Some(serde_json::json!({
+                "error": f.cause.to_string(), "failed_step": f.step, "rollback": f.rollback,
+            })),
             other => Some(serde_json::json!({ "error": other.to_string() })),
         };
         Self { code, message: e.to_string(), json }
@@ -162,9 +183,9 @@ fn migration(opts: &Opts) -> Result<Migration, Failure> {
     })
 }
 
-async fn clients() -> AwsClients {
+async fn clients(recorder: &CallRecorder) -> AwsClients {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let mut builder = AwsClients::builder(&config);
+    let mut builder = AwsClients::builder(&config).interceptor(recorder.clone());
     // Test hook: route every call to one moto account (ignored against real AWS).
     if let Ok(account) = std::env::var("MOTO_ACCOUNT_ID") {
         builder = builder.interceptor(moto::AccountHeader(account));
@@ -199,19 +220,170 @@ mod moto {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
+fn journal_path(opts: &Opts) -> Result<std::path::PathBuf, Failure> {
+    if let Some(p) = &opts.journal {
+        return Ok(p.clone());
+    }
+    let cluster = opts.cluster.as_deref().ok_or_else(|| Failure::invalid("--cluster (or --journal) is required"))?;
+    let service = opts.service.as_deref().ok_or_else(|| Failure::invalid("--service (or --journal) is required"))?;
+    let cluster = cluster.rsplit('/').next().unwrap_or(cluster);
+    Ok(std::path::PathBuf::from(format!(".ecs-bluegreen/{cluster}-{service}.journal.json")))
+}
+
+fn apply_options() -> ApplyOptions {
+    let mut opts = ApplyOptions::new().observer(|e| match e {
+        Event::StepStarted { step } => eprintln!("==> {step}"),
+        Event::StepFinished { step } => eprintln!("    {step}: done"),
+        Event::StepFailed { step, error } => eprintln!("    {step}: FAILED: {error}"),
+        Event::Mutating { what, .. } => eprintln!("    change: {what}"),
+        Event::Waiting { what, .. } => eprintln!("    waiting for {what}"),
+        Event::Undoing { what } => eprintln!("<== undo {what}"),
+        Event::Undone { what } => eprintln!("    undone: {what}"),
+        Event::UndoFailed { what, error } => eprintln!("    UNDO FAILED: {what}: {error}"),
+        _ => {}
+    });
+    // Test hook: moto answers at once, so poll it quickly.
+    if std::env::var("ECS_BLUEGREEN_FAST_WAITS").is_ok() {
+        opts = opts
+            .service_wait(ecs_bluegreen::wait::WaitPolicy::FAST)
+            .iam_propagation(ecs_bluegreen::wait::WaitPolicy::FAST);
+    }
+    opts
+}
+
+fn confirm(opts: &Opts) -> Result<(), Failure> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if opts.yes || !std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    eprint!("Apply these changes? Only 'yes' is accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| Failure::invalid(e.to_string()))?;
+    if line.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Failure::invalid("apply cancelled; nothing was changed"))
+    }
+}
+
+fn print_report(output: Output, label: &str, report: &ecs_bluegreen::RollbackReport) {
+    match output {
+        Output::Text => println!("{label}: {report}"),
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "result": label, "rollback": report })).expect("json")
+        ),
+    }
+}
+
+async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
     let opts = &cli.opts;
+    let output = opts.output;
     match cli.command {
         Command::Plan => {
             let m = migration(opts)?;
-            let aws = clients().await;
+            let aws = clients(recorder).await;
             let plan = m.plan(&aws).await?;
-            match opts.output {
+            match output {
                 Output::Text => print!("{plan}"),
                 Output::Json => println!("{}", serde_json::to_string_pretty(&plan).expect("plan serialises")),
             }
             Ok(())
         }
+        Command::Apply => {
+            let m = migration(opts)?;
+            let journal = FileJournal::open(journal_path(opts)?)?;
+            let aws = clients(recorder).await;
+            let plan = m.plan(&aws).await?;
+            match output {
+                Output::Text => print!("{plan}"),
+                Output::Json => {}
+            }
+            if !plan.is_noop() {
+                confirm(opts)?;
+            }
+            let outcome = plan.apply(&aws, &journal, &apply_options()).await?;
+            let result = match outcome {
+                Outcome::NothingToDo => "nothing to do: the service is already migrated",
+                _ => "applied",
+            };
+            match output {
+                Output::Text => println!("\n{result}. Journal: {}", journal.path().display()),
+                Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "result": result, "plan": plan, "journal": journal.path(),
+                    }))
+                    .expect("json")
+                ),
+            }
+            Ok(())
+        }
+        Command::Rollback => {
+            let journal = FileJournal::open(journal_path(opts)?)?;
+            let aws = clients(recorder).await;
+            let report = ecs_bluegreen::rollback(&aws, &journal, &apply_options()).await?;
+            print_report(output, "rollback", &report);
+            if report.is_clean() { Ok(()) } else { Err(Failure { code: 3, message: "rollback incomplete".into(), json: None }) }
+        }
+        Command::Resume => {
+            let journal = FileJournal::open(journal_path(opts)?)?;
+            let aws = clients(recorder).await;
+            match ecs_bluegreen::resume(&aws, &journal, &apply_options()).await? {
+                Outcome::RolledBack(report) => {
+                    print_report(output, "resumed rollback", &report);
+                    if report.is_clean() { Ok(()) } else { Err(Failure { code: 3, message: "rollback incomplete".into(), json: None }) }
+                }
+                Outcome::NothingToDo => {
+                    println!("nothing to resume");
+                    Ok(())
+                }
+                _ => {
+                    println!("resumed and applied");
+                    Ok(())
+                }
+            }
+        }
+        Command::Status => {
+            let path = journal_path(opts)?;
+            let records = FileJournal::open(&path)?.records()?;
+            let status = journal::status(&records);
+            let pending: Vec<String> = ecs_bluegreen::txn::pending_changes(&records);
+            match output {
+                Output::Text => {
+                    println!("journal {}: {}", path.display(), match status {
+                        JournalStatus::Empty => "empty (no run recorded)",
+                        JournalStatus::Unfinished => "UNFINISHED: run `resume` to finish or `rollback` to undo",
+                        JournalStatus::Applied => "applied",
+                        JournalStatus::RolledBack => "rolled back",
+                        JournalStatus::RollbackIncomplete => "ROLLBACK INCOMPLETE: run `rollback` again",
+                        _ => "unknown",
+                    });
+                    for p in &pending {
+                        println!("  would be undone by rollback: {p}");
+                    }
+                }
+                Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "journal": path, "status": status, "undoable": pending }))
+                        .expect("json")
+                ),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_stats(recorder: &CallRecorder) {
+    let calls = recorder.calls();
+    let mut per_op = std::collections::BTreeMap::new();
+    for c in &calls {
+        *per_op.entry(format!("{}:{}", c.service, c.operation)).or_insert(0usize) += 1;
+    }
+    eprintln!("AWS calls: {} ({} mutating)", calls.len(), calls.iter().filter(|c| !c.is_read_only()).count());
+    for (op, n) in per_op {
+        eprintln!("  {n:>3}  {op}");
     }
 }
 
@@ -219,7 +391,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let output = cli.opts.output;
-    match run(cli).await {
+    let stats = cli.opts.stats;
+    let recorder = CallRecorder::new();
+    let result = run(cli, &recorder).await;
+    if stats {
+        print_stats(&recorder);
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("error: {}", f.message);

@@ -185,6 +185,7 @@ pub struct Record {
 }
 
 /// Where a journal stands.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum JournalStatus {

@@ -274,6 +274,14 @@ pub async fn resume(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions
     }
 }
 
+/// What a rollback of the journal's last run would undo, one line each, newest last.
+pub fn pending_changes(records: &[journal::Record]) -> Vec<String> {
+    pending_effects(records)
+        .iter()
+        .map(|p| format!("{}{}", p.effect.describe(), if p.confirmed { "" } else { " (outcome unknown)" }))
+        .collect()
+}
+
 /// Undoes pending effects of the last run in reverse order; a failed undo does not stop the others.
 async fn compensate(
     aws: &AwsClients,
