@@ -2,8 +2,11 @@
 //! listener, target group `web-tg-1`, ECS cluster `prod` with the rolling Fargate service
 //! `web`, and CodePipeline `web-pipeline` whose Deploy action uses the `ECS` provider.
 //!
-//! Used by `scripts/demo` and the CLI tests. Needs `AWS_ENDPOINT_URL` pointing at moto;
-//! `MOTO_ACCOUNT_ID` picks the moto account (default 123456789012).
+//! `seed_moto show` prints the live state the migration is about instead: the service's
+//! controller, the deployment group, and the pipeline's Deploy action.
+//!
+//! Used by `scripts/demo`. Needs `AWS_ENDPOINT_URL` pointing at moto; `MOTO_ACCOUNT_ID` picks
+//! the moto account (default 123456789012).
 
 #[path = "../tests/common/fixture.rs"]
 mod fixture;
@@ -38,9 +41,56 @@ async fn main() {
     let account = std::env::var("MOTO_ACCOUNT_ID").unwrap_or_else(|_| "123456789012".to_owned());
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let aws = ecs_bluegreen::AwsClients::builder(&config).interceptor(AccountHeader(account.clone())).build();
+    if std::env::args().nth(1).as_deref() == Some("show") {
+        show(&aws).await;
+        return;
+    }
     let f = fixture::seed_rolling_account(&aws, &endpoint, &account).await;
     println!("seeded moto account {account}:");
     println!("  cluster {} / service {} (rolling, {} tasks)", f.cluster_name, f.service_name, 2);
     println!("  load balancer {} -> listener :80 -> target group {}", f.load_balancer_name, f.target_group_name);
     println!("  pipeline {} (Source -> Build -> Deploy[ECS])", f.pipeline_name);
+}
+
+async fn show(aws: &ecs_bluegreen::AwsClients) {
+    let svc = ecs_bluegreen::discover::describe_service(aws, "prod", "web").await.expect("DescribeServices");
+    match svc {
+        Some(s) => println!(
+            "  service prod/web: {} controller, {} desired / {} running, task definition {}",
+            s.deployment_controller,
+            s.desired_count,
+            s.running_count,
+            s.task_definition.unwrap_or_default()
+        ),
+        None => println!("  service prod/web: missing"),
+    }
+    match aws.codedeploy.get_deployment_group().application_name("prod-web").deployment_group_name("web-bluegreen").send().await {
+        Ok(out) => {
+            let dg = out.deployment_group_info().expect("deployment group");
+            let tgs: Vec<&str> = dg
+                .load_balancer_info()
+                .and_then(|l| l.target_group_pair_info_list().first())
+                .map(|p| p.target_groups().iter().filter_map(|t| t.name()).collect())
+                .unwrap_or_default();
+            println!(
+                "  deployment group prod-web/web-bluegreen: {} / {}, target groups {}",
+                dg.deployment_config_name().unwrap_or_default(),
+                dg.deployment_style().and_then(|s| s.deployment_type()).map(|t| t.as_str()).unwrap_or_default(),
+                tgs.join(" + ")
+            );
+        }
+        Err(_) => println!("  deployment group prod-web/web-bluegreen: none"),
+    }
+    let p = aws.codepipeline.get_pipeline().name("web-pipeline").send().await.expect("GetPipeline");
+    for stage in p.pipeline().map(|p| p.stages()).unwrap_or_default() {
+        for a in stage.actions() {
+            if stage.name() == "Deploy" {
+                let provider = a.action_type_id().map(|t| t.provider()).unwrap_or_default();
+                let mut cfg: Vec<String> =
+                    a.configuration().map(|c| c.iter().map(|(k, v)| format!("{k}={v}")).collect()).unwrap_or_default();
+                cfg.sort();
+                println!("  pipeline web-pipeline Deploy action {}: provider {provider} ({})", a.name(), cfg.join(", "));
+            }
+        }
+    }
 }

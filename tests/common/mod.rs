@@ -75,6 +75,12 @@ pub fn moto_sdk_config(endpoint: &str) -> SdkConfig {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
+        // A stuck emulator fails the test instead of stalling the whole run.
+        .timeout_config(
+            aws_smithy_types::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(std::time::Duration::from_secs(30))
+                .build(),
+        )
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "test", "test", None, None, "moto",
         )))

@@ -1,0 +1,124 @@
+//! The reference CLI (`examples/migrate.rs`) against moto: plan makes no mutating call and
+//! prints every change; JSON gives the same plan; refusals exit 2 and change nothing; apply,
+//! status and rollback round-trip with exit 0.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use common::fixture::seed_rolling_account;
+use common::snapshot::{assert_same, snapshot};
+use common::{fresh_account, moto_clients, moto_endpoint};
+
+/// The example binaries cargo built next to this test binary.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
+    assert!(dir.exists(), "{} not built: run the tests with scripts/test (cargo test --all-targets)", dir.display());
+    dir
+}
+
+fn migrate(account: &str, journal_dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(example("migrate"))
+        .args(args)
+        .current_dir(journal_dir)
+        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("MOTO_ACCOUNT_ID", account)
+        .env("ECS_BLUEGREEN_FAST_WAITS", "1")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
+
+const ARGS: &[&str] = &["--cluster", "prod", "--service", "web", "--pipeline", "web-pipeline", "--test-listener-port", "8080"];
+
+async fn setup() -> (String, ecs_bluegreen::AwsClients, common::fixture::Fixture, PathBuf) {
+    let account = fresh_account();
+    let aws = moto_clients(&account);
+    let f = seed_rolling_account(&aws, &moto_endpoint(), &account).await;
+    let dir = std::env::temp_dir().join(format!("ebg-cli-{account}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    (account, aws, f, dir)
+}
+
+#[tokio::test]
+async fn plan_prints_every_change_makes_no_mutating_call_and_json_matches() {
+    let (account, aws, f, dir) = setup().await;
+    let before = snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await;
+    let out = migrate(&account, &dir, &[&["plan", "--stats"], ARGS].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for line in [
+        "+ create target group web-tg-1-green (clone of web-tg-1)",
+        "+ create test listener HTTP:8080 -> web-tg-1-green",
+        "+ create IAM role prod-web-codedeploy",
+        "+ create CodeDeploy application prod-web",
+        "-/+ replace ECS service web -> web (controller ECS -> CODE_DEPLOY, cutover parallel-keep-name, no downtime)",
+        "+ create deployment group prod-web/web-bluegreen",
+        "~ update pipeline web-pipeline: action Deploy/Deploy",
+        "Plan: 5 to create, 1 to update, 1 to replace, 0 to delete, 0 unchanged.",
+    ] {
+        assert!(stdout.contains(line), "plan output lacks {line:?}:\n{stdout}");
+    }
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("(0 mutating)"), "plan made mutating calls:\n{stderr}");
+    assert_same(&before, &snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await, "after plan");
+
+    let json = migrate(&account, &dir, &[&["plan", "--output", "json"], ARGS].concat());
+    assert!(json.status.success());
+    let plan: ecs_bluegreen::Plan = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(plan.to_string(), stdout, "the JSON plan renders exactly as the text plan");
+}
+
+#[tokio::test]
+async fn refused_plans_and_bad_input_exit_2_and_change_nothing() {
+    let (account, aws, f, dir) = setup().await;
+    let before = snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await;
+    let cases: &[(&[&str], &str)] = &[
+        (&["apply", "--yes", "--cluster", "prod", "--service", "web", "--test-listener-port", "80"], "production listener's port"),
+        (&["apply", "--yes", "--cluster", "prod", "--service", "nope"], "was not found"),
+        (&["apply", "--yes", "--cluster", "prod", "--service", "web", "--pipeline", "missing-pipeline"], "does not exist"),
+        (&["apply", "--yes", "--cluster", "prod", "--service", "web", "--deployment-config", "CodeDeployDefault.OneAtATime"], "not a predefined ECS config"),
+        (&["apply", "--yes", "--cluster", "prod", "--service", "web.api"], "invalid service name"),
+        (&["apply", "--yes", "--cluster", "prod", "--service", "web", "--cutover", "parallel"], "--new-service-name"),
+    ];
+    for (args, needle) in cases {
+        let out = migrate(&account, &dir, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(needle), "{args:?}: stderr lacks {needle:?}: {}", text(&out.stderr));
+    }
+    assert_same(&before, &snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await, "after refusals");
+}
+
+#[tokio::test]
+async fn apply_status_rerun_and_rollback_through_the_cli() {
+    let (account, aws, f, dir) = setup().await;
+    let before = snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await;
+    let out = migrate(&account, &dir, &[&["apply", "--yes"], ARGS].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("==> service-cutover"), "progress goes to stderr");
+    let svc = ecs_bluegreen::discover::describe_service(&aws, "prod", "web").await.unwrap().unwrap();
+    assert_eq!(svc.deployment_controller, "CODE_DEPLOY");
+
+    let status = migrate(&account, &dir, &["status", "--cluster", "prod", "--service", "web", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(v["status"], "applied");
+    assert_eq!(v["undoable"].as_array().unwrap().len(), 10);
+
+    let again = migrate(&account, &dir, &[&["apply", "--yes"], ARGS].concat());
+    assert!(again.status.success());
+    assert!(text(&again.stdout).contains("nothing to do"), "{}", text(&again.stdout));
+
+    let rb = migrate(&account, &dir, &["rollback", "--cluster", "prod", "--service", "web"]);
+    assert!(rb.status.success(), "{}", text(&rb.stderr));
+    assert_same(&before, &snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await, "after CLI rollback");
+    let _ = std::fs::remove_dir_all(&dir);
+}
