@@ -576,7 +576,6 @@ fn already_migrated_without_test_port_is_noop_too() {
 }
 
 #[test]
-#[ignore = "bug: with a test listener, after an even number of CodeDeploy deployments the test listener also forwards to the blue group, and the plan refuses with NoProductionListener (src/plan/mod.rs prod_listener selection)"]
 fn already_migrated_after_two_deployments_is_still_recognised() {
     // CodeDeploy swaps the groups on each deployment and leaves the idle one at weight 0 (aws-facts
     // §3). After the second deployment web-tg-1 serves again: production forwards to
@@ -595,7 +594,6 @@ fn already_migrated_after_two_deployments_is_still_recognised() {
 }
 
 #[test]
-#[ignore = "bug: an identical setup made by hand (deployment group with its own role) is recognised, but the plan still creates a new role prod-web-codedeploy and shows the deployment group with a role ARN 'known after apply' (src/plan/mod.rs step 3)"]
 fn already_migrated_by_hand_keeps_the_live_role() {
     // Migrated manually following the AWS tutorial: nothing carries our tag and the deployment
     // group uses ecsCodeDeployRole. The plan recognises the setup (no NotOwned refusals), so every

@@ -576,7 +576,6 @@ fn long_cluster_and_service_names_are_cut_not_refused() {
 }
 
 #[test]
-#[ignore = "bug: the derived migration id `<cluster>/<service>` is tagged unchecked; it can exceed AWS's 256-character tag value limit (src/spec/mod.rs Migration::migration_id)"]
 fn ownership_tag_values_fit_aws_tag_limits() {
     // Cluster and service names may each have 255 characters; the derived migration id joins them
     // and is written as a tag value on every created resource. ELBv2, IAM and CodeDeploy cap tag
@@ -705,7 +704,6 @@ fn deploy_input_produced_only_by_a_later_stage_is_refused() {
 }
 
 #[test]
-#[ignore = "bug: only earlier *stages* count as producers; an earlier action (lower runOrder) of the same stage is refused although CodePipeline allows it (src/plan/mod.rs plan_pipeline, `p.stages[..idx]`)"]
 fn deploy_input_produced_earlier_in_the_same_stage_is_accepted() {
     // Build and Deploy in one stage, ordered by runOrder: CodePipeline passes BuildArtifact along.
     let mut inv = sample::inventory();

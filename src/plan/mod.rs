@@ -18,6 +18,9 @@ use crate::spec::{
     ValidationError,
 };
 
+/// Longest tag value ELBv2, IAM and CodeDeploy accept.
+const MAX_TAG_VALUE: usize = 256;
+
 /// Placeholder shown for identifiers AWS assigns during apply.
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 
@@ -308,6 +311,17 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
     let cluster = migration.cluster_name().to_owned();
     let service_name = migration.service().as_str().to_owned();
 
+    if id.chars().count() > MAX_TAG_VALUE {
+        refusals.push(Refusal::new(
+            RefusalKind::InvalidName,
+            format!(
+                "the migration id {:?}... is {} characters long; it is tagged on every created resource and AWS tag values hold at most {MAX_TAG_VALUE}",
+                id.chars().take(40).collect::<String>(),
+                id.chars().count()
+            ),
+            "set a shorter migration id (Migration::builder().migration_id(...))",
+        ));
+    }
     if migration.target() == Target::EcsNative {
         refusals.push(Refusal::new(
             RefusalKind::UnsupportedTarget,
@@ -498,7 +512,14 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
         ));
     }
 
+    // Once migrated, CodeDeploy moves traffic between the groups on its own; trust the
+    // deployment group's listener rather than where the forward actions point today.
+    let dg_prod_listener = dg_existing
+        .filter(|_| identical)
+        .and_then(|dg| dg.prod_listener_arns.first())
+        .and_then(|arn| lb.and_then(|lb| lb.listeners.iter().find(|l| &l.arn == arn)));
     let prod_listener = match (lb, blue) {
+        _ if dg_prod_listener.is_some() => dg_prod_listener,
         (Some(lb), Some(blue)) => {
             let by_default: Vec<&ListenerInfo> = lb
                 .listeners
@@ -592,6 +613,7 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
     }
     if let Some(r) = &inv.existing.role
         && !owned(&r.tags, &id)
+        && !identical
     {
         refusals.push(not_owned(
             "IAM role",
@@ -701,8 +723,13 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
     });
 
     // 3. Service role.
+    let dg_role = dg_existing.filter(|_| identical).and_then(|d| d.service_role_arn.clone());
     let (role_arn, role_action, adopted) = match (role_spec.existing_role_arn(), &inv.existing.role) {
         (Some(arn), _) => (arn.as_str().to_owned(), Action::NoOp, true),
+        // Already migrated: the deployment group's role is the one in use, whoever made it.
+        (None, existing) if dg_role.is_some() && existing.as_ref().is_none_or(|r| Some(&r.arn) != dg_role.as_ref()) => {
+            (dg_role.clone().unwrap_or_default(), Action::NoOp, true)
+        }
         (None, Some(r)) => (r.arn.clone(), Action::NoOp, false),
         (None, None) => (KNOWN_AFTER_APPLY.to_owned(), Action::Create, false),
     };
@@ -714,10 +741,11 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
         action: role_action,
         depends_on: vec![],
         detail: ChangeDetail::ServiceRole {
-            name: role_spec
-                .existing_role_arn()
-                .and_then(|a| a.as_str().rsplit('/').next().map(str::to_owned))
-                .unwrap_or_else(|| role_spec.role_name().as_str().to_owned()),
+            name: if adopted {
+                role_arn.rsplit('/').next().unwrap_or_default().to_owned()
+            } else {
+                role_spec.role_name().as_str().to_owned()
+            },
             arn: role_arn.clone(),
             adopted,
             trust_policy: codedeploy_trust_policy(inv.account_id.as_deref()),
@@ -912,8 +940,14 @@ fn plan_pipeline(
             ));
         }
     };
-    let produced: Vec<&String> =
-        p.stages[..idx].iter().flat_map(|s| s.actions.iter()).flat_map(|a| a.output_artifacts.iter()).collect();
+    // Producers: every action of an earlier stage, and actions of this stage that run before it.
+    let run_order = action.run_order.unwrap_or(1);
+    let produced: Vec<&String> = p.stages[..idx]
+        .iter()
+        .flat_map(|s| s.actions.iter())
+        .chain(stage.actions.iter().filter(|a| a.run_order.unwrap_or(1) < run_order))
+        .flat_map(|a| a.output_artifacts.iter())
+        .collect();
     let Some(input) = action.input_artifacts.first() else {
         return Err(Refusal::new(
             RefusalKind::PipelineInputNotProduced,

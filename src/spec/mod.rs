@@ -381,8 +381,20 @@ impl Migration {
     }
 
     /// The migration id tagged on every created resource.
+    ///
+    /// The default is `<cluster>/<service>`; when that is longer than an AWS tag value may be
+    /// (256 characters) it is cut and a stable hash of the whole is appended, so it stays unique.
     pub fn migration_id(&self) -> String {
-        self.migration_id.clone().unwrap_or_else(|| format!("{}/{}", self.cluster_name(), self.service))
+        if let Some(id) = &self.migration_id {
+            return id.clone();
+        }
+        let full = format!("{}/{}", self.cluster_name(), self.service);
+        if full.chars().count() <= 256 {
+            return full;
+        }
+        // FNV-1a: stable across Rust versions, unlike std's hashers (ids must match across runs).
+        let hash = full.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        format!("{}-{hash:016x}", full.chars().take(256 - 17).collect::<String>())
     }
 
     /// The green target group spec: the override, or `<blue>-green` cut to 32 characters.

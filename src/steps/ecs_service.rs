@@ -166,13 +166,18 @@ fn client_token(cluster: &str, name: &str, controller: &str) -> String {
     format!("ebg-{:016x}-{:x}", h.finish(), nanos).chars().take(36).collect()
 }
 
-/// Deletes a service (force: no scale-down first) and waits until it is INACTIVE.
-pub(crate) async fn delete_service(aws: &AwsClients, cluster: &str, name: &str, opts: &ApplyOptions) -> Result<()> {
+/// Sends DeleteService (force: no scale-down first); tolerates a service already gone.
+pub(crate) async fn delete_service_call(aws: &AwsClients, cluster: &str, name: &str) -> Result<()> {
     match aws.ecs.delete_service().cluster(cluster).service(name).force(true).send().await {
-        Ok(_) => {}
-        Err(e) if has_code(&e, &["ServiceNotFoundException", "ServiceNotActiveException"]) => {}
-        Err(e) => return Err(e).ctx("DeleteService", format!("{cluster}/{name}")),
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, &["ServiceNotFoundException", "ServiceNotActiveException"]) => Ok(()),
+        Err(e) => Err(e).ctx("DeleteService", format!("{cluster}/{name}")),
     }
+}
+
+/// Deletes a service and waits until it is INACTIVE.
+pub(crate) async fn delete_service(aws: &AwsClients, cluster: &str, name: &str, opts: &ApplyOptions) -> Result<()> {
+    delete_service_call(aws, cluster, name).await?;
     wait_inactive(aws, cluster, name, opts).await
 }
 
@@ -213,10 +218,11 @@ pub(crate) async fn undo_create(aws: &AwsClients, cluster: &str, name: &str, con
 /// Undo of a deleted user service: recreate it exactly (controller `ECS`) and wait for its tasks.
 pub(crate) async fn undo_delete(aws: &AwsClients, cluster: &str, def: &ServiceDefinition, opts: &ApplyOptions) -> Result<()> {
     if let Some(s) = active(aws, cluster, &def.name).await? {
-        if s.deployment_controller == def.deployment_controller {
+        if s.status == "ACTIVE" && s.deployment_controller == def.deployment_controller {
             return Ok(()); // Never deleted (the crash came before the call) or already restored.
         }
-        // Our CODE_DEPLOY service still holds the name: remove it first.
+        // DRAINING (a delete in progress), or our CODE_DEPLOY service still holds the name:
+        // let it finish or remove it, then recreate.
         delete_service(aws, cluster, &def.name, opts).await?;
     }
     create_service(aws, cluster, &def.name, def, &def.deployment_controller, &[]).await?;

@@ -5,7 +5,7 @@
 //! crashed one stopped. The original definition is journaled before it is deleted.
 
 use super::Ctx;
-use super::ecs_service::{active, create_service, delete_service, wait_running};
+use super::ecs_service::{active, create_service, delete_service_call, wait_inactive, wait_running};
 use crate::error::Result;
 use crate::inventory::{OWNERSHIP_TAG, ServiceDefinition};
 use crate::plan::StepId;
@@ -81,7 +81,11 @@ async fn create(ctx: &Ctx<'_>, def: &ServiceDefinition, controller: &str, extra_
 async fn delete(ctx: &Ctx<'_>, def: &ServiceDefinition) -> Result<()> {
     let cluster = ctx.plan.cluster.clone();
     let effect = Effect::ServiceDeleted { cluster: cluster.clone(), definition: Box::new(def.clone()) };
-    ctx.mutate(STEP, effect, delete_service(ctx.aws, &cluster, &def.name, ctx.opts), |_, e| e).await
+    // Journal the delete call alone: once it succeeded the service must be restored on undo,
+    // even if the wait that follows fails.
+    ctx.mutate(STEP, effect, delete_service_call(ctx.aws, &cluster, &def.name), |_, e| e).await?;
+    ctx.emit(Event::Waiting { step: STEP, what: format!("service {} to become INACTIVE", def.name) });
+    wait_inactive(ctx.aws, &cluster, &def.name, ctx.opts).await
 }
 
 async fn wait(ctx: &Ctx<'_>, name: &str) -> Result<()> {
