@@ -190,8 +190,16 @@ async fn clients(recorder: &CallRecorder) -> AwsClients {
     if let Ok(account) = std::env::var("MOTO_ACCOUNT_ID") {
         builder = builder.interceptor(moto::AccountHeader(account));
     }
+    // Test hook: fail the listed mutating calls (1-based, comma-separated) to exercise rollback.
+    if let Ok(list) = std::env::var("ECS_BLUEGREEN_FAIL_MUTATIONS") {
+        let at = list.split(',').filter_map(|n| n.trim().parse().ok()).collect();
+        builder = builder.interceptor(faults::FailNthMutation::at(at));
+    }
     builder.build()
 }
+
+#[path = "../tests/common/faults.rs"]
+mod faults;
 
 mod moto {
     use aws_smithy_runtime_api::box_error::BoxError;

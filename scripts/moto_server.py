@@ -30,6 +30,13 @@ Refusals moto lacks (AWS refuses these; the order of a migration's calls depends
   ``InvalidParameterException`` with AWS's texts ("Unable to update task definition on services with a
   CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment." etc.).
 
+Server economy (no behaviour the project relies on changes):
+
+- IAM AWS-managed policies: with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true`` moto parses and builds all
+  ~1,300 AWS-managed policies for every new account (~1 s and ~40 MiB per account; hundreds of test
+  accounts exhausted memory and stalled the server). The extension parses the data once and builds
+  only the policies the project attaches (``LOADED_MANAGED_POLICIES``), unchanged from moto's data.
+
 All errors use the JSON protocol shape the SDKs parse: HTTP 400, ``{"__type": CODE, "message": TEXT}``.
 Covered by tests/moto_ext.rs.
 """
@@ -185,10 +192,40 @@ def _wrap_update_service(original):
     return update_service
 
 
+# AWS-managed policies the project's fixtures and migrations attach.
+LOADED_MANAGED_POLICIES = (
+    "AWSCodeDeployRoleForECS",
+    "AWSCodeDeployRoleForECSLimited",
+    "AmazonECSTaskExecutionRolePolicy",
+)
+
+
+def _init_selected_aws_policies(self):
+    """IAMBackend._init_aws_policies, restricted to LOADED_MANAGED_POLICIES; data parsed once."""
+    import json
+
+    from moto.iam import models as iam_models
+    from moto.settings import load_iam_aws_managed_policies
+
+    if not load_iam_aws_managed_policies():
+        return []
+    parsed = getattr(_init_selected_aws_policies, "_parsed", None)
+    if parsed is None:
+        data = json.loads(iam_models.aws_managed_policies_data)
+        parsed = {name: d for name, d in data.items() if name in LOADED_MANAGED_POLICIES}
+        _init_selected_aws_policies._parsed = parsed
+    return [
+        iam_models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, d) for name, d in parsed.items()
+    ]
+
+
 def install() -> None:
     """Applies the extension to moto's classes (idempotent)."""
     if getattr(CodeDeployResponse, "_ecs_bluegreen_ext", False):
         return
+    from moto.iam.models import IAMBackend
+
+    IAMBackend._init_aws_policies = _init_selected_aws_policies
     CodeDeployResponse.delete_application = delete_application
     CodeDeployResponse.delete_deployment_group = delete_deployment_group
     CodeDeployResponse.create_deployment_group = _wrap_create_deployment_group(

@@ -15,12 +15,21 @@ use common::{fresh_account, moto_clients, moto_endpoint};
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
-    assert!(dir.exists(), "{} not built: run the tests with scripts/test (cargo test --all-targets)", dir.display());
+    assert!(dir.exists(), "{} not built: run the tests with scripts/test (it runs cargo build --examples)", dir.display());
     dir
 }
 
 fn migrate(account: &str, journal_dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(example("migrate"))
+    migrate_with(account, journal_dir, args, None)
+}
+
+/// Runs the CLI; `fail` is a comma-separated list of mutating calls to fail (test hook).
+fn migrate_with(account: &str, journal_dir: &std::path::Path, args: &[&str], fail: Option<&str>) -> Output {
+    let mut cmd = Command::new(example("migrate"));
+    if let Some(f) = fail {
+        cmd.env("ECS_BLUEGREEN_FAIL_MUTATIONS", f);
+    }
+    cmd
         .args(args)
         .current_dir(journal_dir)
         .env("AWS_ENDPOINT_URL", moto_endpoint())
@@ -120,5 +129,36 @@ async fn apply_status_rerun_and_rollback_through_the_cli() {
     let rb = migrate(&account, &dir, &["rollback", "--cluster", "prod", "--service", "web"]);
     assert!(rb.status.success(), "{}", text(&rb.stderr));
     assert_same(&before, &snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await, "after CLI rollback");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_failed_apply_exits_1_after_a_full_rollback_and_3_when_the_rollback_is_incomplete() {
+    let (account, aws, f, dir) = setup().await;
+    let snap = || snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name);
+    let before = snap().await;
+
+    // The 12th mutating call is UpdatePipeline, the last one of the migration.
+    let out = migrate_with(&account, &dir, &[&["apply", "--yes"], ARGS].concat(), Some("12"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("injected fault"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("<== undo"), "rollback progress is shown: {}", text(&out.stderr));
+    assert_same(&before, &snap().await, "after a failed apply");
+
+    // Fail UpdatePipeline and then the first undo (DeleteDeploymentGroup): rollback is incomplete.
+    let journal = dir.join("incomplete.journal.json");
+    let journal = journal.to_str().unwrap();
+    let out = migrate_with(&account, &dir, &[&["apply", "--yes", "--journal", journal], ARGS].concat(), Some("12,13"));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("rollback INCOMPLETE") && stderr.contains("deployment group prod-web/web-bluegreen"), "{stderr}");
+    assert!(stderr.contains("aws deploy delete-deployment-group"), "the report says how to remove it: {stderr}");
+
+    // A new apply refuses to start (exit 2); a second rollback finishes the job.
+    let refused = migrate(&account, &dir, &[&["apply", "--yes", "--journal", journal], ARGS].concat());
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    let rb = migrate(&account, &dir, &["rollback", "--journal", journal]);
+    assert_eq!(rb.status.code(), Some(0), "{}", text(&rb.stderr));
+    assert_same(&before, &snap().await, "after the second rollback");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -220,19 +220,40 @@ impl Journal for CrashingJournal {
     }
 }
 
-#[tokio::test]
-async fn a_crash_after_every_journal_write_is_resumed_or_rolled_back() {
+/// Whether some ACTIVE service is registered with the blue target group (traffic is served).
+async fn blue_is_served(aws: &AwsClients, f: &Fixture) -> bool {
+    let arns = aws.ecs.list_services().cluster(&f.cluster_name).send().await.unwrap().service_arns.unwrap_or_default();
+    for arn in arns {
+        let name = arn.rsplit('/').next().unwrap();
+        if let Some(s) = ecs_bluegreen::discover::describe_service(aws, &f.cluster_name, name).await.unwrap()
+            && s.status == "ACTIVE"
+            && s.load_balancers.iter().any(|l| l.target_group_arn.as_deref() == Some(f.target_group_arn.as_str()))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Stops the run after each journal write in turn (like a crash), then resumes it or rolls it
+/// back. For the parallel strategies it also observes, at every one of those points, that an
+/// ACTIVE service still serves from the blue target group.
+async fn crash_after_every_journal_write(cutover: ServiceCutover, final_name: &str) {
+    let zero_downtime = !cutover.has_downtime();
     let mut crash_at = 2; // the first write is Begin; a crash before it changes nothing.
     loop {
         let (aws, f) = seeded().await;
         let before = snap(&aws, &f).await;
-        let plan = migration(&f, ServiceCutover::ParallelKeepName).plan(&aws).await.unwrap();
+        let plan = migration(&f, cutover.clone()).plan(&aws).await.unwrap();
         let journal = CrashingJournal { inner: InMemoryJournal::new(), crash_at };
         match plan.apply(&aws, &journal, &opts()).await {
             Ok(Outcome::Applied) => break,
             Ok(other) => panic!("unexpected {other:?}"),
             Err(Error::Journal(_)) => {}
             Err(other) => panic!("crash at write {crash_at}: unexpected {other}"),
+        }
+        if zero_downtime {
+            assert!(blue_is_served(&aws, &f).await, "no service serves the blue target group after journal write {crash_at}");
         }
         let records = journal.records().unwrap();
         assert_eq!(ecs_bluegreen::txn::journal::status(&records), JournalStatus::Unfinished);
@@ -244,7 +265,7 @@ async fn a_crash_after_every_journal_write_is_resumed_or_rolled_back() {
         if crash_at % 2 == 0 {
             // Resume finishes the migration.
             assert_eq!(ecs_bluegreen::resume(&aws, &crashed, &opts()).await.unwrap(), Outcome::Applied);
-            assert_migrated(&aws, &f, &before, "web").await;
+            assert_migrated(&aws, &f, &before, final_name).await;
             let report = ecs_bluegreen::rollback(&aws, &crashed, &opts()).await.unwrap();
             assert!(report.is_clean(), "{report}");
         } else {
@@ -255,4 +276,14 @@ async fn a_crash_after_every_journal_write_is_resumed_or_rolled_back() {
         crash_at += 1;
     }
     assert!(crash_at > 20, "a run writes more than twenty journal entries, saw {crash_at}");
+}
+
+#[tokio::test]
+async fn a_crash_after_every_journal_write_is_resumed_or_rolled_back() {
+    crash_after_every_journal_write(ServiceCutover::ParallelKeepName, "web").await;
+}
+
+#[tokio::test]
+async fn parallel_cutover_serves_traffic_at_every_step_and_survives_crashes() {
+    crash_after_every_journal_write(ServiceCutover::Parallel { new_name: ServiceName::new("web-bg").unwrap() }, "web-bg").await;
 }

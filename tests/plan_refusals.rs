@@ -750,7 +750,7 @@ fn foreign_role_is_refused() {
     assert_only(
         &err,
         RefusalKind::NotOwned,
-        &["IAM role prod-web-codedeploy already exists", OWNERSHIP_TAG, "prod/web", "--service-role-arn"],
+        &["IAM role prod-web-codedeploy already exists", OWNERSHIP_TAG, "prod/web", "existing_role_arn"],
     );
 }
 

@@ -618,7 +618,7 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
         refusals.push(not_owned(
             "IAM role",
             &r.name,
-            "adopt it with --service-role-arn (it is then never changed), or choose another role name",
+            "adopt it with CodeDeployRole::existing_role_arn (it is then never changed), or choose another role name with a CodeDeployRole override",
         ));
     }
     if let Some(a) = &inv.existing.application

@@ -1,4 +1,5 @@
-//! Fault injection: an SDK interceptor that fails the n-th mutating call of a run.
+//! Fault injection: an SDK interceptor that fails chosen mutating calls of a run.
+#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,16 +11,23 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-/// Fails mutating call number `fail_at` (1-based); counts them all in `seen`.
+/// Fails the mutating calls numbered in `fail_at` (1-based); counts them all in `seen`.
+///
+/// Also used by `examples/migrate.rs` (test hook `ECS_BLUEGREEN_FAIL_MUTATIONS`), so it depends
+/// only on the SDK crates.
 #[derive(Debug, Clone)]
 pub struct FailNthMutation {
-    pub fail_at: usize,
+    pub fail_at: Vec<usize>,
     pub seen: Arc<AtomicUsize>,
     pub armed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FailNthMutation {
     pub fn new(fail_at: usize) -> Self {
+        Self::at(vec![fail_at])
+    }
+    /// Fails every call numbered in `fail_at`.
+    pub fn at(fail_at: Vec<usize>) -> Self {
         Self { fail_at, seen: Arc::default(), armed: Arc::new(true.into()) }
     }
     /// Stops injecting (e.g. before the rollback runs).
@@ -47,7 +55,7 @@ impl Intercept for FailNthMutation {
             return Ok(());
         }
         let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
-        if n == self.fail_at {
+        if self.fail_at.contains(&n) {
             return Err(format!("injected fault at mutating call {n} ({})", meta.name()).into());
         }
         Ok(())
