@@ -15,10 +15,12 @@ const STEP: StepId = StepId::Application;
 /// Creates the application unless it exists.
 pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, tags: &Tags) -> Result<()> {
     let aws = ctx.aws;
-    match aws.codedeploy.get_application().application_name(name).send().await {
-        Ok(_) => return Ok(()),
-        Err(e) if has_code(&e, &["ApplicationDoesNotExistException"]) => {}
-        Err(e) => return Err(e).ctx("GetApplication", name),
+    if !ctx.fresh {
+        match aws.codedeploy.get_application().application_name(name).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) if has_code(&e, &["ApplicationDoesNotExistException"]) => {}
+            Err(e) => return Err(e).ctx("GetApplication", name),
+        }
     }
     let mut req = aws.codedeploy.create_application().application_name(name).compute_platform(cd::ComputePlatform::Ecs);
     for (k, v) in tags {

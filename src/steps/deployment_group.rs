@@ -24,10 +24,12 @@ pub(crate) fn is_role_propagation(e: &Error) -> bool {
 /// Creates the deployment group unless it exists.
 pub(crate) async fn apply(ctx: &Ctx<'_>, d: &DeploymentGroupValues, role_arn: &str, test_listener_arn: Option<&str>) -> Result<()> {
     let aws = ctx.aws;
-    match aws.codedeploy.get_deployment_group().application_name(&d.application).deployment_group_name(&d.name).send().await {
-        Ok(_) => return Ok(()),
-        Err(e) if has_code(&e, &["DeploymentGroupDoesNotExistException", "ApplicationDoesNotExistException"]) => {}
-        Err(e) => return Err(e).ctx("GetDeploymentGroup", format!("{}/{}", d.application, d.name)),
+    if !ctx.fresh {
+        match aws.codedeploy.get_deployment_group().application_name(&d.application).deployment_group_name(&d.name).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) if has_code(&e, &["DeploymentGroupDoesNotExistException", "ApplicationDoesNotExistException"]) => {}
+            Err(e) => return Err(e).ctx("GetDeploymentGroup", format!("{}/{}", d.application, d.name)),
+        }
     }
     let ready = match d.ready_wait {
         None => cd::DeploymentReadyOption::builder().action_on_timeout(cd::DeploymentReadyAction::ContinueDeployment).wait_time_in_minutes(0),

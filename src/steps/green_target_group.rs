@@ -15,7 +15,8 @@ const STEP: StepId = StepId::GreenTargetGroup;
 /// Creates the group (or finds the one this migration created) and returns its ARN.
 pub(crate) async fn apply(ctx: &Ctx<'_>, s: &TargetGroupInfo) -> Result<String> {
     let aws = ctx.aws;
-    if let Some(existing) = describe_target_group(aws, TgLookup::Name(&s.name)).await? {
+    let existing = if ctx.fresh { None } else { describe_target_group(aws, TgLookup::Name(&s.name)).await? };
+    if let Some(existing) = existing {
         if existing.tags.get(OWNERSHIP_TAG).map(String::as_str) != Some(ctx.migration_id()) {
             return Err(Error::Aws(crate::AwsApiError::new(
                 "CreateTargetGroup",

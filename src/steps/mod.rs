@@ -35,6 +35,9 @@ pub(crate) struct Ctx<'a> {
     pub plan: &'a Plan,
     pub opts: &'a ApplyOptions,
     pub outputs: Mutex<Outputs>,
+    /// A first run straight after planning: what the plan saw is current, so steps create
+    /// without looking again. A resumed run looks first (it may have done part already).
+    pub fresh: bool,
 }
 
 impl Ctx<'_> {

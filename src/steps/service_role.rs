@@ -15,9 +15,18 @@ const STEP: StepId = StepId::ServiceRole;
 /// Creates the role (or completes the one this migration created) and returns its ARN.
 pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, trust_policy: &str, policy_arn: &str, tags: &Tags) -> Result<String> {
     let aws = ctx.aws;
-    let arn = match aws.iam.get_role().role_name(name).send().await {
-        Ok(out) => {
-            let role = out.role().ok_or_else(|| Error::Journal(format!("GetRole {name} returned no role")))?;
+    // A fresh run trusts the plan (no role under this name); a resumed run looks first.
+    let existing = if ctx.fresh {
+        None
+    } else {
+        match aws.iam.get_role().role_name(name).send().await {
+            Ok(out) => out.role,
+            Err(e) if has_code(&e, &["NoSuchEntity"]) => None,
+            Err(e) => return Err(e).ctx("GetRole", name),
+        }
+    };
+    let arn = match existing {
+        Some(role) => {
             let ours = role.tags().iter().any(|t| t.key() == OWNERSHIP_TAG && t.value() == ctx.migration_id());
             if !ours {
                 return Err(Error::Aws(crate::AwsApiError::new(
@@ -29,7 +38,7 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, trust_policy: &str, policy_
             }
             role.arn().to_owned()
         }
-        Err(e) if has_code(&e, &["NoSuchEntity"]) => {
+        None => {
             let mut req = aws
                 .iam
                 .create_role()
@@ -51,7 +60,6 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, trust_policy: &str, policy_
             )
             .await?
         }
-        Err(e) => return Err(e).ctx("GetRole", name),
     };
     // Attaching is idempotent in IAM; the role's undo detaches it.
     ctx.call(STEP, format!("attach {policy_arn} to role {name}"), async {

@@ -24,11 +24,18 @@ pub(crate) async fn apply(
     let aws = ctx.aws;
     match route {
         TestRoute::Listener { port, protocol, .. } => {
-            let listeners =
-                aws.elbv2.describe_listeners().load_balancer_arn(load_balancer_arn).send().await.ctx("DescribeListeners", load_balancer_arn)?;
-            if let Some(l) = listeners.listeners().iter().find(|l| l.port() == Some(i32::from(*port))) {
+            if !ctx.fresh {
                 // describe-then-create: moto would create a duplicate; AWS would refuse.
-                return Ok(l.listener_arn().map(str::to_owned));
+                let listeners = aws
+                    .elbv2
+                    .describe_listeners()
+                    .load_balancer_arn(load_balancer_arn)
+                    .send()
+                    .await
+                    .ctx("DescribeListeners", load_balancer_arn)?;
+                if let Some(l) = listeners.listeners().iter().find(|l| l.port() == Some(i32::from(*port))) {
+                    return Ok(l.listener_arn().map(str::to_owned));
+                }
             }
             let mut req = aws
                 .elbv2
@@ -59,10 +66,14 @@ pub(crate) async fn apply(
                 .await?;
             Ok(Some(arn))
         }
-        TestRoute::ProductionWeightZero { listener_arn, .. } => {
-            let out = aws.elbv2.describe_listeners().listener_arns(listener_arn).send().await.ctx("DescribeListeners", listener_arn)?;
-            let current = out.listeners().first().map(|l| l.default_actions().to_vec()).unwrap_or_default();
-            let before = forward_targets(&current);
+        TestRoute::ProductionWeightZero { listener_arn, before: planned } => {
+            let before = if ctx.fresh {
+                planned.clone()
+            } else {
+                let out =
+                    aws.elbv2.describe_listeners().listener_arns(listener_arn).send().await.ctx("DescribeListeners", listener_arn)?;
+                forward_targets(&out.listeners().first().map(|l| l.default_actions().to_vec()).unwrap_or_default())
+            };
             if before.iter().any(|t| t.target_group_arn == green_arn) {
                 return Ok(None);
             }

@@ -221,13 +221,13 @@ impl Plan {
             return Ok(Outcome::NothingToDo);
         }
         journal.append(Entry::Begin { plan: Box::new(self.clone()) })?;
-        Box::pin(finish(aws, self, journal, opts)).await
+        Box::pin(finish(aws, self, journal, opts, true)).await
     }
 }
 
 /// Runs every step of `plan` (idempotently) and commits, or rolls back on failure.
-async fn finish(aws: &AwsClients, plan: &Plan, journal: &dyn Journal, opts: &ApplyOptions) -> Result<Outcome> {
-    let ctx = Ctx { aws, journal, plan, opts, outputs: Mutex::new(Outputs::default()) };
+async fn finish(aws: &AwsClients, plan: &Plan, journal: &dyn Journal, opts: &ApplyOptions, fresh: bool) -> Result<Outcome> {
+    let ctx = Ctx { aws, journal, plan, opts, outputs: Mutex::new(Outputs::default()), fresh };
     match Box::pin(run_steps(&ctx)).await {
         Ok(()) => {
             journal.append(Entry::Committed)?;
@@ -265,7 +265,7 @@ pub async fn resume(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions
                 let report = compensate(aws, &plan, journal, opts, "resuming an interrupted rollback").await?;
                 return Ok(Outcome::RolledBack(report));
             }
-            finish(aws, &plan, journal, opts).await
+            finish(aws, &plan, journal, opts, false).await
         }
         JournalStatus::RollbackIncomplete => Err(Error::Unfinished(
             "the last rollback left resources behind: run rollback again".into(),
