@@ -621,7 +621,6 @@ fn already_migrated_by_hand_keeps_the_live_role() {
 }
 
 #[test]
-#[ignore = "bug: an existing deployment group is a no-op by existence alone; its live values are not compared, so a rerun with another deployment config shows the new config as 'unchanged' and never applies it (src/plan/mod.rs step 6)"]
 fn rerun_with_another_deployment_config_is_not_reported_unchanged() {
     // Already migrated with ECSAllAtOnce; the user reruns asking for a canary. The plan must not
     // claim the deployment group is unchanged while it renders a config the live group does not have.
@@ -630,10 +629,18 @@ fn rerun_with_another_deployment_config_is_not_reported_unchanged() {
         .deployment_config(DeploymentConfig::EcsCanary10Percent5Minutes)
         .pipeline(sample::pipeline_stage())
         .build();
-    if let Ok(p) = plan(&m, &migrated_inventory()) {
-        let c = change(&p, StepId::DeploymentGroup);
-        let ChangeDetail::DeploymentGroup(dg) = &c.detail else { panic!() };
-        assert_eq!(dg.deployment_config, DeploymentConfig::EcsCanary10Percent5Minutes);
-        assert_ne!(c.action, Action::NoOp, "live group uses CodeDeployDefault.ECSAllAtOnce:\n{p}");
+    match plan(&m, &migrated_inventory()) {
+        Ok(p) => {
+            let c = change(&p, StepId::DeploymentGroup);
+            let ChangeDetail::DeploymentGroup(dg) = &c.detail else { panic!() };
+            assert_eq!(dg.deployment_config, DeploymentConfig::EcsCanary10Percent5Minutes);
+            assert_ne!(c.action, Action::NoOp, "live group uses CodeDeployDefault.ECSAllAtOnce:\n{p}");
+        }
+        // Refusing is the other honest answer: it must name both configs.
+        Err(e) => {
+            assert!(e.has(ecs_bluegreen::plan::RefusalKind::ExistingDiffers), "{e}");
+            let text = e.to_string();
+            assert!(text.contains("CodeDeployDefault.ECSAllAtOnce") && text.contains("ECSCanary10Percent5Minutes"), "{text}");
+        }
     }
 }

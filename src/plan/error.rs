@@ -59,6 +59,8 @@ pub enum RefusalKind {
     ContainerMismatch,
     /// The requested migration target is not available.
     UnsupportedTarget,
+    /// A deployment group of this migration exists with other settings than asked for.
+    ExistingDiffers,
 }
 
 /// One reason the plan was refused, with the fix.

@@ -634,6 +634,22 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
         refusals.push(not_owned("deployment group", &d.name, "choose another deployment group name"));
     }
 
+    // An existing group is only "unchanged" if it has what is asked for; it is never rewritten.
+    if let Some(d) = dg_existing {
+        let wanted = dg_spec.deployment_config().name();
+        if let Some(live) = d.deployment_config_name.as_deref()
+            && live != wanted
+        {
+            refusals.push(Refusal::new(
+                RefusalKind::ExistingDiffers,
+                format!("deployment group {} exists with deployment config {live}, but {wanted} was asked for", d.name),
+                format!(
+                    "ask for --deployment-config {live}, or change the group first (aws deploy update-deployment-group --deployment-config-name {wanted})"
+                ),
+            ));
+        }
+    }
+
     // Pipeline.
     let mut pipeline_change = None;
     if let Some(stage_spec) = migration.pipeline() {
