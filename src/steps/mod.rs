@@ -74,8 +74,14 @@ impl Ctx<'_> {
                 self.journal.append(Entry::Done { intent: seq, effect })?;
                 Ok(v)
             }
-            Err(e) => {
+            // A refusal from the service changed nothing; any other failure may have reached
+            // the service, so the intent stays pending and undo looks the resource up.
+            Err(e) if is_refusal(&e) => {
                 self.journal.append(Entry::Failed { intent: seq, error: e.to_string() })?;
+                Err(e)
+            }
+            Err(e) => {
+                self.journal.append(Entry::Uncertain { intent: seq, error: e.to_string() })?;
                 Err(e)
             }
         }
@@ -85,6 +91,14 @@ impl Ctx<'_> {
     pub async fn call<T>(&self, step: StepId, what: String, call: impl Future<Output = Result<T>>) -> Result<T> {
         self.emit(Event::Mutating { step, what });
         call.await
+    }
+}
+
+/// Whether the service itself answered with an error (so the call did not take effect).
+fn is_refusal(e: &Error) -> bool {
+    match e {
+        Error::Aws(a) => a.code().is_some() && a.kind() != crate::ErrorKind::Timeout,
+        _ => false,
     }
 }
 

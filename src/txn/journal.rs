@@ -141,6 +141,14 @@ pub enum Entry {
         /// Error text.
         error: String,
     },
+    /// The call of intent `intent` failed without a word from the service (timeout, lost
+    /// connection...): it may or may not have taken effect, so undo looks for it.
+    Uncertain {
+        /// Sequence number of the intent.
+        intent: u64,
+        /// Error text.
+        error: String,
+    },
     /// A step finished.
     StepFinished {
         /// Which.

@@ -59,6 +59,24 @@ macro_rules! client {
             .build();
         $krate::Client::from_conf(conf)
     }};
+    ($krate:ident, $rules:expr, $recorder:expr, $retry:expr, $extra:expr) => {{
+        let mut interceptor =
+            aws_smithy_mocks::MockResponseInterceptor::new().rule_mode(aws_smithy_mocks::RuleMode::MatchAny);
+        for rule in $rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        let conf = $krate::Config::builder()
+            .behavior_version($krate::config::BehaviorVersion::latest())
+            .region($krate::config::Region::new(crate::support::sample::REGION))
+            .credentials_provider($krate::config::Credentials::new("AKIDMOCKED", "mocked-secret", None, None, "mocks"))
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .interceptor(interceptor)
+            .interceptor($recorder.clone())
+            .interceptor($extra.clone())
+            .retry_config($retry)
+            .build();
+        $krate::Client::from_conf(conf)
+    }};
 }
 
 /// Rules per service client, in match order.
@@ -170,6 +188,8 @@ pub struct State {
     pub role: Option<FakeRole>,
     /// Whether application `sample::APPLICATION` exists.
     pub application: bool,
+    /// Its tags, as CreateApplication sent them.
+    pub application_tags: Vec<(String, String)>,
     /// Whether deployment group `sample::DEPLOYMENT_GROUP` exists.
     pub deployment_group: bool,
     /// The pipeline `sample::PIPELINE`.
@@ -237,6 +257,22 @@ impl World {
     /// How often the fake answered `operation` (fault rules in front of it not counted).
     pub fn calls(&self, operation: &str) -> usize {
         self.by_op.get(operation).unwrap_or_else(|| panic!("the fake has no rule for {operation}")).num_calls()
+    }
+
+    /// Clients answering from the fake, with one more interceptor on every client (e.g. a
+    /// fault injector); SDK retries off.
+    pub fn clients_with<I>(&self, recorder: &CallRecorder, extra: &I) -> AwsClients
+    where
+        I: aws_smithy_runtime_api::client::interceptors::Intercept + Clone + 'static,
+    {
+        let r = Retries::disabled();
+        AwsClients::from_clients(
+            client!(aws_sdk_ecs, &self.rules.ecs, recorder, r.ecs.clone(), extra),
+            client!(aws_sdk_elasticloadbalancingv2, &self.rules.elbv2, recorder, r.elbv2.clone(), extra),
+            client!(aws_sdk_codedeploy, &self.rules.codedeploy, recorder, r.codedeploy.clone(), extra),
+            client!(aws_sdk_codepipeline, &self.rules.codepipeline, recorder, r.codepipeline.clone(), extra),
+            client!(aws_sdk_iam, &self.rules.iam, recorder, r.iam.clone(), extra),
+        )
     }
 
     /// Clients answering from `faults` first, then from the fake.
@@ -920,6 +956,8 @@ fn codedeploy_rules(state: &Arc<Mutex<State>>, by_op: &mut BTreeMap<&'static str
             ));
         }
         st.application = true;
+        st.application_tags =
+            input.tags().iter().map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned())).collect();
         st.log.push("CreateApplication".into());
         MockResponse::Output(CreateApplicationOutput::builder().application_id("0b9f3a1e-7c52-4d8e-9a61-3f2e8c4d5b70").build())
     });
@@ -1031,7 +1069,24 @@ fn codedeploy_rules(state: &Arc<Mutex<State>>, by_op: &mut BTreeMap<&'static str
         st.deployment_group = false;
         MockResponse::Output(DeleteDeploymentGroupOutput::builder().build())
     });
+    let s = state.clone();
+    let list_tags = mock!(Client::list_tags_for_resource).then_compute_response(move |input| {
+        use aws_sdk_codedeploy::operation::list_tags_for_resource::ListTagsForResourceOutput;
+        let st = lock(&s);
+        let arn = input.resource_arn().unwrap_or_default();
+        let tags = if arn.ends_with(&format!(":application:{}", sample::APPLICATION)) && st.application {
+            st.application_tags.clone()
+        } else {
+            Vec::new()
+        };
+        MockResponse::Output(
+            ListTagsForResourceOutput::builder()
+                .set_tags(Some(tags.iter().map(|(k, v)| aws_sdk_codedeploy::types::Tag::builder().key(k).value(v).build()).collect()))
+                .build(),
+        )
+    });
     vec![
+        reg(by_op, "ListTagsForResource", list_tags),
         reg(by_op, "GetApplication", get_app),
         reg(by_op, "CreateApplication", create_app),
         reg(by_op, "DeleteApplication", delete_app),
