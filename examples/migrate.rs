@@ -188,7 +188,7 @@ async fn clients(recorder: &CallRecorder) -> AwsClients {
     let mut builder = AwsClients::builder(&config).interceptor(recorder.clone());
     // Test hook: route every call to one moto account (ignored against real AWS).
     if let Ok(account) = std::env::var("MOTO_ACCOUNT_ID") {
-        builder = builder.interceptor(moto::AccountHeader(account));
+        builder = builder.interceptor(account_header::AccountHeader(account));
     }
     // Test hook: fail the listed mutating calls (1-based, comma-separated) to exercise rollback.
     if let Ok(list) = std::env::var("ECS_BLUEGREEN_FAIL_MUTATIONS") {
@@ -201,32 +201,8 @@ async fn clients(recorder: &CallRecorder) -> AwsClients {
 #[path = "../tests/common/faults.rs"]
 mod faults;
 
-mod moto {
-    use aws_smithy_runtime_api::box_error::BoxError;
-    use aws_smithy_runtime_api::client::interceptors::Intercept;
-    use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
-    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-    use aws_smithy_types::config_bag::ConfigBag;
-
-    /// Adds `x-moto-account-id`, which moto uses to keep accounts apart.
-    #[derive(Debug)]
-    pub struct AccountHeader(pub String);
-
-    impl Intercept for AccountHeader {
-        fn name(&self) -> &'static str {
-            "MotoAccountHeader"
-        }
-        fn modify_before_transmit(
-            &self,
-            context: &mut BeforeTransmitInterceptorContextMut<'_>,
-            _rc: &RuntimeComponents,
-            _cfg: &mut ConfigBag,
-        ) -> Result<(), BoxError> {
-            context.request_mut().headers_mut().insert("x-moto-account-id", self.0.clone());
-            Ok(())
-        }
-    }
-}
+#[path = "../tests/common/account_header.rs"]
+mod account_header;
 
 fn journal_path(opts: &Opts) -> Result<std::path::PathBuf, Failure> {
     if let Some(p) = &opts.journal {

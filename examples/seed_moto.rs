@@ -11,29 +11,10 @@
 #[path = "../tests/common/fixture.rs"]
 mod fixture;
 
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+#[path = "../tests/common/account_header.rs"]
+mod account_header;
 
-#[derive(Debug)]
-struct AccountHeader(String);
-
-impl Intercept for AccountHeader {
-    fn name(&self) -> &'static str {
-        "MotoAccountHeader"
-    }
-    fn modify_before_transmit(
-        &self,
-        context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        context.request_mut().headers_mut().insert("x-moto-account-id", self.0.clone());
-        Ok(())
-    }
-}
+use account_header::AccountHeader;
 
 #[tokio::main]
 async fn main() {

@@ -52,25 +52,6 @@ fn invalid_role() -> aws_sdk_codedeploy::operation::create_deployment_group::Cre
     )
 }
 
-/// The fake account is back to how the sample inventory describes it.
-fn assert_as_before(world: &World) {
-    let st = world.state();
-    for (name, svc) in &st.services {
-        if name == SERVICE {
-            assert_eq!((svc.status.as_str(), svc.controller.as_str()), ("ACTIVE", "ECS"), "service {name}");
-        } else {
-            assert_eq!(svc.status, "INACTIVE", "service {name} was left running");
-        }
-    }
-    assert_eq!(st.target_groups.keys().collect::<Vec<_>>(), [BLUE_TG_ARN], "target groups left");
-    assert_eq!(st.listeners.keys().collect::<Vec<_>>(), [PROD_LISTENER_ARN], "listeners left");
-    assert_eq!(st.listeners[PROD_LISTENER_ARN].forward_to, [(BLUE_TG_ARN.to_owned(), 1)]);
-    assert!(st.role.is_none(), "role left: {:?}", st.role);
-    assert!(!st.application, "application left");
-    assert!(!st.deployment_group, "deployment group left");
-    assert_eq!(st.pipeline, Some(mocks::pipeline_declaration(&sample::pipeline())), "pipeline changed");
-}
-
 // (a) ------------------------------------------------------------------------------------------
 
 #[tokio::test(start_paused = true)]
@@ -165,7 +146,7 @@ async fn b_a_role_that_never_becomes_assumable_fails_at_the_deadline_and_rolls_b
         st.log
     );
     drop(st);
-    assert_as_before(&world);
+    world.assert_as_before("after rollback");
     let undone = &f.rollback.undone;
     for what in ["target group web-tg-1-green", "IAM role prod-web-codedeploy", "CodeDeploy application prod-web"] {
         assert!(undone.iter().any(|u| u == what), "{what} not in {undone:#?}");
@@ -206,7 +187,7 @@ async fn c_throttling_that_outlasts_sdk_retries_fails_as_throttled_and_rolls_bac
     }
     assert_eq!(world.calls("DeleteApplication"), 0, "the application was never created");
     assert!(!recorder.calls().iter().any(|c| c.operation == "CreateService" || c.operation == "DeleteService"));
-    assert_as_before(&world);
+    world.assert_as_before("after rollback");
 }
 
 // (d) ------------------------------------------------------------------------------------------
@@ -293,7 +274,7 @@ async fn d_a_failed_compensation_is_reported_and_a_later_rollback_finishes_it() 
     assert_eq!(world.calls("DeleteTargetGroup"), 1);
     assert_eq!(delete_tg_denied.num_calls(), 1);
     assert_eq!(status(&journal), JournalStatus::RolledBack);
-    assert_as_before(&world);
+    world.assert_as_before("after rollback");
 }
 
 // (e) ------------------------------------------------------------------------------------------
@@ -376,7 +357,7 @@ async fn a_service_deleted_before_a_failed_wait_is_recreated(plan: Plan) {
         f.rollback.undone,
         world.state().log
     );
-    assert_as_before(&world);
+    world.assert_as_before("after rollback");
 }
 
 #[tokio::test(start_paused = true)]

@@ -14,38 +14,10 @@ use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::{ApplyOptions, CallRecorder, Error, InMemoryJournal, Outcome};
 use faults::FailNthMutation;
 use mocks::World;
-use support::sample::{self, *};
+use support::sample;
 
 fn opts() -> ApplyOptions {
     ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST)
-}
-
-/// The fake account is back to how the sample inventory describes it.
-fn assert_as_before(world: &World, context: &str) {
-    let st = world.state();
-    for (name, svc) in &st.services {
-        if name == SERVICE {
-            assert_eq!((svc.status.as_str(), svc.controller.as_str()), ("ACTIVE", "ECS"), "{context}: service {name}");
-        } else {
-            assert_eq!(svc.status, "INACTIVE", "{context}: service {name} was left running");
-        }
-    }
-    assert_eq!(st.target_groups.keys().collect::<Vec<_>>(), [BLUE_TG_ARN], "{context}: target groups left");
-    assert_eq!(st.listeners.keys().collect::<Vec<_>>(), [PROD_LISTENER_ARN], "{context}: listeners left");
-    assert_eq!(st.listeners[PROD_LISTENER_ARN].forward_to, [(BLUE_TG_ARN.to_owned(), 1)], "{context}");
-    assert!(st.role.is_none(), "{context}: role left: {:?}", st.role);
-    assert!(!st.application, "{context}: application left");
-    assert!(!st.deployment_group, "{context}: deployment group left");
-    // Every update bumps the version (AWS does too); everything else must be as it was.
-    let unversioned = |p: Option<aws_sdk_codepipeline::types::PipelineDeclaration>| p.map(|mut p| {
-        p.version = None;
-        p
-    });
-    assert_eq!(
-        unversioned(st.pipeline.clone()),
-        unversioned(Some(mocks::pipeline_declaration(&sample::pipeline()))),
-        "{context}: pipeline changed"
-    );
 }
 
 async fn fail_each_call(cutover: ServiceCutover) -> usize {
@@ -70,7 +42,7 @@ async fn fail_each_call(cutover: ServiceCutover) -> usize {
             Err(Error::Apply(failed)) => {
                 assert!(failed.cause.to_string().contains("injected fault"), "{context}: {}", failed.cause);
                 assert!(failed.rollback.is_clean(), "{context}: {}", failed.rollback);
-                assert_as_before(&world, &context);
+                world.assert_as_before(&context);
             }
             Err(other) => panic!("{context}: unexpected error {other}"),
         }

@@ -5,6 +5,7 @@
 //! in the `x-moto-account-id` header, so tests run in parallel without resets or name collisions.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod account_header;
 pub mod faults;
 pub mod fixture;
 pub mod snapshot;
@@ -13,19 +14,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_ecs::config::Credentials;
-use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 use aws_types::sdk_config::SharedCredentialsProvider;
 use ecs_bluegreen::{AwsClients, CallRecorder};
 
-/// The header moto reads to pick the account a request acts in.
-pub const ACCOUNT_HEADER: &str = "x-moto-account-id";
+pub use account_header::AccountHeader;
+
 
 /// The region every moto test works in.
 pub const REGION: &str = "us-east-1";
@@ -85,29 +81,6 @@ pub fn moto_sdk_config(endpoint: &str) -> SdkConfig {
             "test", "test", None, None, "moto",
         )))
         .build()
-}
-
-/// Adds `x-moto-account-id: <account>` to every request, so moto acts in that account.
-#[derive(Debug, Clone)]
-pub struct AccountHeader(pub String);
-
-impl Intercept for AccountHeader {
-    fn name(&self) -> &'static str {
-        "moto::AccountHeader"
-    }
-
-    fn modify_before_signing(
-        &self,
-        context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        context
-            .request_mut()
-            .headers_mut()
-            .insert(ACCOUNT_HEADER, self.0.clone());
-        Ok(())
-    }
 }
 
 /// The five clients, acting in `account` on the moto server.

@@ -254,6 +254,37 @@ impl World {
         self.state.lock().expect("fake state poisoned")
     }
 
+    /// Panics unless the account is back to how the sample inventory describes it. The
+    /// pipeline's version is not compared: every update bumps it (AWS does too).
+    pub fn assert_as_before(&self, context: &str) {
+        use sample::{BLUE_TG_ARN, PROD_LISTENER_ARN, SERVICE};
+        let st = self.state();
+        for (name, svc) in &st.services {
+            if name == SERVICE {
+                assert_eq!((svc.status.as_str(), svc.controller.as_str()), ("ACTIVE", "ECS"), "{context}: service {name}");
+            } else {
+                assert_eq!(svc.status, "INACTIVE", "{context}: service {name} was left running");
+            }
+        }
+        assert_eq!(st.target_groups.keys().collect::<Vec<_>>(), [BLUE_TG_ARN], "{context}: target groups left");
+        assert_eq!(st.listeners.keys().collect::<Vec<_>>(), [PROD_LISTENER_ARN], "{context}: listeners left");
+        assert_eq!(st.listeners[PROD_LISTENER_ARN].forward_to, [(BLUE_TG_ARN.to_owned(), 1)], "{context}");
+        assert!(st.role.is_none(), "{context}: role left: {:?}", st.role);
+        assert!(!st.application, "{context}: application left");
+        assert!(!st.deployment_group, "{context}: deployment group left");
+        let unversioned = |p: Option<aws_sdk_codepipeline::types::PipelineDeclaration>| {
+            p.map(|mut p| {
+                p.version = None;
+                p
+            })
+        };
+        assert_eq!(
+            unversioned(st.pipeline.clone()),
+            unversioned(Some(pipeline_declaration(&sample::pipeline()))),
+            "{context}: pipeline changed"
+        );
+    }
+
     /// How often the fake answered `operation` (fault rules in front of it not counted).
     pub fn calls(&self, operation: &str) -> usize {
         self.by_op.get(operation).unwrap_or_else(|| panic!("the fake has no rule for {operation}")).num_calls()
