@@ -96,10 +96,15 @@ struct Opts {
     /// Journal file (default: derived from cluster and service).
     #[arg(long, global = true)]
     journal: Option<std::path::PathBuf>,
-    /// Directory to write taskdef.json, appspec.yml and imageDetail.json into
-    /// (not implemented yet: accepted and ignored).
+    /// Directory to write the deploy artifacts into (plan and apply): taskdef.json from the
+    /// live task definition (image = <IMAGE1_NAME>), appspec.yml, an example imageDetail.json
+    /// and buildspec-snippet.yml.
     #[arg(long, global = true)]
     artifacts_dir: Option<std::path::PathBuf>,
+    /// A buildspec.yml to patch (imageDetail.json instead of imagedefinitions.json, the three
+    /// files as artifacts); the patched copy goes into --artifacts-dir, the file is not touched.
+    #[arg(long, global = true, requires = "artifacts_dir")]
+    buildspec: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, global = true, value_enum, default_value = "text")]
     output: Output,
@@ -251,6 +256,30 @@ fn confirm(opts: &Opts) -> Result<(), Failure> {
     }
 }
 
+/// Writes the deploy artifacts (and the patched buildspec) when --artifacts-dir is given.
+async fn write_artifacts(opts: &Opts, aws: &AwsClients, plan: &ecs_bluegreen::Plan) -> Result<(), Failure> {
+    let Some(dir) = &opts.artifacts_dir else { return Ok(()) };
+    let arts = ecs_bluegreen::artifacts::generate(aws, plan, &ecs_bluegreen::artifacts::ArtifactOptions::default()).await?;
+    let io = |e: std::io::Error| Failure { code: 1, message: format!("writing artifacts to {}: {e}", dir.display()), json: None };
+    let mut files = arts.write_to(dir).map_err(io)?;
+    if let Some(path) = &opts.buildspec {
+        let text = std::fs::read_to_string(path).map_err(|e| Failure::invalid(format!("{}: {e}", path.display())))?;
+        let patched = ecs_bluegreen::artifacts::BuildspecSnippet::default()
+            .patch(&text)
+            .map_err(|e| Failure::invalid(format!("{}: {e}", path.display())))?;
+        let out = dir.join("buildspec.yml");
+        std::fs::write(&out, patched.text).map_err(io)?;
+        for note in patched.notes {
+            eprintln!("buildspec: {note}");
+        }
+        files.push(out);
+    }
+    for f in files {
+        eprintln!("wrote {}", f.display());
+    }
+    Ok(())
+}
+
 fn print_report(output: Output, label: &str, report: &ecs_bluegreen::RollbackReport) {
     match output {
         Output::Text => println!("{label}: {report}"),
@@ -273,7 +302,7 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
                 Output::Text => print!("{plan}"),
                 Output::Json => println!("{}", serde_json::to_string_pretty(&plan).expect("plan serialises")),
             }
-            Ok(())
+            write_artifacts(opts, &aws, &plan).await
         }
         Command::Apply => {
             let m = migration(opts)?;
@@ -284,6 +313,7 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
                 Output::Text => print!("{plan}"),
                 Output::Json => {}
             }
+            write_artifacts(opts, &aws, &plan).await?;
             if !plan.is_noop() {
                 confirm(opts)?;
             }

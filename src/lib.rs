@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod clients;
+pub mod artifacts;
 pub mod discover;
 pub mod error;
 pub mod inventory;

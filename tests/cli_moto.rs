@@ -162,3 +162,35 @@ async fn a_failed_apply_exits_1_after_a_full_rollback_and_3_when_the_rollback_is
     assert_same(&before, &snap().await, "after the second rollback");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn plan_writes_the_deploy_artifacts_and_a_patched_buildspec() {
+    let (account, aws, f, dir) = setup().await;
+    let before = snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await;
+    let buildspec = dir.join("buildspec.yml");
+    std::fs::write(
+        &buildspec,
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - docker build -t $REPOSITORY_URI:$IMAGE_TAG .\n  post_build:\n    commands:\n      # the ECS deploy action reads this\n      - printf '[{\"name\":\"web\",\"imageUri\":\"%s\"}]' $REPOSITORY_URI:$IMAGE_TAG > imagedefinitions.json\nartifacts:\n  files: imagedefinitions.json\n",
+    )
+    .unwrap();
+    let out_dir = dir.join("artifacts");
+    let args = [&["plan", "--artifacts-dir", out_dir.to_str().unwrap(), "--buildspec", buildspec.to_str().unwrap()], ARGS].concat();
+    let out = migrate(&account, &dir, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let taskdef: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out_dir.join("taskdef.json")).unwrap()).unwrap();
+    assert_eq!(taskdef["containerDefinitions"][0]["image"], "<IMAGE1_NAME>");
+    for key in ["taskDefinitionArn", "revision", "status", "compatibilities", "tags"] {
+        assert!(taskdef.get(key).is_none(), "taskdef.json keeps {key}");
+    }
+    let appspec = std::fs::read_to_string(out_dir.join("appspec.yml")).unwrap();
+    assert!(appspec.contains("<TASK_DEFINITION>") && appspec.contains("ContainerPort: 80"), "{appspec}");
+    let detail: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out_dir.join("imageDetail.json")).unwrap()).unwrap();
+    assert!(detail["ImageURI"].is_string());
+    let patched = std::fs::read_to_string(out_dir.join("buildspec.yml")).unwrap();
+    assert!(patched.contains("imageDetail.json") && !patched.contains("> imagedefinitions.json"), "{patched}");
+    assert!(patched.contains("# the ECS deploy action reads this"), "comments are kept: {patched}");
+    assert!(std::fs::read_to_string(&buildspec).unwrap().contains("imagedefinitions.json"), "the user's file is untouched");
+    assert_same(&before, &snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await, "after plan with artifacts");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -274,7 +274,9 @@ mod tests {
         ServiceDefinition {
             name: "web".into(),
             load_balancers: vec![LoadBalancerEntry {
-                target_group_arn: Some("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg-1/abc".into()),
+                target_group_arn: Some(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg-1/abc".into(),
+                ),
                 load_balancer_name: None,
                 container_name: Some("web".into()),
                 container_port: Some(80),

@@ -169,9 +169,13 @@ impl BuildspecSnippet {
         }
         let phases_end = block_end(lines, phases);
 
+        // A buildspec that already writes imageDetail.json (patched before) gets no second writer.
+        let already =
+            (phases + 1..phases_end).any(|i| significant(&lines[i]) && writes_file(&lines[i], IMAGE_DETAIL_FILE));
+
         // Edits as (first line, end line exclusive, replacement), non-overlapping.
         let mut edits: Vec<(usize, usize, Vec<String>)> = Vec::new();
-        let mut wrote_new = false;
+        let mut wrote_new = already;
         let mut j = phases + 1;
         while j < phases_end {
             let line = &lines[j];
@@ -191,7 +195,10 @@ impl BuildspecSnippet {
                     } else {
                         let expr = self.expr_from(&content, notes);
                         edits.push((j, j + 1, vec![format!("{}{}", " ".repeat(ind), command_for(&expr))]));
-                        notes.push(format!("replaced the command writing {} with one writing {IMAGE_DETAIL_FILE}", self.replaces));
+                        notes.push(format!(
+                            "replaced the command writing {} with one writing {IMAGE_DETAIL_FILE}",
+                            self.replaces
+                        ));
                         wrote_new = true;
                     }
                 } else {
@@ -217,11 +224,15 @@ impl BuildspecSnippet {
                         comment.map(|c| format!(" {c}")).unwrap_or_default()
                     );
                     edits.push((start, end, vec![new]));
-                    notes.push(format!("replaced the command writing {} with one writing {IMAGE_DETAIL_FILE}", self.replaces));
+                    notes.push(format!(
+                        "replaced the command writing {} with one writing {IMAGE_DETAIL_FILE}",
+                        self.replaces
+                    ));
                     wrote_new = true;
                 }
             } else {
-                let new: Vec<String> = lines[start..end].iter().map(|l| l.replace(&self.replaces, IMAGE_DETAIL_FILE)).collect();
+                let new: Vec<String> =
+                    lines[start..end].iter().map(|l| l.replace(&self.replaces, IMAGE_DETAIL_FILE)).collect();
                 edits.push((start, end, new));
                 notes.push(format!("a command reading {} now reads {IMAGE_DETAIL_FILE}", self.replaces));
             }
@@ -229,6 +240,10 @@ impl BuildspecSnippet {
         }
         for (start, end, new) in edits.into_iter().rev() {
             lines.splice(start..end, new);
+        }
+        if already {
+            notes.push(format!("a command already writes {IMAGE_DETAIL_FILE}"));
+            return Ok(());
         }
         if wrote_new {
             return Ok(());
@@ -438,15 +453,17 @@ fn item_of(lines: &[String], j: usize, floor: usize) -> (usize, usize, usize, bo
         Some(j)
     } else {
         let ind = indent(&lines[j]);
-        (floor + 1..j).rev().find(|&i| significant(&lines[i]) && indent(&lines[i]) < ind).filter(|&i| is_item(&lines[i]))
+        (floor + 1..j)
+            .rev()
+            .find(|&i| significant(&lines[i]) && indent(&lines[i]) < ind)
+            .filter(|&i| is_item(&lines[i]))
     };
     let Some(start) = start else { return (j, j + 1, indent(&lines[j]), false) };
     let ind = indent(&lines[start]);
     let value = lines[start][ind..].trim_start_matches('-').trim_start();
     let block_scalar = value.starts_with('|') || value.starts_with('>');
-    let end = (start + 1..lines.len())
-        .find(|&i| significant(&lines[i]) && indent(&lines[i]) <= ind)
-        .unwrap_or(lines.len());
+    let end =
+        (start + 1..lines.len()).find(|&i| significant(&lines[i]) && indent(&lines[i]) <= ind).unwrap_or(lines.len());
     // Trailing blank or comment lines are not part of the item.
     let end = last_significant(lines, start, end) + 1;
     (start, end, ind, block_scalar)
@@ -582,7 +599,10 @@ mod tests {
             r#"printf '{"ImageURI":"%s"}' "$REPOSITORY_URI:$IMAGE_TAG" > imageDetail.json"#
         );
         let y = BuildspecSnippet::default().to_yaml();
-        assert!(y.contains("      - printf '{\"ImageURI\":\"%s\"}' \"$REPOSITORY_URI:$IMAGE_TAG\" > imageDetail.json\n"), "{y}");
+        assert!(
+            y.contains("      - printf '{\"ImageURI\":\"%s\"}' \"$REPOSITORY_URI:$IMAGE_TAG\" > imageDetail.json\n"),
+            "{y}"
+        );
         assert!(y.ends_with("artifacts:\n  files:\n    - imageDetail.json\n    - taskdef.json\n    - appspec.yml\n"));
     }
 
@@ -590,11 +610,13 @@ mod tests {
     fn reads_the_image_expression() {
         let e = |c: &str| image_expr(c);
         assert_eq!(
-            e(r#"printf '[{"name":"web","imageUri":"%s"}]' $REPOSITORY_URI:$IMAGE_TAG > imagedefinitions.json"#).as_deref(),
+            e(r#"printf '[{"name":"web","imageUri":"%s"}]' $REPOSITORY_URI:$IMAGE_TAG > imagedefinitions.json"#)
+                .as_deref(),
             Some("\"$REPOSITORY_URI:$IMAGE_TAG\"")
         );
         assert_eq!(
-            e(r#"printf '[{"name":"%s","imageUri":"%s"}]' "$CONTAINER" "${REPO}:${TAG}" > imagedefinitions.json"#).as_deref(),
+            e(r#"printf '[{"name":"%s","imageUri":"%s"}]' "$CONTAINER" "${REPO}:${TAG}" > imagedefinitions.json"#)
+                .as_deref(),
             Some("\"${REPO}:${TAG}\"")
         );
         assert_eq!(

@@ -35,12 +35,14 @@ pub use buildspec::{
     BuildspecPatch, BuildspecSnippet, DEFAULT_IMAGE_URI_EXPR, IMAGE_DEFINITIONS_FILE, IMAGE_DETAIL_FILE, ImageDetail,
     patch_buildspec,
 };
-pub use taskdef::{DESCRIBE_ONLY_KEYS, ImagePlaceholder, MAX_IMAGES, TaskDefOptions, TaskDefTemplate, TemplateContainer};
+pub use taskdef::{
+    DESCRIBE_ONLY_KEYS, ImagePlaceholder, MAX_IMAGES, TaskDefOptions, TaskDefTemplate, TemplateContainer,
+};
 
+use crate::AwsClients;
 use crate::error::{AwsApiError, Error, Result, SdkResultExt};
 use crate::plan::{ChangeDetail, Plan, StepId};
 use crate::spec::ValidationError;
-use crate::AwsClients;
 
 /// File names [`Artifacts::write_to`] writes.
 pub const TASKDEF_FILE: &str = "taskdef.json";
@@ -163,9 +165,12 @@ pub struct ArtifactOptions {
 /// Reads a task definition as the raw JSON body of DescribeTaskDefinition
 /// (`{"taskDefinition": {...}, "tags": [...]}`), asking for its tags.
 ///
-/// The SDK's `TaskDefinition` cannot be serialised back to JSON, so the response body is
-/// captured by an interceptor on this one call; every field AWS sends survives, including
-/// fields newer than the SDK.
+/// The SDK's typed `TaskDefinition` has no serde support and drops fields newer than the
+/// SDK, so the response body itself is captured by an interceptor on this one call: every
+/// field AWS sends survives.
+///
+/// With `aws-smithy-mocks`, answer DescribeTaskDefinition with `then_http_response` and a
+/// JSON body; a modeled `then_output` has no body to capture, and this fails.
 ///
 /// # Errors
 /// [`Error::Aws`] when the call fails, or when the body could not be captured or is not a
@@ -208,9 +213,10 @@ pub async fn generate(aws: &AwsClients, plan: &Plan, opts: &ArtifactOptions) -> 
         Some(ChangeDetail::ServiceCutover { to, .. }) => to,
         _ => return Err(ArtifactError::Plan { reason: "it has no service-cutover change".into() }.into()),
     };
-    let arn = service.task_definition.as_deref().ok_or_else(|| ArtifactError::Plan {
-        reason: format!("service {} has no task definition", service.name),
-    })?;
+    let arn = service
+        .task_definition
+        .as_deref()
+        .ok_or_else(|| ArtifactError::Plan { reason: format!("service {} has no task definition", service.name) })?;
     let appspec = AppSpec::from_service(service, opts.hooks.clone())?;
     let describe = fetch_task_definition_json(aws, arn).await?;
     let mut td_opts = opts.taskdef.clone();
@@ -253,14 +259,12 @@ fn snippet_for(plan: &Plan) -> BuildspecSnippet {
 /// revision against `LoadBalancerInfo`).
 fn check_container_port(taskdef: &TaskDefTemplate, appspec: &AppSpec) -> Result<(), ArtifactError> {
     let family = taskdef.family().unwrap_or_default().to_owned();
-    let container = taskdef
-        .containers()
-        .into_iter()
-        .find(|c| c.name == appspec.container_name)
-        .ok_or_else(|| ArtifactError::TaskDefinition {
+    let container = taskdef.containers().into_iter().find(|c| c.name == appspec.container_name).ok_or_else(|| {
+        ArtifactError::TaskDefinition {
             family: family.clone(),
             reason: format!("it has no container {:?}, the appspec's ContainerName", appspec.container_name),
-        })?;
+        }
+    })?;
     if !container.container_ports.contains(&i64::from(appspec.container_port)) {
         return Err(ArtifactError::TaskDefinition {
             family,

@@ -53,15 +53,16 @@ const RESERVED_TAG_PREFIX: &str = "aws:";
     }
 ))]
 pub struct TaskDefOptions {
-    /// Containers whose image the pipeline builds, by name. Their images become
+    /// Containers whose image the pipeline builds, by their names in the live task definition
+    /// (before substitutions). Their images become
     /// `<IMAGE1_NAME>`, `<IMAGE2_NAME>`, ... numbered in the task definition's container order
     /// (at most [`MAX_IMAGES`]). Other containers keep their image as it is (sidecars with a
     /// fixed image). Empty (the default): only the load-balanced container, or the only
     /// container when there is one.
     #[builder(via_mutators)]
     pub image_containers: Vec<String>,
-    /// The container behind the load balancer (the appspec's `ContainerName`): it must exist,
-    /// and it gets `<IMAGE1_NAME>` when `image_containers` is empty.
+    /// The container behind the load balancer (the appspec's `ContainerName`), by its live
+    /// name: it must exist, and it gets `<IMAGE1_NAME>` when `image_containers` is empty.
     #[builder(default, setter(strip_option, into))]
     pub load_balanced_container: Option<String>,
     /// Write the task definition's tags into the template (`tags`), so each revision the
@@ -88,7 +89,7 @@ pub struct TaskDefOptions {
 pub struct ImagePlaceholder {
     /// 1-based number: `1` for `<IMAGE1_NAME>`.
     pub index: usize,
-    /// Container whose image it replaces.
+    /// Container whose image it replaces, named as in the template (after substitutions).
     pub container: String,
     /// The image the live task definition uses (after substitutions); a good example value
     /// for `imageDetail.json`.
@@ -178,21 +179,14 @@ impl TaskDefTemplate {
         if opts.substitutions.keys().any(String::is_empty) {
             return Err(tderr(&family, "a substitution has an empty text to replace"));
         }
-        if !opts.substitutions.is_empty() {
-            let subst = Substitutions::new(&opts.substitutions);
-            for v in document.values_mut() {
-                subst.apply_value(v);
-            }
-            for (k, v) in &mut tags {
-                *k = subst.apply(k);
-                *v = subst.apply(v);
-            }
-        }
 
-        let names: Vec<String> = containers(&document)
-            .iter()
-            .map(|c| c.get("name").and_then(Value::as_str).unwrap_or_default().to_owned())
-            .collect();
+        let names: Vec<String> = document
+            .get("containerDefinitions")
+            .and_then(Value::as_array)
+            .map(|defs| {
+                defs.iter().map(|c| c.get("name").and_then(Value::as_str).unwrap_or_default().to_owned()).collect()
+            })
+            .unwrap_or_default();
         if names.is_empty() {
             return Err(tderr(&family, "it has no containerDefinitions"));
         }
@@ -241,13 +235,25 @@ impl TaskDefTemplate {
             ));
         }
 
+        // Containers are chosen by their live names, before substitutions rename them.
+        let chosen: Vec<bool> = names.iter().map(|n| wanted.contains(n)).collect();
+
+        if !opts.substitutions.is_empty() {
+            let subst = Substitutions::new(&opts.substitutions);
+            for v in document.values_mut() {
+                subst.apply_value(v);
+            }
+            for (k, v) in &mut tags {
+                *k = subst.apply(k);
+                *v = subst.apply(v);
+            }
+        }
+
         let mut placeholders = Vec::new();
         if let Some(Value::Array(defs)) = document.get_mut("containerDefinitions") {
-            for def in defs.iter_mut().filter_map(Value::as_object_mut) {
+            for (def, _) in defs.iter_mut().zip(&chosen).filter(|(_, c)| **c) {
+                let Some(def) = def.as_object_mut() else { continue };
                 let name = def.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
-                if !wanted.contains(&name) {
-                    continue;
-                }
                 let p = ImagePlaceholder {
                     index: placeholders.len() + 1,
                     container: name,
@@ -507,13 +513,12 @@ mod tests {
 
     #[test]
     fn refuses_what_the_pipeline_could_not_deploy() {
-        let err = |opts: TaskDefOptions| TaskDefTemplate::from_describe_json(&describe(), &opts).unwrap_err().to_string();
+        let err =
+            |opts: TaskDefOptions| TaskDefTemplate::from_describe_json(&describe(), &opts).unwrap_err().to_string();
         assert!(err(TaskDefOptions::default()).contains("it has 3 containers"));
         assert!(err(TaskDefOptions::builder().image_container("nope").build()).contains("\"nope\""));
         assert!(err(TaskDefOptions::builder().load_balanced_container("api").build()).contains("\"api\""));
-        assert!(
-            err(TaskDefOptions::builder().image_container("web").image_container("web").build()).contains("twice")
-        );
+        assert!(err(TaskDefOptions::builder().image_container("web").image_container("web").build()).contains("twice"));
         assert!(err(TaskDefOptions::builder().substitution("", "x").build()).contains("empty"));
         let five = json!({"taskDefinition": {"family": "f", "containerDefinitions":
             (1..=5).map(|i| json!({"name": format!("c{i}"), "image": "i"})).collect::<Vec<_>>()}});
@@ -525,6 +530,61 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no \"taskDefinition\""), "{e}");
+    }
+
+    /// Property: whatever else the describe body holds, no describe-only key, `null` or
+    /// secret value reaches the template, and secrets keep their exact `valueFrom`.
+    #[test]
+    fn no_describe_only_key_or_null_survives_random_bodies() {
+        // xorshift64: deterministic, no dependency.
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let extra = ["cpu", "memory", "pidMode", "ipcMode", "volumes", "runtimePlatform", "enableFaultInjection"];
+        for _ in 0..500 {
+            let mut td = Map::new();
+            td.insert("family".into(), json!(format!("f{}", next(1000))));
+            for k in DESCRIBE_ONLY_KEYS.iter().chain(&extra) {
+                match next(4) {
+                    0 => {}
+                    1 => _ = td.insert((*k).into(), Value::Null),
+                    2 => _ = td.insert((*k).into(), json!("x")),
+                    _ => _ = td.insert((*k).into(), json!({"nested": null, "status": "kept"})),
+                }
+            }
+            let n = 1 + next(4) as usize;
+            let defs: Vec<Value> = (0..n)
+                .map(|i| {
+                    json!({"name": format!("c{i}"), "image": format!("img{i}"), "user": null,
+                           "secrets": [{"name": "S", "valueFrom": format!("arn:aws:ssm:::parameter/s{i}")}]})
+                })
+                .collect();
+            td.insert("containerDefinitions".into(), Value::Array(defs));
+            let body = json!({"taskDefinition": td, "tags": if next(2) == 0 { json!([]) } else { json!([{"key": "k", "value": "v"}]) }});
+            let opts = TaskDefOptions {
+                image_containers: (0..n).filter(|_| next(2) == 0).map(|i| format!("c{i}")).take(MAX_IMAGES).collect(),
+                load_balanced_container: Some("c0".into()),
+                include_tags: next(2) == 0,
+                substitutions: BTreeMap::new(),
+            };
+            let t = TaskDefTemplate::from_describe_json(&body, &opts).unwrap();
+            let out: Value = serde_json::from_str(&t.to_json_pretty()).unwrap();
+            for k in DESCRIBE_ONLY_KEYS {
+                assert!(out.get(k).is_none(), "{k} survived in {out}");
+            }
+            let text = out.to_string();
+            assert!(!text.contains("null"), "a null survived: {text}");
+            for (i, c) in out["containerDefinitions"].as_array().unwrap().iter().enumerate() {
+                assert_eq!(c["secrets"], json!([{"name": "S", "valueFrom": format!("arn:aws:ssm:::parameter/s{i}")}]));
+            }
+            if let Some(tags) = out.get("tags") {
+                assert!(opts.include_tags && !tags.as_array().unwrap().is_empty());
+            }
+        }
     }
 
     #[test]
@@ -564,6 +624,9 @@ mod tests {
         assert_eq!(web["secrets"][0]["valueFrom"], "arn:aws:ssm:us-east-1:123456789012:parameter/staging/db");
         assert!(web["secrets"][0].get("value").is_none());
         assert_eq!(t.as_json()["tags"], json!([{"key": "env", "value": "staging"}]));
-        assert_eq!(t.as_json()["containerDefinitions"][2]["image"], "123456789012.dkr.ecr.us-east-1.amazonaws.com/worker:staging-9");
+        assert_eq!(
+            t.as_json()["containerDefinitions"][2]["image"],
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/worker:staging-9"
+        );
     }
 }
