@@ -395,7 +395,12 @@ fn print_stats(recorder: &CallRecorder) {
     for c in &calls {
         *per_op.entry(format!("{}:{}", c.service, c.operation)).or_insert(0usize) += 1;
     }
-    eprintln!("AWS calls: {} ({} mutating)", calls.len(), calls.iter().filter(|c| !c.is_read_only()).count());
+    eprintln!(
+        "AWS calls: {} ({} mutating), critical path {} sequential calls",
+        calls.len(),
+        calls.iter().filter(|c| !c.is_read_only()).count(),
+        recorder.critical_path_len()
+    );
     for (op, n) in per_op {
         eprintln!("  {n:>3}  {op}");
     }
