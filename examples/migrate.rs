@@ -220,17 +220,40 @@ fn journal_path(opts: &Opts) -> Result<std::path::PathBuf, Failure> {
 }
 
 fn apply_options() -> ApplyOptions {
-    let mut opts = ApplyOptions::new().observer(|e| match e {
-        Event::StepStarted { step } => eprintln!("==> {step}"),
-        Event::StepFinished { step } => eprintln!("    {step}: done"),
-        Event::StepFailed { step, error } => eprintln!("    {step}: FAILED: {error}"),
-        Event::Mutating { what, .. } => eprintln!("    change: {what}"),
-        Event::Waiting { what, .. } => eprintln!("    waiting for {what}"),
-        Event::Undoing { what } => eprintln!("<== undo {what}"),
-        Event::Undone { what } => eprintln!("    undone: {what}"),
-        Event::UndoFailed { what, error } => eprintln!("    UNDO FAILED: {what}: {error}"),
-        _ => {}
-    });
+    use std::io::IsTerminal;
+    let line = |e: &Event| -> Option<String> {
+        Some(match e {
+            Event::StepStarted { step } => format!("==> {step}"),
+            Event::StepFinished { step } => format!("    {step}: done"),
+            Event::StepFailed { step, error } => format!("    {step}: FAILED: {error}"),
+            Event::Mutating { what, .. } => format!("    change: {what}"),
+            Event::Waiting { what, .. } => format!("    waiting for {what}"),
+            Event::Undoing { what } => format!("<== undo {what}"),
+            Event::Undone { what } => format!("    undone: {what}"),
+            Event::UndoFailed { what, error } => format!("    UNDO FAILED: {what}: {error}"),
+            _ => return None,
+        })
+    };
+    let mut opts = if std::io::stderr().is_terminal() {
+        // On a terminal: a spinner shows what is in flight; finished lines scroll above it.
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        ApplyOptions::new().observer(move |e| {
+            let Some(text) = line(e) else { return };
+            match e {
+                Event::Mutating { .. } | Event::Waiting { .. } | Event::Undoing { .. } => {
+                    bar.set_message(text.trim().to_owned())
+                }
+                _ => bar.println(text),
+            }
+        })
+    } else {
+        ApplyOptions::new().observer(move |e| {
+            if let Some(text) = line(e) {
+                eprintln!("{text}");
+            }
+        })
+    };
     // Test hook: moto answers at once, so poll it quickly.
     if std::env::var("ECS_BLUEGREEN_FAST_WAITS").is_ok() {
         opts = opts
