@@ -173,8 +173,9 @@ fn faulty_clients(account: &str, fault: FailNthMutation) -> AwsClients {
         .build()
 }
 
-#[tokio::test]
-async fn a_fault_at_every_mutating_call_rolls_back_to_the_start() {
+/// Fails the 1st, 2nd, ... mutating call in turn until a run gets through; after each failed
+/// run the account must equal the before-snapshot, field by field.
+async fn fault_at_every_mutating_call(cutover: ServiceCutover) {
     let mut n = 1;
     loop {
         let account = fresh_account();
@@ -183,23 +184,35 @@ async fn a_fault_at_every_mutating_call_rolls_back_to_the_start() {
         let before = snap(&aws, &f).await;
         let fault = FailNthMutation::new(n);
         let faulty = faulty_clients(&account, fault.clone());
-        let plan = migration(&f, ServiceCutover::ParallelKeepName).plan(&faulty).await.unwrap();
+        let plan = migration(&f, cutover.clone()).plan(&faulty).await.unwrap();
         let journal = InMemoryJournal::new();
+        let context = format!("{} with a fault at mutating call {n}", cutover.as_str());
         match plan.apply(&faulty, &journal, &opts()).await {
             Ok(_) => {
-                assert!(fault.seen.load(Ordering::SeqCst) < n, "apply succeeded although call {n} failed");
-                assert!(n > 10, "a full migration makes more than ten mutating calls, saw {}", n - 1);
+                assert!(fault.seen.load(Ordering::SeqCst) < n, "{context}: apply succeeded although the call failed");
+                assert!(n > 10, "a full migration makes at least ten mutating calls, saw {}", n - 1);
                 break;
             }
             Err(Error::Apply(failed)) => {
-                assert!(failed.cause.to_string().contains("injected fault"), "{}", failed.cause);
-                assert!(failed.rollback.is_clean(), "fault at call {n}: {}", failed.rollback);
-                assert_same(&before, &snap(&aws, &f).await, &format!("fault at mutating call {n}"));
+                assert!(failed.cause.to_string().contains("injected fault"), "{context}: {}", failed.cause);
+                assert!(failed.rollback.is_clean(), "{context}: {}", failed.rollback);
+                assert_same(&before, &snap(&aws, &f).await, &context);
             }
-            Err(other) => panic!("fault at call {n}: unexpected error {other}"),
+            Err(other) => panic!("{context}: unexpected error {other}"),
         }
         n += 1;
     }
+}
+
+#[tokio::test]
+async fn a_fault_at_every_mutating_call_rolls_back_to_the_start() {
+    fault_at_every_mutating_call(ServiceCutover::ParallelKeepName).await;
+}
+
+#[tokio::test]
+async fn a_fault_at_every_mutating_call_of_recreate_and_parallel_rolls_back_to_the_start() {
+    fault_at_every_mutating_call(ServiceCutover::Recreate).await;
+    fault_at_every_mutating_call(ServiceCutover::Parallel { new_name: ServiceName::new("web-bg").unwrap() }).await;
 }
 
 /// A journal that "crashes" (fails) at its n-th append, keeping what was written before.
