@@ -57,3 +57,25 @@ async fn every_mutating_call_of_every_strategy_can_fail_and_leaves_the_account_a
     assert_eq!(fail_each_call(ServiceCutover::Recreate).await, 10);
     assert_eq!(fail_each_call(ServiceCutover::Parallel { new_name: ServiceName::new("web-bg").unwrap() }).await, 10);
 }
+
+/// AWS refuses CreateService under a name that is still DRAINING (moto frees it at once). The
+/// fake refuses it too and drains over several describes, so a recreate that succeeds here
+/// waited for INACTIVE before reusing the name.
+#[tokio::test(start_paused = true)]
+async fn recreate_waits_until_the_old_service_is_inactive_before_reusing_its_name() {
+    let world = World::sample();
+    let aws = world.clients_with(&CallRecorder::new(), &FailNthMutation::at(vec![]));
+    let migration = sample::base()
+        .test_listener_port(ecs_bluegreen::spec::Port::new(8080).unwrap())
+        .cutover(ServiceCutover::Recreate)
+        .build();
+    let plan = ecs_bluegreen::plan::plan(&migration, &sample::inventory()).unwrap();
+    assert_eq!(plan.apply(&aws, &InMemoryJournal::new(), &opts()).await.unwrap(), Outcome::Applied);
+    let st = world.state();
+    let svc = &st.services[sample::SERVICE];
+    assert_eq!((svc.status.as_str(), svc.controller.as_str()), ("ACTIVE", "CODE_DEPLOY"));
+    assert_eq!(st.create_service_inputs.len(), 1, "the name was reused once, after it was INACTIVE: {:?}", st.log);
+    let delete = st.log.iter().position(|l| l.starts_with("DeleteService")).expect("deleted");
+    let create = st.log.iter().position(|l| l.starts_with("CreateService")).expect("created");
+    assert!(delete < create, "{:?}", st.log);
+}
