@@ -395,7 +395,7 @@ fn one_deployment_in_progress_is_a_deployment_in_flight() {
     let mut inv = sample::inventory();
     svc(&mut inv).deployments[0].rollout_state = Some("IN_PROGRESS".to_owned());
     let err = refused(&sample::migration(), &inv);
-    assert_only(&err, RefusalKind::DeploymentInFlight, &["deployment in progress", "1 deployments"]);
+    assert_only(&err, RefusalKind::DeploymentInFlight, &["service web has a deployment in progress"]);
 }
 
 // ---------------------------------------------------------------------------------------------

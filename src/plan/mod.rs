@@ -454,10 +454,10 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
         if in_flight {
             refusals.push(Refusal::new(
                 RefusalKind::DeploymentInFlight,
-                format!(
-                    "service {service_name} has a deployment in progress ({} deployments listed)",
-                    svc.deployments.len()
-                ),
+                match svc.deployments.len() {
+                    1 => format!("service {service_name} has a deployment in progress"),
+                    n => format!("service {service_name} has a deployment in progress ({n} deployments listed)"),
+                },
                 "wait until the deployment completes (aws ecs wait services-stable) and plan again",
             ));
         }

@@ -56,22 +56,37 @@ fn fields<'a, 'b>(f: &'a mut Formatter<'b>) -> Fields<'a, 'b> {
     Fields { f, rows: Vec::new() }
 }
 
+/// Leaf-by-leaf differences between two service definitions, as `(path, "a -> b")` rows.
+/// Runtime state and the settings reported as dropped are left out.
 fn service_diff(from: &ServiceDefinition, to: &ServiceDefinition) -> Vec<(String, String)> {
-    let a = serde_json::to_value(from).unwrap_or_default();
-    let b = serde_json::to_value(to).unwrap_or_default();
-    let mut out = Vec::new();
-    if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
-        for (k, va) in a {
-            let vb = b.get(k).cloned().unwrap_or_default();
-            // Runtime state is not part of the definition.
-            if ["deployments", "task_set_count", "running_count", "arn"].contains(&k.as_str()) {
-                continue;
+    const SKIP: [&str; 6] = [
+        "deployments",
+        "task_set_count",
+        "running_count",
+        "arn",
+        "deployment_configuration.circuit_breaker",
+        "deployment_configuration.alarms",
+    ];
+    fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        if SKIP.contains(&path) || a == b {
+            return;
+        }
+        match (a, b) {
+            (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    let null = serde_json::Value::Null;
+                    walk(&p, x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
+                }
             }
-            if *va != vb {
-                out.push((k.clone(), format!("{va} -> {vb}")));
-            }
+            _ => out.push((path.to_owned(), format!("{a} -> {b}"))),
         }
     }
+    let mut out = Vec::new();
+    let a = serde_json::to_value(from).unwrap_or_default();
+    let b = serde_json::to_value(to).unwrap_or_default();
+    walk("", &a, &b, &mut out);
     out
 }
 
@@ -122,7 +137,11 @@ impl Display for Plan {
                         fields(f).row("arn", arn).row("load_balancer", load_balancer_arn).finish()?;
                     }
                     TestRoute::ProductionWeightZero { listener_arn, before } => {
-                        writeln!(f, "  {sym} {v} production listener: add the green target group at weight 0")?;
+                        if c.action == Action::NoOp {
+                            writeln!(f, "  {sym} {v} production listener (the green target group is attached)")?;
+                        } else {
+                            writeln!(f, "  {sym} {v} production listener: add the green target group at weight 0")?;
+                        }
                         let now: Vec<String> =
                             before.iter().map(|t| format!("{}@{}", t.target_group_arn, t.weight)).collect();
                         fields(f).row("listener", listener_arn).row("forward now", now.join(", ")).finish()?;
@@ -168,6 +187,9 @@ impl Display for Plan {
                         w.row("alarms", d.alarms.join(", "));
                     }
                     w.finish()?;
+                }
+                ChangeDetail::ServiceCutover { from, to, .. } if c.action == Action::NoOp => {
+                    writeln!(f, "  {sym} {v} ECS service {} ({})", to.name, from.deployment_controller)?;
                 }
                 ChangeDetail::ServiceCutover { strategy, from, to, bridge_name, dropped } => {
                     let downtime = if strategy.has_downtime() { "WITH DOWNTIME" } else { "no downtime" };
