@@ -26,8 +26,18 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
     let pipeline_name = migration.pipeline().map(|p| p.pipeline_name().clone());
     let adopt_role = migration.role_spec()?.existing_role_arn().is_some();
 
-    let (service, role, application, deployment_group, pipeline) = futures::try_join!(
-        describe_service(aws, migration.cluster().as_str(), migration.service().as_str()),
+    let cutover_name = match migration.cutover() {
+        crate::spec::ServiceCutover::Parallel { new_name } => Some(new_name.as_str().to_owned()),
+        crate::spec::ServiceCutover::ParallelKeepName => {
+            Some(crate::plan::bridge_service_name(migration.service().as_str()))
+        }
+        _ => None,
+    };
+    // One DescribeServices call reads the service and the name the cutover will create.
+    let mut names = vec![migration.service().as_str().to_owned()];
+    names.extend(cutover_name.clone());
+    let (services, role, application, deployment_group, pipeline) = futures::try_join!(
+        describe_services(aws, migration.cluster().as_str(), &names),
         async {
             if adopt_role { Ok(None) } else { get_role(aws, role_name.as_str()).await }
         },
@@ -40,6 +50,9 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
             }
         },
     )?;
+    let mut services = services.into_iter();
+    let service = services.next().flatten();
+    let cutover_service = services.next().flatten().filter(|s| s.status != "INACTIVE");
 
     // A finished Parallel cutover left the service under its new name: look there.
     let service = match (migration.cutover(), &service) {
@@ -118,7 +131,7 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
         load_balancer,
         task_definition,
         pipeline,
-        existing: ExistingResources { green_target_group, role, application, deployment_group },
+        existing: ExistingResources { green_target_group, role, application, deployment_group, cutover_service },
     })
 }
 
@@ -142,6 +155,27 @@ fn code_is<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
     err.as_service_error().and_then(|e| e.code()).is_some_and(|c| codes.contains(&c))
 }
 
+
+/// DescribeServices with tags for up to 10 names, in the order asked; `None` for a missing one.
+pub async fn describe_services(aws: &AwsClients, cluster: &str, names: &[String]) -> Result<Vec<Option<ServiceDefinition>>> {
+    let out = aws
+        .ecs
+        .describe_services()
+        .cluster(cluster)
+        .set_services(Some(names.to_vec()))
+        .include(ecs::ServiceField::Tags)
+        .send()
+        .await;
+    let out = match out {
+        Ok(o) => o,
+        Err(e) if code_is(&e, &["ClusterNotFoundException"]) => return Ok(vec![None; names.len()]),
+        Err(e) => return Err(e).ctx("DescribeServices", format!("services {} in {cluster}", names.join(", "))),
+    };
+    Ok(names
+        .iter()
+        .map(|n| out.services().iter().find(|s| s.service_name() == Some(n.as_str())).map(service_from_sdk))
+        .collect())
+}
 
 /// DescribeServices with tags; `None` when the service is missing.
 pub async fn describe_service(aws: &AwsClients, cluster: &str, service: &str) -> Result<Option<ServiceDefinition>> {

@@ -42,6 +42,10 @@ pub struct ExistingResources {
     pub application: Option<ApplicationInfo>,
     /// A deployment group with the planned name in that application.
     pub deployment_group: Option<DeploymentGroupInfo>,
+    /// A service (not INACTIVE) under the name the cutover will create: the bridge of
+    /// `ParallelKeepName` or the new name of `Parallel`.
+    #[serde(default)]
+    pub cutover_service: Option<ServiceDefinition>,
 }
 
 /// A key/value tag list, sorted by key.

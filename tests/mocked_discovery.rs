@@ -284,9 +284,22 @@ impl Reads {
 
         let describe_services = mock!(aws_sdk_ecs::Client::describe_services)
             .match_requests(|r| {
-                r.cluster() == Some(CLUSTER) && r.services() == [SERVICE] && r.include() == [ServiceField::Tags]
+                // The service and, in the same call, the bridge name the default cutover will use.
+                r.cluster() == Some(CLUSTER)
+                    && r.services() == [SERVICE, "web-bg-bridge"]
+                    && r.include() == [ServiceField::Tags]
             })
-            .then_output(|| DescribeServicesOutput::builder().services(sdk_service()).build());
+            .then_output(|| {
+                DescribeServicesOutput::builder()
+                    .services(sdk_service())
+                    .failures(
+                        aws_sdk_ecs::types::Failure::builder()
+                            .arn("arn:aws:ecs:us-east-1:123456789012:service/prod/web-bg-bridge")
+                            .reason("MISSING")
+                            .build(),
+                    )
+                    .build()
+            });
         let get_role = mock!(aws_sdk_iam::Client::get_role)
             .match_requests(|r| r.role_name() == Some(ROLE_NAME))
             .then_error(|| {

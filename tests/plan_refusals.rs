@@ -928,3 +928,41 @@ fn refusals_serialise_for_machines() {
     let back: PlanError = serde_json::from_value(json).unwrap();
     assert_eq!(back, err);
 }
+
+// ---------------------------------------------------------------------------------------------
+// names the cutover creates
+
+#[test]
+fn a_foreign_service_under_the_bridge_name_is_refused() {
+    let mut inv = sample::inventory();
+    let mut other = sample::service();
+    other.name = "web-bg-bridge".to_owned();
+    inv.existing.cutover_service = Some(other);
+    let err = refused(&sample::migration(), &inv);
+    assert_only(&err, RefusalKind::NotOwned, &["service web-bg-bridge already exists", "parallel-keep-name"]);
+}
+
+#[test]
+fn this_migrations_own_leftover_bridge_is_not_refused() {
+    let mut inv = sample::inventory();
+    let mut bridge = sample::service();
+    bridge.name = "web-bg-bridge".to_owned();
+    bridge.tags.insert(ecs_bluegreen::inventory::OWNERSHIP_TAG.to_owned(), "prod/web".to_owned());
+    inv.existing.cutover_service = Some(bridge);
+    let p = planned(&sample::migration(), &inv);
+    assert_eq!(p.change(StepId::ServiceCutover).unwrap().action, Action::Replace);
+}
+
+#[test]
+fn a_taken_new_service_name_is_refused_for_the_parallel_cutover() {
+    let mut inv = sample::inventory();
+    let mut other = sample::service();
+    other.name = "web-v2".to_owned();
+    inv.existing.cutover_service = Some(other);
+    let m = sample::base()
+        .test_listener_port(Port::new(8080).unwrap())
+        .cutover(ServiceCutover::Parallel { new_name: ecs_bluegreen::spec::ServiceName::new("web-v2").unwrap() })
+        .build();
+    let err = refused(&m, &inv);
+    assert_only(&err, RefusalKind::NotOwned, &["service web-v2 already exists", "--new-service-name"]);
+}

@@ -634,6 +634,28 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
         refusals.push(not_owned("deployment group", &d.name, "choose another deployment group name"));
     }
 
+    // The name the cutover creates must be free (or hold this migration's own leftover bridge);
+    // otherwise apply would mistake someone's service for its own.
+    if let Some(other) = &inv.existing.cutover_service
+        && !identical
+        && !(migration.cutover() == &ServiceCutover::ParallelKeepName && owned(&other.tags, &id))
+    {
+        let fix = match migration.cutover() {
+            ServiceCutover::Parallel { .. } => "choose another --new-service-name",
+            _ => "remove that service, or use --cutover parallel with a free --new-service-name",
+        };
+        refusals.push(Refusal::new(
+            RefusalKind::NotOwned,
+            format!(
+                "service {} already exists in cluster {cluster} ({}); the {} cutover needs that name",
+                other.name,
+                other.status,
+                migration.cutover().as_str()
+            ),
+            fix,
+        ));
+    }
+
     // An existing group is only "unchanged" if it has what is asked for; it is never rewritten.
     if let Some(d) = dg_existing {
         let wanted = dg_spec.deployment_config().name();
