@@ -1,4 +1,4 @@
-//! Reference CLI for ecs-bluegreen: plan (and later apply, rollback, resume, status, verify)
+//! Reference CLI for ecs-bluegreen: plan, apply, rollback, resume, status, verify
 //! the migration of an ECS service from rolling updates to CodeDeploy blue/green.
 //!
 //! AWS settings come from the standard environment (AWS_REGION, AWS_ENDPOINT_URL,
@@ -29,7 +29,7 @@ struct Cli {
     opts: Opts,
 }
 
-const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n  1  failed and fully rolled back\n  2  invalid input, refused plan, or an unfinished journal from an earlier run (nothing changed)\n  3  failed and rollback incomplete (journal kept; the report says what is left)";
+const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n  1  failed and fully rolled back (verify: a check failed)\n  2  invalid input, refused plan, or an unfinished journal from an earlier run (nothing changed)\n  3  failed and rollback incomplete (journal kept; the report says what is left)";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -44,6 +44,10 @@ enum Command {
     Resume,
     /// Show what the journal records: status and the changes a rollback would undo.
     Status,
+    /// Check, read-only, that the service is ready for blue/green (service, deployment group,
+    /// target groups, listeners, role, pipeline, task definition); before a migration, what the
+    /// plan would refuse. Exit 0 only when every check passes, else 1.
+    Verify,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -380,6 +384,21 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
                     println!("resumed and applied");
                     Ok(())
                 }
+            }
+        }
+        Command::Verify => {
+            let m = migration(opts)?;
+            let aws = clients(recorder).await;
+            let report = ecs_bluegreen::verify::verify(&aws, &m).await?;
+            match output {
+                Output::Text => print!("{report}"),
+                Output::Json => println!("{}", serde_json::to_string_pretty(&report).expect("report serialises")),
+            }
+            if report.passed() {
+                Ok(())
+            } else {
+                let failed = report.failures().count();
+                Err(Failure { code: 1, message: format!("verify: {failed} of {} checks failed", report.checks.len()), json: None })
             }
         }
         Command::Status => {

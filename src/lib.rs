@@ -12,6 +12,7 @@ pub mod spec;
 pub mod stats;
 pub(crate) mod steps;
 pub mod txn;
+pub mod verify;
 pub mod wait;
 
 pub use clients::{AwsClients, AwsClientsBuilder};

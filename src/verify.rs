@@ -1,0 +1,678 @@
+//! Verification: a read-only check, end to end, that a migrated service is ready for
+//! CodeDeploy blue/green, with a reason and a fix for every failure.
+//!
+//! [`verify`] reads the same [`Inventory`] as [`crate::discover::discover`], plus what the plan
+//! does not need (both target groups of the deployment group, the role's trust policy and
+//! attached policies, listeners outside the service's load balancer, the latest revision of the
+//! task definition family). Before a migration (the service still on the `ECS` controller) it
+//! reports what the plan would refuse instead.
+//!
+//! Check names (stable, see [`Check::name`]): `service`, `deployment-group`, `target-groups`,
+//! `production-listener`, `test-listener`, `role`, `role-policy`, `pipeline`,
+//! `task-definition`; before a migration also `plan` and `plan: <refusal-kind>`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::AwsClients;
+use crate::discover::{TgLookup, describe_target_group, discover};
+use crate::error::{Result, SdkResultExt};
+use crate::inventory::{Inventory, ListenerInfo, TargetGroupInfo};
+use crate::spec::Migration;
+
+/// Managed policies that let CodeDeploy run ECS blue/green deployments.
+const CODEDEPLOY_POLICIES: [&str; 2] = ["AWSCodeDeployRoleForECS", "AWSCodeDeployRoleForECSLimited"];
+
+/// One verified property of the setup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// Stable name of the check (`service`, `deployment-group`, `target-groups`, ...).
+    pub name: String,
+    /// Whether the property holds.
+    pub passed: bool,
+    /// Why it failed (or, for some passed checks, what was found).
+    pub reason: Option<String>,
+    /// What to change, when it failed.
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn ok(name: &str) -> Self {
+        Self { name: name.to_owned(), passed: true, reason: None, fix: None }
+    }
+    fn fail(name: &str, reason: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self { name: name.to_owned(), passed: false, reason: Some(reason.into()), fix: Some(fix.into()) }
+    }
+    /// A check that passes when `problems` is empty, else fails with them joined.
+    fn from_problems(name: &str, problems: Vec<String>, fix: impl Into<String>) -> Self {
+        if problems.is_empty() { Self::ok(name) } else { Self::fail(name, problems.join("; "), fix) }
+    }
+}
+
+/// Every check [`verify`] ran, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// The checks, in the order they ran.
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.passed)
+    }
+    /// The check named `name`, if it ran.
+    pub fn check(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+    /// The checks that failed.
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| !c.passed)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in &self.checks {
+            if c.passed {
+                write!(f, "[ok]   {}", c.name)?;
+                if let Some(r) = &c.reason {
+                    write!(f, ": {r}")?;
+                }
+            } else {
+                write!(f, "[FAIL] {}: {}", c.name, c.reason.as_deref().unwrap_or("failed"))?;
+                if let Some(fix) = &c.fix {
+                    write!(f, " — {fix}")?;
+                }
+            }
+            writeln!(f)?;
+        }
+        let passed = self.checks.iter().filter(|c| c.passed).count();
+        if self.passed() {
+            writeln!(f, "All {passed} checks passed: the service is ready for blue/green deployments.")
+        } else {
+            writeln!(f, "{passed} of {} checks passed.", self.checks.len())
+        }
+    }
+}
+
+/// Verifies, read-only, that `migration`'s service is set up for CodeDeploy blue/green.
+///
+/// Never fails because a check fails: failures are in the [`Report`]. Before a migration
+/// (service missing or not `CODE_DEPLOY`) the report holds the service check and what the
+/// plan would refuse (each refusal a failed check), or a passed `plan` check.
+///
+/// # Errors
+/// [`crate::Error::Aws`] when a read fails for another reason than a missing resource;
+/// [`crate::Error::Validation`] when a derived name is invalid.
+pub async fn verify(aws: &AwsClients, migration: &Migration) -> Result<Report> {
+    let inv = discover(aws, migration).await?;
+    let mut checks = Vec::new();
+    let service_name = migration.service().as_str();
+    let cluster = migration.cluster_name();
+
+    // 1. The service.
+    let svc = match &inv.service {
+        Some(s) if s.status == "ACTIVE" => s,
+        other => {
+            let reason = match other {
+                Some(s) => format!("service {service_name} is {}, not ACTIVE", s.status),
+                None => format!("service {service_name} was not found in cluster {cluster}"),
+            };
+            checks.push(Check::fail("service", reason, "check --cluster and --service (and the account and region)"));
+            push_plan_checks(&mut checks, migration, &inv);
+            return Ok(Report { checks });
+        }
+    };
+    if svc.deployment_controller != "CODE_DEPLOY" {
+        checks.push(Check::fail(
+            "service",
+            format!("service {} uses the {} deployment controller, not CODE_DEPLOY: it is not migrated yet", svc.name, svc.deployment_controller),
+            "run `migrate plan` to review the migration, then `migrate apply`",
+        ));
+        push_plan_checks(&mut checks, migration, &inv);
+        return Ok(Report { checks });
+    }
+    let tg_entries: Vec<_> = svc.load_balancers.iter().filter(|l| l.target_group_arn.is_some()).collect();
+    let lb_entry = match (svc.load_balancers.len(), tg_entries.as_slice()) {
+        (1, [one]) => {
+            checks.push(Check::ok("service"));
+            Some(*one)
+        }
+        (n, _) => {
+            checks.push(Check::fail(
+                "service",
+                format!("service {} has {n} load balancer entries ({} with a target group); CODE_DEPLOY needs exactly one target group", svc.name, tg_entries.len()),
+                "a CODE_DEPLOY service must have exactly one target group; recreate it with one",
+            ));
+            None
+        }
+    };
+    let blue = inv.blue_target_group.as_ref();
+    let blue_name = blue.map(|b| b.name.clone());
+
+    // 2. The deployment group.
+    let app_name = migration.application_spec()?.application_name().as_str().to_owned();
+    let dg_name = migration.deployment_group_spec()?.deployment_group_name().as_str().to_owned();
+    let dg = inv.existing.deployment_group.as_ref();
+    let mut other_tg_name: Option<String> = None;
+    match dg {
+        None => checks.push(Check::fail(
+            "deployment-group",
+            format!("deployment group {app_name}/{dg_name} does not exist"),
+            "run `migrate apply` to create it",
+        )),
+        Some(dg) => {
+            let mut problems = Vec::new();
+            if !dg.ecs_services.iter().any(|(c, s)| strip_cluster(c) == cluster && *s == svc.name) {
+                let listed: Vec<String> = dg.ecs_services.iter().map(|(c, s)| format!("{c}/{s}")).collect();
+                problems.push(format!(
+                    "deployment group {app_name}/{dg_name} deploys [{}], not {cluster}/{}",
+                    listed.join(", "),
+                    svc.name
+                ));
+            }
+            if dg.target_group_names.len() != 2 {
+                problems.push(format!(
+                    "deployment group {app_name}/{dg_name} names {} target groups ({}), not two",
+                    dg.target_group_names.len(),
+                    dg.target_group_names.join(", ")
+                ));
+            }
+            match &blue_name {
+                Some(b) if dg.target_group_names.contains(b) => {
+                    other_tg_name = dg.target_group_names.iter().find(|n| *n != b).cloned();
+                }
+                Some(b) => problems.push(format!(
+                    "deployment group {app_name}/{dg_name} names target groups [{}], not the service's {b}",
+                    dg.target_group_names.join(", ")
+                )),
+                None => problems.push("the service's target group could not be read".to_owned()),
+            }
+            checks.push(Check::from_problems(
+                "deployment-group",
+                problems,
+                "the deployment group must deploy this service with its target group and one other; delete it and run `migrate apply` again",
+            ));
+        }
+    }
+
+    // 3. The two target groups.
+    if other_tg_name.is_none()
+        && let Some(b) = &blue_name
+    {
+        other_tg_name = Some(migration.target_group_pair(b)?.green_name().as_str().to_owned());
+    }
+    let other = match &other_tg_name {
+        Some(n) => describe_target_group(aws, TgLookup::Name(n)).await?,
+        None => None,
+    };
+    let pair_arns: Vec<String> = blue.into_iter().chain(other.as_ref()).map(|t| t.arn.clone()).collect();
+    let pair_names: Vec<String> = blue.into_iter().chain(other.as_ref()).map(|t| t.name.clone()).collect();
+    match (blue, &other) {
+        (None, _) => checks.push(Check::fail(
+            "target-groups",
+            format!("the service's target group {} does not exist", lb_entry.and_then(|l| l.target_group_arn.clone()).unwrap_or_default()),
+            "recreate the target group, or the service with an existing one",
+        )),
+        (Some(_), None) => checks.push(Check::fail(
+            "target-groups",
+            format!("target group {} does not exist", other_tg_name.clone().unwrap_or_default()),
+            "recreate it as a copy of the service's target group (same VPC, protocol, port, target type, health check)",
+        )),
+        (Some(b), Some(o)) => checks.push(Check::from_problems(
+            "target-groups",
+            target_group_differences(b, o),
+            format!("make {} match {} (recreate it with the same settings; a target group's port cannot be changed)", o.name, b.name),
+        )),
+    }
+
+    // 4. Listeners.
+    let lb = inv.load_balancer.as_ref();
+    let tg_label = |arn: &str| -> String {
+        arn.split_once(":targetgroup/").and_then(|(_, r)| r.split('/').next()).unwrap_or(arn).to_owned()
+    };
+    let forwards_to_pair = |l: &ListenerInfo| -> std::result::Result<(), String> {
+        if l.default_forward.is_empty() {
+            return Err("its default action does not forward".to_owned());
+        }
+        let stray: Vec<String> = l
+            .default_forward
+            .iter()
+            .filter(|t| !pair_arns.contains(&t.target_group_arn))
+            .map(|t| tg_label(&t.target_group_arn))
+            .collect();
+        if stray.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "its default action forwards to {}, not to one of the deployment group's target groups ({})",
+                stray.join(", "),
+                pair_names.join(", ")
+            ))
+        }
+    };
+    let prod_arns = dg.map(|d| d.prod_listener_arns.clone()).unwrap_or_default();
+    let mut prod_ports = Vec::new();
+    if dg.is_some() {
+        let mut problems = Vec::new();
+        if prod_arns.is_empty() {
+            problems.push(format!("deployment group {app_name}/{dg_name} has no production listener"));
+        }
+        for arn in &prod_arns {
+            match find_listener(aws, lb, arn).await? {
+                Found::Here(l) => {
+                    prod_ports.extend(l.port);
+                    if let Err(e) = forwards_to_pair(l) {
+                        problems.push(format!("production listener {} ({}): {e}", listener_label(l), arn));
+                    }
+                }
+                Found::Elsewhere => problems.push(format!("production listener {arn} is not on the load balancer of the service's target group")),
+                Found::Missing => problems.push(format!("production listener {arn} does not exist")),
+            }
+        }
+        checks.push(Check::from_problems(
+            "production-listener",
+            problems,
+            format!(
+                "point the production listener's default action back at {} (aws elbv2 modify-listener --default-actions Type=forward,TargetGroupArn=...)",
+                blue_name.clone().unwrap_or_else(|| "the service's target group".into())
+            ),
+        ));
+    } else {
+        checks.push(Check::fail("production-listener", "there is no deployment group naming a production listener", "run `migrate apply`"));
+    }
+
+    let test_arns = dg.map(|d| d.test_listener_arns.clone()).unwrap_or_default();
+    let wanted_port = migration.test_listener_port().map(|p| i32::from(p.get()));
+    if test_arns.is_empty() {
+        if let (Some(_), Some(p)) = (dg, wanted_port) {
+            checks.push(Check::fail(
+                "test-listener",
+                format!("deployment group {app_name}/{dg_name} has no test listener, but test listener port {p} was asked for"),
+                "add the test listener to the deployment group, or leave --test-listener-port out",
+            ));
+        }
+    } else {
+        let mut problems = Vec::new();
+        for arn in &test_arns {
+            match find_listener(aws, lb, arn).await? {
+                Found::Here(l) => {
+                    if l.port.is_some_and(|p| prod_ports.contains(&p)) {
+                        problems.push(format!("test listener {arn} uses the production port {}", l.port.unwrap_or_default()));
+                    }
+                    if let (Some(want), Some(have)) = (wanted_port, l.port)
+                        && want != have
+                    {
+                        problems.push(format!("test listener {arn} is on port {have}, not {want}"));
+                    }
+                    if let Err(e) = forwards_to_pair(l) {
+                        problems.push(format!("test listener {} ({arn}): {e}", listener_label(l)));
+                    }
+                }
+                Found::Elsewhere => problems.push(format!("test listener {arn} is not on the load balancer of the service's target group")),
+                Found::Missing => problems.push(format!("test listener {arn} does not exist")),
+            }
+        }
+        checks.push(Check::from_problems(
+            "test-listener",
+            problems,
+            "the test listener must be on another port of the same load balancer and forward to one of the two target groups",
+        ));
+    }
+
+    // 5. The role.
+    match dg.and_then(|d| d.service_role_arn.clone()) {
+        None => checks.push(Check::fail("role", "no deployment group names a service role", "run `migrate apply`")),
+        Some(role_arn) => {
+            let role_name = role_arn.rsplit('/').next().unwrap_or(&role_arn).to_owned();
+            let (role_check, policy_check) = check_role(aws, &role_name).await?;
+            checks.push(role_check);
+            checks.extend(policy_check);
+        }
+    }
+
+    // 6. The pipeline.
+    if let Some(spec) = migration.pipeline() {
+        checks.push(check_pipeline(migration, spec, &inv, &app_name, &dg_name));
+    }
+
+    // 7. The task definition: the live one, and the latest revision of its family.
+    if let Some(entry) = lb_entry {
+        checks.push(check_task_definition(aws, &inv, entry).await?);
+    }
+    Ok(Report { checks })
+}
+
+fn strip_cluster(c: &str) -> &str {
+    c.rsplit_once(":cluster/").map_or(c, |(_, n)| n)
+}
+
+fn listener_label(l: &ListenerInfo) -> String {
+    format!("{}:{}", l.protocol.as_deref().unwrap_or("?"), l.port.map(|p| p.to_string()).unwrap_or_else(|| "?".into()))
+}
+
+/// What the plan would do or refuse, as checks.
+fn push_plan_checks(checks: &mut Vec<Check>, migration: &Migration, inv: &Inventory) {
+    match crate::plan::plan(migration, inv) {
+        Ok(plan) => {
+            let (create, update, replace, delete, _) = plan.counts();
+            checks.push(Check {
+                name: "plan".into(),
+                passed: true,
+                reason: Some(format!(
+                    "the migration can be applied: {create} to create, {update} to update, {replace} to replace, {delete} to delete"
+                )),
+                fix: None,
+            });
+        }
+        Err(e) => {
+            for r in e.refusals() {
+                let kind = serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                checks.push(Check::fail(&format!("plan: {kind}"), r.problem.clone(), r.fix.clone()));
+            }
+        }
+    }
+}
+
+fn target_group_differences(b: &TargetGroupInfo, o: &TargetGroupInfo) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cmp = |what: &str, x: Option<String>, y: Option<String>| {
+        if x != y {
+            let show = |v: Option<String>| v.unwrap_or_else(|| "none".into());
+            out.push(format!("{what} differs: {} has {}, {} has {}", b.name, show(x), o.name, show(y)));
+        }
+    };
+    cmp("VPC", b.vpc_id.clone(), o.vpc_id.clone());
+    cmp("protocol", b.protocol.clone(), o.protocol.clone());
+    cmp("port", b.port.map(|p| p.to_string()), o.port.map(|p| p.to_string()));
+    cmp("target type", b.target_type.clone(), o.target_type.clone());
+    cmp("health check path", b.health_check_path.clone(), o.health_check_path.clone());
+    cmp("health check protocol", b.health_check_protocol.clone(), o.health_check_protocol.clone());
+    cmp("health check matcher (HTTP)", b.matcher_http_code.clone(), o.matcher_http_code.clone());
+    cmp("health check matcher (gRPC)", b.matcher_grpc_code.clone(), o.matcher_grpc_code.clone());
+    out
+}
+
+enum Found<'a> {
+    Here(&'a ListenerInfo),
+    Elsewhere,
+    Missing,
+}
+
+/// Finds a listener among the service's load balancer's; else says whether it exists elsewhere.
+async fn find_listener<'a>(
+    aws: &AwsClients,
+    lb: Option<&'a crate::inventory::LoadBalancerInfo>,
+    arn: &str,
+) -> Result<Found<'a>> {
+    if let Some(l) = lb.and_then(|lb| lb.listeners.iter().find(|l| l.arn == arn)) {
+        return Ok(Found::Here(l));
+    }
+    match aws.elbv2.describe_listeners().listener_arns(arn).send().await {
+        Ok(out) if !out.listeners().is_empty() => Ok(Found::Elsewhere),
+        Ok(_) => Ok(Found::Missing),
+        Err(e) if code_is(&e, &["ListenerNotFound", "LoadBalancerNotFound"]) => Ok(Found::Missing),
+        Err(e) => Err(e).ctx("DescribeListeners", arn),
+    }
+}
+
+fn code_is<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    codes: &[&str],
+) -> bool {
+    err.as_service_error().and_then(|e| e.code()).is_some_and(|c| codes.contains(&c))
+}
+
+/// The `role` check (exists, trusts CodeDeploy) and, when it exists, the `role-policy` check.
+async fn check_role(aws: &AwsClients, role_name: &str) -> Result<(Check, Option<Check>)> {
+    let role = match aws.iam.get_role().role_name(role_name).send().await {
+        Ok(out) => out.role,
+        Err(e) if code_is(&e, &["NoSuchEntity"]) => None,
+        Err(e) => return Err(e).ctx("GetRole", role_name),
+    };
+    let Some(role) = role else {
+        return Ok((
+            Check::fail("role", format!("role {role_name} of the deployment group does not exist"), "run `migrate rollback` and `migrate apply` again, or recreate the role"),
+            None,
+        ));
+    };
+    let doc = role.assume_role_policy_document().unwrap_or_default();
+    let role_check = if trusts_codedeploy(doc) {
+        Check::ok("role")
+    } else {
+        Check::fail(
+            "role",
+            format!("role {role_name} does not let codedeploy.amazonaws.com assume it (sts:AssumeRole)"),
+            "add a trust statement: Effect Allow, Principal {\"Service\": \"codedeploy.amazonaws.com\"}, Action sts:AssumeRole",
+        )
+    };
+    let mut attached = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(role_name)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .ctx("ListAttachedRolePolicies", role_name)?;
+        attached.extend(out.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_owned)));
+        match out.marker() {
+            Some(m) if out.is_truncated() => marker = Some(m.to_owned()),
+            _ => break,
+        }
+    }
+    let has = attached.iter().any(|a| CODEDEPLOY_POLICIES.iter().any(|p| a.ends_with(&format!(":policy/{p}"))));
+    let policy_check = if has {
+        Check::ok("role-policy")
+    } else {
+        Check::fail(
+            "role-policy",
+            format!("role {role_name} has neither AWSCodeDeployRoleForECS nor AWSCodeDeployRoleForECSLimited attached"),
+            format!("aws iam attach-role-policy --role-name {role_name} --policy-arn arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS"),
+        )
+    };
+    Ok((role_check, Some(policy_check)))
+}
+
+/// Whether a trust policy (raw or URL-encoded JSON) allows CodeDeploy to assume the role.
+fn trusts_codedeploy(doc: &str) -> bool {
+    let parsed: Option<serde_json::Value> =
+        serde_json::from_str(doc).ok().or_else(|| serde_json::from_str(&percent_decode(doc)).ok());
+    let Some(policy) = parsed else { return false };
+    let statements = match &policy["Statement"] {
+        serde_json::Value::Array(a) => a.clone(),
+        s @ serde_json::Value::Object(_) => vec![s.clone()],
+        _ => return false,
+    };
+    let has = |v: &serde_json::Value, want: &str| match v {
+        serde_json::Value::String(s) => s == want,
+        serde_json::Value::Array(a) => a.iter().any(|x| x.as_str() == Some(want)),
+        _ => false,
+    };
+    statements.iter().any(|s| {
+        s["Effect"] == "Allow"
+            && has(&s["Principal"]["Service"], "codedeploy.amazonaws.com")
+            && (has(&s["Action"], "sts:AssumeRole") || has(&s["Action"], "sts:*") || has(&s["Action"], "*"))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn check_pipeline(
+    migration: &Migration,
+    spec: &crate::spec::PipelineDeployStage,
+    inv: &Inventory,
+    app_name: &str,
+    dg_name: &str,
+) -> Check {
+    const NAME: &str = "pipeline";
+    let pname = spec.pipeline_name().as_str();
+    let Some(Some(p)) = &inv.pipeline else {
+        return Check::fail(NAME, format!("pipeline {pname} does not exist"), "name an existing pipeline, or leave --pipeline out");
+    };
+    let cluster = migration.cluster_name();
+    let service = inv.service.as_ref().map_or(migration.service().as_str(), |s| s.name.as_str());
+    let mut ours = Vec::new();
+    let mut ecs_for_service = Vec::new();
+    for (i, stage) in p.stages.iter().enumerate() {
+        for a in &stage.actions {
+            if a.category != "Deploy" || spec.action_name().is_some_and(|n| n != a.name) {
+                continue;
+            }
+            let cfg = |k: &str| a.configuration.get(k).map(String::as_str);
+            match a.provider.as_str() {
+                "CodeDeployToECS" if cfg("ApplicationName") == Some(app_name) && cfg("DeploymentGroupName") == Some(dg_name) => {
+                    ours.push((i, stage, a));
+                }
+                "ECS" if cfg("ClusterName").map(strip_cluster) == Some(cluster)
+                    && (cfg("ServiceName") == Some(service) || cfg("ServiceName") == Some(migration.service().as_str())) =>
+                {
+                    ecs_for_service.push(format!("{}/{}", stage.name, a.name));
+                }
+                _ => {}
+            }
+        }
+    }
+    let (idx, stage, action) = match ours.as_slice() {
+        [one] => *one,
+        [] => {
+            let extra = if ecs_for_service.is_empty() {
+                String::new()
+            } else {
+                format!("; Deploy action {} still uses provider ECS", ecs_for_service.join(", "))
+            };
+            return Check::fail(
+                NAME,
+                format!("pipeline {pname} has no CodeDeployToECS Deploy action for deployment group {app_name}/{dg_name}{extra}"),
+                "switch the Deploy action to provider CodeDeployToECS with this application and deployment group (`migrate apply` does it)",
+            );
+        }
+        many => {
+            let names: Vec<String> = many.iter().map(|(_, s, a)| format!("{}/{}", s.name, a.name)).collect();
+            return Check::fail(
+                NAME,
+                format!("pipeline {pname} has several CodeDeployToECS Deploy actions for {app_name}/{dg_name}: {}", names.join(", ")),
+                "keep exactly one Deploy action for the deployment group",
+            );
+        }
+    };
+    if !ecs_for_service.is_empty() {
+        return Check::fail(
+            NAME,
+            format!("pipeline {pname} also deploys service {service} with provider ECS in {}, which fails on a CODE_DEPLOY service", ecs_for_service.join(", ")),
+            "remove the ECS Deploy action",
+        );
+    }
+    let run_order = action.run_order.unwrap_or(1);
+    let produced: Vec<&String> = p.stages[..idx]
+        .iter()
+        .flat_map(|s| s.actions.iter())
+        .chain(stage.actions.iter().filter(|a| a.run_order.unwrap_or(1) < run_order))
+        .flat_map(|a| a.output_artifacts.iter())
+        .collect();
+    if action.input_artifacts.is_empty() {
+        return Check::fail(
+            NAME,
+            format!("Deploy action {}/{} has no input artifact", stage.name, action.name),
+            "give the Deploy action the build stage's output artifact (taskdef.json, appspec.yml, imageDetail.json) as input",
+        );
+    }
+    if let Some(missing) = action.input_artifacts.iter().find(|i| !produced.contains(i)) {
+        return Check::fail(
+            NAME,
+            format!("Deploy action {}/{} reads artifact {missing}, which no earlier action of pipeline {pname} produces", stage.name, action.name),
+            "make the build stage output that artifact (with taskdef.json, appspec.yml and imageDetail.json)",
+        );
+    }
+    Check::ok(NAME)
+}
+
+/// The load balancer entry's container and port, in the live task definition and in the latest
+/// ACTIVE revision of its family (the one a deployment built from the family would start from).
+async fn check_task_definition(
+    aws: &AwsClients,
+    inv: &Inventory,
+    entry: &crate::inventory::LoadBalancerEntry,
+) -> Result<Check> {
+    const NAME: &str = "task-definition";
+    let fix = "the load balancer entry's container and port must exist in the task definition: restore the port mapping in the task definition (and taskdef.json), or recreate the service with the new container port";
+    let (Some(container), Some(port)) = (entry.container_name.as_deref(), entry.container_port) else {
+        return Ok(Check::fail(NAME, "the service's load balancer entry names no container or no port", fix));
+    };
+    let Some(td) = &inv.task_definition else {
+        return Ok(Check::fail(NAME, "the service's task definition could not be read", "register the task definition the service runs"));
+    };
+    let mut problems = Vec::new();
+    let check = |arn: &str, containers: &[(String, Vec<i32>)], problems: &mut Vec<String>| {
+        let label = arn.rsplit('/').next().unwrap_or(arn);
+        match containers.iter().find(|(n, _)| n == container) {
+            None => problems.push(format!("task definition {label} has no container {container}")),
+            Some((_, ports)) if !ports.contains(&port) => problems.push(format!(
+                "container {container} of task definition {label} exposes port(s) {:?}, not the load balancer's container port {port}",
+                ports
+            )),
+            Some(_) => {}
+        }
+    };
+    let live: Vec<(String, Vec<i32>)> = td.containers.iter().map(|c| (c.name.clone(), c.ports.clone())).collect();
+    check(&td.arn, &live, &mut problems);
+
+    let out = aws.ecs.describe_task_definition().task_definition(&td.family).send().await.ctx("DescribeTaskDefinition", &td.family)?;
+    if let Some(latest) = out.task_definition()
+        && latest.task_definition_arn() != Some(td.arn.as_str())
+    {
+        let containers: Vec<(String, Vec<i32>)> = latest
+            .container_definitions()
+            .iter()
+            .map(|c| (c.name().unwrap_or_default().to_owned(), c.port_mappings().iter().filter_map(|p| p.container_port()).collect()))
+            .collect();
+        let mut p = Vec::new();
+        check(latest.task_definition_arn().unwrap_or(&td.family), &containers, &mut p);
+        problems.extend(p.into_iter().map(|s| format!("{s} (latest revision of family {}; the next deployment starts from it)", td.family)));
+    }
+    Ok(Check::from_problems(NAME, problems, fix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_policy_raw_and_encoded() {
+        let doc = crate::plan::codedeploy_trust_policy(Some("123456789012"));
+        assert!(trusts_codedeploy(&doc));
+        let encoded: String = doc.bytes().map(|b| format!("%{b:02X}")).collect();
+        assert!(trusts_codedeploy(&encoded));
+        assert!(!trusts_codedeploy(&doc.replace("codedeploy", "ecs-tasks")));
+    }
+
+    #[test]
+    fn report_display() {
+        let r = Report { checks: vec![Check::ok("service"), Check::fail("role", "gone", "recreate")] };
+        assert!(!r.passed());
+        let s = r.to_string();
+        assert!(s.contains("[ok]   service") && s.contains("[FAIL] role: gone — recreate"), "{s}");
+    }
+}
