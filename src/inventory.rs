@@ -364,6 +364,21 @@ pub struct PipelineInfo {
     pub stages: Vec<StageInfo>,
 }
 
+impl PipelineInfo {
+    /// Artifacts produced before `action` of stage `stage_index` runs: by every action of an
+    /// earlier stage, and by actions of its own stage with a lower run order.
+    pub fn artifacts_produced_before(&self, stage_index: usize, action: &ActionInfo) -> Vec<&String> {
+        let run_order = action.run_order.unwrap_or(1);
+        let own_stage = self.stages.get(stage_index).map(|s| s.actions.as_slice()).unwrap_or_default();
+        self.stages[..stage_index.min(self.stages.len())]
+            .iter()
+            .flat_map(|s| s.actions.iter())
+            .chain(own_stage.iter().filter(|a| a.run_order.unwrap_or(1) < run_order))
+            .flat_map(|a| a.output_artifacts.iter())
+            .collect()
+    }
+}
+
 /// A pipeline stage.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageInfo {

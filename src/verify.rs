@@ -585,13 +585,7 @@ fn check_pipeline(
             "remove the ECS Deploy action",
         );
     }
-    let run_order = action.run_order.unwrap_or(1);
-    let produced: Vec<&String> = p.stages[..idx]
-        .iter()
-        .flat_map(|s| s.actions.iter())
-        .chain(stage.actions.iter().filter(|a| a.run_order.unwrap_or(1) < run_order))
-        .flat_map(|a| a.output_artifacts.iter())
-        .collect();
+    let produced = p.artifacts_produced_before(idx, action);
     if action.input_artifacts.is_empty() {
         return Check::fail(
             NAME,

@@ -5,46 +5,15 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::fixture::seed_rolling_account;
 use common::snapshot::{assert_same, snapshot};
+use common::cli::{migrate_with, text};
 use common::{fresh_account, moto_clients, moto_endpoint};
-
-/// The example binaries cargo built next to this test binary.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
-    assert!(dir.exists(), "{} not built: run the tests with scripts/test (it runs cargo build --examples)", dir.display());
-    dir
-}
 
 fn migrate(account: &str, journal_dir: &std::path::Path, args: &[&str]) -> Output {
     migrate_with(account, journal_dir, args, None)
-}
-
-/// Runs the CLI; `fail` is a comma-separated list of mutating calls to fail (test hook).
-fn migrate_with(account: &str, journal_dir: &std::path::Path, args: &[&str], fail: Option<&str>) -> Output {
-    let mut cmd = Command::new(example("migrate"));
-    if let Some(f) = fail {
-        cmd.env("ECS_BLUEGREEN_FAIL_MUTATIONS", f);
-    }
-    cmd
-        .args(args)
-        .current_dir(journal_dir)
-        .env("AWS_ENDPOINT_URL", moto_endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("MOTO_ACCOUNT_ID", account)
-        .env("ECS_BLUEGREEN_FAST_WAITS", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &[u8]) -> String {
-    String::from_utf8_lossy(o).into_owned()
 }
 
 const ARGS: &[&str] = &["--cluster", "prod", "--service", "web", "--pipeline", "web-pipeline", "--test-listener-port", "8080"];

@@ -17,13 +17,13 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use aws_sdk_codepipeline::types as cp;
 use aws_sdk_ecs::types as ecs;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use common::fixture::{Fixture, seed_rolling_account};
+use common::cli::text;
 use common::{fresh_account, moto_clients, moto_endpoint};
 use ecs_bluegreen::spec::{Migration, PipelineDeployStage, PipelineName, Port};
 use ecs_bluegreen::verify::{Report, verify};
@@ -273,29 +273,8 @@ async fn before_a_migration_it_reports_the_plan_and_its_refusals() {
 
 // ------------------------------------------------------------------------------------------ CLI
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
-    assert!(path.exists(), "{} not built: run cargo build --examples first (scripts/test does)", path.display());
-    path
-}
-
 fn cli(account: &str, args: &[&str]) -> Output {
-    Command::new(example("migrate"))
-        .args(args)
-        .current_dir(std::env::temp_dir())
-        .env("AWS_ENDPOINT_URL", moto_endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("MOTO_ACCOUNT_ID", account)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &[u8]) -> String {
-    String::from_utf8_lossy(o).into_owned()
+    common::cli::migrate_with(account, &std::env::temp_dir(), args, None)
 }
 
 #[tokio::test]

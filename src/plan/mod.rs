@@ -978,14 +978,7 @@ fn plan_pipeline(
             ));
         }
     };
-    // Producers: every action of an earlier stage, and actions of this stage that run before it.
-    let run_order = action.run_order.unwrap_or(1);
-    let produced: Vec<&String> = p.stages[..idx]
-        .iter()
-        .flat_map(|s| s.actions.iter())
-        .chain(stage.actions.iter().filter(|a| a.run_order.unwrap_or(1) < run_order))
-        .flat_map(|a| a.output_artifacts.iter())
-        .collect();
+    let produced = p.artifacts_produced_before(idx, action);
     let Some(input) = action.input_artifacts.first() else {
         return Err(Refusal::new(
             RefusalKind::PipelineInputNotProduced,

@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod account_header;
+pub mod cli;
 pub mod faults;
 pub mod fixture;
 pub mod snapshot;

@@ -1,0 +1,39 @@
+//! Running the reference CLI (`examples/migrate.rs`) against a moto account.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use super::moto_endpoint;
+
+/// An example binary cargo built next to this test binary (scripts/test builds them).
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
+    assert!(path.exists(), "{} not built: run the tests with scripts/test (it runs cargo build --examples)", path.display());
+    path
+}
+
+/// Runs `migrate ARGS` in `dir`, acting in `account` on moto, with quick waits. `fail` is a
+/// comma-separated list of mutating calls to fail (the CLI's fault-injection test hook).
+pub fn migrate_with(account: &str, dir: &Path, args: &[&str], fail: Option<&str>) -> Output {
+    let mut cmd = Command::new(example("migrate"));
+    if let Some(f) = fail {
+        cmd.env("ECS_BLUEGREEN_FAIL_MUTATIONS", f);
+    }
+    cmd.args(args)
+        .current_dir(dir)
+        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("MOTO_ACCOUNT_ID", account)
+        .env("ECS_BLUEGREEN_FAST_WAITS", "1")
+        .output()
+        .unwrap()
+}
+
+/// Output bytes as text.
+pub fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
