@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 
 use aws_smithy_mocks::{Rule, mock};
 use ecs_bluegreen::inventory::{
-    AwsVpcConfiguration, CapacityProviderItem, ContainerInfo, DeploymentAlarmsDef, DeploymentConfigurationDef,
+    AwsVpcConfiguration, CapacityProviderItem, DeploymentAlarmsDef, DeploymentConfigurationDef,
     DeploymentSummary, ListenerInfo, LoadBalancerEntry, LoadBalancerInfo, PlacementConstraintDef, PlacementStrategyDef,
-    ServiceDefinition, ServiceRegistryEntry, TargetGroupInfo, TaskDefinitionInfo, WeightedTargetGroup,
+    ServiceDefinition, ServiceRegistryEntry, TargetGroupInfo, WeightedTargetGroup,
 };
 use ecs_bluegreen::plan::{ChangeDetail, StepId};
 use ecs_bluegreen::spec::Port;
@@ -567,23 +567,8 @@ async fn discovery_reads_the_fields_moto_does_not_return() {
             }],
         })
     );
-    assert_eq!(
-        inv.task_definition,
-        Some(TaskDefinitionInfo {
-            arn: s(TASK_DEFINITION_ARN),
-            family: s("web"),
-            network_mode: Some(s("awsvpc")),
-            requires_compatibilities: vec![s("FARGATE")],
-            containers: vec![
-                ContainerInfo { name: s("web"), image: Some(s(WEB_IMAGE)), ports: vec![80] },
-                ContainerInfo {
-                    name: s("log_router"),
-                    image: Some(s("public.ecr.aws/aws-observability/aws-for-fluent-bit:stable")),
-                    ports: vec![],
-                },
-            ],
-        })
-    );
+    // The same task definition the sample inventory describes (DescribeTaskDefinition reply above).
+    assert_eq!(inv.task_definition, Some(sample::task_definition()));
     assert_eq!(inv.pipeline, None, "no pipeline was asked for");
     assert_eq!(inv.existing, Default::default(), "not-found codes mean 'does not exist', not errors");
 

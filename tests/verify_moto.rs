@@ -159,9 +159,8 @@ async fn breakage_2_green_target_group_with_another_port() {
     assert_only_failure(&report, "target-groups", &["port differs", "web-tg-1 has 80", "web-tg-1-green has 8081"]);
 }
 
-#[tokio::test]
-async fn breakage_3_managed_policy_detached() {
-    let (_, aws, f) = migrated().await;
+/// Detaches AWSCodeDeployRoleForECS from the migration's role; returns the role name.
+async fn detach_codedeploy_policy(aws: &AwsClients, f: &Fixture) -> String {
     let role = format!("{}-{}-codedeploy", f.cluster_name, f.service_name);
     aws.iam
         .detach_role_policy()
@@ -170,6 +169,13 @@ async fn breakage_3_managed_policy_detached() {
         .send()
         .await
         .unwrap();
+    role
+}
+
+#[tokio::test]
+async fn breakage_3_managed_policy_detached() {
+    let (_, aws, f) = migrated().await;
+    let role = detach_codedeploy_policy(&aws, &f).await;
     let report = verify(&aws, &migration(&f)).await.unwrap();
     assert_only_failure(&report, "role-policy", &[&role, "AWSCodeDeployRoleForECS"]);
     assert!(report.check("role-policy").unwrap().fix.as_deref().unwrap().contains("attach-role-policy"));
@@ -285,14 +291,7 @@ async fn cli_verify_exits_0_when_ready_and_1_after_a_breakage() {
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains("[ok]   deployment-group"), "{}", text(&out.stdout));
 
-    let role = format!("{}-{}-codedeploy", f.cluster_name, f.service_name);
-    aws.iam
-        .detach_role_policy()
-        .role_name(&role)
-        .policy_arn("arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS")
-        .send()
-        .await
-        .unwrap();
+    detach_codedeploy_policy(&aws, &f).await;
     let out = cli(&account, &args);
     assert_eq!(out.status.code(), Some(1), "{}{}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains("[FAIL] role-policy: "), "{}", text(&out.stdout));
