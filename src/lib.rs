@@ -11,6 +11,9 @@ pub mod plan;
 pub mod spec;
 pub mod stats;
 pub(crate) mod steps;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
 pub mod txn;
 pub mod verify;
 pub mod wait;

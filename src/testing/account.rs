@@ -1,0 +1,483 @@
+//! The stateful mock account: state, the shared `serve` path every fake operation goes through
+//! (call recording, fault injection), and the clients.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use aws_smithy_mocks::{MockResponse, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextMut,
+};
+use aws_smithy_runtime_api::client::orchestrator::OrchestratorError;
+use aws_smithy_runtime_api::client::result::{ConnectorError, CreateUnhandledError};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use aws_smithy_types::error::ErrorMetadata;
+use tokio::time::Instant;
+
+use super::faults::{Fault, InjectedError, Verdict};
+use super::scenario::{RoleSetup, Scenario};
+use crate::inventory::{ApplicationInfo, LoadBalancerInfo, ServiceDefinition, TargetGroupInfo, TaskDefinitionInfo};
+use crate::{AwsClients, CallRecorder};
+
+/// One call the account answered (or failed on purpose).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Call {
+    /// Operation name, e.g. `CreateTargetGroup`.
+    pub operation: String,
+    /// The request as the SDK's `Debug` prints it.
+    pub input: String,
+    /// Whether the operation changes something (not Describe/Get/List/BatchGet).
+    pub mutating: bool,
+    /// The fault injected into this call, if any.
+    pub fault: Option<InjectedError>,
+}
+
+/// An IAM role in the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RoleState {
+    /// ARN.
+    pub arn: String,
+    /// Trust policy document.
+    pub trust_policy: String,
+    /// Attached managed policy ARNs, in attach order.
+    pub policies: Vec<String>,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A background change ECS makes to a service after a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pending {
+    /// All desired tasks run (after CreateService).
+    TasksRunning,
+    /// The service becomes INACTIVE (after DeleteService).
+    Inactive,
+}
+
+/// Everything the mock account holds. Public so tests can assert on the end state.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AccountState {
+    /// Account id.
+    pub account_id: String,
+    /// Region.
+    pub region: String,
+    /// The cluster.
+    pub cluster: String,
+    /// ECS services by name (INACTIVE ones stay visible, as on AWS).
+    pub services: BTreeMap<String, ServiceDefinition>,
+    /// Task definitions by ARN.
+    pub task_definitions: BTreeMap<String, TaskDefinitionInfo>,
+    /// The load balancer and its listeners.
+    pub load_balancer: LoadBalancerInfo,
+    /// Target groups by ARN (`load_balancer_arns` follows the listeners).
+    pub target_groups: BTreeMap<String, TargetGroupInfo>,
+    /// IAM roles by name.
+    pub roles: BTreeMap<String, RoleState>,
+    /// CodeDeploy applications by name (tags included).
+    pub applications: BTreeMap<String, ApplicationInfo>,
+    /// Deployment groups by `(application, group)`, as GetDeploymentGroup returns them.
+    pub deployment_groups: BTreeMap<(String, String), aws_sdk_codedeploy::types::DeploymentGroupInfo>,
+    /// Deployment group tags by `(application, group)`.
+    pub deployment_group_tags: BTreeMap<(String, String), crate::inventory::Tags>,
+    /// Pipelines by name.
+    pub pipelines: BTreeMap<String, aws_sdk_codepipeline::types::PipelineDeclaration>,
+    /// Every CreateService request accepted or refused, in order.
+    pub create_service_requests: Vec<aws_sdk_ecs::operation::create_service::CreateServiceInput>,
+    /// Changes made, in order (`Operation target`).
+    pub log: Vec<String>,
+    /// Every call, in order.
+    pub calls: Vec<Call>,
+    pub(crate) pending: BTreeMap<String, (Instant, Pending)>,
+    pub(crate) timing: super::scenario::EcsTiming,
+    pub(crate) next_id: u64,
+}
+
+impl AccountState {
+    /// The resources only: logs, calls, pipeline versions, deployment ids, INACTIVE services
+    /// and running counts left out. Two accounts with equal resources look the same to a user.
+    pub fn resources(&self) -> AccountState {
+        let mut r = self.clone();
+        r.calls.clear();
+        r.log.clear();
+        r.create_service_requests.clear();
+        r.pending.clear();
+        r.next_id = 0;
+        r.services.retain(|_, s| s.status != "INACTIVE");
+        for s in r.services.values_mut() {
+            s.running_count = 0;
+            for d in &mut s.deployments {
+                d.id = None;
+                d.running_count = 0;
+            }
+        }
+        for p in r.pipelines.values_mut() {
+            p.version = None;
+        }
+        r
+    }
+
+    /// What differs between the resources of `self` and `other`, one line per resource.
+    pub fn differences(&self, other: &AccountState) -> Vec<String> {
+        let (a, b) = (self.resources(), other.resources());
+        let mut out = Vec::new();
+        fn diff_maps<K: Ord + Debug, V: PartialEq + Debug>(what: &str, a: &BTreeMap<K, V>, b: &BTreeMap<K, V>, out: &mut Vec<String>) {
+            for (k, v) in a {
+                match b.get(k) {
+                    None => out.push(format!("{what} {k:?} is gone")),
+                    Some(w) if w != v => out.push(format!("{what} {k:?} changed:\n  from {v:?}\n  to   {w:?}")),
+                    _ => {}
+                }
+            }
+            for k in b.keys().filter(|k| !a.contains_key(*k)) {
+                out.push(format!("{what} {k:?} was added"));
+            }
+        }
+        diff_maps("service", &a.services, &b.services, &mut out);
+        diff_maps("task definition", &a.task_definitions, &b.task_definitions, &mut out);
+        diff_maps("target group", &a.target_groups, &b.target_groups, &mut out);
+        let listeners = |s: &AccountState| -> BTreeMap<String, _> {
+            s.load_balancer.listeners.iter().map(|l| (l.arn.clone(), l.clone())).collect()
+        };
+        diff_maps("listener", &listeners(&a), &listeners(&b), &mut out);
+        diff_maps("role", &a.roles, &b.roles, &mut out);
+        diff_maps("application", &a.applications, &b.applications, &mut out);
+        diff_maps("deployment group", &a.deployment_groups, &b.deployment_groups, &mut out);
+        diff_maps("deployment group tags", &a.deployment_group_tags, &b.deployment_group_tags, &mut out);
+        diff_maps("pipeline", &a.pipelines, &b.pipelines, &mut out);
+        out
+    }
+
+    /// Applies the background changes of ECS that are due (strictly after their time, so a
+    /// change is never visible to the call that caused it).
+    pub(crate) fn settle(&mut self) {
+        let now = Instant::now();
+        let due: Vec<String> = self.pending.iter().filter(|(_, (at, _))| now > *at).map(|(n, _)| n.clone()).collect();
+        for name in due {
+            let Some((_, what)) = self.pending.remove(&name) else { continue };
+            let Some(svc) = self.services.get_mut(&name) else { continue };
+            match what {
+                Pending::TasksRunning if svc.status == "ACTIVE" => {
+                    svc.running_count = svc.desired_count;
+                    for d in &mut svc.deployments {
+                        d.running_count = d.desired_count;
+                        d.rollout_state = Some("COMPLETED".into());
+                    }
+                }
+                Pending::Inactive => svc.status = "INACTIVE".into(),
+                Pending::TasksRunning => {}
+            }
+        }
+    }
+
+    /// A fresh id for generated ARNs (16 hex digits).
+    pub(crate) fn fresh_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("{:016x}", 0x5eed_0000_0000_0000_u64 + self.next_id * 0x9e37_79b9)
+    }
+
+    /// Recomputes each target group's `load_balancer_arns` from the listeners.
+    pub(crate) fn link_target_groups(&mut self) {
+        let lb = self.load_balancer.arn.clone();
+        let used: Vec<String> = self
+            .load_balancer
+            .listeners
+            .iter()
+            .flat_map(|l| l.default_forward.iter().map(|w| w.target_group_arn.clone()))
+            .collect();
+        for (arn, tg) in &mut self.target_groups {
+            tg.load_balancer_arns = if used.contains(arn) { vec![lb.clone()] } else { vec![] };
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) state: Mutex<AccountState>,
+    faults: Mutex<Vec<(Fault, usize)>>,
+    mutations: Mutex<usize>,
+}
+
+pub(crate) type Shared = Arc<Inner>;
+
+impl Inner {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, AccountState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+thread_local! {
+    /// Set by `serve` when the answer to the call being served must be lost; read by
+    /// [`LoseResponse`] in the same synchronous interceptor pass on the same thread.
+    static LOSE_THIS_RESPONSE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// An error of type `E` carrying an AWS error code and message (the SDK's "unhandled" variant,
+/// which answers `code()` and `message()` like a modeled one).
+pub(crate) fn aws_error<E: CreateUnhandledError>(code: &str, message: &str) -> E {
+    E::create_unhandled_error(message.to_owned().into(), Some(ErrorMetadata::builder().code(code).message(message).build()))
+}
+
+/// Whether an operation only reads.
+pub(crate) fn is_read_only(operation: &str) -> bool {
+    ["Describe", "Get", "List", "BatchGet"].iter().any(|p| operation.starts_with(p))
+}
+
+/// Serves one call: records it, applies an armed fault, else runs `f` on the state.
+pub(crate) fn serve<I, O, E>(
+    acct: &Shared,
+    operation: &'static str,
+    input: &I,
+    f: impl FnOnce(&mut AccountState) -> Result<O, E>,
+) -> MockResponse<O, E>
+where
+    I: Debug,
+    E: CreateUnhandledError,
+{
+    let mutating = !is_read_only(operation);
+    let verdict = {
+        let mutation_no = if mutating {
+            let mut m = acct.mutations.lock().unwrap_or_else(|p| p.into_inner());
+            *m += 1;
+            Some(*m)
+        } else {
+            None
+        };
+        let mut faults = acct.faults.lock().unwrap_or_else(|p| p.into_inner());
+        let mut verdict = Verdict::Proceed;
+        for (fault, seen) in faults.iter_mut() {
+            // Every fault counts the call; the first one that hits decides.
+            let v = fault.verdict(operation, mutation_no, seen);
+            if let (Verdict::Proceed, Some(v)) = (&verdict, v) {
+                verdict = v;
+            }
+        }
+        verdict
+    };
+    let mut st = acct.lock();
+    st.settle();
+    st.calls.push(Call {
+        operation: operation.to_owned(),
+        input: format!("{input:?}"),
+        mutating,
+        fault: match &verdict {
+            Verdict::Proceed => None,
+            Verdict::Fail(e) | Verdict::Lose { error: e, .. } => Some(e.clone()),
+        },
+    });
+    let result = match verdict {
+        Verdict::Proceed => f(&mut st),
+        Verdict::Fail(e) => {
+            let (code, msg) = e.code_and_message(operation);
+            Err(aws_error(&code, &msg))
+        }
+        Verdict::Lose { applied, .. } => {
+            LOSE_THIS_RESPONSE.with(|c| c.set(true));
+            if applied { f(&mut st) } else { Err(aws_error("RequestTimeout", "the answer was lost")) }
+        }
+    };
+    match result {
+        Ok(o) => MockResponse::Output(o),
+        Err(e) => MockResponse::Error(e),
+    }
+}
+
+/// Marks a call whose answer [`LoseResponse`] replaces with a timeout.
+#[derive(Debug, Clone, Copy)]
+struct LostMarker;
+
+impl Storable for LostMarker {
+    type Storer = StoreReplace<Self>;
+}
+
+/// Replaces the answer of a call that `serve` marked with a connector timeout, after the mock
+/// interceptor (registered before it) has produced the answer.
+#[derive(Debug, Clone)]
+pub(crate) struct LoseResponse;
+
+impl Intercept for LoseResponse {
+    fn name(&self) -> &'static str {
+        "LoseResponse"
+    }
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if LOSE_THIS_RESPONSE.with(|c| c.replace(false)) {
+            cfg.interceptor_state().store_put(LostMarker);
+        }
+        Ok(())
+    }
+    fn modify_before_attempt_completion(
+        &self,
+        context: &mut FinalizerInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg.load::<LostMarker>().is_some() {
+            context.inner_mut().set_output_or_error(Err(OrchestratorError::connector(ConnectorError::timeout(
+                "injected fault: the request timed out before an answer arrived".into(),
+            ))));
+        }
+        Ok(())
+    }
+}
+
+/// A stateful mock AWS account on `aws-smithy-mocks`.
+///
+/// Every operation the migration, its rollback, `verify` and discovery make has one rule whose
+/// answer is computed from, and changes, [`AccountState`]. A whole `plan` → `apply` →
+/// `rollback` runs against it, and a test asserts on [`MockAccount::state`] afterwards. Errors
+/// follow AWS (codes and messages): duplicate names, deleting what is in use, a deployment group
+/// for a service that is not `CODE_DEPLOY`, reusing a service name that is still draining.
+///
+/// SDK retries are off (each call is answered once); an injected throttling error reaches the
+/// caller as it would once the SDK's retries ran out. Use `#[tokio::test(start_paused = true)]`:
+/// the library's waits then cost no real time.
+#[derive(Clone)]
+pub struct MockAccount {
+    inner: Shared,
+    rules: Vec<Rule>,
+    recorder: CallRecorder,
+    scenario: Scenario,
+}
+
+impl Debug for MockAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockAccount").field("state", &*self.inner.lock()).finish_non_exhaustive()
+    }
+}
+
+impl MockAccount {
+    /// An account holding `scenario`.
+    pub fn new(scenario: Scenario) -> Self {
+        let state = super::build::initial_state(&scenario);
+        let inner = Arc::new(Inner { state: Mutex::new(state), faults: Mutex::default(), mutations: Mutex::new(0) });
+        let mut rules = Vec::new();
+        rules.extend(super::fake_ecs::rules(&inner));
+        rules.extend(super::fake_elb::rules(&inner));
+        rules.extend(super::fake_iam::rules(&inner));
+        rules.extend(super::fake_codedeploy::rules(&inner));
+        rules.extend(super::fake_pipeline::rules(&inner));
+        let account = Self { inner, rules, recorder: CallRecorder::new(), scenario: scenario.clone() };
+        if scenario.migrated {
+            super::build::migrate_in_place(&account);
+        }
+        account
+    }
+
+    /// The account of [`Scenario::default`].
+    pub fn default_scenario() -> Self {
+        Self::new(Scenario::default())
+    }
+
+    /// The scenario it started from.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Clients answering from this account (no HTTP leaves the process).
+    pub fn clients(&self) -> AwsClients {
+        self.clients_with(Vec::new())
+    }
+
+    /// Clients with extra interceptors on every client (after the kit's own).
+    pub fn clients_with(&self, extra: Vec<SharedInterceptor>) -> AwsClients {
+        self.build_clients(&[], extra)
+    }
+
+    /// Clients that try `rules` first (in order) and answer from the account when none of them
+    /// matches: for one-off answers the account does not model. Calls answered by `rules` are
+    /// neither recorded in [`MockAccount::calls`] nor seen by faults.
+    pub fn clients_with_rules(&self, rules: &[Rule]) -> AwsClients {
+        self.build_clients(rules, Vec::new())
+    }
+
+    fn build_clients(&self, front: &[Rule], extra: Vec<SharedInterceptor>) -> AwsClients {
+        let mut mock = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+        for r in front.iter().chain(&self.rules) {
+            mock = mock.with_rule(r);
+        }
+        let conf = aws_types::SdkConfig::builder()
+            .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
+            .region(aws_types::region::Region::new(self.scenario.region.clone()))
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("AKIDMOCKACCOUNT", "mock-secret", None, None, "ecs-bluegreen testing"),
+            ))
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
+            .build();
+        let mut b = AwsClients::builder(&conf).interceptor(mock).interceptor(LoseResponse).interceptor(self.recorder.clone());
+        for i in extra {
+            b = b.interceptor(i);
+        }
+        b.build()
+    }
+
+    /// The state, locked (background ECS changes that are due applied first).
+    pub fn state(&self) -> MutexGuard<'_, AccountState> {
+        let mut st = self.inner.lock();
+        st.settle();
+        st
+    }
+
+    /// A copy of the state.
+    pub fn snapshot(&self) -> AccountState {
+        self.state().clone()
+    }
+
+    /// Arms a fault; it applies to calls made from now on.
+    pub fn inject(&self, fault: Fault) -> &Self {
+        self.inner.faults.lock().unwrap_or_else(|p| p.into_inner()).push((fault, 0));
+        self
+    }
+
+    /// Disarms every fault (e.g. before a rollback that must succeed).
+    pub fn clear_faults(&self) -> &Self {
+        self.inner.faults.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self
+    }
+
+    /// Every call so far, in order, with its input.
+    pub fn calls(&self) -> Vec<Call> {
+        self.inner.lock().calls.clone()
+    }
+
+    /// The operations called so far, in order.
+    pub fn operations(&self) -> Vec<String> {
+        self.inner.lock().calls.iter().map(|c| c.operation.clone()).collect()
+    }
+
+    /// The mutating operations so far, in order.
+    pub fn mutating_operations(&self) -> Vec<String> {
+        self.inner.lock().calls.iter().filter(|c| c.mutating).map(|c| c.operation.clone()).collect()
+    }
+
+    /// The recorder of every client this account built (timings, for `critical_path_len`).
+    pub fn recorder(&self) -> &CallRecorder {
+        &self.recorder
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.inner
+    }
+}
+
+/// Builds a role's state from its setup.
+pub(crate) fn role_state(account: &str, r: &RoleSetup) -> RoleState {
+    RoleState {
+        arn: format!("arn:aws:iam::{account}:role/{}", r.name),
+        trust_policy: r.trust_policy.clone(),
+        policies: r.policies.clone(),
+        tags: r.tags.clone(),
+    }
+}

@@ -1,0 +1,90 @@
+//! The initial state of a mock account, and the "already migrated" variation.
+
+use std::collections::BTreeMap;
+
+use super::account::{AccountState, MockAccount, role_state};
+use super::convert::pipeline_declaration;
+use super::scenario::Scenario;
+use crate::spec::{Migration, PipelineDeployStage, PipelineName, Port};
+
+/// The state `scenario` describes.
+pub(crate) fn initial_state(scenario: &Scenario) -> AccountState {
+    let mut st = AccountState {
+        account_id: scenario.account_id.clone(),
+        region: scenario.region.clone(),
+        cluster: scenario.cluster.clone(),
+        services: BTreeMap::from([(scenario.service.name.clone(), scenario.service.clone())]),
+        task_definitions: BTreeMap::from([(scenario.task_definition.arn.clone(), scenario.task_definition.clone())]),
+        load_balancer: scenario.load_balancer.clone(),
+        target_groups: scenario.target_groups.iter().map(|t| (t.arn.clone(), t.clone())).collect(),
+        roles: scenario.roles.iter().map(|r| (r.name.clone(), role_state(&scenario.account_id, r))).collect(),
+        applications: BTreeMap::new(),
+        deployment_groups: BTreeMap::new(),
+        deployment_group_tags: BTreeMap::new(),
+        pipelines: scenario
+            .pipeline
+            .iter()
+            .map(|p| (p.name.clone(), pipeline_declaration(p, &scenario.account_id)))
+            .collect(),
+        create_service_requests: Vec::new(),
+        log: Vec::new(),
+        calls: Vec::new(),
+        pending: BTreeMap::new(),
+        timing: scenario.ecs_timing,
+        next_id: 0,
+    };
+    st.link_target_groups();
+    st
+}
+
+/// The migration [`Scenario::already_migrated`] stands for: the defaults, test listener on
+/// 8080, the scenario's pipeline rewired.
+pub fn default_migration(scenario: &Scenario) -> Migration {
+    let base = Migration::for_service(scenario.cluster.as_str(), scenario.service.name.as_str())
+        .expect("scenario names are valid")
+        .test_listener_port(Port::new(8080).expect("8080 is a port"));
+    match &scenario.pipeline {
+        Some(p) => base
+            .pipeline(PipelineDeployStage::named(PipelineName::new(p.name.as_str()).expect("scenario pipeline name is valid")))
+            .build(),
+        None => base.build(),
+    }
+}
+
+/// Runs the real migration against the account, on a thread with its own paused runtime (so
+/// this works inside or outside a test's runtime), then forgets the calls it made.
+pub(crate) fn migrate_in_place(account: &MockAccount) {
+    let account = account.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("a current-thread runtime");
+        rt.block_on(async {
+            let aws = account.clients();
+            let migration = default_migration(account.scenario());
+            let plan = migration.plan(&aws).await.expect("the scenario migrates");
+            let opts = crate::ApplyOptions::new()
+                .service_wait(crate::wait::WaitPolicy::FAST)
+                .iam_propagation(crate::wait::WaitPolicy::FAST);
+            plan.apply(&aws, &crate::InMemoryJournal::new(), &opts).await.expect("the scenario migrates");
+        });
+        let mut st = account.shared().lock();
+        // The runtime's clock is gone: apply what ECS still had pending, forget the run.
+        let pending: Vec<_> = std::mem::take(&mut st.pending).into_iter().collect();
+        for (name, (_, what)) in pending {
+            if let Some(svc) = st.services.get_mut(&name) {
+                match what {
+                    super::account::Pending::TasksRunning => svc.running_count = svc.desired_count,
+                    super::account::Pending::Inactive => svc.status = "INACTIVE".into(),
+                }
+            }
+        }
+        st.calls.clear();
+        st.log.clear();
+        st.create_service_requests.clear();
+    })
+    .join()
+    .expect("migrating the scenario in place");
+}

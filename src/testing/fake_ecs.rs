@@ -1,0 +1,158 @@
+//! ECS in the mock account: services (with AWS's CODE_DEPLOY and name-reuse refusals) and
+//! task definitions.
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::operation::create_service::CreateServiceOutput;
+use aws_sdk_ecs::operation::delete_service::DeleteServiceOutput;
+use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
+use aws_sdk_ecs::operation::list_services::ListServicesOutput;
+use aws_sdk_ecs::types::{Failure, ServiceField};
+use aws_smithy_mocks::{Rule, mock};
+use tokio::time::Instant;
+
+use super::account::{AccountState, Pending, Shared, aws_error, serve};
+use super::convert::{sdk_service, sdk_task_definition, service_from_create};
+
+fn cluster_matches(st: &AccountState, cluster: Option<&str>) -> bool {
+    let c = cluster.unwrap_or("default");
+    c == st.cluster || c.ends_with(&format!(":cluster/{}", st.cluster))
+}
+
+fn service_arn(st: &AccountState, name: &str) -> String {
+    format!("arn:aws:ecs:{}:{}:service/{}/{name}", st.region, st.account_id, st.cluster)
+}
+
+fn cluster_arn(st: &AccountState) -> String {
+    format!("arn:aws:ecs:{}:{}:cluster/{}", st.region, st.account_id, st.cluster)
+}
+
+pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
+    let a = acct.clone();
+    let describe = mock!(Client::describe_services).then_compute_response(move |input| {
+        serve(&a, "DescribeServices", input, |st| {
+            if !cluster_matches(st, input.cluster()) {
+                return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+            }
+            let with_tags = input.include().contains(&ServiceField::Tags);
+            let mut out = DescribeServicesOutput::builder();
+            for name in input.services() {
+                let short = name.rsplit('/').next().unwrap_or(name);
+                match st.services.get(short) {
+                    Some(svc) => {
+                        let mut s = svc.clone();
+                        if !with_tags {
+                            s.tags.clear();
+                        }
+                        out = out.services(sdk_service(&s));
+                    }
+                    None => out = out.failures(Failure::builder().arn(service_arn(st, short)).reason("MISSING").build()),
+                }
+            }
+            Ok(out.build())
+        })
+    });
+
+    let a = acct.clone();
+    let list = mock!(Client::list_services).then_compute_response(move |input| {
+        serve(&a, "ListServices", input, |st| {
+            if !cluster_matches(st, input.cluster()) {
+                return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+            }
+            let arns = st.services.values().filter(|s| s.status != "INACTIVE").filter_map(|s| s.arn.clone()).collect();
+            Ok(ListServicesOutput::builder().set_service_arns(Some(arns)).build())
+        })
+    });
+
+    let a = acct.clone();
+    let create = mock!(Client::create_service).then_compute_response(move |input| {
+        serve(&a, "CreateService", input, |st| {
+            st.create_service_requests.push(input.clone());
+            if !cluster_matches(st, input.cluster()) {
+                return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+            }
+            let name = input.service_name().unwrap_or_default().to_owned();
+            // AWS keeps a deleted service's name until it is INACTIVE.
+            if st.services.get(&name).is_some_and(|s| s.status != "INACTIVE") {
+                return Err(aws_error("InvalidParameterException", "Creation of service was not idempotent."));
+            }
+            let code_deploy = input.deployment_controller().is_some_and(|c| c.r#type().as_str() == "CODE_DEPLOY");
+            if code_deploy && input.load_balancers().len() > 1 {
+                return Err(aws_error(
+                    "InvalidParameterException",
+                    "CODE_DEPLOY deployment controller only supports one target group.",
+                ));
+            }
+            if code_deploy
+                && input.deployment_configuration().is_some_and(|c| c.deployment_circuit_breaker().is_some() || c.alarms().is_some())
+            {
+                return Err(aws_error(
+                    "InvalidParameterException",
+                    "deploymentCircuitBreaker and alarms are only supported with the ECS deployment controller.",
+                ));
+            }
+            if let Some(td) = input.task_definition()
+                && !st.task_definitions.contains_key(td)
+                && !st.task_definitions.values().any(|t| td == format!("{}:{}", t.family, t.arn.rsplit(':').next().unwrap_or("")))
+            {
+                return Err(aws_error("InvalidParameterException", "TaskDefinition not found."));
+            }
+            let id = format!("ecs-svc/{}", u64::from_str_radix(&st.fresh_id(), 16).unwrap_or(1));
+            let svc = service_from_create(input, service_arn(st, &name), cluster_arn(st), id);
+            st.log.push(format!("CreateService {name} {}", svc.deployment_controller));
+            let out = CreateServiceOutput::builder().service(sdk_service(&svc)).build();
+            st.pending.insert(name.clone(), (Instant::now() + st.timing.tasks_start, Pending::TasksRunning));
+            st.services.insert(name, svc);
+            Ok(out)
+        })
+    });
+
+    let a = acct.clone();
+    let delete = mock!(Client::delete_service).then_compute_response(move |input| {
+        serve(&a, "DeleteService", input, |st| {
+            if !cluster_matches(st, input.cluster()) {
+                return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+            }
+            let name = input.service().unwrap_or_default();
+            let name = name.rsplit('/').next().unwrap_or(name).to_owned();
+            let drain = st.timing.drain;
+            let Some(svc) = st.services.get_mut(&name) else {
+                return Err(aws_error("ServiceNotFoundException", "Service not found."));
+            };
+            if svc.status != "ACTIVE" {
+                return Err(aws_error("ServiceNotActiveException", "Service was not ACTIVE."));
+            }
+            if input.force() != Some(true) && svc.desired_count > 0 {
+                return Err(aws_error(
+                    "InvalidParameterException",
+                    "The service cannot be stopped while it is scaled above 0.",
+                ));
+            }
+            svc.status = "DRAINING".into();
+            svc.running_count = 0;
+            let out = DeleteServiceOutput::builder().service(sdk_service(svc)).build();
+            st.pending.insert(name.clone(), (Instant::now() + drain, Pending::Inactive));
+            st.log.push(format!("DeleteService {name}"));
+            Ok(out)
+        })
+    });
+
+    let a = acct.clone();
+    let describe_td = mock!(Client::describe_task_definition).then_compute_response(move |input| {
+        serve(&a, "DescribeTaskDefinition", input, |st| {
+            let asked = input.task_definition().unwrap_or_default();
+            let found = st.task_definitions.get(asked).or_else(|| {
+                st.task_definitions.values().find(|t| {
+                    let rev = t.arn.rsplit(':').next().unwrap_or("");
+                    asked == format!("{}:{rev}", t.family) || asked == t.family
+                })
+            });
+            match found {
+                Some(td) => Ok(DescribeTaskDefinitionOutput::builder().task_definition(sdk_task_definition(td)).build()),
+                None => Err(aws_error("ClientException", "Unable to describe task definition.")),
+            }
+        })
+    });
+
+    vec![describe, list, create, delete, describe_td]
+}

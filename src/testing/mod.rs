@@ -1,0 +1,50 @@
+//! A test kit for scripts built on this library (cargo feature `test-util`).
+//!
+//! [`MockAccount`] is a stateful mock AWS account on `aws-smithy-mocks`: a [`Scenario`] says what
+//! it holds, [`MockAccount::clients`] gives ready [`AwsClients`](crate::AwsClients), and every
+//! mutating call changes what later calls see, so a whole `plan` → `apply` → `rollback` runs
+//! against it and a test asserts on the end state ([`MockAccount::state`]) rather than on call
+//! sequences. [`Fault`] fails chosen calls with chosen AWS errors; [`fail_each_step`] runs a
+//! script once per mutating call with a failure there; [`MockAccount::calls`] records every
+//! operation with its input.
+//!
+//! ```
+//! use ecs_bluegreen::testing::{MockAccount, Scenario};
+//! use ecs_bluegreen::{ApplyOptions, InMemoryJournal, Migration, Outcome};
+//! use ecs_bluegreen::wait::WaitPolicy;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let account = MockAccount::new(Scenario::default().on_ec2());
+//! let aws = account.clients();
+//! let migration = Migration::for_service("prod", "web").unwrap().build();
+//! let plan = migration.plan(&aws).await.unwrap();
+//! let fast = ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST);
+//! assert_eq!(plan.apply(&aws, &InMemoryJournal::new(), &fast).await.unwrap(), Outcome::Applied);
+//! assert_eq!(account.state().services["web"].deployment_controller, "CODE_DEPLOY");
+//! # }
+//! ```
+//!
+//! Errors carry AWS's codes and messages (`ProvideErrorMetadata::code()` works); they are the
+//! SDK's unhandled variant, so `is_*_exception()` matchers do not.
+
+mod account;
+mod build;
+mod convert;
+mod fake_codedeploy;
+mod fake_ecs;
+mod fake_elb;
+mod fake_iam;
+mod fake_pipeline;
+mod faults;
+mod harness;
+pub mod sample;
+mod scenario;
+
+pub use account::{AccountState, Call, MockAccount, RoleState};
+pub use build::default_migration;
+pub use convert::pipeline_declaration;
+pub use faults::{Fault, InjectedError};
+pub use harness::{FailEachStepReport, FaultRun, fail_each_step};
+pub use scenario::{
+    ADMIN_TG_ARN, CODEDEPLOY_FOR_ECS_POLICY, EXISTING_ROLE_ARN, EXISTING_ROLE_NAME, EcsTiming, RoleSetup, Scenario,
+};

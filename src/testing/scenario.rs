@@ -1,0 +1,263 @@
+//! What the mock account holds when a test starts: plain data, changed in one line per variation.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::sample::{self, *};
+use crate::inventory::{
+    DeploymentSummary, ListenerInfo, LoadBalancerInfo, OWNERSHIP_TAG, PipelineInfo, ServiceDefinition, TargetGroupInfo,
+    TaskDefinitionInfo,
+};
+
+/// Name of the role [`Scenario::with_existing_role`] adds (the name the ECS console suggests).
+pub const EXISTING_ROLE_NAME: &str = "ecsCodeDeployRole";
+/// Its ARN.
+pub const EXISTING_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/ecsCodeDeployRole";
+/// The AWS-managed policy CodeDeploy needs for ECS.
+pub const CODEDEPLOY_FOR_ECS_POLICY: &str = "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS";
+/// ARN of the second target group [`Scenario::with_two_target_groups`] attaches.
+pub const ADMIN_TG_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-admin/0f1e2d3c4b5a6978";
+
+/// How long ECS takes, in the fake, for what happens in the background.
+///
+/// Durations are measured on tokio's clock, so under `#[tokio::test(start_paused = true)]` they
+/// cost no real time. The default (all zero) still needs one extra describe per wait, like the
+/// real service, because a change shows up on the describe *after* the one that saw the call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EcsTiming {
+    /// From CreateService until all desired tasks run.
+    pub tasks_start: Duration,
+    /// From DeleteService (forced) until the service is INACTIVE.
+    pub drain: Duration,
+}
+
+impl EcsTiming {
+    /// Tasks start after `tasks_start`; a deleted service drains for `drain`.
+    pub fn new(tasks_start: Duration, drain: Duration) -> Self {
+        Self { tasks_start, drain }
+    }
+}
+
+/// An IAM role in a scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RoleSetup {
+    /// Name.
+    pub name: String,
+    /// Trust policy document (JSON).
+    pub trust_policy: String,
+    /// Attached managed policy ARNs.
+    pub policies: Vec<String>,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The account a [`MockAccount`](super::MockAccount) starts from.
+///
+/// [`Scenario::default`] is a rolling Fargate service `web` in cluster `prod`, two tasks of
+/// `web:3`, behind the ALB `web-alb` whose HTTP:80 listener forwards to `web-tg-1`, built by the
+/// pipeline `web-pipeline` (Source → Build → Deploy with the `ECS` provider); nothing of a
+/// migration exists. The constants of [`sample`](super::sample) name its resources. Each method
+/// changes one thing:
+///
+/// ```
+/// use ecs_bluegreen::testing::Scenario;
+/// let scenario = Scenario::default().on_ec2().with_existing_role().without_pipeline();
+/// assert_eq!(scenario.service.launch_type.as_deref(), Some("EC2"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Scenario {
+    /// Account id.
+    pub account_id: String,
+    /// Region.
+    pub region: String,
+    /// Cluster name.
+    pub cluster: String,
+    /// The service, as DescribeServices reports it.
+    pub service: ServiceDefinition,
+    /// Its task definition.
+    pub task_definition: TaskDefinitionInfo,
+    /// The load balancer, with its listeners.
+    pub load_balancer: LoadBalancerInfo,
+    /// Target groups (the first is the service's).
+    pub target_groups: Vec<TargetGroupInfo>,
+    /// The pipeline, if any.
+    pub pipeline: Option<PipelineInfo>,
+    /// IAM roles that exist before the run.
+    pub roles: Vec<RoleSetup>,
+    /// Whether the account looks as a finished migration with default settings left it.
+    pub migrated: bool,
+    /// Background timing of ECS.
+    pub ecs_timing: EcsTiming,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self {
+            account_id: ACCOUNT.into(),
+            region: REGION.into(),
+            cluster: CLUSTER.into(),
+            service: sample::service(),
+            task_definition: sample::task_definition(),
+            load_balancer: sample::load_balancer(),
+            target_groups: vec![sample::blue_target_group()],
+            pipeline: Some(sample::pipeline()),
+            roles: Vec::new(),
+            migrated: false,
+            ecs_timing: EcsTiming::default(),
+        }
+    }
+}
+
+impl Scenario {
+    /// The default: a rolling Fargate service behind an ALB, with its pipeline.
+    pub fn rolling_fargate_alb() -> Self {
+        Self::default()
+    }
+
+    /// EC2 launch type, `bridge` networking, instance targets.
+    pub fn on_ec2(mut self) -> Self {
+        self.service.launch_type = Some("EC2".into());
+        self.service.platform_version = None;
+        self.service.network_configuration = None;
+        self.service.placement_strategy = vec![crate::inventory::PlacementStrategyDef {
+            r#type: Some("spread".into()),
+            field: Some("attribute:ecs.availability-zone".into()),
+        }];
+        self.task_definition.network_mode = Some("bridge".into());
+        self.task_definition.requires_compatibilities = vec!["EC2".into()];
+        for tg in &mut self.target_groups {
+            tg.target_type = Some("instance".into());
+        }
+        self
+    }
+
+    /// A Network Load Balancer: TCP listener and target group (CodeDeploy then allows only
+    /// `CodeDeployDefault.ECSAllAtOnce`).
+    pub fn behind_nlb(mut self) -> Self {
+        self.load_balancer.r#type = "network".into();
+        self.load_balancer.arn = self.load_balancer.arn.replace("/app/", "/net/");
+        for l in &mut self.load_balancer.listeners {
+            l.arn = l.arn.replace("/app/", "/net/");
+            l.protocol = Some("TCP".into());
+        }
+        for tg in &mut self.target_groups {
+            tg.load_balancer_arns = vec![self.load_balancer.arn.clone()];
+            tg.protocol = Some("TCP".into());
+            tg.protocol_version = None;
+            tg.health_check_protocol = Some("TCP".into());
+            tg.health_check_path = None;
+            tg.matcher_http_code = None;
+            tg.attributes = [("deregistration_delay.timeout_seconds", "30"), ("stickiness.enabled", "false")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+        }
+        self
+    }
+
+    /// A listener on `port` that this tool did not create, answering 404 itself (the plan
+    /// refuses to use that port for test traffic).
+    pub fn with_listener_on(mut self, port: u16) -> Self {
+        self.load_balancer.listeners.push(ListenerInfo {
+            arn: format!("{}/{:016x}", self.load_balancer.arn.replace(":loadbalancer/", ":listener/"), port),
+            port: Some(i32::from(port)),
+            protocol: self.load_balancer.listeners[0].protocol.clone(),
+            default_forward: vec![],
+            rules_to_blue: vec![],
+            tags: BTreeMap::new(),
+        });
+        self
+    }
+
+    /// No pipeline in the account.
+    pub fn without_pipeline(mut self) -> Self {
+        self.pipeline = None;
+        self
+    }
+
+    /// A CodeDeploy service role [`EXISTING_ROLE_NAME`] with the managed policy attached, for a
+    /// migration that adopts it (`existing_role_arn(EXISTING_ROLE_ARN)`).
+    pub fn with_existing_role(mut self) -> Self {
+        self.roles.push(RoleSetup {
+            name: EXISTING_ROLE_NAME.into(),
+            trust_policy: codedeploy_trust_policy(),
+            policies: vec![CODEDEPLOY_FOR_ECS_POLICY.into()],
+            tags: BTreeMap::new(),
+        });
+        self
+    }
+
+    /// The service registers with a second target group too (CODE_DEPLOY allows one).
+    pub fn with_two_target_groups(mut self) -> Self {
+        let mut admin = self.target_groups[0].clone();
+        admin.arn = ADMIN_TG_ARN.into();
+        admin.name = "web-admin".into();
+        admin.port = Some(8081);
+        self.service.load_balancers.push(crate::inventory::LoadBalancerEntry {
+            target_group_arn: Some(ADMIN_TG_ARN.into()),
+            load_balancer_name: None,
+            container_name: Some("web".into()),
+            container_port: Some(8081),
+        });
+        self.task_definition.containers[0].ports.push(8081);
+        self.target_groups.push(admin);
+        self
+    }
+
+    /// The service uses Service Connect (ECS controller only).
+    pub fn with_service_connect(mut self) -> Self {
+        for d in &mut self.service.deployments {
+            d.service_connect = true;
+        }
+        self
+    }
+
+    /// A rolling deployment is still in progress.
+    pub fn with_deployment_in_flight(mut self) -> Self {
+        self.service.deployments = vec![
+            DeploymentSummary {
+                id: Some("ecs-svc/9120384756102938475".into()),
+                status: "PRIMARY".into(),
+                rollout_state: Some("IN_PROGRESS".into()),
+                desired_count: 2,
+                running_count: 1,
+                ..Default::default()
+            },
+            DeploymentSummary {
+                id: Some("ecs-svc/4730226164942587263".into()),
+                status: "ACTIVE".into(),
+                rollout_state: Some("COMPLETED".into()),
+                desired_count: 2,
+                running_count: 1,
+                ..Default::default()
+            },
+        ];
+        self
+    }
+
+    /// The account as a finished migration with default settings (test listener on 8080,
+    /// pipeline rewired) left it: a plan for it has nothing to do.
+    pub fn already_migrated(mut self) -> Self {
+        self.migrated = true;
+        self
+    }
+
+    /// Background timing of ECS (task start, drain).
+    pub fn ecs_timing(mut self, timing: EcsTiming) -> Self {
+        self.ecs_timing = timing;
+        self
+    }
+
+    /// The ownership tag this tool puts on what it creates for `cluster`/`service`.
+    pub fn ownership_tag(&self) -> (String, String) {
+        (OWNERSHIP_TAG.to_owned(), format!("{}/{}", self.cluster, self.service.name))
+    }
+}
+
+/// The trust policy of a CodeDeploy service role.
+pub(crate) fn codedeploy_trust_policy() -> String {
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codedeploy.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.to_owned()
+}

@@ -1,0 +1,272 @@
+//! The test kit as a user sees it: only the public `test-util` API. A small custom migration
+//! script (what a platform team writes) runs on the kit for the default scenario and
+//! variations; the end state is checked resource by resource; the fail-each-step helper runs it
+//! once per mutating call and every run must end as it started.
+
+use aws_sdk_ecs::error::ProvideErrorMetadata;
+use ecs_bluegreen::plan::RefusalKind;
+use ecs_bluegreen::spec::{CodeDeployRole, Port, RoleArn, RoleName};
+use ecs_bluegreen::testing::{
+    AccountState, EXISTING_ROLE_ARN, Fault, InjectedError, MockAccount, Scenario, default_migration, fail_each_step,
+    sample,
+};
+use ecs_bluegreen::wait::WaitPolicy;
+use ecs_bluegreen::{ApplyOptions, AwsClients, Error, ErrorKind, InMemoryJournal, Migration, Outcome};
+
+/// The script under test: migrate `prod/web` with a test listener on 8080, rewire the pipeline
+/// when the account has one, adopt `adopt_role` when given; refuse plans that would delete
+/// something the user owns. Returns the outcome.
+async fn migrate_web(aws: AwsClients, has_pipeline: bool, adopt_role: Option<&str>) -> Result<Outcome, Error> {
+    let base = Migration::for_service("prod", "web")?.test_listener_port(Port::new(8080).unwrap());
+    let migration = match (has_pipeline, adopt_role) {
+        (true, None) => base.pipeline(sample::pipeline_stage()).build(),
+        (false, None) => base.build(),
+        (has_pipeline, Some(arn)) => {
+            let role = CodeDeployRole::builder()
+                .role_name(RoleName::new("unused").unwrap())
+                .existing_role_arn(RoleArn::new(arn).unwrap())
+                .build();
+            if has_pipeline {
+                base.pipeline(sample::pipeline_stage()).role(role).build()
+            } else {
+                base.role(role).build()
+            }
+        }
+    };
+    let plan = migration.plan(&aws).await?;
+    let opts = ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST);
+    plan.apply(&aws, &InMemoryJournal::new(), &opts).await
+}
+
+/// The end state every successful run must reach.
+fn assert_migrated(st: &AccountState, scenario: &Scenario, context: &str) {
+    let original = &scenario.service;
+    let svc = &st.services["web"];
+    assert_eq!((svc.status.as_str(), svc.deployment_controller.as_str()), ("ACTIVE", "CODE_DEPLOY"), "{context}");
+    assert_eq!(svc.task_definition, original.task_definition, "{context}");
+    assert_eq!(svc.desired_count, original.desired_count, "{context}");
+    assert_eq!(svc.launch_type, original.launch_type, "{context}");
+    assert_eq!(svc.network_configuration, original.network_configuration, "{context}");
+    assert_eq!(svc.load_balancers, original.load_balancers, "{context}");
+    for (k, v) in &original.tags {
+        assert_eq!(svc.tags.get(k), Some(v), "{context}: tag {k}");
+    }
+    // No bridge left running.
+    assert!(
+        st.services.iter().all(|(n, s)| n == "web" || s.status == "INACTIVE"),
+        "{context}: {:?}",
+        st.services.keys().collect::<Vec<_>>()
+    );
+
+    let blue = &scenario.target_groups[0];
+    let green = st.target_groups.values().find(|t| t.name == format!("{}-green", blue.name)).expect("green target group");
+    for (field, a, b) in [
+        ("protocol", &green.protocol, &blue.protocol),
+        ("target type", &green.target_type, &blue.target_type),
+        ("vpc", &green.vpc_id, &blue.vpc_id),
+        ("health check path", &green.health_check_path, &blue.health_check_path),
+    ] {
+        assert_eq!(a, b, "{context}: green {field}");
+    }
+    assert_eq!(green.port, blue.port, "{context}");
+
+    let test = st.load_balancer.listeners.iter().find(|l| l.port == Some(8080)).expect("test listener");
+    assert_eq!(test.default_forward[0].target_group_arn, green.arn, "{context}: test listener forwards to green");
+    let prod = st.load_balancer.listeners.iter().find(|l| l.port == Some(80)).unwrap();
+    assert_eq!(prod.default_forward[0].target_group_arn, blue.arn, "{context}: production still on blue");
+
+    let dg = &st.deployment_groups[&("prod-web".to_owned(), "web-bluegreen".to_owned())];
+    let pair = &dg.load_balancer_info().unwrap().target_group_pair_info_list()[0];
+    let names: Vec<_> = pair.target_groups().iter().filter_map(|t| t.name()).collect();
+    assert_eq!(names, [blue.name.as_str(), green.name.as_str()], "{context}");
+    assert_eq!(pair.prod_traffic_route().unwrap().listener_arns(), [prod.arn.clone()], "{context}");
+    assert_eq!(pair.test_traffic_route().unwrap().listener_arns(), [test.arn.clone()], "{context}");
+    assert!(dg.auto_rollback_configuration().is_some_and(|a| a.enabled()), "{context}: auto-rollback");
+
+    match &scenario.pipeline {
+        Some(p) => {
+            let decl = &st.pipelines[&p.name];
+            let deploy = decl.stages().iter().find(|s| s.name() == "Deploy").unwrap();
+            let t = deploy.actions()[0].action_type_id().unwrap();
+            assert_eq!(t.provider(), "CodeDeployToECS", "{context}");
+            let others: Vec<_> = decl.stages().iter().filter(|s| s.name() != "Deploy").cloned().collect();
+            let before = ecs_bluegreen::testing::pipeline_declaration(p, sample::ACCOUNT);
+            let before: Vec<_> = before.stages().iter().filter(|s| s.name() != "Deploy").cloned().collect();
+            assert_eq!(others, before, "{context}: other stages untouched");
+        }
+        None => assert!(st.pipelines.is_empty(), "{context}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_script_migrates_the_default_scenario_and_three_variations() {
+    let cases: [(&str, Scenario, Option<&str>); 5] = [
+        ("default", Scenario::default(), None),
+        ("EC2", Scenario::default().on_ec2(), None),
+        ("NLB", Scenario::default().behind_nlb(), None),
+        ("existing role, no pipeline", Scenario::default().with_existing_role().without_pipeline(), Some(EXISTING_ROLE_ARN)),
+        ("existing role", Scenario::default().with_existing_role(), Some(EXISTING_ROLE_ARN)),
+    ];
+    for (context, scenario, adopt) in cases {
+        let account = MockAccount::new(scenario.clone());
+        let outcome = migrate_web(account.clients(), scenario.pipeline.is_some(), adopt).await;
+        assert_eq!(outcome.unwrap(), Outcome::Applied, "{context}");
+        let st = account.state();
+        assert_migrated(&st, &scenario, context);
+        match adopt {
+            // The adopted role is used as it is, and no role is created.
+            Some(arn) => {
+                assert_eq!(st.roles.len(), 1, "{context}");
+                let dg = &st.deployment_groups[&("prod-web".to_owned(), "web-bluegreen".to_owned())];
+                assert_eq!(dg.service_role_arn(), Some(arn), "{context}");
+            }
+            None => assert_eq!(st.roles["prod-web-codedeploy"].policies, ["arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS"], "{context}"),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn refused_scenarios_change_nothing_and_say_why() {
+    let cases = [
+        ("two target groups", Scenario::default().with_two_target_groups(), RefusalKind::SeveralTargetGroups),
+        ("Service Connect", Scenario::default().with_service_connect(), RefusalKind::ServiceConnect),
+        ("deployment in flight", Scenario::default().with_deployment_in_flight(), RefusalKind::DeploymentInFlight),
+        ("port 8080 taken", Scenario::default().with_listener_on(8080), RefusalKind::TestPortInUse),
+    ];
+    for (context, scenario, kind) in cases {
+        let account = MockAccount::new(scenario);
+        let err = migrate_web(account.clients(), true, None).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{context}: {err}");
+        let Error::Plan(refused) = &err else { panic!("{context}: {err}") };
+        assert!(refused.has(kind), "{context}: {err}");
+        assert!(account.mutating_operations().is_empty(), "{context}: {:?}", account.mutating_operations());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_already_migrated_account_has_nothing_to_do() {
+    let scenario = Scenario::default().already_migrated();
+    let account = MockAccount::new(scenario.clone());
+    assert_migrated(&account.state(), &scenario, "as built");
+    assert!(account.calls().is_empty(), "building the scenario is not part of the test's calls");
+    assert_eq!(migrate_web(account.clients(), true, None).await.unwrap(), Outcome::NothingToDo);
+    assert!(account.mutating_operations().is_empty(), "{:?}", account.mutating_operations());
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_mutating_call_of_the_script_can_fail_and_the_account_ends_as_it_started() {
+    for error in [InjectedError::Throttling, InjectedError::ResponseLost] {
+        let report =
+            fail_each_step(&Scenario::default(), error.clone(), |aws| async move { migrate_web(aws, true, None).await }).await;
+        assert_eq!(report.clean_outcome, "Ok(Applied)");
+        // The default cutover: 6 calls before it, its 4 service calls, deployment group, pipeline.
+        assert_eq!(report.runs.len(), 12, "{:?}", report.mutating_calls);
+        assert_eq!(report.mutating_calls.first().map(String::as_str), Some("CreateTargetGroup"));
+        assert_eq!(report.mutating_calls.last().map(String::as_str), Some("UpdatePipeline"));
+        for run in &report.runs {
+            assert!(run.outcome.starts_with("Err("), "{error:?} at call {}: {}", run.call_number, run.outcome);
+        }
+        report.assert_all_restored();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_harness_reports_a_script_that_does_not_clean_up() {
+    // A careless script: creates the green target group by hand, then fails, leaving it.
+    let report = fail_each_step(&Scenario::default(), InjectedError::AccessDenied, |aws| async move {
+        aws.elbv2
+            .create_target_group()
+            .name("by-hand")
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(80)
+            .vpc_id(sample::VPC_ID)
+            .send()
+            .await
+            .map_err(|e| e.code().unwrap_or_default().to_owned())?;
+        aws.elbv2
+            .create_listener()
+            .load_balancer_arn(sample::LB_ARN)
+            .port(9000)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.code().unwrap_or_default().to_owned())
+    })
+    .await;
+    assert_eq!(report.runs.len(), 2);
+    assert!(report.runs[0].differences.is_empty(), "nothing was created when the first call failed");
+    assert_eq!(report.left_changed().count(), 1);
+    let leak = &report.runs[1];
+    assert_eq!(leak.operation, "CreateListener");
+    assert!(leak.outcome.contains("AccessDenied"), "{}", leak.outcome);
+    assert!(leak.differences.iter().any(|d| d.contains("by-hand") && d.contains("added")), "{:?}", leak.differences);
+}
+
+#[tokio::test(start_paused = true)]
+async fn faults_reach_the_script_with_the_aws_error_code_and_calls_are_recorded_with_inputs() {
+    let account = MockAccount::default_scenario();
+    account.inject(Fault::nth_call("CreateDeploymentGroup", 1, InjectedError::AccessDenied));
+    let err = migrate_web(account.clients(), true, None).await.unwrap_err();
+    let Error::Apply(failed) = &err else { panic!("{err}") };
+    assert!(failed.cause.to_string().contains("AccessDeniedException"), "{}", failed.cause);
+    assert!(failed.rollback.is_clean(), "{}", failed.rollback);
+    let calls = account.calls();
+    let create = calls.iter().find(|c| c.operation == "CreateService").expect("the cutover created a service");
+    assert!(create.input.contains("CODE_DEPLOY") || create.input.contains("web-bg"), "{}", create.input);
+    let failed_call = calls.iter().find(|c| c.fault.is_some()).unwrap();
+    assert_eq!((failed_call.operation.as_str(), failed_call.fault.clone()), ("CreateDeploymentGroup", Some(InjectedError::AccessDenied)));
+    assert!(account.state().differences(&MockAccount::default_scenario().snapshot()).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn apply_then_rollback_gives_back_the_account_it_started_from() {
+    let account = MockAccount::default_scenario();
+    let start = account.snapshot();
+    let aws = account.clients();
+    let plan = default_migration(account.scenario()).plan(&aws).await.unwrap();
+    let journal = InMemoryJournal::new();
+    let opts = ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST);
+    assert_eq!(plan.apply(&aws, &journal, &opts).await.unwrap(), Outcome::Applied);
+    assert!(!start.differences(&account.snapshot()).is_empty());
+    let report = ecs_bluegreen::rollback(&aws, &journal, &opts).await.unwrap();
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(start.differences(&account.snapshot()), Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_kit_refuses_what_aws_refuses() {
+    let account = MockAccount::default_scenario();
+    let aws = account.clients();
+    // A name still in use (ACTIVE) cannot be created again.
+    let err = aws
+        .ecs
+        .create_service()
+        .cluster("prod")
+        .service_name("web")
+        .task_definition(sample::TASK_DEFINITION_ARN)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterException"));
+    // A deployment group for a service on the ECS controller.
+    let err = aws
+        .codedeploy
+        .create_application()
+        .application_name("prod-web")
+        .compute_platform(aws_sdk_codedeploy::types::ComputePlatform::Ecs)
+        .send()
+        .await
+        .map(|_| ());
+    assert!(err.is_ok());
+    let err = aws
+        .codedeploy
+        .create_deployment_group()
+        .application_name("prod-web")
+        .deployment_group_name("g")
+        .service_role_arn("arn:aws:iam::123456789012:role/none")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidRoleException"));
+    assert_eq!(account.state().log, ["CreateApplication prod-web"]);
+}
