@@ -18,7 +18,8 @@ use ecs_bluegreen::inventory::{
 use ecs_bluegreen::plan::{ChangeDetail, StepId};
 use ecs_bluegreen::spec::Port;
 use ecs_bluegreen::{CallRecorder, Migration};
-use mocks::{Retries, Rules};
+use aws_smithy_types::retry::RetryConfig;
+use mocks::Rules;
 use support::sample::{self, *};
 
 const REGISTRY_ARN: &str = "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-4x2kq7jd3e5vq6lm";
@@ -516,22 +517,7 @@ impl Reads {
     }
 
     fn rules(&self) -> Rules {
-        Rules {
-            ecs: vec![self.describe_services.clone(), self.task_definition.clone()],
-            elbv2: vec![
-                self.blue_by_arn.clone(),
-                self.green_by_name.clone(),
-                self.blue_attributes.clone(),
-                self.blue_tags.clone(),
-                self.listener_tags.clone(),
-                self.load_balancer.clone(),
-                self.listeners.clone(),
-                self.rules.clone(),
-            ],
-            codedeploy: vec![self.get_application.clone(), self.get_deployment_group.clone()],
-            codepipeline: vec![],
-            iam: vec![self.get_role.clone()],
-        }
+        Rules::of(self.all().into_iter().map(|(_, r)| r.clone()))
     }
 }
 
@@ -539,7 +525,7 @@ impl Reads {
 async fn discovery_reads_the_fields_moto_does_not_return() {
     let reads = Reads::new();
     let recorder = CallRecorder::new();
-    let aws = mocks::clients(&reads.rules(), &recorder, &Retries::disabled());
+    let aws = mocks::clients(&reads.rules(), &recorder, RetryConfig::disabled());
 
     let inv = ecs_bluegreen::discover::discover(&aws, &migration()).await.unwrap();
 
@@ -610,7 +596,7 @@ async fn discovery_reads_the_fields_moto_does_not_return() {
 async fn discovery_only_reads_and_reads_each_thing_once() {
     let reads = Reads::new();
     let recorder = CallRecorder::new();
-    let aws = mocks::clients(&reads.rules(), &recorder, &Retries::disabled());
+    let aws = mocks::clients(&reads.rules(), &recorder, RetryConfig::disabled());
 
     ecs_bluegreen::discover::discover(&aws, &migration()).await.unwrap();
 

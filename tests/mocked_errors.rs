@@ -18,7 +18,7 @@ use ecs_bluegreen::txn::ApplyFailed;
 use ecs_bluegreen::txn::journal::{self, Entry, Journal, JournalStatus};
 use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::{ApplyOptions, CallRecorder, Error, ErrorKind, InMemoryJournal, Outcome};
-use mocks::{Retries, Rules, World};
+use mocks::{Rules, World};
 use support::sample::{self, *};
 
 fn plan() -> Plan {
@@ -64,9 +64,9 @@ async fn a_deployment_group_retries_until_the_new_role_can_be_assumed() {
         .times(2)
         .output(|| CreateDeploymentGroupOutput::builder().deployment_group_id("5d1c7a2e-93b4-4f0a-8e6d-1c2b3a4f5e60").build())
         .build();
-    let faults = Rules { codedeploy: vec![create_dg.clone()], ..Default::default() };
+    let faults = Rules::of([create_dg.clone()]);
     let recorder = CallRecorder::new();
-    let aws = world.clients(&faults, &recorder, &Retries::disabled());
+    let aws = world.clients(&faults, &recorder, RetryConfig::disabled());
     let journal = InMemoryJournal::new();
 
     let start = tokio::time::Instant::now();
@@ -98,9 +98,9 @@ async fn a_deployment_group_retries_until_the_new_role_can_be_assumed() {
 async fn b_a_role_that_never_becomes_assumable_fails_at_the_deadline_and_rolls_back_cleanly() {
     let world = World::sample();
     let create_dg = mock!(aws_sdk_codedeploy::Client::create_deployment_group).then_error(invalid_role);
-    let faults = Rules { codedeploy: vec![create_dg.clone()], ..Default::default() };
+    let faults = Rules::of([create_dg.clone()]);
     let recorder = CallRecorder::new();
-    let aws = world.clients(&faults, &recorder, &Retries::disabled());
+    let aws = world.clients(&faults, &recorder, RetryConfig::disabled());
     let journal = InMemoryJournal::new();
 
     let start = tokio::time::Instant::now();
@@ -161,11 +161,10 @@ async fn c_throttling_that_outlasts_sdk_retries_fails_as_throttled_and_rolls_bac
     let world = World::sample();
     let throttled = mock!(aws_sdk_codedeploy::Client::create_application)
         .then_error(|| CreateApplicationError::generic(mocks::meta("ThrottlingException", "Rate exceeded")));
-    let faults = Rules { codedeploy: vec![throttled.clone()], ..Default::default() };
+    let faults = Rules::of([throttled.clone()]);
     let recorder = CallRecorder::new();
-    // SDK retries on for CodeDeploy (3 attempts), off elsewhere.
-    let retries = Retries { codedeploy: RetryConfig::standard().with_max_attempts(3), ..Retries::disabled() };
-    let aws = world.clients(&faults, &recorder, &retries);
+    // SDK retries on (3 attempts): only the scripted throttling rule ever answers an error.
+    let aws = world.clients(&faults, &recorder, RetryConfig::standard().with_max_attempts(3));
     let journal = InMemoryJournal::new();
 
     let err = plan().apply(&aws, &journal, &opts()).await.unwrap_err();
@@ -216,13 +215,9 @@ async fn d_a_failed_compensation_is_reported_and_a_later_rollback_finishes_it() 
             ))
         })
         .build();
-    let faults = Rules {
-        codepipeline: vec![pipeline_fault.clone()],
-        elbv2: vec![delete_tg_denied.clone()],
-        ..Default::default()
-    };
+    let faults = Rules::of([pipeline_fault.clone(), delete_tg_denied.clone()]);
     let recorder = CallRecorder::new();
-    let aws = world.clients(&faults, &recorder, &Retries::disabled());
+    let aws = world.clients(&faults, &recorder, RetryConfig::disabled());
     let journal = InMemoryJournal::new();
     let plan = plan();
 
@@ -236,7 +231,8 @@ async fn d_a_failed_compensation_is_reported_and_a_later_rollback_finishes_it() 
     assert_eq!(left.what, format!("target group {GREEN_TG}"));
     assert!(left.error.contains("AccessDenied"), "{}", left.error);
     assert!(left.how_to_fix.contains("aws elbv2 delete-target-group"), "{}", left.how_to_fix);
-    assert!(left.how_to_fix.contains(GREEN_TG_ARN), "{}", left.how_to_fix);
+    let green_arn = world.state().target_groups.values().find(|t| t.name == GREEN_TG).map(|t| t.arn.clone()).unwrap();
+    assert!(left.how_to_fix.contains(&green_arn), "{}", left.how_to_fix);
     assert_eq!(delete_tg_denied.num_calls(), 1);
     assert_eq!(world.calls("DeleteTargetGroup"), 0);
     // The other undos still ran.
@@ -253,11 +249,11 @@ async fn d_a_failed_compensation_is_reported_and_a_later_rollback_finishes_it() 
     }
     {
         let st = world.state();
-        assert!(st.target_groups.contains_key(GREEN_TG_ARN), "the green group is what is left");
-        assert!(st.role.is_none() && !st.application && !st.deployment_group);
-        assert!(!st.listeners.contains_key(PORT_8080_LISTENER_ARN));
+        assert!(st.target_groups.contains_key(&green_arn), "the green group is what is left");
+        assert!(st.roles.is_empty() && st.applications.is_empty() && st.deployment_groups.is_empty());
+        assert!(!st.load_balancer.listeners.iter().any(|l| l.port == Some(8080)));
         let web = &st.services[SERVICE];
-        assert_eq!((web.status.as_str(), web.controller.as_str()), ("ACTIVE", "ECS"), "original service restored");
+        assert_eq!((web.status.as_str(), web.deployment_controller.as_str()), ("ACTIVE", "ECS"), "original service restored");
     }
     assert_eq!(status(&journal), JournalStatus::RollbackIncomplete);
 
@@ -283,7 +279,7 @@ async fn d_a_failed_compensation_is_reported_and_a_later_rollback_finishes_it() 
 async fn e_apply_refuses_an_unfinished_journal_without_a_call() {
     let world = World::sample();
     let recorder = CallRecorder::new();
-    let aws = world.clients(&Rules::default(), &recorder, &Retries::disabled());
+    let aws = world.clients(&Rules::default(), &recorder, RetryConfig::disabled());
     let plan = plan();
     // A run that started (and e.g. crashed after creating the green group).
     let journal = InMemoryJournal::new();
@@ -323,26 +319,26 @@ async fn a_service_deleted_before_a_failed_wait_is_recreated(plan: Plan) {
     use aws_smithy_mocks::MockResponse;
     let world = World::sample();
     let fired = Arc::new(AtomicBool::new(false));
-    let (f1, s1) = (fired.clone(), world.state.clone());
-    let (f2, s2) = (fired.clone(), world.state.clone());
+    let (f1, s1) = (fired.clone(), world.account.clone());
+    let (f2, s2) = (fired.clone(), world.account.clone());
     let flaky = mock!(aws_sdk_ecs::Client::describe_services)
         .match_requests(move |r| {
             r.services() == [SERVICE]
                 && !f1.load(Ordering::SeqCst)
-                && s1.lock().unwrap().services[SERVICE].status == "DRAINING"
+                && s1.state().services[SERVICE].status == "DRAINING"
         })
         .then_compute_response(move |_| {
             f2.store(true, Ordering::SeqCst);
             // The service finishes draining meanwhile.
-            s2.lock().unwrap().services.get_mut(SERVICE).unwrap().status = "INACTIVE".into();
+            s2.state().services.get_mut(SERVICE).unwrap().status = "INACTIVE".into();
             MockResponse::Error(DescribeServicesError::generic(mocks::meta(
                 "ServerException",
                 "Service Unavailable. Please try again later.",
             )))
         });
-    let faults = Rules { ecs: vec![flaky.clone()], ..Default::default() };
+    let faults = Rules::of([flaky.clone()]);
     let recorder = CallRecorder::new();
-    let aws = world.clients(&faults, &recorder, &Retries::disabled());
+    let aws = world.clients(&faults, &recorder, RetryConfig::disabled());
     let journal = InMemoryJournal::new();
 
     let f = apply_failed(plan.apply(&aws, &journal, &opts()).await);
@@ -375,14 +371,11 @@ async fn f_parallel_keep_name_a_service_deleted_before_a_failed_wait_is_recreate
 #[tokio::test(start_paused = true)]
 async fn g_rollback_recreates_a_service_that_is_still_draining() {
     let world = World::sample();
-    {
-        let mut st = world.state();
-        let web = st.services.get_mut(SERVICE).unwrap();
-        web.status = "DRAINING".into();
-        web.running = 0;
-    }
     let recorder = CallRecorder::new();
-    let aws = world.clients(&Rules::default(), &recorder, &Retries::disabled());
+    let aws = world.clients(&Rules::default(), &recorder, RetryConfig::disabled());
+    // The DeleteService the crashed run sent.
+    aws.ecs.delete_service().cluster(CLUSTER).service(SERVICE).force(true).send().await.unwrap();
+    assert_eq!(world.state().services[SERVICE].status, "DRAINING");
     let plan = recreate_plan();
     let journal = InMemoryJournal::new();
     journal.append(Entry::Begin { plan: Box::new(plan) }).unwrap();
@@ -404,7 +397,7 @@ async fn g_rollback_recreates_a_service_that_is_still_draining() {
     let st = world.state();
     let web = &st.services[SERVICE];
     assert_eq!(
-        (web.status.as_str(), web.controller.as_str()),
+        (web.status.as_str(), web.deployment_controller.as_str()),
         ("ACTIVE", "ECS"),
         "the user's service is gone after a 'clean' rollback; log: {:#?}",
         st.log

@@ -73,8 +73,8 @@ async fn recreate_waits_until_the_old_service_is_inactive_before_reusing_its_nam
     assert_eq!(plan.apply(&aws, &InMemoryJournal::new(), &opts()).await.unwrap(), Outcome::Applied);
     let st = world.state();
     let svc = &st.services[sample::SERVICE];
-    assert_eq!((svc.status.as_str(), svc.controller.as_str()), ("ACTIVE", "CODE_DEPLOY"));
-    assert_eq!(st.create_service_inputs.len(), 1, "the name was reused once, after it was INACTIVE: {:?}", st.log);
+    assert_eq!((svc.status.as_str(), svc.deployment_controller.as_str()), ("ACTIVE", "CODE_DEPLOY"));
+    assert_eq!(st.create_service_requests.len(), 1, "the name was reused once, after it was INACTIVE: {:?}", st.log);
     let delete = st.log.iter().position(|l| l.starts_with("DeleteService")).expect("deleted");
     let create = st.log.iter().position(|l| l.starts_with("CreateService")).expect("created");
     assert!(delete < create, "{:?}", st.log);

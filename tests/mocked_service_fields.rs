@@ -19,7 +19,8 @@ use ecs_bluegreen::inventory::{
 use ecs_bluegreen::spec::{Port, ServiceCutover};
 use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::{ApplyOptions, CallRecorder, DROPPED_SERVICE_FIELDS, InMemoryJournal, Inventory, Migration, Outcome};
-use mocks::{Retries, Rules, World};
+use aws_smithy_types::retry::RetryConfig;
+use mocks::{Rules, World};
 use support::sample::{self, *};
 
 const REGISTRY_ARN: &str = "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-4x2kq7jd3e5vq6lm";
@@ -105,11 +106,11 @@ fn opts() -> ApplyOptions {
 async fn run(migration: &Migration, inventory: &Inventory) -> (World, Vec<CreateServiceInput>) {
     let world = World::sample();
     let recorder = CallRecorder::new();
-    let aws = world.clients(&Rules::default(), &recorder, &Retries::disabled());
+    let aws = world.clients(&Rules::default(), &recorder, RetryConfig::disabled());
     let plan = ecs_bluegreen::plan::plan(migration, inventory).unwrap();
     let outcome = plan.apply(&aws, &InMemoryJournal::new(), &opts()).await.unwrap();
     assert_eq!(outcome, Outcome::Applied);
-    let inputs = world.state().create_service_inputs.clone();
+    let inputs = world.state().create_service_requests.clone();
     (world, inputs)
 }
 
@@ -273,8 +274,8 @@ async fn the_code_deploy_service_carries_the_live_settings_without_what_code_dep
 
     let st = world.state();
     let web = &st.services[SERVICE];
-    assert_eq!((web.status.as_str(), web.controller.as_str()), ("ACTIVE", "CODE_DEPLOY"));
-    assert!(st.deployment_group);
+    assert_eq!((web.status.as_str(), web.deployment_controller.as_str()), ("ACTIVE", "CODE_DEPLOY"));
+    assert!(st.deployment_groups.contains_key(&(APPLICATION.to_owned(), DEPLOYMENT_GROUP.to_owned())));
 }
 
 #[tokio::test(start_paused = true)]
@@ -311,7 +312,7 @@ async fn the_bridge_service_is_ecs_controlled_and_tagged_as_ours() {
     let st = world.state();
     assert_eq!(st.services[&bridge_name].status, "INACTIVE", "the bridge is deleted at the end");
     let web = &st.services[SERVICE];
-    assert_eq!((web.status.as_str(), web.controller.as_str()), ("ACTIVE", "CODE_DEPLOY"));
-    let deploy = st.pipeline.as_ref().unwrap().stages().iter().find(|s| s.name() == "Deploy").unwrap();
+    assert_eq!((web.status.as_str(), web.deployment_controller.as_str()), ("ACTIVE", "CODE_DEPLOY"));
+    let deploy = st.pipelines[PIPELINE].stages().iter().find(|s| s.name() == "Deploy").unwrap();
     assert_eq!(deploy.actions()[0].action_type_id().map(|t| t.provider()), Some("CodeDeployToECS"));
 }

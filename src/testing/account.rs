@@ -386,41 +386,18 @@ impl MockAccount {
 
     /// Clients answering from this account (no HTTP leaves the process).
     pub fn clients(&self) -> AwsClients {
-        self.clients_with(Vec::new())
+        self.clients_from(MockClients::new())
     }
 
-    /// Clients with extra interceptors on every client (after the kit's own).
-    pub fn clients_with(&self, extra: Vec<SharedInterceptor>) -> AwsClients {
-        self.build_clients(&[], extra)
-    }
-
-    /// Clients that try `rules` first (in order) and answer from the account when none of them
-    /// matches: for one-off answers the account does not model. Calls answered by `rules` are
-    /// neither recorded in [`MockAccount::calls`] nor seen by faults.
-    pub fn clients_with_rules(&self, rules: &[Rule]) -> AwsClients {
-        self.build_clients(rules, Vec::new())
-    }
-
-    fn build_clients(&self, front: &[Rule], extra: Vec<SharedInterceptor>) -> AwsClients {
-        let mut mock = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-        for r in front.iter().chain(&self.rules) {
-            mock = mock.with_rule(r);
-        }
-        let conf = aws_types::SdkConfig::builder()
-            .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
-            .region(aws_types::region::Region::new(self.scenario.region.clone()))
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new("AKIDMOCKACCOUNT", "mock-secret", None, None, "ecs-bluegreen testing"),
-            ))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
-            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
-            .build();
-        let mut b = AwsClients::builder(&conf).interceptor(mock).interceptor(LoseResponse).interceptor(self.recorder.clone());
-        for i in extra {
-            b = b.interceptor(i);
-        }
-        b.build()
+    /// Clients set up by `options`: its rules are tried first (in order), the account answers
+    /// what none of them matches. Calls answered by those rules are neither recorded in
+    /// [`MockAccount::calls`] nor seen by faults.
+    pub fn clients_from(&self, options: MockClients) -> AwsClients {
+        let MockClients { mut rules, interceptors, retry, region } = options;
+        rules.extend(self.rules.iter().cloned());
+        MockClients { rules, interceptors, retry, region: region.or_else(|| Some(self.scenario.region.clone())) }
+            .with_recorder(&self.recorder)
+            .build()
     }
 
     /// The state, locked (background ECS changes that are due applied first).
@@ -479,5 +456,85 @@ pub(crate) fn role_state(account: &str, r: &RoleSetup) -> RoleState {
         trust_policy: r.trust_policy.clone(),
         policies: r.policies.clone(),
         tags: r.tags.clone(),
+    }
+}
+
+/// Mocked [`AwsClients`] from `aws-smithy-mocks` rules: on their own
+/// ([`MockClients::build`]), or in front of a [`MockAccount`] ([`MockAccount::clients_from`]).
+///
+/// One interceptor holds every rule and serves all five clients (a rule only matches requests
+/// of its own operation); an unmatched request panics. SDK retries are off unless
+/// [`MockClients::retry`] says otherwise (retries work with rules built from fixed answers or
+/// sequences; an account's computed answers serve each call once).
+#[derive(Debug, Clone, Default)]
+pub struct MockClients {
+    rules: Vec<Rule>,
+    interceptors: Vec<SharedInterceptor>,
+    retry: Option<aws_smithy_types::retry::RetryConfig>,
+    region: Option<String>,
+}
+
+impl MockClients {
+    /// No rules, no extra interceptors, retries off, region `us-east-1`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a rule (tried in the order added).
+    pub fn rule(mut self, rule: Rule) -> Self {
+        self.rules.push(rule);
+        self
+    }
+
+    /// Adds rules (tried in the order given).
+    pub fn rules(mut self, rules: impl IntoIterator<Item = Rule>) -> Self {
+        self.rules.extend(rules);
+        self
+    }
+
+    /// Adds an interceptor to every client (after the mock's own).
+    pub fn interceptor(mut self, interceptor: impl Intercept + 'static) -> Self {
+        self.interceptors.push(SharedInterceptor::new(interceptor));
+        self
+    }
+
+    /// The SDK retry configuration of every client.
+    pub fn retry(mut self, retry: aws_smithy_types::retry::RetryConfig) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// The region of every client.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    fn with_recorder(mut self, recorder: &CallRecorder) -> Self {
+        self.interceptors.insert(0, SharedInterceptor::new(recorder.clone()));
+        self
+    }
+
+    /// The clients.
+    pub fn build(self) -> AwsClients {
+        let mut mock = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+        for r in &self.rules {
+            mock = mock.with_rule(r);
+        }
+        let conf = aws_types::SdkConfig::builder()
+            .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
+            .region(aws_types::region::Region::new(self.region.unwrap_or_else(|| "us-east-1".to_owned())))
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("AKIDMOCKACCOUNT", "mock-secret", None, None, "ecs-bluegreen testing"),
+            ))
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .retry_config(self.retry.unwrap_or_else(aws_smithy_types::retry::RetryConfig::disabled))
+            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
+            .build();
+        let mut b = AwsClients::builder(&conf).interceptor(mock).interceptor(LoseResponse);
+        for i in self.interceptors {
+            b = b.interceptor(i);
+        }
+        b.build()
     }
 }

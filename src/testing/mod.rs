@@ -40,7 +40,7 @@ mod harness;
 pub mod sample;
 mod scenario;
 
-pub use account::{AccountState, Call, MockAccount, RoleState};
+pub use account::{AccountState, Call, MockAccount, MockClients, RoleState};
 pub use build::default_migration;
 pub use convert::pipeline_declaration;
 pub use faults::{Fault, InjectedError};
