@@ -718,13 +718,21 @@ impl<F: FnMut(&DeployEvent) + Send> Follower<'_, F> {
                 st.messages = messages.to_vec();
             }
         }
+        // A final status is reported after the target's last lifecycle events and traffic.
+        let terminal = matches!(
+            info.status(),
+            Some(DeploymentStatus::Succeeded | DeploymentStatus::Failed | DeploymentStatus::Stopped)
+        );
+        let last = if terminal { events.iter().position(|e| matches!(e, DeployEvent::Status { .. })).map(|i| events.remove(i)) } else { None };
         for e in events {
             self.emit(e);
         }
-
         let started = !matches!(info.status(), None | Some(DeploymentStatus::Created | DeploymentStatus::Queued));
         if self.track_targets && started {
             self.track_target().await;
+        }
+        if let Some(e) = last {
+            self.emit(e);
         }
 
         let outcome = match info.status() {
