@@ -28,7 +28,6 @@
 //! [`Error::DeployRefused`] before any change (another deployment in flight, group or service
 //! missing, service not `CODE_DEPLOY`), [`Error::Aws`] for a failed call.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -608,7 +607,7 @@ where
         error,
         rollback,
         stop,
-        lifecycle_events: state.lifecycle.into_iter().map(|(_, e)| e).collect(),
+        lifecycle_events: state.lifecycle,
         green_traffic_percent: state.green_percent,
         status_messages: state.messages,
         waited_secs,
@@ -651,8 +650,8 @@ struct FollowState<F> {
     on_event: F,
     status: Option<String>,
     messages: Vec<String>,
-    /// Keyed by first-seen order, so events keep CodeDeploy's order.
-    lifecycle: BTreeMap<usize, LifecycleEventState>,
+    /// In first-seen order, which is CodeDeploy's.
+    lifecycle: Vec<LifecycleEventState>,
     green_percent: Option<f64>,
     target_ids: Option<Vec<String>>,
 }
@@ -663,7 +662,7 @@ impl<F> FollowState<F> {
             on_event,
             status: None,
             messages: Vec::new(),
-            lifecycle: BTreeMap::new(),
+            lifecycle: Vec::new(),
             green_percent: None,
             target_ids: None,
         }
@@ -795,12 +794,14 @@ impl<F: FnMut(&DeployEvent) + Send> Follower<'_, F> {
                 for le in target.lifecycle_events() {
                     let Some(name) = le.lifecycle_event_name() else { continue };
                     let status = le.status().map(|s| s.as_str().to_owned()).unwrap_or_else(|| "Unknown".into());
-                    let next = st.lifecycle.len();
-                    let slot = st.lifecycle.iter().find(|(_, e)| e.name == name).map(|(k, _)| *k).unwrap_or(next);
-                    let entry = st
-                        .lifecycle
-                        .entry(slot)
-                        .or_insert_with(|| LifecycleEventState { name: name.to_owned(), status: String::new() });
+                    let at = match st.lifecycle.iter().position(|e| e.name == name) {
+                        Some(i) => i,
+                        None => {
+                            st.lifecycle.push(LifecycleEventState { name: name.to_owned(), status: String::new() });
+                            st.lifecycle.len() - 1
+                        }
+                    };
+                    let entry = &mut st.lifecycle[at];
                     if entry.status != status {
                         entry.status.clone_from(&status);
                         events.push(DeployEvent::LifecycleEvent { name: name.to_owned(), status });
