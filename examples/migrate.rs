@@ -1,11 +1,14 @@
 //! Reference CLI for ecs-bluegreen: plan, apply, rollback, resume, status, verify
-//! the migration of an ECS service from rolling updates to CodeDeploy blue/green.
+//! the migration of an ECS service from rolling updates to CodeDeploy blue/green, and
+//! deploy-check its first blue/green deployment.
 //!
 //! AWS settings come from the standard environment (AWS_REGION, AWS_ENDPOINT_URL,
 //! credentials, profiles).
 //!
-//! Exit codes: 0 done (including "nothing to do"); 1 failed and fully rolled back;
-//! 2 invalid input, refused plan, or an unfinished journal; 3 failed and rollback incomplete.
+//! Exit codes: 0 done (including "nothing to do"); 1 failed and fully rolled back (verify: a
+//! check failed; deploy-check: the deployment failed, was stopped or outlived --deadline);
+//! 2 invalid input, refused plan or deploy-check, or an unfinished journal; 3 failed and rollback
+//! incomplete.
 
 use std::process::ExitCode;
 
@@ -13,6 +16,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use ecs_bluegreen::spec::{DeploymentConfig, Migration, PipelineDeployStage, PipelineName, Port, ServiceCutover, ServiceName, Target};
 use ecs_bluegreen::txn::journal::{self, JournalStatus};
 use ecs_bluegreen::txn::{Event, Outcome};
+use ecs_bluegreen::deploy::{DEPLOYMENT_WAIT, DeployEvent, DeployOptions, DeployRequest};
+use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::{ApplyOptions, AwsClients, CallRecorder, Error, FileJournal, Journal};
 
 /// Move a live ECS service from rolling updates to CodeDeploy blue/green, as one
@@ -29,7 +34,7 @@ struct Cli {
     opts: Opts,
 }
 
-const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n  1  failed and fully rolled back (verify: a check failed)\n  2  invalid input, refused plan, or an unfinished journal from an earlier run (nothing changed)\n  3  failed and rollback incomplete (journal kept; the report says what is left)";
+const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n  1  failed and fully rolled back (verify: a check failed; deploy-check: the deployment failed, was stopped, or outlived --deadline)\n  2  invalid input, refused plan or deploy-check (e.g. another deployment in flight), or an unfinished journal from an earlier run (nothing changed)\n  3  failed and rollback incomplete (journal kept; the report says what is left)";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -48,6 +53,12 @@ enum Command {
     /// target groups, listeners, role, pipeline, task definition); before a migration, what the
     /// plan would refuse. Exit 0 only when every check passes, else 1.
     Verify,
+    /// Create one CodeDeploy blue/green deployment of the task definition the service runs now
+    /// and follow it to its end (status, lifecycle events, traffic). Refuses (exit 2) while
+    /// another deployment is active in the group. Exit 0 when it succeeds; 1 when it fails, is
+    /// stopped, or is still running at --deadline (left running unless --stop-on-deadline).
+    #[command(name = "deploy-check")]
+    DeployCheck,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -118,6 +129,13 @@ struct Opts {
     /// Print the AWS calls made, per operation, on stderr at the end.
     #[arg(long, global = true)]
     stats: bool,
+    /// deploy-check: how long to follow the deployment, in seconds (default 5400).
+    #[arg(long, global = true, value_name = "SECONDS")]
+    deadline: Option<u64>,
+    /// deploy-check: stop the deployment (with rollback) when --deadline passes, instead of
+    /// leaving it running.
+    #[arg(long, global = true)]
+    stop_on_deadline: bool,
 }
 
 /// A failure with its exit code.
@@ -136,7 +154,7 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         let code = match &e {
-            Error::Plan(_) | Error::Validation(_) | Error::Unfinished(_) => 2,
+            Error::Plan(_) | Error::Validation(_) | Error::Unfinished(_) | Error::DeployRefused(_) => 2,
             Error::Apply(f) if !f.rollback.is_clean() => 3,
             // The journal could not be written: the account's state needs `status` and `resume`.
             Error::Journal(_) => 3,
@@ -146,6 +164,10 @@ impl From<Error> for Failure {
             Error::Plan(p) => Some(serde_json::json!({ "error": "plan refused", "refusals": p.refusals() })),
             Error::Apply(f) => Some(serde_json::json!({
                 "error": f.cause.to_string(), "failed_step": f.step, "rollback": f.rollback,
+            })),
+            Error::DeployRefused(r) => Some(serde_json::json!({
+                "error": "deploy refused", "reason": r.reason(), "fix": r.fix(),
+                "active_deployment_id": r.active_deployment_id(),
             })),
             other => Some(serde_json::json!({ "error": other.to_string() })),
         };
@@ -265,6 +287,25 @@ fn apply_options() -> ApplyOptions {
             .iam_propagation(ecs_bluegreen::wait::WaitPolicy::FAST);
     }
     opts
+}
+
+/// Progress of deploy-check: a spinner on a terminal, plain lines on stderr otherwise.
+fn deploy_progress() -> Box<dyn FnMut(&DeployEvent) + Send> {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Box::new(move |e: &DeployEvent| match e {
+            DeployEvent::Throttled { .. } => bar.set_message(e.to_string()),
+            DeployEvent::Status { status } => {
+                bar.println(format!("    {e}"));
+                bar.set_message(format!("deployment {status}"));
+            }
+            _ => bar.println(format!("    {e}")),
+        })
+    } else {
+        Box::new(|e: &DeployEvent| eprintln!("    {e}"))
+    }
 }
 
 fn confirm(opts: &Opts) -> Result<(), Failure> {
@@ -399,6 +440,29 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
             } else {
                 let failed = report.failures().count();
                 Err(Failure { code: 1, message: format!("verify: {failed} of {} checks failed", report.checks.len()), json: None })
+            }
+        }
+        Command::DeployCheck => {
+            let m = migration(opts)?;
+            let request = DeployRequest::for_migration(&m).map_err(|e| Failure::invalid(e.to_string()))?;
+            let aws = clients(recorder).await;
+            // Test hook: moto answers at once, so poll it quickly.
+            let mut wait = if std::env::var("ECS_BLUEGREEN_FAST_WAITS").is_ok() { WaitPolicy::FAST } else { DEPLOYMENT_WAIT };
+            if let Some(secs) = opts.deadline {
+                wait.deadline = std::time::Duration::from_secs(secs);
+            }
+            let options = DeployOptions::builder().wait(wait).stop_on_deadline(opts.stop_on_deadline).build();
+            eprintln!("==> deploy-check: {}/{}", request.application(), request.deployment_group());
+            let report = ecs_bluegreen::first_deployment(&aws, &request, &options, deploy_progress()).await?;
+            match output {
+                Output::Text => println!("{report}"),
+                Output::Json => println!("{}", serde_json::to_string_pretty(&report).expect("report serialises")),
+            }
+            if report.succeeded() {
+                Ok(())
+            } else {
+                let message = format!("deploy-check: deployment {} {}", report.deployment_id, report.outcome.as_str().replace('_', " "));
+                Err(Failure { code: 1, message, json: None })
             }
         }
         Command::Status => {

@@ -557,7 +557,7 @@ async fn get_application(aws: &AwsClients, name: &str) -> Result<Option<Applicat
     }))
 }
 
-async fn get_deployment_group(aws: &AwsClients, app: &str, name: &str) -> Result<Option<DeploymentGroupInfo>> {
+pub(crate) async fn get_deployment_group(aws: &AwsClients, app: &str, name: &str) -> Result<Option<DeploymentGroupInfo>> {
     let out = match aws.codedeploy.get_deployment_group().application_name(app).deployment_group_name(name).send().await {
         Ok(o) => o,
         Err(e) if code_is(&e, &["ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"]) => {

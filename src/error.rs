@@ -60,6 +60,10 @@ pub enum Error {
     /// The journal could not be read or written, or refuses the request.
     #[error("journal: {0}")]
     Journal(String),
+    /// A deployment was refused before any change (one is already in flight, the deployment
+    /// group or service is missing...); see [`crate::deploy::DeployRefused::kind`].
+    #[error("{0}")]
+    DeployRefused(crate::deploy::DeployRefused),
 }
 
 impl Error {
@@ -71,6 +75,7 @@ impl Error {
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Journal(_) | Error::Unfinished(_) => ErrorKind::Conflict,
             Error::Apply(f) => f.cause.kind(),
+            Error::DeployRefused(r) => r.kind(),
         }
     }
 }

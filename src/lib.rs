@@ -4,6 +4,7 @@
 
 pub mod clients;
 pub mod artifacts;
+pub mod deploy;
 pub mod discover;
 pub mod error;
 pub mod inventory;
@@ -19,6 +20,7 @@ pub mod verify;
 pub mod wait;
 
 pub use clients::{AwsClients, AwsClientsBuilder};
+pub use deploy::{DeployOptions, DeployRequest, DeploymentOutcome, DeploymentReport, first_deployment};
 pub use error::{AwsApiError, Error, ErrorKind, Result};
 pub use inventory::Inventory;
 pub use plan::{Plan, PlanError};

@@ -204,6 +204,34 @@ impl AppSpec {
         })
     }
 
+    /// The same AppSpec naming a concrete task definition (an ARN) instead of
+    /// [`TASK_DEFINITION_PLACEHOLDER`]: what a deployment created directly with
+    /// `CreateDeployment` needs, since only the pipeline action substitutes the placeholder.
+    ///
+    /// ```
+    /// use ecs_bluegreen::artifacts::{AppSpec, Hooks};
+    /// use ecs_bluegreen::inventory::{LoadBalancerEntry, ServiceDefinition};
+    /// let svc = ServiceDefinition {
+    ///     name: "web".into(),
+    ///     load_balancers: vec![LoadBalancerEntry {
+    ///         target_group_arn: None,
+    ///         load_balancer_name: None,
+    ///         container_name: Some("web".into()),
+    ///         container_port: Some(80),
+    ///     }],
+    ///     ..Default::default()
+    /// };
+    /// let arn = "arn:aws:ecs:us-east-1:1:task-definition/web:3";
+    /// let yaml = AppSpec::from_service(&svc, Hooks::new())?.with_task_definition(arn).to_yaml();
+    /// assert!(yaml.contains(&format!("TaskDefinition: \"{arn}\"\n")));
+    /// # Ok::<(), ecs_bluegreen::artifacts::ArtifactError>(())
+    /// ```
+    #[must_use]
+    pub fn with_task_definition(mut self, arn: impl Into<String>) -> Self {
+        self.task_definition = arn.into();
+        self
+    }
+
     /// The `appspec.yml` text. Strings are double-quoted (escaped); `ContainerPort`, `Base`
     /// and `Weight` are numbers; the task definition placeholder is written bare, as in AWS's
     /// examples.
@@ -348,6 +376,14 @@ Hooks:
             yaml,
             "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n        LoadBalancerInfo:\n          ContainerName: \"web\"\n          ContainerPort: 80\n"
         );
+    }
+
+    #[test]
+    fn a_concrete_task_definition_is_quoted() {
+        let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3";
+        let yaml = AppSpec::from_service(&service(), Hooks::new()).unwrap().with_task_definition(arn).to_yaml();
+        assert!(yaml.contains(&format!("        TaskDefinition: \"{arn}\"\n")), "{yaml}");
+        assert!(!yaml.contains(TASK_DEFINITION_PLACEHOLDER));
     }
 
     #[test]
