@@ -28,7 +28,8 @@ use aws_smithy_mocks::{Rule, mock};
 use ecs_bluegreen::deploy::{self, DeployEvent, DeployOptions, DeployRequest, DeploymentOutcome};
 use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::{CallRecorder, Error, ErrorKind};
-use mocks::{Retries, Rules};
+use aws_smithy_types::retry::RetryConfig;
+use mocks::Rules;
 use support::sample::*;
 
 const DEPLOYMENT_ID: &str = "d-7QXK2M9AB";
@@ -167,18 +168,15 @@ fn rules(extra: Rules, statuses: &[DeploymentStatus], seen: Arc<Mutex<Option<Cre
         .build();
     // Rules in `extra` answer GetDeployment in their tests; this one is only a fallback.
     let statuses = if statuses.is_empty() { vec![DeploymentStatus::Succeeded] } else { statuses.to_vec() };
-    extra.then(&Rules {
-        ecs: vec![describe_services()],
-        codedeploy: vec![
-            get_deployment_group(),
-            no_active_deployments(),
-            create_deployment(seen),
-            get_deployment(&statuses),
-            list_targets(),
-            targets,
-        ],
-        ..Default::default()
-    })
+    extra.then([
+        describe_services(),
+        get_deployment_group(),
+        no_active_deployments(),
+        create_deployment(seen),
+        get_deployment(&statuses),
+        list_targets(),
+        targets,
+    ])
 }
 
 type Events = Arc<Mutex<Vec<DeployEvent>>>;
@@ -188,7 +186,7 @@ async fn run(
     opts: &DeployOptions,
 ) -> (ecs_bluegreen::Result<deploy::DeploymentReport>, CallRecorder, Vec<DeployEvent>) {
     let recorder = CallRecorder::new();
-    let aws = mocks::clients(rules, &recorder, &Retries::disabled());
+    let aws = mocks::clients(rules, &recorder, RetryConfig::disabled());
     let events: Events = Arc::default();
     let sink = events.clone();
     let r = deploy::first_deployment(&aws, &request(), opts, move |e| sink.lock().unwrap().push(e.clone())).await;
@@ -301,7 +299,7 @@ async fn failed_with_automatic_rollback_reports_codedeploys_error() {
             got(i)
         })
         .build();
-    let extra = Rules { codedeploy: vec![failed.clone()], ..Default::default() };
+    let extra = Rules::of([failed.clone()]);
     let rules = rules(extra, &[], Arc::default());
 
     let (report, recorder, events) = run(&rules, &options()).await;
@@ -341,7 +339,7 @@ async fn stopped_is_reported_with_its_reason() {
             got(i)
         })
         .build();
-    let rules = rules(Rules { codedeploy: vec![stopped], ..Default::default() }, &[], Arc::default());
+    let rules = rules(Rules::of([stopped]), &[], Arc::default());
 
     let (report, recorder, events) = run(&rules, &options()).await;
     let report = report.unwrap();
@@ -395,7 +393,7 @@ async fn stop_on_deadline_stops_with_rollback() {
         *seen.lock().unwrap() = Some(input.clone());
         StopDeploymentOutput::builder().status(StopStatus::Pending).status_message("Stopping; rolling back").build()
     });
-    let rules = rules(Rules { codedeploy: vec![stop], ..Default::default() }, &[InProgress], Arc::default());
+    let rules = rules(Rules::of([stop]), &[InProgress], Arc::default());
     let mut opts = options();
     opts.stop_on_deadline = true;
 
@@ -425,7 +423,7 @@ async fn throttling_while_polling_is_survived() {
         .times(3)
         .output(move || got(info(Succeeded)))
         .build();
-    let rules = rules(Rules { codedeploy: vec![polls.clone()], ..Default::default() }, &[], Arc::default());
+    let rules = rules(Rules::of([polls.clone()]), &[], Arc::default());
 
     let (report, recorder, events) = run(&rules, &options()).await;
 
@@ -447,7 +445,7 @@ async fn refuses_while_another_deployment_is_active() {
         ListDeploymentsOutput::builder().deployments("d-INFLIGHT1").build()
     });
     let seen = Arc::new(Mutex::new(None));
-    let rules = rules(Rules { codedeploy: vec![active], ..Default::default() }, &[], seen.clone());
+    let rules = rules(Rules::of([active]), &[], seen.clone());
 
     let (result, recorder, events) = run(&rules, &options()).await;
 
@@ -477,7 +475,7 @@ async fn a_missing_deployment_group_is_refused_clearly() {
             "No Deployment Group found for name: web-bluegreen"
         )
     });
-    let rules = rules(Rules { codedeploy: vec![missing], ..Default::default() }, &[], Arc::default());
+    let rules = rules(Rules::of([missing]), &[], Arc::default());
 
     let (result, recorder, _) = run(&rules, &options()).await;
 
@@ -497,7 +495,7 @@ async fn a_service_still_on_the_ecs_controller_is_refused() {
             .services(Service::builder().service_name(SERVICE).status("ACTIVE").task_definition(TASK_DEFINITION_ARN).build())
             .build()
     });
-    let rules = rules(Rules { ecs: vec![rolling], ..Default::default() }, &[], Arc::default());
+    let rules = rules(Rules::of([rolling]), &[], Arc::default());
 
     let (result, recorder, _) = run(&rules, &options()).await;
 

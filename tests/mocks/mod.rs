@@ -36,6 +36,12 @@ impl Rules {
     pub fn of(rules: impl IntoIterator<Item = Rule>) -> Self {
         Self(rules.into_iter().collect())
     }
+
+    /// These rules, then `more`.
+    pub fn then(mut self, more: impl IntoIterator<Item = Rule>) -> Self {
+        self.0.extend(more);
+        self
+    }
 }
 
 /// Clients answering only from `rules` (an unmatched request panics), recording into `recorder`.
