@@ -117,6 +117,30 @@ impl Scenario {
         Self::default()
     }
 
+    /// A scenario holding what discovery found in a real account (or an emulator): the
+    /// service, its task definition, target group, load balancer and pipeline. Resources of an
+    /// earlier migration (`inventory.existing`) are not carried. `None` when the inventory lacks
+    /// the service, its target group, load balancer or task definition.
+    ///
+    /// Lets a test replay a live service's shape on the kit.
+    pub fn from_inventory(inventory: &crate::Inventory) -> Option<Self> {
+        let service = inventory.service.clone()?;
+        let (account_id, region) = crate::discover::arn_account_region(service.arn.as_deref()?);
+        Some(Self {
+            account_id: account_id?,
+            region: region?,
+            cluster: service.cluster_arn.as_deref()?.rsplit('/').next()?.to_owned(),
+            task_definition: inventory.task_definition.clone()?,
+            load_balancer: inventory.load_balancer.clone()?,
+            target_groups: vec![inventory.blue_target_group.clone()?],
+            pipeline: inventory.pipeline.clone().flatten(),
+            service,
+            roles: Vec::new(),
+            migrated: false,
+            ecs_timing: EcsTiming::default(),
+        })
+    }
+
     /// EC2 launch type, `bridge` networking, instance targets.
     pub fn on_ec2(mut self) -> Self {
         self.service.launch_type = Some("EC2".into());
