@@ -77,7 +77,7 @@ async fn assert_migrated(aws: &AwsClients, f: &Fixture, before: &serde_json::Val
             .as_str()
             .unwrap()
             .replace(&f.target_group_name, "NAME")
-            .replace(&format!("NAME-green"), "NAME")
+            .replace("NAME-green", "NAME")
             .split(", load_balancer_arns")
             .next()
             .unwrap()

@@ -79,8 +79,8 @@ fn assert_migrated(st: &AccountState, scenario: &Scenario, context: &str) {
     let pair = &dg.load_balancer_info().unwrap().target_group_pair_info_list()[0];
     let names: Vec<_> = pair.target_groups().iter().filter_map(|t| t.name()).collect();
     assert_eq!(names, [blue.name.as_str(), green.name.as_str()], "{context}");
-    assert_eq!(pair.prod_traffic_route().unwrap().listener_arns(), [prod.arn.clone()], "{context}");
-    assert_eq!(pair.test_traffic_route().unwrap().listener_arns(), [test.arn.clone()], "{context}");
+    assert_eq!(pair.prod_traffic_route().unwrap().listener_arns(), std::slice::from_ref(&prod.arn), "{context}");
+    assert_eq!(pair.test_traffic_route().unwrap().listener_arns(), std::slice::from_ref(&test.arn), "{context}");
     assert!(dg.auto_rollback_configuration().is_some_and(|a| a.enabled()), "{context}: auto-rollback");
 
     match &scenario.pipeline {

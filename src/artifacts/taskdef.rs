@@ -522,8 +522,7 @@ mod tests {
         assert!(err(TaskDefOptions::builder().substitution("", "x").build()).contains("empty"));
         let five = json!({"taskDefinition": {"family": "f", "containerDefinitions":
             (1..=5).map(|i| json!({"name": format!("c{i}"), "image": "i"})).collect::<Vec<_>>()}});
-        let mut opts = TaskDefOptions::default();
-        opts.image_containers = (1..=5).map(|i| format!("c{i}")).collect();
+        let opts = TaskDefOptions { image_containers: (1..=5).map(|i| format!("c{i}")).collect(), ..Default::default() };
         let e = TaskDefTemplate::from_describe_json(&five, &opts).unwrap_err().to_string();
         assert!(e.contains("at most 4"), "{e}");
         let e = TaskDefTemplate::from_describe_json(&json!({"family": "x"}), &TaskDefOptions::default())

@@ -146,7 +146,7 @@ pub(crate) async fn create_service(
         }
         req = req.deployment_configuration(b.build());
     }
-    for (k, v) in def.tags.iter().map(|(k, v)| (k, v)).chain(extra_tags.iter().map(|(k, v)| (k, v))) {
+    for (k, v) in def.tags.iter().chain(extra_tags.iter().map(|(k, v)| (k, v))) {
         req = req.tags(ecs::Tag::builder().key(k).value(v).build());
     }
     req.send().await.ctx("CreateService", format!("{cluster}/{name}"))?;
