@@ -201,6 +201,68 @@ pub(crate) async fn wait_running(aws: &AwsClients, cluster: &str, name: &str, op
     .await
 }
 
+/// Waits until every running task of the service is a healthy target of the service's target
+/// group, so the tasks serve traffic before another service stops.
+///
+/// Targets are identified by task IP (awsvpc tasks, i.e. `ip` target groups). Where the API does
+/// not report them — no running task is listed (an emulator), or tasks have no IP of their own
+/// (bridge/host networking) — the running count already waited for is the last word. Returns
+/// whether target health was observed.
+pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceDefinition, name: &str, opts: &ApplyOptions) -> Result<bool> {
+    let Some(lb) = def.single_load_balancer() else { return Ok(false) };
+    let (Some(tg), Some(port)) = (lb.target_group_arn.clone(), lb.container_port) else { return Ok(false) };
+    wait::poll(&format!("the tasks of service {cluster}/{name} to be healthy targets of {tg}"), opts.service_wait, || async {
+        let listed = aws
+            .ecs
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(name)
+            .desired_status(ecs::DesiredStatus::Running)
+            .send()
+            .await
+            .ctx("ListTasks", format!("{cluster}/{name}"))?;
+        if listed.task_arns().is_empty() {
+            return Ok(Some(false));
+        }
+        let tasks = aws
+            .ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(listed.task_arns().to_vec()))
+            .send()
+            .await
+            .ctx("DescribeTasks", format!("{cluster}/{name}"))?;
+        let ips: Vec<String> = tasks
+            .tasks()
+            .iter()
+            .filter(|t| t.last_status() == Some("RUNNING"))
+            .filter_map(|t| {
+                t.attachments()
+                    .iter()
+                    .flat_map(|a| a.details())
+                    .find(|d| d.name() == Some("privateIPv4Address"))
+                    .and_then(|d| d.value())
+                    .map(str::to_owned)
+            })
+            .collect();
+        if ips.is_empty() {
+            return Ok(Some(false));
+        }
+        let mut req = aws.elbv2.describe_target_health().target_group_arn(&tg);
+        for ip in &ips {
+            req = req.targets(aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder().id(ip).port(port).build());
+        }
+        let health = req.send().await.ctx("DescribeTargetHealth", &tg)?;
+        let healthy = health
+            .target_health_descriptions()
+            .iter()
+            .filter(|d| d.target_health().and_then(|h| h.state()) == Some(&aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum::Healthy))
+            .count();
+        Ok((healthy >= ips.len()).then_some(true))
+    })
+    .await
+}
+
 /// The state of a service: `None` when missing or INACTIVE.
 pub(crate) async fn active(aws: &AwsClients, cluster: &str, name: &str) -> Result<Option<ServiceDefinition>> {
     Ok(describe_service(aws, cluster, name).await?.filter(|s| s.status != "INACTIVE"))
@@ -227,5 +289,7 @@ pub(crate) async fn undo_delete(aws: &AwsClients, cluster: &str, def: &ServiceDe
     }
     create_service(aws, cluster, &def.name, def, &def.deployment_controller, &[]).await?;
     wait_running(aws, cluster, &def.name, opts).await?;
+    // Serving again before the undo of the service that served meanwhile removes it.
+    wait_healthy(aws, cluster, def, &def.name, opts).await?;
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! crashed one stopped. The original definition is journaled before it is deleted.
 
 use super::Ctx;
-use super::ecs_service::{active, create_service, delete_service_call, wait_inactive, wait_running};
+use super::ecs_service::{active, create_service, delete_service_call, wait_healthy, wait_inactive, wait_running};
 use crate::error::Result;
 use crate::inventory::{OWNERSHIP_TAG, ServiceDefinition};
 use crate::plan::StepId;
@@ -31,6 +31,7 @@ pub(crate) async fn apply(
                 create(ctx, to, CODE_DEPLOY, &[]).await?;
             }
             wait(ctx, new_name.as_str()).await?;
+            healthy(ctx, to, new_name.as_str()).await?;
             if active(ctx.aws, cluster, &from.name).await?.is_some_and(|s| s.deployment_controller != CODE_DEPLOY) {
                 delete(ctx, from).await?;
             }
@@ -47,12 +48,14 @@ pub(crate) async fn apply(
                     create(ctx, &bridge, "ECS", &[]).await?;
                 }
                 wait(ctx, bridge_name).await?;
+                healthy(ctx, &bridge, bridge_name).await?;
                 if original.is_some() {
                     delete(ctx, from).await?;
                 }
                 create(ctx, to, CODE_DEPLOY, &[]).await?;
             }
             wait(ctx, &to.name).await?;
+            healthy(ctx, to, &to.name).await?;
             if active(ctx.aws, cluster, bridge_name).await?.is_some() {
                 delete(ctx, &bridge).await?;
             }
@@ -86,6 +89,13 @@ async fn delete(ctx: &Ctx<'_>, def: &ServiceDefinition) -> Result<()> {
     ctx.mutate(STEP, effect, delete_service_call(ctx.aws, &cluster, &def.name), |_, e| e).await?;
     ctx.emit(Event::Waiting { step: STEP, what: format!("service {} to become INACTIVE", def.name) });
     wait_inactive(ctx.aws, &cluster, &def.name, ctx.opts).await
+}
+
+/// Waits until the service's tasks are healthy targets (where reported) before the caller
+/// stops the service that serves meanwhile.
+async fn healthy(ctx: &Ctx<'_>, def: &ServiceDefinition, name: &str) -> Result<()> {
+    ctx.emit(Event::Waiting { step: STEP, what: format!("the tasks of service {name} to pass health checks") });
+    wait_healthy(ctx.aws, &ctx.plan.cluster, def, name, ctx.opts).await.map(|_| ())
 }
 
 async fn wait(ctx: &Ctx<'_>, name: &str) -> Result<()> {

@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use aws_smithy_mocks::{MockResponse, MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -36,6 +37,41 @@ pub struct Call {
     pub mutating: bool,
     /// The fault injected into this call, if any.
     pub fault: Option<InjectedError>,
+    /// When it was served, since the account was created (tokio's clock).
+    pub at: Duration,
+}
+
+/// A condition ECS reaches in the background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Condition {
+    /// All desired tasks of a created service run.
+    TasksRunning,
+    /// A deleted service is INACTIVE.
+    Inactive,
+    /// The tasks of a created service are healthy targets.
+    TargetsHealthy,
+}
+
+/// When a background condition became true, and when a caller first saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Transition {
+    /// The service.
+    pub service: String,
+    /// What happened.
+    pub condition: Condition,
+    /// When it became true, since the account was created.
+    pub happened: Duration,
+    /// When a describe call first reported it (`None`: nobody looked).
+    pub noticed: Option<Duration>,
+}
+
+impl Transition {
+    /// How long after the condition became true a caller noticed it.
+    pub fn lag(&self) -> Option<Duration> {
+        self.noticed.map(|n| n.saturating_sub(self.happened))
+    }
 }
 
 /// An IAM role in the account.
@@ -95,7 +131,12 @@ pub struct AccountState {
     pub log: Vec<String>,
     /// Every call, in order.
     pub calls: Vec<Call>,
+    /// Background conditions ECS reached, in order.
+    pub transitions: Vec<Transition>,
     pub(crate) pending: BTreeMap<String, (Instant, Pending)>,
+    /// When created services' targets become healthy (absent: healthy).
+    pub(crate) healthy_at: BTreeMap<String, Instant>,
+    pub(crate) origin: Instant,
     pub(crate) timing: super::scenario::EcsTiming,
     pub(crate) next_id: u64,
 }
@@ -109,6 +150,8 @@ impl AccountState {
         r.log.clear();
         r.create_service_requests.clear();
         r.pending.clear();
+        r.healthy_at.clear();
+        r.transitions.clear();
         r.next_id = 0;
         r.services.retain(|_, s| s.status != "INACTIVE");
         for s in r.services.values_mut() {
@@ -161,8 +204,14 @@ impl AccountState {
         let now = Instant::now();
         let due: Vec<String> = self.pending.iter().filter(|(_, (at, _))| now > *at).map(|(n, _)| n.clone()).collect();
         for name in due {
-            let Some((_, what)) = self.pending.remove(&name) else { continue };
+            let Some((at, what)) = self.pending.remove(&name) else { continue };
+            let happened = at.saturating_duration_since(self.origin);
             let Some(svc) = self.services.get_mut(&name) else { continue };
+            let condition = match what {
+                Pending::TasksRunning => Condition::TasksRunning,
+                Pending::Inactive => Condition::Inactive,
+            };
+            self.transitions.push(Transition { service: name.clone(), condition, happened, noticed: None });
             match what {
                 Pending::TasksRunning if svc.status == "ACTIVE" => {
                     svc.running_count = svc.desired_count;
@@ -175,6 +224,48 @@ impl AccountState {
                 Pending::TasksRunning => {}
             }
         }
+    }
+
+    /// Marks the transitions of `service` in `conditions` as noticed now, if not yet.
+    pub(crate) fn noticed(&mut self, service: &str, conditions: &[Condition]) {
+        let now = Instant::now().saturating_duration_since(self.origin);
+        for t in self.transitions.iter_mut().filter(|t| t.service == service && conditions.contains(&t.condition)) {
+            t.noticed.get_or_insert(now);
+        }
+    }
+
+    /// Whether the targets of `service` pass health checks now; records the transition the
+    /// first time it is asked after it happened.
+    pub(crate) fn targets_healthy(&mut self, service: &str) -> bool {
+        let Some(at) = self.healthy_at.get(service).copied() else { return true };
+        if Instant::now() <= at {
+            return false;
+        }
+        if !self.transitions.iter().any(|t| t.service == service && t.condition == Condition::TargetsHealthy) {
+            let happened = at.saturating_duration_since(self.origin);
+            self.transitions.push(Transition { service: service.to_owned(), condition: Condition::TargetsHealthy, happened, noticed: None });
+        }
+        true
+    }
+
+    /// The running tasks of every ACTIVE service (one per running task), in service order.
+    pub(crate) fn tasks(&self) -> Vec<FakeTask> {
+        let mut out = Vec::new();
+        for (n, (name, svc)) in self.services.iter().enumerate() {
+            if svc.status != "ACTIVE" {
+                continue;
+            }
+            for i in 0..svc.running_count.max(0) {
+                let id = format!("{:016x}{:016x}", fnv(name), i as u64 + 1);
+                out.push(FakeTask {
+                    arn: format!("arn:aws:ecs:{}:{}:task/{}/{id}", self.region, self.account_id, self.cluster),
+                    service: name.clone(),
+                    // Only awsvpc tasks have their own address (and are ip targets).
+                    ip: svc.network_configuration.is_some().then(|| format!("10.0.{}.{}", n % 250, 10 + i)),
+                });
+            }
+        }
+        out
     }
 
     /// A fresh id for generated ARNs (16 hex digits).
@@ -196,6 +287,17 @@ impl AccountState {
             tg.load_balancer_arns = if used.contains(arn) { vec![lb.clone()] } else { vec![] };
         }
     }
+}
+
+/// A task the fake pretends runs.
+pub(crate) struct FakeTask {
+    pub(crate) arn: String,
+    pub(crate) service: String,
+    pub(crate) ip: Option<String>,
+}
+
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 pub(crate) struct Inner {
@@ -262,7 +364,9 @@ where
     };
     let mut st = acct.lock();
     st.settle();
+    let at = Instant::now().saturating_duration_since(st.origin);
     st.calls.push(Call {
+        at,
         operation: operation.to_owned(),
         input: format!("{input:?}"),
         mutating,

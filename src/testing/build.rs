@@ -29,7 +29,10 @@ pub(crate) fn initial_state(scenario: &Scenario) -> AccountState {
         create_service_requests: Vec::new(),
         log: Vec::new(),
         calls: Vec::new(),
+        transitions: Vec::new(),
         pending: BTreeMap::new(),
+        healthy_at: BTreeMap::new(),
+        origin: tokio::time::Instant::now(),
         timing: scenario.ecs_timing,
         next_id: 0,
     };
@@ -81,6 +84,9 @@ pub(crate) fn migrate_in_place(account: &MockAccount) {
                 }
             }
         }
+        st.healthy_at.clear();
+        st.transitions.clear();
+        st.origin = tokio::time::Instant::now();
         st.calls.clear();
         st.log.clear();
         st.create_service_requests.clear();

@@ -7,11 +7,13 @@ use aws_sdk_ecs::operation::delete_service::DeleteServiceOutput;
 use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
 use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
 use aws_sdk_ecs::operation::list_services::ListServicesOutput;
-use aws_sdk_ecs::types::{Failure, ServiceField};
+use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
+use aws_sdk_ecs::types::{Attachment, Failure, KeyValuePair, ServiceField, Task};
 use aws_smithy_mocks::{Rule, mock};
 use tokio::time::Instant;
 
-use super::account::{AccountState, Pending, Shared, aws_error, serve};
+use super::account::{AccountState, Condition, Pending, Shared, aws_error, serve};
 use super::convert::{sdk_service, sdk_task_definition, service_from_create};
 
 fn cluster_matches(st: &AccountState, cluster: Option<&str>) -> bool {
@@ -45,6 +47,11 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
                             s.tags.clear();
                         }
                         out = out.services(sdk_service(&s));
+                        if s.status == "INACTIVE" {
+                            st.noticed(short, &[Condition::Inactive]);
+                        } else if s.status == "ACTIVE" && s.running_count >= s.desired_count {
+                            st.noticed(short, &[Condition::TasksRunning]);
+                        }
                     }
                     None => out = out.failures(Failure::builder().arn(service_arn(st, short)).reason("MISSING").build()),
                 }
@@ -101,7 +108,11 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
             let svc = service_from_create(input, service_arn(st, &name), cluster_arn(st), id);
             st.log.push(format!("CreateService {name} {}", svc.deployment_controller));
             let out = CreateServiceOutput::builder().service(sdk_service(&svc)).build();
-            st.pending.insert(name.clone(), (Instant::now() + st.timing.tasks_start, Pending::TasksRunning));
+            let running_at = Instant::now() + st.timing.tasks_start;
+            st.pending.insert(name.clone(), (running_at, Pending::TasksRunning));
+            if !svc.load_balancers.is_empty() {
+                st.healthy_at.insert(name.clone(), running_at + st.timing.health_checks);
+            }
             st.services.insert(name, svc);
             Ok(out)
         })
@@ -130,6 +141,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
             }
             svc.status = "DRAINING".into();
             svc.running_count = 0;
+            st.healthy_at.remove(&name);
             let out = DeleteServiceOutput::builder().service(sdk_service(svc)).build();
             st.pending.insert(name.clone(), (Instant::now() + drain, Pending::Inactive));
             st.log.push(format!("DeleteService {name}"));
@@ -154,5 +166,60 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
         })
     });
 
-    vec![describe, list, create, delete, describe_td]
+    let a = acct.clone();
+    let list_tasks = mock!(Client::list_tasks).then_compute_response(move |input| {
+        serve(&a, "ListTasks", input, |st| {
+            if !cluster_matches(st, input.cluster()) {
+                return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+            }
+            if input.desired_status().is_some_and(|d| d.as_str() != "RUNNING") {
+                return Ok(ListTasksOutput::builder().build());
+            }
+            let arns = st
+                .tasks()
+                .into_iter()
+                .filter(|t| input.service_name().is_none_or(|s| s == t.service))
+                .map(|t| t.arn)
+                .collect();
+            Ok(ListTasksOutput::builder().set_task_arns(Some(arns)).build())
+        })
+    });
+
+    let a = acct.clone();
+    let describe_tasks = mock!(Client::describe_tasks).then_compute_response(move |input| {
+        serve(&a, "DescribeTasks", input, |st| {
+            if !cluster_matches(st, input.cluster()) {
+                return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+            }
+            let all = st.tasks();
+            let mut out = DescribeTasksOutput::builder();
+            for arn in input.tasks() {
+                match all.iter().find(|t| t.arn == *arn) {
+                    Some(t) => {
+                        let mut task = Task::builder()
+                            .task_arn(&t.arn)
+                            .cluster_arn(cluster_arn(st))
+                            .group(format!("service:{}", t.service))
+                            .last_status("RUNNING")
+                            .desired_status("RUNNING")
+                            .set_task_definition_arn(st.services[&t.service].task_definition.clone());
+                        if let Some(ip) = &t.ip {
+                            task = task.attachments(
+                                Attachment::builder()
+                                    .r#type("ElasticNetworkInterface")
+                                    .status("ATTACHED")
+                                    .details(KeyValuePair::builder().name("privateIPv4Address").value(ip).build())
+                                    .build(),
+                            );
+                        }
+                        out = out.tasks(task.build());
+                    }
+                    None => out = out.failures(Failure::builder().arn(arn).reason("MISSING").build()),
+                }
+            }
+            Ok(out.build())
+        })
+    });
+
+    vec![describe, list, create, delete, describe_td, list_tasks, describe_tasks]
 }

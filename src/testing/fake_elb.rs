@@ -14,10 +14,14 @@ use aws_sdk_elasticloadbalancingv2::operation::describe_target_group_attributes:
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
 use aws_sdk_elasticloadbalancingv2::operation::modify_listener::ModifyListenerOutput;
 use aws_sdk_elasticloadbalancingv2::operation::modify_target_group_attributes::ModifyTargetGroupAttributesOutput;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthOutput;
+use aws_sdk_elasticloadbalancingv2::types::{
+    TargetDescription, TargetHealth, TargetHealthDescription, TargetHealthReasonEnum, TargetHealthStateEnum,
+};
 use aws_sdk_elasticloadbalancingv2::types::{Rule as ElbRule, Tag, TagDescription, TargetGroupAttribute};
 use aws_smithy_mocks::{Rule, mock};
 
-use super::account::{AccountState, Shared, aws_error, serve};
+use super::account::{AccountState, Condition, Shared, aws_error, serve};
 use super::convert::{forward_of, sdk_listener, sdk_load_balancer, sdk_target_group, target_group_from_create};
 use crate::inventory::{ListenerInfo, Tags};
 
@@ -272,7 +276,66 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
         })
     });
 
+    let a = acct.clone();
+    let target_health = mock!(Client::describe_target_health).then_compute_response(move |input| {
+        serve(&a, "DescribeTargetHealth", input, |st| {
+            let tg_arn = input.target_group_arn().unwrap_or_default().to_owned();
+            if !st.target_groups.contains_key(&tg_arn) {
+                return Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND));
+            }
+            // ECS registers each awsvpc task of a service behind this group by IP and port.
+            let mut registered: Vec<(String, i32, String)> = Vec::new();
+            for t in st.tasks() {
+                let svc = &st.services[&t.service];
+                let Some(entry) = svc.load_balancers.iter().find(|l| l.target_group_arn.as_deref() == Some(tg_arn.as_str())) else {
+                    continue;
+                };
+                if let Some(ip) = t.ip {
+                    registered.push((ip, entry.container_port.unwrap_or_default(), t.service.clone()));
+                }
+            }
+            let mut out = DescribeTargetHealthOutput::builder();
+            let asked: Vec<(String, Option<i32>)> =
+                input.targets().iter().map(|t| (t.id().unwrap_or_default().to_owned(), t.port())).collect();
+            let report: Vec<(String, i32, Option<String>)> = if asked.is_empty() {
+                registered.iter().map(|(ip, port, svc)| (ip.clone(), *port, Some(svc.clone()))).collect()
+            } else {
+                asked
+                    .iter()
+                    .map(|(id, port)| {
+                        let found = registered.iter().find(|(ip, p, _)| ip == id && port.is_none_or(|x| x == *p));
+                        (id.clone(), port.unwrap_or_default(), found.map(|(_, _, svc)| svc.clone()))
+                    })
+                    .collect()
+            };
+            for (id, port, service) in report {
+                let health = match service {
+                    Some(svc) if st.targets_healthy(&svc) => {
+                        st.noticed(&svc, &[Condition::TargetsHealthy]);
+                        TargetHealth::builder().state(TargetHealthStateEnum::Healthy).build()
+                    }
+                    Some(_) => TargetHealth::builder()
+                        .state(TargetHealthStateEnum::Initial)
+                        .reason(TargetHealthReasonEnum::InitialHealthChecking)
+                        .build(),
+                    None => TargetHealth::builder()
+                        .state(TargetHealthStateEnum::Unused)
+                        .reason(TargetHealthReasonEnum::NotRegistered)
+                        .build(),
+                };
+                out = out.target_health_descriptions(
+                    TargetHealthDescription::builder()
+                        .target(TargetDescription::builder().id(id).port(port).build())
+                        .target_health(health)
+                        .build(),
+                );
+            }
+            Ok(out.build())
+        })
+    });
+
     vec![
+        target_health,
         describe_tgs,
         describe_attrs,
         describe_tags,

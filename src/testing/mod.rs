@@ -44,7 +44,7 @@ mod harness;
 pub mod sample;
 mod scenario;
 
-pub use account::{AccountState, Call, MockAccount, MockClients, RoleState};
+pub use account::{AccountState, Call, Condition, MockAccount, MockClients, RoleState, Transition};
 pub use build::default_migration;
 pub use convert::pipeline_declaration;
 pub use faults::{Fault, InjectedError};

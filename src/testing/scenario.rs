@@ -30,12 +30,21 @@ pub struct EcsTiming {
     pub tasks_start: Duration,
     /// From DeleteService (forced) until the service is INACTIVE.
     pub drain: Duration,
+    /// From the tasks running until their targets pass the load balancer's health checks.
+    pub health_checks: Duration,
 }
 
 impl EcsTiming {
-    /// Tasks start after `tasks_start`; a deleted service drains for `drain`.
+    /// Tasks start after `tasks_start`; a deleted service drains for `drain`; targets are
+    /// healthy as soon as the tasks run.
     pub fn new(tasks_start: Duration, drain: Duration) -> Self {
-        Self { tasks_start, drain }
+        Self { tasks_start, drain, health_checks: Duration::ZERO }
+    }
+
+    /// Targets pass health checks `health_checks` after their tasks run.
+    pub fn with_health_checks(mut self, health_checks: Duration) -> Self {
+        self.health_checks = health_checks;
+        self
     }
 }
 
