@@ -163,3 +163,36 @@ async fn plan_writes_the_deploy_artifacts_and_a_patched_buildspec() {
     assert_same(&before, &snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await, "after plan with artifacts");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// moto's deployments never leave `Created`: deploy-check shows progress, stops waiting at the
+/// deadline (exit 1, the deployment named and left running), and a second run is refused while
+/// that deployment is in flight (exit 2, nothing created).
+#[tokio::test]
+async fn deploy_check_reports_the_deadline_and_refuses_while_a_deployment_is_in_flight() {
+    let (account, aws, _f, dir) = setup().await;
+    let applied = migrate(&account, &dir, &[&["apply", "--yes"], ARGS].concat());
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+
+    let first = migrate(&account, &dir, &[&["deploy-check", "--deadline", "2"], ARGS].concat());
+    let stderr = text(&first.stderr);
+    assert_eq!(first.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("created deployment"), "no progress:\n{stderr}");
+    assert!(stderr.contains("status: Created"), "no status progress:\n{stderr}");
+    let listed = aws
+        .codedeploy
+        .list_deployments()
+        .application_name("prod-web")
+        .deployment_group_name("web-bluegreen")
+        .send()
+        .await
+        .unwrap();
+    let [id] = listed.deployments() else { panic!("expected one deployment: {listed:?}") };
+    assert!(stderr.contains(id.as_str()), "the deployment is not named:\n{stderr}");
+
+    let second = migrate(&account, &dir, &[&["deploy-check", "--deadline", "2"], ARGS].concat());
+    let stderr = text(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(id.as_str()), "the refusal does not name the active deployment:\n{stderr}");
+    let listed = aws.codedeploy.list_deployments().application_name("prod-web").deployment_group_name("web-bluegreen").send().await.unwrap();
+    assert_eq!(listed.deployments().len(), 1, "a refused deploy-check created a deployment");
+}

@@ -198,11 +198,10 @@ impl AccountState {
         out
     }
 
-    /// Applies the background changes of ECS that are due (strictly after their time, so a
-    /// change is never visible to the call that caused it).
+    /// Applies the background changes of ECS that are due.
     pub(crate) fn settle(&mut self) {
         let now = Instant::now();
-        let due: Vec<String> = self.pending.iter().filter(|(_, (at, _))| now > *at).map(|(n, _)| n.clone()).collect();
+        let due: Vec<String> = self.pending.iter().filter(|(_, (at, _))| now >= *at).map(|(n, _)| n.clone()).collect();
         for name in due {
             let Some((at, what)) = self.pending.remove(&name) else { continue };
             let happened = at.saturating_duration_since(self.origin);
@@ -238,7 +237,7 @@ impl AccountState {
     /// first time it is asked after it happened.
     pub(crate) fn targets_healthy(&mut self, service: &str) -> bool {
         let Some(at) = self.healthy_at.get(service).copied() else { return true };
-        if Instant::now() <= at {
+        if Instant::now() < at {
             return false;
         }
         if !self.transitions.iter().any(|t| t.service == service && t.condition == Condition::TargetsHealthy) {
@@ -266,6 +265,12 @@ impl AccountState {
             }
         }
         out
+    }
+
+    /// When a background change caused now with `delay` becomes visible: never at the instant
+    /// of the call that caused it, so even without delay a caller must look again.
+    pub(crate) fn after(delay: Duration) -> Instant {
+        Instant::now() + delay.max(Duration::from_nanos(1))
     }
 
     /// A fresh id for generated ARNs (16 hex digits).

@@ -11,7 +11,6 @@ use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
 use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
 use aws_sdk_ecs::types::{Attachment, Failure, KeyValuePair, ServiceField, Task};
 use aws_smithy_mocks::{Rule, mock};
-use tokio::time::Instant;
 
 use super::account::{AccountState, Condition, Pending, Shared, aws_error, serve};
 use super::convert::{sdk_service, sdk_task_definition, service_from_create};
@@ -108,10 +107,9 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
             let svc = service_from_create(input, service_arn(st, &name), cluster_arn(st), id);
             st.log.push(format!("CreateService {name} {}", svc.deployment_controller));
             let out = CreateServiceOutput::builder().service(sdk_service(&svc)).build();
-            let running_at = Instant::now() + st.timing.tasks_start;
-            st.pending.insert(name.clone(), (running_at, Pending::TasksRunning));
+            st.pending.insert(name.clone(), (AccountState::after(st.timing.tasks_start), Pending::TasksRunning));
             if !svc.load_balancers.is_empty() {
-                st.healthy_at.insert(name.clone(), running_at + st.timing.health_checks);
+                st.healthy_at.insert(name.clone(), AccountState::after(st.timing.tasks_start + st.timing.health_checks));
             }
             st.services.insert(name, svc);
             Ok(out)
@@ -143,7 +141,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
             svc.running_count = 0;
             st.healthy_at.remove(&name);
             let out = DeleteServiceOutput::builder().service(sdk_service(svc)).build();
-            st.pending.insert(name.clone(), (Instant::now() + drain, Pending::Inactive));
+            st.pending.insert(name.clone(), (AccountState::after(drain), Pending::Inactive));
             st.log.push(format!("DeleteService {name}"));
             Ok(out)
         })

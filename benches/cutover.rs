@@ -1,0 +1,98 @@
+//! The service cutover of each strategy under a scripted delay model of ECS, on the test kit with
+//! tokio's paused clock: how long the migration takes in (virtual) time, and how late each wait
+//! noticed its condition (a task set running, targets healthy, a service INACTIVE).
+//!
+//! `cargo bench --bench cutover` prints one table row per strategy and delay model. The waits
+//! use `WaitPolicy::AWS` (5 s first poll, doubling to 15 s), as against a real account. Each row
+//! is 15 runs whose task start time is shifted by 0..14 s, so the conditions fall at every phase
+//! of the poll schedule; times are means over the runs, lags over every wait of every run.
+
+use std::time::{Duration, Instant as WallInstant};
+
+use ecs_bluegreen::spec::{Port, ServiceCutover, ServiceName};
+use ecs_bluegreen::testing::{EcsTiming, MockAccount, Scenario};
+use ecs_bluegreen::wait::WaitPolicy;
+use ecs_bluegreen::{ApplyOptions, InMemoryJournal, Migration, Outcome};
+
+struct Row {
+    model: &'static str,
+    total: Duration,
+    lags: Vec<Duration>,
+    calls: usize,
+    mutating: usize,
+    wall: Duration,
+}
+
+fn run(_strategy: &'static str, cutover: ServiceCutover, model: &'static str, timing: EcsTiming) -> Row {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+    rt.block_on(async move {
+        let wall = WallInstant::now();
+        let account = MockAccount::new(Scenario::default().ecs_timing(timing));
+        let aws = account.clients();
+        let migration = Migration::for_service("prod", "web")
+            .unwrap()
+            .test_listener_port(Port::new(8080).unwrap())
+            .cutover(cutover)
+            .build();
+        let start = tokio::time::Instant::now();
+        let plan = migration.plan(&aws).await.unwrap();
+        let opts = ApplyOptions::new().service_wait(WaitPolicy::AWS).iam_propagation(WaitPolicy::IAM_PROPAGATION);
+        assert_eq!(plan.apply(&aws, &InMemoryJournal::new(), &opts).await.unwrap(), Outcome::Applied);
+        let total = start.elapsed();
+        let st = account.state();
+        Row {
+            model,
+            total,
+            lags: st.transitions.iter().filter_map(|t| t.lag()).collect(),
+            calls: st.calls.len(),
+            mutating: st.calls.iter().filter(|c| c.mutating).count(),
+            wall: wall.elapsed(),
+        }
+    })
+}
+
+fn main() {
+    let s = Duration::from_secs;
+    let models = [
+        ("fast (10s start, 10s health, 5s drain)", EcsTiming::new(s(10), s(5)).with_health_checks(s(10))),
+        ("typical (45s start, 30s health, 30s drain)", EcsTiming::new(s(45), s(30)).with_health_checks(s(30))),
+        ("slow (120s start, 90s health, 300s drain)", EcsTiming::new(s(120), s(300)).with_health_checks(s(90))),
+    ];
+    let strategies = || {
+        [
+            ("parallel-keep-name", ServiceCutover::ParallelKeepName),
+            ("parallel", ServiceCutover::Parallel { new_name: ServiceName::new("web-bg").unwrap() }),
+            ("recreate", ServiceCutover::Recreate),
+        ]
+    };
+    println!("| strategy | ECS delay model | migration time | waits | lag max | lag mean | calls (mutating) | wall |");
+    println!("|---|---|---|---|---|---|---|---|");
+    const SHIFTS: u64 = 15;
+    for (model, timing) in models {
+        for (name, cutover) in strategies() {
+            let rows: Vec<Row> = (0..SHIFTS)
+                .map(|k| {
+                    let mut t = timing;
+                    t.tasks_start += s(k);
+                    run(name, cutover.clone(), model, t)
+                })
+                .collect();
+            let lags: Vec<Duration> = rows.iter().flat_map(|r| r.lags.iter().copied()).collect();
+            let max = lags.iter().max().copied().unwrap_or_default();
+            let mean = if lags.is_empty() { Duration::ZERO } else { lags.iter().sum::<Duration>() / lags.len() as u32 };
+            let mean_of = |f: &dyn Fn(&Row) -> f64| rows.iter().map(f).sum::<f64>() / rows.len() as f64;
+            println!(
+                "| {} | {} | {:.0} s | {} | {:.1} s | {:.1} s | {:.0} ({}) | {:.1} ms |",
+                name,
+                rows[0].model,
+                mean_of(&|r| r.total.as_secs_f64()),
+                rows[0].lags.len(),
+                max.as_secs_f64(),
+                mean.as_secs_f64(),
+                mean_of(&|r| r.calls as f64),
+                rows[0].mutating,
+                mean_of(&|r| r.wall.as_secs_f64() * 1000.0),
+            );
+        }
+    }
+}
