@@ -248,6 +248,29 @@ async fn the_kit_refuses_what_aws_refuses() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("InvalidParameterException"));
+    // CODE_DEPLOY takes one target group.
+    let lb = |tg: &str| {
+        aws_sdk_ecs::types::LoadBalancer::builder().target_group_arn(tg).container_name("web").container_port(80).build()
+    };
+    let err = aws
+        .ecs
+        .create_service()
+        .cluster("prod")
+        .service_name("web-two")
+        .task_definition(sample::TASK_DEFINITION_ARN)
+        .deployment_controller(
+            aws_sdk_ecs::types::DeploymentController::builder()
+                .r#type(aws_sdk_ecs::types::DeploymentControllerType::CodeDeploy)
+                .build()
+                .unwrap(),
+        )
+        .load_balancers(lb(sample::BLUE_TG_ARN))
+        .load_balancers(lb(ecs_bluegreen::testing::ADMIN_TG_ARN))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterException"));
+    assert!(err.message().unwrap_or_default().contains("one target group"), "{err:?}");
     // A deployment group for a service on the ECS controller.
     let err = aws
         .codedeploy
