@@ -3,7 +3,8 @@
 //! `web`, and CodePipeline `web-pipeline` whose Deploy action uses the `ECS` provider.
 //!
 //! `seed_moto show` prints the live state the migration is about instead: the service's
-//! controller, the deployment group, and the pipeline's Deploy action.
+//! controller, the deployment group, and the pipeline's Deploy action; `seed_moto deployments`
+//! lists the deployment group's CodeDeploy deployments.
 //!
 //! Used by `scripts/demo`. Needs `AWS_ENDPOINT_URL` pointing at moto; `MOTO_ACCOUNT_ID` picks
 //! the moto account (default 123456789012).
@@ -22,15 +23,35 @@ async fn main() {
     let account = std::env::var("MOTO_ACCOUNT_ID").unwrap_or_else(|_| "123456789012".to_owned());
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let aws = ecs_bluegreen::AwsClients::builder(&config).interceptor(AccountHeader(account.clone())).build();
-    if std::env::args().nth(1).as_deref() == Some("show") {
-        show(&aws).await;
-        return;
+    match std::env::args().nth(1).as_deref() {
+        Some("show") => return show(&aws).await,
+        Some("deployments") => return deployments(&aws).await,
+        _ => {}
     }
     let f = fixture::seed_rolling_account(&aws, &endpoint, &account).await;
     println!("seeded moto account {account}:");
     println!("  cluster {} / service {} (rolling, {} tasks)", f.cluster_name, f.service_name, 2);
     println!("  load balancer {} -> listener :80 -> target group {}", f.load_balancer_name, f.target_group_name);
     println!("  pipeline {} (Source -> Build -> Deploy[ECS])", f.pipeline_name);
+}
+
+/// Prints the ids and statuses of the deployments in `prod-web/web-bluegreen`, on one line.
+async fn deployments(aws: &ecs_bluegreen::AwsClients) {
+    let listed = aws
+        .codedeploy
+        .list_deployments()
+        .application_name("prod-web")
+        .deployment_group_name("web-bluegreen")
+        .send()
+        .await
+        .expect("ListDeployments");
+    let mut shown = Vec::new();
+    for id in listed.deployments() {
+        let d = aws.codedeploy.get_deployment().deployment_id(id).send().await.expect("GetDeployment");
+        let status = d.deployment_info().and_then(|i| i.status()).map(|s| s.as_str().to_owned()).unwrap_or_default();
+        shown.push(format!("{id} ({status})"));
+    }
+    println!("{}", if shown.is_empty() { "none".to_owned() } else { shown.join(", ") });
 }
 
 async fn show(aws: &ecs_bluegreen::AwsClients) {
