@@ -293,3 +293,69 @@ async fn the_kit_refuses_what_aws_refuses() {
     assert_eq!(err.code(), Some("InvalidRoleException"));
     assert_eq!(account.state().log, ["CreateApplication prod-web"]);
 }
+
+/// Migrates the default scenario's account with the default migration.
+async fn migrated(scenario: Scenario) -> MockAccount {
+    let account = MockAccount::new(scenario);
+    let aws = account.clients();
+    let plan = default_migration(account.scenario()).plan(&aws).await.unwrap();
+    let opts = ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST);
+    assert_eq!(plan.apply(&aws, &InMemoryJournal::new(), &opts).await.unwrap(), Outcome::Applied);
+    account
+}
+
+fn deploy_request() -> ecs_bluegreen::deploy::DeployRequest {
+    ecs_bluegreen::deploy::DeployRequest::for_migration(&default_migration(&Scenario::default())).unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_first_deployment_on_the_kit_succeeds_and_is_recorded() {
+    use ecs_bluegreen::deploy::{self, DeployEvent, DeployOptions, DeploymentOutcome};
+    let account = migrated(Scenario::default()).await;
+    let migration_calls = account.mutating_operations().len();
+    let mut statuses = Vec::new();
+    let report = deploy::first_deployment(&account.clients(), &deploy_request(), &DeployOptions::default(), |e| {
+        if let DeployEvent::Status { status, .. } = e {
+            statuses.push(status.clone());
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.outcome, DeploymentOutcome::Succeeded, "{report}");
+    assert_eq!(statuses, ["Created", "InProgress", "Succeeded"]);
+    assert_eq!(report.task_definition, sample::TASK_DEFINITION_ARN);
+    let st = account.state();
+    let d = &st.deployments[&report.deployment_id];
+    assert_eq!((d.status.as_str(), d.application.as_str()), ("Succeeded", "prod-web"));
+    assert_eq!(d.sha256.as_deref(), Some(ecs_bluegreen::deploy::sha256_hex(&d.appspec).as_str()));
+    assert!(d.appspec.contains(sample::TASK_DEFINITION_ARN), "{}", d.appspec);
+    assert_eq!(st.services["web"].task_definition.as_deref(), Some(sample::TASK_DEFINITION_ARN));
+    drop(st);
+    assert_eq!(account.mutating_operations()[migration_calls..], ["CreateDeployment"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_deployment_reports_codedeploys_error_and_rollback() {
+    use ecs_bluegreen::deploy::{self, DeployOptions, DeploymentOutcome};
+    let account = migrated(Scenario::default().deployments_fail("HEALTH_CONSTRAINTS", "The ECS tasks failed health checks")).await;
+    let report = deploy::first_deployment(&account.clients(), &deploy_request(), &DeployOptions::default(), |_| {}).await.unwrap();
+    assert_eq!(report.outcome, DeploymentOutcome::Failed);
+    let error = report.error.as_ref().expect("CodeDeploy's error");
+    assert_eq!(error.code.as_deref(), Some("HEALTH_CONSTRAINTS"));
+    assert!(report.rollback.as_ref().and_then(|r| r.deployment_id.clone()).is_some(), "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_deployment_reaches_the_deadline_and_blocks_the_next_check() {
+    use ecs_bluegreen::deploy::{self, DeployOptions, DeploymentOutcome};
+    let account = migrated(Scenario::default().deployments_progress(&["Created", "InProgress"])).await;
+    let migration_calls = account.mutating_operations().len();
+    let aws = account.clients();
+    let short = DeployOptions::builder().wait(WaitPolicy { deadline: std::time::Duration::from_secs(60), ..WaitPolicy::AWS }).build();
+    let report = deploy::first_deployment(&aws, &deploy_request(), &short, |_| {}).await.unwrap();
+    assert_eq!((report.outcome, report.status.as_str()), (DeploymentOutcome::DeadlineReached, "InProgress"));
+    let err = deploy::first_deployment(&aws, &deploy_request(), &short, |_| {}).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains(&report.deployment_id), "{err}");
+    assert_eq!(account.mutating_operations()[migration_calls..], ["CreateDeployment"], "the refused check created nothing");
+}

@@ -88,6 +88,26 @@ pub struct RoleState {
     pub tags: BTreeMap<String, String>,
 }
 
+/// A CodeDeploy deployment in the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeploymentState {
+    /// Application.
+    pub application: String,
+    /// Deployment group.
+    pub deployment_group: String,
+    /// Current status.
+    pub status: String,
+    /// The AppSpec content of the revision.
+    pub appspec: String,
+    /// Its SHA-256 as the request gave it.
+    pub sha256: Option<String>,
+    /// How many GetDeployment calls it has answered.
+    pub polls: usize,
+    /// The rollback deployment a failure started.
+    pub rollback_deployment_id: Option<String>,
+}
+
 /// A background change ECS makes to a service after a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Pending {
@@ -123,6 +143,9 @@ pub struct AccountState {
     pub deployment_groups: BTreeMap<(String, String), aws_sdk_codedeploy::types::DeploymentGroupInfo>,
     /// Deployment group tags by `(application, group)`.
     pub deployment_group_tags: BTreeMap<(String, String), crate::inventory::Tags>,
+    /// CodeDeploy deployments by id.
+    pub deployments: BTreeMap<String, DeploymentState>,
+    pub(crate) deployment_script: super::scenario::DeploymentScript,
     /// Pipelines by name.
     pub pipelines: BTreeMap<String, aws_sdk_codepipeline::types::PipelineDeclaration>,
     /// Every CreateService request accepted or refused, in order.
@@ -161,6 +184,7 @@ impl AccountState {
                 d.running_count = 0;
             }
         }
+        r.deployments.clear();
         for p in r.pipelines.values_mut() {
             p.version = None;
         }
@@ -510,6 +534,9 @@ impl MockAccount {
     }
 
     /// The state, locked (background ECS changes that are due applied first).
+    ///
+    /// Drop the guard before calling the account again (another method, or a call through
+    /// its clients): the lock is not reentrant. [`MockAccount::snapshot`] gives a copy.
     pub fn state(&self) -> MutexGuard<'_, AccountState> {
         let mut st = self.inner.lock();
         st.settle();

@@ -21,6 +21,8 @@ pub(crate) fn initial_state(scenario: &Scenario) -> AccountState {
         applications: BTreeMap::new(),
         deployment_groups: BTreeMap::new(),
         deployment_group_tags: BTreeMap::new(),
+        deployments: BTreeMap::new(),
+        deployment_script: scenario.deployments.clone(),
         pipelines: scenario
             .pipeline
             .iter()

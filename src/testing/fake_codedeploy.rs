@@ -14,8 +14,35 @@ use aws_sdk_codedeploy::operation::list_tags_for_resource::ListTagsForResourceOu
 use aws_sdk_codedeploy::types::{self as cd, ComputePlatform};
 use aws_smithy_mocks::{Rule, mock};
 
-use super::account::{AccountState, Shared, aws_error, serve};
+use aws_sdk_codedeploy::operation::batch_get_deployment_targets::BatchGetDeploymentTargetsOutput;
+use aws_sdk_codedeploy::operation::create_deployment::CreateDeploymentOutput;
+use aws_sdk_codedeploy::operation::get_deployment::GetDeploymentOutput;
+use aws_sdk_codedeploy::operation::list_deployment_targets::ListDeploymentTargetsOutput;
+use aws_sdk_codedeploy::operation::list_deployments::ListDeploymentsOutput;
+use aws_sdk_codedeploy::operation::stop_deployment::StopDeploymentOutput;
+
+use super::account::{AccountState, DeploymentState, Shared, aws_error, serve};
 use crate::inventory::ApplicationInfo;
+
+fn is_active(status: &str) -> bool {
+    crate::deploy::ACTIVE_STATUSES.contains(&status)
+}
+
+/// A succeeded deployment leaves the service on the AppSpec's task definition.
+fn apply_succeeded(st: &mut AccountState, d: &DeploymentState) {
+    let Some(td) = d.appspec.lines().find_map(|l| l.trim().strip_prefix("TaskDefinition:")) else { return };
+    let td = td.trim().trim_matches(|c| c == '"' || c == '\'');
+    let services: Vec<String> = st
+        .deployment_groups
+        .get(&(d.application.clone(), d.deployment_group.clone()))
+        .map(|g| g.ecs_services().iter().filter_map(|e| e.service_name().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    for name in services {
+        if let Some(svc) = st.services.get_mut(&name) {
+            svc.task_definition = Some(td.to_owned());
+        }
+    }
+}
 
 fn no_app(name: &str) -> String {
     format!("No application found for name: {name}")
@@ -131,6 +158,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
                 st.log.push(format!("DeleteApplication {name}"));
             }
             st.deployment_groups.retain(|(app, _), _| *app != name);
+            st.deployments.retain(|_, d| d.application != name);
             st.deployment_group_tags.retain(|(app, _), _| *app != name);
             Ok(DeleteApplicationOutput::builder().build())
         })
@@ -239,5 +267,153 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
         })
     });
 
-    vec![get_app, list_apps, create_app, delete_app, get_dg, list_dgs, create_dg, delete_dg, list_tags]
+    let a = acct.clone();
+    let create_deployment = mock!(Client::create_deployment).then_compute_response(move |input| {
+        serve(&a, "CreateDeployment", input, |st| {
+            let app = input.application_name().unwrap_or_default().to_owned();
+            let group = input.deployment_group_name().unwrap_or_default().to_owned();
+            if !st.applications.contains_key(&app) {
+                return Err(aws_error("ApplicationDoesNotExistException", &no_app(&app)));
+            }
+            if !st.deployment_groups.contains_key(&(app.clone(), group.clone())) {
+                return Err(aws_error("DeploymentGroupDoesNotExistException", &format!("No Deployment Group found for name: {group}")));
+            }
+            if let Some((id, _)) = st.deployments.iter().find(|(_, d)| d.application == app && d.deployment_group == group && is_active(&d.status)) {
+                return Err(aws_error(
+                    "DeploymentLimitExceededException",
+                    &format!("The Deployment Group '{group}' already has an active Deployment '{id}'"),
+                ));
+            }
+            let Some(content) = input.revision().and_then(|r| r.app_spec_content()).and_then(|c| c.content()) else {
+                return Err(aws_error("RevisionRequiredException", "A revision must be specified."));
+            };
+            let id = format!("d-{}", &st.fresh_id()[..9].to_uppercase());
+            let first = st.deployment_script.statuses.first().cloned().unwrap_or_else(|| "Created".into());
+            st.deployments.insert(
+                id.clone(),
+                DeploymentState {
+                    application: app.clone(),
+                    deployment_group: group.clone(),
+                    status: first,
+                    appspec: content.to_owned(),
+                    sha256: input.revision().and_then(|r| r.app_spec_content()).and_then(|c| c.sha256()).map(str::to_owned),
+                    polls: 0,
+                    rollback_deployment_id: None,
+                },
+            );
+            st.log.push(format!("CreateDeployment {app}/{group} {id}"));
+            Ok(CreateDeploymentOutput::builder().deployment_id(id).build())
+        })
+    });
+
+    let a = acct.clone();
+    let get_deployment = mock!(Client::get_deployment).then_compute_response(move |input| {
+        serve(&a, "GetDeployment", input, |st| {
+            let id = input.deployment_id().unwrap_or_default().to_owned();
+            let script = st.deployment_script.clone();
+            let Some(d) = st.deployments.get_mut(&id) else {
+                return Err(aws_error("DeploymentDoesNotExistException", &format!("The deployment {id} could not be found.")));
+            };
+            // Each poll answers the next scripted status (a stopped deployment stays stopped).
+            if d.status != "Stopped" {
+                d.status = script.statuses.get(d.polls).or(script.statuses.last()).cloned().unwrap_or_else(|| "Created".into());
+            }
+            d.polls += 1;
+            let d = d.clone();
+            let mut info = cd::DeploymentInfo::builder()
+                .deployment_id(&id)
+                .application_name(&d.application)
+                .deployment_group_name(&d.deployment_group)
+                .status(cd::DeploymentStatus::from(d.status.as_str()))
+                .compute_platform(ComputePlatform::Ecs)
+                .creator(cd::DeploymentCreator::User);
+            if d.status == "Failed" {
+                let (code, message) = script.error.clone().unwrap_or_else(|| ("ECS_UPDATE_ERROR".into(), "The ECS service failed to update".into()));
+                info = info.error_information(cd::ErrorInformation::builder().code(cd::ErrorCode::from(code.as_str())).message(message).build());
+                let rollback_id = match d.rollback_deployment_id.clone() {
+                    Some(r) => r,
+                    None => {
+                        let r = format!("d-{}", &st.fresh_id()[..9].to_uppercase());
+                        if let Some(x) = st.deployments.get_mut(&id) {
+                            x.rollback_deployment_id = Some(r.clone());
+                        }
+                        r
+                    }
+                };
+                info = info.rollback_info(
+                    cd::RollbackInfo::builder()
+                        .rollback_deployment_id(rollback_id)
+                        .rollback_message(format!("Automatic rollback triggered by the failure of deployment {id}"))
+                        .build(),
+                );
+            }
+            if d.status == "Succeeded" {
+                apply_succeeded(st, &d);
+            }
+            Ok(GetDeploymentOutput::builder().deployment_info(info.build()).build())
+        })
+    });
+
+    let a = acct.clone();
+    let list_deployments = mock!(Client::list_deployments).then_compute_response(move |input| {
+        serve(&a, "ListDeployments", input, |st| {
+            let wanted: Vec<&str> = input.include_only_statuses().iter().map(|s| s.as_str()).collect();
+            let ids = st
+                .deployments
+                .iter()
+                .filter(|(_, d)| input.application_name().is_none_or(|a| a == d.application))
+                .filter(|(_, d)| input.deployment_group_name().is_none_or(|g| g == d.deployment_group))
+                .filter(|(_, d)| wanted.is_empty() || wanted.contains(&d.status.as_str()))
+                .map(|(id, _)| id.clone())
+                .collect();
+            Ok(ListDeploymentsOutput::builder().set_deployments(Some(ids)).build())
+        })
+    });
+
+    let a = acct.clone();
+    let stop_deployment = mock!(Client::stop_deployment).then_compute_response(move |input| {
+        serve(&a, "StopDeployment", input, |st| {
+            let id = input.deployment_id().unwrap_or_default().to_owned();
+            let Some(d) = st.deployments.get_mut(&id) else {
+                return Err(aws_error("DeploymentDoesNotExistException", &format!("The deployment {id} could not be found.")));
+            };
+            if !is_active(&d.status) {
+                return Err(aws_error("DeploymentAlreadyCompletedException", &format!("The deployment {id} has already completed.")));
+            }
+            d.status = "Stopped".into();
+            st.log.push(format!("StopDeployment {id}"));
+            Ok(StopDeploymentOutput::builder()
+                .status(cd::StopStatus::Succeeded)
+                .status_message("The deployment was stopped.")
+                .build())
+        })
+    });
+
+    // No per-target detail: CodeDeploy's ECS target view is not modeled.
+    let a = acct.clone();
+    let list_targets = mock!(Client::list_deployment_targets).then_compute_response(move |input| {
+        serve(&a, "ListDeploymentTargets", input, |_| Ok(ListDeploymentTargetsOutput::builder().set_target_ids(Some(vec![])).build()))
+    });
+    let a = acct.clone();
+    let batch_targets = mock!(Client::batch_get_deployment_targets).then_compute_response(move |input| {
+        serve(&a, "BatchGetDeploymentTargets", input, |_| Ok(BatchGetDeploymentTargetsOutput::builder().build()))
+    });
+
+    vec![
+        get_app,
+        list_apps,
+        create_app,
+        delete_app,
+        get_dg,
+        list_dgs,
+        create_dg,
+        delete_dg,
+        list_tags,
+        create_deployment,
+        get_deployment,
+        list_deployments,
+        stop_deployment,
+        list_targets,
+        batch_targets,
+    ]
 }

@@ -44,11 +44,11 @@ mod harness;
 pub mod sample;
 mod scenario;
 
-pub use account::{AccountState, Call, Condition, MockAccount, MockClients, RoleState, Transition};
+pub use account::{AccountState, Call, Condition, DeploymentState, MockAccount, MockClients, RoleState, Transition};
 pub use build::default_migration;
 pub use convert::pipeline_declaration;
 pub use faults::{Fault, InjectedError};
 pub use harness::{FailEachStepReport, FaultRun, fail_each_step};
 pub use scenario::{
-    ADMIN_TG_ARN, CODEDEPLOY_FOR_ECS_POLICY, EXISTING_ROLE_ARN, EXISTING_ROLE_NAME, EcsTiming, RoleSetup, Scenario,
+    ADMIN_TG_ARN, CODEDEPLOY_FOR_ECS_POLICY, DeploymentScript, EXISTING_ROLE_ARN, EXISTING_ROLE_NAME, EcsTiming, RoleSetup, Scenario,
 };

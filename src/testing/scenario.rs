@@ -100,6 +100,34 @@ pub struct Scenario {
     pub migrated: bool,
     /// Background timing of ECS.
     pub ecs_timing: EcsTiming,
+    /// How CodeDeploy deployments created in the account progress.
+    pub deployments: DeploymentScript,
+}
+
+/// How a CodeDeploy deployment created in the mock account progresses: each GetDeployment
+/// answers the next status of `statuses`; the last one stays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeploymentScript {
+    /// Statuses in order (`Created`, `InProgress`, `Ready`, `Baking`, `Succeeded`, `Failed`,
+    /// `Stopped`).
+    pub statuses: Vec<String>,
+    /// For a `Failed` end: CodeDeploy's error code and message.
+    pub error: Option<(String, String)>,
+}
+
+impl Default for DeploymentScript {
+    /// Created → InProgress → Succeeded.
+    fn default() -> Self {
+        Self::statuses(&["Created", "InProgress", "Succeeded"])
+    }
+}
+
+impl DeploymentScript {
+    /// These statuses, one per GetDeployment.
+    pub fn statuses(statuses: &[&str]) -> Self {
+        Self { statuses: statuses.iter().map(|s| (*s).to_owned()).collect(), error: None }
+    }
 }
 
 impl Default for Scenario {
@@ -116,6 +144,7 @@ impl Default for Scenario {
             roles: Vec::new(),
             migrated: false,
             ecs_timing: EcsTiming::default(),
+            deployments: DeploymentScript::default(),
         }
     }
 }
@@ -147,6 +176,7 @@ impl Scenario {
             roles: Vec::new(),
             migrated: false,
             ecs_timing: EcsTiming::default(),
+            deployments: DeploymentScript::default(),
         })
     }
 
@@ -275,6 +305,22 @@ impl Scenario {
     /// pipeline rewired) left it: a plan for it has nothing to do.
     pub fn already_migrated(mut self) -> Self {
         self.migrated = true;
+        self
+    }
+
+    /// Deployments fail after `InProgress` with CodeDeploy's error `code` and `message`; the
+    /// group's auto-rollback starts a rollback deployment.
+    pub fn deployments_fail(mut self, code: &str, message: &str) -> Self {
+        self.deployments = DeploymentScript {
+            statuses: vec!["Created".into(), "InProgress".into(), "Failed".into()],
+            error: Some((code.to_owned(), message.to_owned())),
+        };
+        self
+    }
+
+    /// Deployments progress through `statuses` (e.g. never past `InProgress`).
+    pub fn deployments_progress(mut self, statuses: &[&str]) -> Self {
+        self.deployments = DeploymentScript::statuses(statuses);
         self
     }
 
