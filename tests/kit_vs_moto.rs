@@ -1,4 +1,4 @@
-//! The test kit's account agrees with moto: moto's seeded rolling service is read by discovery,
+//! The test kit's account agrees with moto, for each cutover strategy: moto's seeded rolling service is read by discovery,
 //! replayed on the kit (`Scenario::from_inventory`), and the same migration script runs on
 //! both. Discovery reads the same inventory from both before and after, the deployment group
 //! reads back the same, and `verify` passes the same checks. AWS-assigned ids (target group
@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use common::fixture::seed_rolling_account;
 use common::{fresh_account, moto_clients, moto_endpoint};
-use ecs_bluegreen::spec::{Migration, PipelineDeployStage, PipelineName, Port};
+use ecs_bluegreen::spec::{Migration, PipelineDeployStage, PipelineName, Port, ServiceCutover, ServiceName};
 use ecs_bluegreen::testing::{MockAccount, Scenario};
 use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::{ApplyOptions, AwsClients, InMemoryJournal, Inventory, Outcome};
@@ -75,8 +75,7 @@ async fn deployment_group(aws: &AwsClients) -> String {
     )
 }
 
-#[tokio::test]
-async fn the_kit_and_moto_reach_the_same_end_state_for_the_default_migration() {
+async fn agree(cutover: ServiceCutover) {
     let account = fresh_account();
     let moto = moto_clients(&account);
     let fx = seed_rolling_account(&moto, &moto_endpoint(), &account).await;
@@ -84,16 +83,18 @@ async fn the_kit_and_moto_reach_the_same_end_state_for_the_default_migration() {
         .unwrap()
         .test_listener_port(Port::new(8080).unwrap())
         .pipeline(PipelineDeployStage::named(PipelineName::new(&fx.pipeline_name).unwrap()))
+        .cutover(cutover.clone())
         .build();
+    let context = cutover.as_str();
 
     let before = ecs_bluegreen::discover::discover(&moto, &migration).await.unwrap();
     let kit = MockAccount::new(Scenario::from_inventory(&before).expect("a complete inventory"));
     let kit_aws = kit.clients();
     let kit_before = ecs_bluegreen::discover::discover(&kit_aws, &migration).await.unwrap();
-    assert_eq!(normalized(&kit_before), normalized(&before), "the kit reads back the account it was given");
+    assert_eq!(normalized(&kit_before), normalized(&before), "{context}: the kit reads back the account it was given");
 
-    assert_eq!(migrate(&moto, &migration).await, Outcome::Applied);
-    assert_eq!(migrate(&kit_aws, &migration).await, Outcome::Applied);
+    assert_eq!(migrate(&moto, &migration).await, Outcome::Applied, "{context}");
+    assert_eq!(migrate(&kit_aws, &migration).await, Outcome::Applied, "{context}");
 
     let (moto_after, kit_after) = futures::join!(
         ecs_bluegreen::discover::discover(&moto, &migration),
@@ -101,17 +102,28 @@ async fn the_kit_and_moto_reach_the_same_end_state_for_the_default_migration() {
     );
     let (moto_after, kit_after) = (normalized(&moto_after.unwrap()), normalized(&kit_after.unwrap()));
     for section in ["service", "blue_target_group", "load_balancer", "task_definition", "pipeline", "existing"] {
-        assert_eq!(kit_after[section], moto_after[section], "{section} differs between the kit and moto");
+        assert_eq!(kit_after[section], moto_after[section], "{context}: {section} differs between the kit and moto");
     }
-    assert_eq!(deployment_group(&kit_aws).await, deployment_group(&moto).await);
+    assert_eq!(deployment_group(&kit_aws).await, deployment_group(&moto).await, "{context}");
 
     let (moto_report, kit_report) = futures::join!(
         ecs_bluegreen::verify::verify(&moto, &migration),
         ecs_bluegreen::verify::verify(&kit_aws, &migration)
     );
     let (moto_report, kit_report) = (moto_report.unwrap(), kit_report.unwrap());
-    assert!(moto_report.passed(), "{moto_report:?}");
-    assert!(kit_report.passed(), "{kit_report:?}");
+    assert!(moto_report.passed(), "{context}: {moto_report:?}");
+    assert!(kit_report.passed(), "{context}: {kit_report:?}");
     let names = |r: &ecs_bluegreen::verify::Report| r.checks.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&kit_report), names(&moto_report));
+    assert_eq!(names(&kit_report), names(&moto_report), "{context}");
+}
+
+#[tokio::test]
+async fn the_kit_and_moto_reach_the_same_end_state_for_the_default_migration() {
+    agree(ServiceCutover::ParallelKeepName).await;
+}
+
+#[tokio::test]
+async fn the_kit_and_moto_reach_the_same_end_state_for_parallel_and_recreate() {
+    agree(ServiceCutover::Parallel { new_name: ServiceName::new("web-bg").unwrap() }).await;
+    agree(ServiceCutover::Recreate).await;
 }
