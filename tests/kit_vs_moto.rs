@@ -1,6 +1,6 @@
-//! The test kit's account agrees with moto, for each cutover strategy: moto's seeded rolling service is read by discovery,
-//! replayed on the kit (`Scenario::from_inventory`), and the same migration script runs on
-//! both. Discovery reads the same inventory from both before and after, the deployment group
+//! The test kit's account agrees with moto, for each cutover strategy: moto's seeded rolling
+//! service is read by discovery, replayed on the kit (`Scenario::from_inventory`), and the same
+//! migration script runs on both. Discovery reads the same inventory from both before and after, the deployment group
 //! reads back the same, and `verify` passes the same checks. AWS-assigned ids (target group
 //! and listener suffixes, application and group ids) are replaced by names before comparing.
 
