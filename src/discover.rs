@@ -387,7 +387,8 @@ pub(crate) async fn elb_tags(aws: &AwsClients, arns: &[String]) -> Result<BTreeM
     Ok(all)
 }
 
-fn forward_targets(actions: &[elb::Action]) -> Vec<WeightedTargetGroup> {
+/// The target groups (with weights) a listener's or rule's forward action sends to.
+pub(crate) fn forward_targets(actions: &[elb::Action]) -> Vec<WeightedTargetGroup> {
     let Some(fwd) = actions.iter().find(|a| a.r#type() == Some(&elb::ActionTypeEnum::Forward)) else {
         return Vec::new();
     };

@@ -3,6 +3,7 @@
 
 use aws_sdk_elasticloadbalancingv2::types as elb;
 
+use crate::discover::forward_targets;
 use super::{Ctx, has_code};
 use crate::discover::elb_tags;
 use crate::error::{Result, SdkResultExt};
@@ -117,23 +118,6 @@ pub(crate) fn forward(targets: &[WeightedTargetGroup]) -> elb::Action {
             )
             .build(),
     }
-}
-
-fn forward_targets(actions: &[elb::Action]) -> Vec<WeightedTargetGroup> {
-    let Some(fwd) = actions.iter().find(|a| a.r#type() == Some(&elb::ActionTypeEnum::Forward)) else { return Vec::new() };
-    let from_config: Vec<WeightedTargetGroup> = fwd
-        .forward_config()
-        .map(|c| {
-            c.target_groups()
-                .iter()
-                .filter_map(|t| Some(WeightedTargetGroup { target_group_arn: t.target_group_arn()?.to_owned(), weight: t.weight().unwrap_or(1) }))
-                .collect()
-        })
-        .unwrap_or_default();
-    if !from_config.is_empty() {
-        return from_config;
-    }
-    fwd.target_group_arn().map(|a| vec![WeightedTargetGroup { target_group_arn: a.to_owned(), weight: 1 }]).unwrap_or_default()
 }
 
 /// Deletes the test listener if it exists and carries this migration's ownership tag.

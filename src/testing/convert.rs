@@ -8,7 +8,7 @@ use aws_sdk_elasticloadbalancingv2::types as elb;
 use crate::inventory::{
     AwsVpcConfiguration, CapacityProviderItem, DeploymentAlarmsDef, DeploymentConfigurationDef, DeploymentSummary,
     ListenerInfo, LoadBalancerEntry, LoadBalancerInfo, PipelineInfo, PlacementConstraintDef, PlacementStrategyDef,
-    ServiceDefinition, ServiceRegistryEntry, TargetGroupInfo, TaskDefinitionInfo, WeightedTargetGroup,
+    ServiceDefinition, ServiceRegistryEntry, TargetGroupInfo, TaskDefinitionInfo,
 };
 
 /// The SDK service DescribeServices returns for `s`.
@@ -367,24 +367,6 @@ pub(crate) fn sdk_listener(l: &ListenerInfo, lb_arn: &str) -> elb::Listener {
         .set_protocol(l.protocol.as_deref().map(elb::ProtocolEnum::from))
         .default_actions(action)
         .build()
-}
-
-/// The forward targets of a listener's default actions.
-pub(crate) fn forward_of(actions: &[elb::Action]) -> Vec<WeightedTargetGroup> {
-    let Some(a) = actions.first() else { return vec![] };
-    let from_config: Vec<WeightedTargetGroup> = a
-        .forward_config()
-        .map(|c| {
-            c.target_groups()
-                .iter()
-                .filter_map(|t| Some(WeightedTargetGroup { target_group_arn: t.target_group_arn()?.to_owned(), weight: t.weight().unwrap_or(1) }))
-                .collect()
-        })
-        .unwrap_or_default();
-    if !from_config.is_empty() {
-        return from_config;
-    }
-    a.target_group_arn().map(|t| vec![WeightedTargetGroup { target_group_arn: t.to_owned(), weight: 1 }]).unwrap_or_default()
 }
 
 /// The SDK load balancer for `lb`.

@@ -22,7 +22,7 @@ use aws_sdk_elasticloadbalancingv2::types::{Rule as ElbRule, Tag, TagDescription
 use aws_smithy_mocks::{Rule, mock};
 
 use super::account::{AccountState, Condition, Shared, aws_error, serve};
-use super::convert::{forward_of, sdk_listener, sdk_load_balancer, sdk_target_group, target_group_from_create};
+use super::convert::{sdk_listener, sdk_load_balancer, sdk_target_group, target_group_from_create};
 use crate::inventory::{ListenerInfo, Tags};
 
 const TG_NOT_FOUND: &str = "One or more target groups not found";
@@ -214,7 +214,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
             if st.load_balancer.listeners.iter().any(|l| l.port == Some(port)) {
                 return Err(aws_error("DuplicateListener", "A listener already exists on this port for this load balancer"));
             }
-            let forward = forward_of(input.default_actions());
+            let forward = crate::discover::forward_targets(input.default_actions());
             if let Some(missing) = forward.iter().find(|w| !st.target_groups.contains_key(&w.target_group_arn)) {
                 return Err(aws_error("TargetGroupNotFound", &format!("Target group '{}' not found", missing.target_group_arn)));
             }
@@ -254,7 +254,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
     let modify_listener = mock!(Client::modify_listener).then_compute_response(move |input| {
         serve(&a, "ModifyListener", input, |st| {
             let arn = input.listener_arn().unwrap_or_default();
-            let forward = forward_of(input.default_actions());
+            let forward = crate::discover::forward_targets(input.default_actions());
             if let Some(missing) = forward.iter().find(|w| !st.target_groups.contains_key(&w.target_group_arn)) {
                 return Err(aws_error("TargetGroupNotFound", &format!("Target group '{}' not found", missing.target_group_arn)));
             }
