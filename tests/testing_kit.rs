@@ -46,6 +46,9 @@ fn assert_migrated(st: &AccountState, scenario: &Scenario, context: &str) {
     assert_eq!(svc.task_definition, original.task_definition, "{context}");
     assert_eq!(svc.desired_count, original.desired_count, "{context}");
     assert_eq!(svc.launch_type, original.launch_type, "{context}");
+    assert_eq!(svc.capacity_provider_strategy, original.capacity_provider_strategy, "{context}");
+    assert_eq!(svc.platform_version, original.platform_version, "{context}");
+    assert_eq!(svc.health_check_grace_period_seconds, original.health_check_grace_period_seconds, "{context}");
     assert_eq!(svc.network_configuration, original.network_configuration, "{context}");
     assert_eq!(svc.load_balancers, original.load_balancers, "{context}");
     for (k, v) in &original.tags {
@@ -100,8 +103,9 @@ fn assert_migrated(st: &AccountState, scenario: &Scenario, context: &str) {
 
 #[tokio::test(start_paused = true)]
 async fn the_script_migrates_the_default_scenario_and_three_variations() {
-    let cases: [(&str, Scenario, Option<&str>); 5] = [
+    let cases: [(&str, Scenario, Option<&str>); 6] = [
         ("default", Scenario::default(), None),
+        ("Fargate Spot capacity providers", Scenario::default().on_fargate_spot(), None),
         ("EC2", Scenario::default().on_ec2(), None),
         ("NLB", Scenario::default().behind_nlb(), None),
         ("existing role, no pipeline", Scenario::default().with_existing_role().without_pipeline(), Some(EXISTING_ROLE_ARN)),

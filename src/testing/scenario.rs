@@ -197,6 +197,17 @@ impl Scenario {
         self
     }
 
+    /// Fargate through capacity providers (2 tasks on `FARGATE` as a base, the rest 3:1 on
+    /// `FARGATE_SPOT`) instead of a launch type.
+    pub fn on_fargate_spot(mut self) -> Self {
+        self.service.launch_type = None;
+        self.service.capacity_provider_strategy = vec![
+            crate::inventory::CapacityProviderItem { capacity_provider: "FARGATE".into(), weight: 1, base: 2 },
+            crate::inventory::CapacityProviderItem { capacity_provider: "FARGATE_SPOT".into(), weight: 3, base: 0 },
+        ];
+        self
+    }
+
     /// A Network Load Balancer: TCP listener and target group (CodeDeploy then allows only
     /// `CodeDeployDefault.ECSAllAtOnce`).
     pub fn behind_nlb(mut self) -> Self {
