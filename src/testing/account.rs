@@ -165,8 +165,9 @@ pub struct AccountState {
 }
 
 impl AccountState {
-    /// The resources only: logs, calls, pipeline versions, deployment ids, INACTIVE services
-    /// and running counts left out. Two accounts with equal resources look the same to a user.
+    /// The resources only: logs, calls, background transitions, CodeDeploy deployment history,
+    /// pipeline versions, ECS deployment ids, INACTIVE services and running counts left out.
+    /// Two accounts with equal resources look the same to a user.
     pub fn resources(&self) -> AccountState {
         let mut r = self.clone();
         r.calls.clear();

@@ -21,8 +21,8 @@ pub const ADMIN_TG_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789
 /// How long ECS takes, in the fake, for what happens in the background.
 ///
 /// Durations are measured on tokio's clock, so under `#[tokio::test(start_paused = true)]` they
-/// cost no real time. The default (all zero) still needs one extra describe per wait, like the
-/// real service, because a change shows up on the describe *after* the one that saw the call.
+/// cost no real time. With the default (all zero) a change becomes visible just after the call
+/// that caused it, never at the same instant, so a wait still polls at least twice, as on AWS.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EcsTiming {
