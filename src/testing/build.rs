@@ -69,11 +69,16 @@ pub(crate) fn migrate_in_place(account: &MockAccount) {
         rt.block_on(async {
             let aws = account.clients();
             let migration = default_migration(account.scenario());
-            let plan = migration.plan(&aws).await.expect("the scenario migrates");
+            let plan = migration
+                .plan(&aws)
+                .await
+                .unwrap_or_else(|e| panic!("Scenario::already_migrated: this scenario cannot be migrated: {e}"));
             let opts = crate::ApplyOptions::new()
                 .service_wait(crate::wait::WaitPolicy::FAST)
                 .iam_propagation(crate::wait::WaitPolicy::FAST);
-            plan.apply(&aws, &crate::InMemoryJournal::new(), &opts).await.expect("the scenario migrates");
+            plan.apply(&aws, &crate::InMemoryJournal::new(), &opts)
+                .await
+                .unwrap_or_else(|e| panic!("Scenario::already_migrated: migrating the scenario failed: {e}"));
         });
         let mut st = account.shared().lock();
         // The runtime's clock is gone: apply what ECS still had pending, forget the run.
@@ -94,5 +99,5 @@ pub(crate) fn migrate_in_place(account: &MockAccount) {
         st.create_service_requests.clear();
     })
     .join()
-    .expect("migrating the scenario in place");
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
 }

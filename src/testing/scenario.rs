@@ -313,7 +313,9 @@ impl Scenario {
     }
 
     /// The account as a finished migration with default settings (test listener on 8080,
-    /// pipeline rewired) left it: a plan for it has nothing to do.
+    /// pipeline rewired) left it: a plan for it has nothing to do. The kit runs the real
+    /// migration when the account is built, so combine it only with variations that migrate
+    /// (building the account panics with the plan's refusal otherwise).
     pub fn already_migrated(mut self) -> Self {
         self.migrated = true;
         self
