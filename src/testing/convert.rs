@@ -346,19 +346,7 @@ pub(crate) fn sdk_listener(l: &ListenerInfo, lb_arn: &str) -> elb::Listener {
             .r#type(elb::ActionTypeEnum::FixedResponse)
             .fixed_response_config(elb::FixedResponseActionConfig::builder().status_code("404").build())
             .build(),
-        [one] => elb::Action::builder().r#type(elb::ActionTypeEnum::Forward).target_group_arn(&one.target_group_arn).build(),
-        many => elb::Action::builder()
-            .r#type(elb::ActionTypeEnum::Forward)
-            .forward_config(
-                elb::ForwardActionConfig::builder()
-                    .set_target_groups(Some(
-                        many.iter()
-                            .map(|t| elb::TargetGroupTuple::builder().target_group_arn(&t.target_group_arn).weight(t.weight).build())
-                            .collect(),
-                    ))
-                    .build(),
-            )
-            .build(),
+        targets => crate::steps::test_listener::forward(targets),
     };
     elb::Listener::builder()
         .listener_arn(&l.arn)
