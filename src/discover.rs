@@ -156,7 +156,8 @@ fn code_is<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
 }
 
 
-/// DescribeServices with tags for up to 10 names, in the order asked; `None` for a missing one.
+/// DescribeServices with tags for up to 10 names (or ARNs), in the order asked; `None` for a
+/// missing one.
 pub async fn describe_services(aws: &AwsClients, cluster: &str, names: &[String]) -> Result<Vec<Option<ServiceDefinition>>> {
     let out = aws
         .ecs
@@ -173,26 +174,16 @@ pub async fn describe_services(aws: &AwsClients, cluster: &str, names: &[String]
     };
     Ok(names
         .iter()
-        .map(|n| out.services().iter().find(|s| s.service_name() == Some(n.as_str())).map(service_from_sdk))
+        .map(|n| {
+            let n = Some(n.as_str());
+            out.services().iter().find(|s| s.service_name() == n || s.service_arn() == n).map(service_from_sdk)
+        })
         .collect())
 }
 
 /// DescribeServices with tags; `None` when the service is missing.
 pub async fn describe_service(aws: &AwsClients, cluster: &str, service: &str) -> Result<Option<ServiceDefinition>> {
-    let out = aws
-        .ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .include(ecs::ServiceField::Tags)
-        .send()
-        .await;
-    let out = match out {
-        Ok(o) => o,
-        Err(e) if code_is(&e, &["ClusterNotFoundException"]) => return Ok(None),
-        Err(e) => return Err(e).ctx("DescribeServices", format!("service {cluster}/{service}")),
-    };
-    Ok(out.services().first().map(service_from_sdk))
+    Ok(describe_services(aws, cluster, &[service.to_owned()]).await?.pop().flatten())
 }
 
 /// Converts the SDK's service into our plain definition.

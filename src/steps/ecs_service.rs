@@ -206,11 +206,10 @@ pub(crate) async fn wait_running(aws: &AwsClients, cluster: &str, name: &str, op
 ///
 /// Targets are identified by task IP (awsvpc tasks, i.e. `ip` target groups). Where the API does
 /// not report them — no running task is listed (an emulator), or tasks have no IP of their own
-/// (bridge/host networking) — the running count already waited for is the last word. Returns
-/// whether target health was observed.
-pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceDefinition, name: &str, opts: &ApplyOptions) -> Result<bool> {
-    let Some(lb) = def.single_load_balancer() else { return Ok(false) };
-    let (Some(tg), Some(port)) = (lb.target_group_arn.clone(), lb.container_port) else { return Ok(false) };
+/// (bridge/host networking) — the running count already waited for is the last word.
+pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceDefinition, name: &str, opts: &ApplyOptions) -> Result<()> {
+    let Some(lb) = def.single_load_balancer() else { return Ok(()) };
+    let (Some(tg), Some(port)) = (lb.target_group_arn.clone(), lb.container_port) else { return Ok(()) };
     wait::poll(&format!("the tasks of service {cluster}/{name} to be healthy targets of {tg}"), opts.service_wait, || async {
         let listed = aws
             .ecs
@@ -222,7 +221,7 @@ pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceD
             .await
             .ctx("ListTasks", format!("{cluster}/{name}"))?;
         if listed.task_arns().is_empty() {
-            return Ok(Some(false));
+            return Ok(Some(()));
         }
         let tasks = aws
             .ecs
@@ -246,7 +245,7 @@ pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceD
             })
             .collect();
         if ips.is_empty() {
-            return Ok(Some(false));
+            return Ok(Some(()));
         }
         let mut req = aws.elbv2.describe_target_health().target_group_arn(&tg);
         for ip in &ips {
@@ -258,7 +257,7 @@ pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceD
             .iter()
             .filter(|d| d.target_health().and_then(|h| h.state()) == Some(&aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum::Healthy))
             .count();
-        Ok((healthy >= ips.len()).then_some(true))
+        Ok((healthy >= ips.len()).then_some(()))
     })
     .await
 }

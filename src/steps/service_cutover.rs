@@ -95,7 +95,7 @@ async fn delete(ctx: &Ctx<'_>, def: &ServiceDefinition) -> Result<()> {
 /// stops the service that serves meanwhile.
 async fn healthy(ctx: &Ctx<'_>, def: &ServiceDefinition, name: &str) -> Result<()> {
     ctx.emit(Event::Waiting { step: STEP, what: format!("the tasks of service {name} to pass health checks") });
-    wait_healthy(ctx.aws, &ctx.plan.cluster, def, name, ctx.opts).await.map(|_| ())
+    wait_healthy(ctx.aws, &ctx.plan.cluster, def, name, ctx.opts).await
 }
 
 async fn wait(ctx: &Ctx<'_>, name: &str) -> Result<()> {
