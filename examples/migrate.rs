@@ -15,9 +15,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use ecs_bluegreen::spec::{DeploymentConfig, Migration, PipelineDeployStage, PipelineName, Port, ServiceCutover, ServiceName, Target};
 use ecs_bluegreen::txn::journal::{self, JournalStatus};
-use ecs_bluegreen::txn::{Event, Outcome};
+use ecs_bluegreen::txn::{Event, EventKind, Outcome};
 use ecs_bluegreen::deploy::{DEPLOYMENT_WAIT, DeployEvent, DeployOptions, DeployRequest};
 use ecs_bluegreen::wait::WaitPolicy;
+use ecs_bluegreen::error::Report;
 use ecs_bluegreen::{ApplyOptions, AwsClients, CallRecorder, Error, FileJournal, Journal};
 
 /// Move a live ECS service from rolling updates to CodeDeploy blue/green, as one
@@ -154,7 +155,7 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         let code = match &e {
-            Error::Plan(_) | Error::Validation(_) | Error::Unfinished(_) | Error::DeployRefused(_) => 2,
+            Error::Plan(_) | Error::Validation(_) | Error::Unfinished(_) | Error::DeployRefused(_) | Error::UnregisteredStep(_) => 2,
             Error::Apply(f) if !f.rollback.is_clean() => 3,
             // The journal could not be written: the account's state needs `status` and `resume`.
             Error::Journal(_) => 3,
@@ -163,15 +164,16 @@ impl From<Error> for Failure {
         let json = match &e {
             Error::Plan(p) => Some(serde_json::json!({ "error": "plan refused", "refusals": p.refusals() })),
             Error::Apply(f) => Some(serde_json::json!({
-                "error": f.cause.to_string(), "failed_step": f.step, "rollback": f.rollback,
+                "error": Report(&f.cause).to_string(), "failed_step": f.step, "rollback": f.rollback,
             })),
             Error::DeployRefused(r) => Some(serde_json::json!({
                 "error": "deploy refused", "reason": r.reason(), "fix": r.fix(),
                 "active_deployment_id": r.active_deployment_id(),
             })),
-            other => Some(serde_json::json!({ "error": other.to_string() })),
+            other => Some(serde_json::json!({ "error": Report(other).to_string() })),
         };
-        Self { code, message: e.to_string(), json }
+        // The whole cause chain: Display of each error holds only its own message.
+        Self { code, message: Report(&e).to_string(), json }
     }
 }
 
@@ -248,15 +250,15 @@ fn journal_path(opts: &Opts) -> Result<std::path::PathBuf, Failure> {
 fn apply_options() -> ApplyOptions {
     use std::io::IsTerminal;
     let line = |e: &Event| -> Option<String> {
-        Some(match e {
-            Event::StepStarted { step } => format!("==> {step}"),
-            Event::StepFinished { step } => format!("    {step}: done"),
-            Event::StepFailed { step, error } => format!("    {step}: FAILED: {error}"),
-            Event::Mutating { what, .. } => format!("    change: {what}"),
-            Event::Waiting { what, .. } => format!("    waiting for {what}"),
-            Event::Undoing { what } => format!("<== undo {what}"),
-            Event::Undone { what } => format!("    undone: {what}"),
-            Event::UndoFailed { what, error } => format!("    UNDO FAILED: {what}: {error}"),
+        Some(match &e.kind {
+            EventKind::StepStarted { step } => format!("==> {step}"),
+            EventKind::StepFinished { step } => format!("    {step}: done"),
+            EventKind::StepFailed { step, error } => format!("    {step}: FAILED: {error}"),
+            EventKind::Mutating { what, .. } => format!("    change: {what}"),
+            EventKind::Waiting { what, .. } => format!("    waiting for {what}"),
+            EventKind::Undoing { what } => format!("<== undo {what}"),
+            EventKind::Undone { what } => format!("    undone: {what}"),
+            EventKind::UndoFailed { what, error } => format!("    UNDO FAILED: {what}: {error}"),
             _ => return None,
         })
     };
@@ -266,8 +268,8 @@ fn apply_options() -> ApplyOptions {
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         ApplyOptions::new().observer(move |e| {
             let Some(text) = line(e) else { return };
-            match e {
-                Event::Mutating { .. } | Event::Waiting { .. } | Event::Undoing { .. } => {
+            match &e.kind {
+                EventKind::Mutating { .. } | EventKind::Waiting { .. } | EventKind::Undoing { .. } => {
                     bar.set_message(text.trim().to_owned())
                 }
                 _ => bar.println(text),

@@ -31,15 +31,19 @@ pub enum ErrorKind {
 }
 
 /// The crate's error type.
+///
+/// `Display` shows this error's own message only; the cause (an SDK error, an I/O error, the
+/// step's error inside [`Error::Apply`]) is reachable through [`std::error::Error::source`].
+/// [`Report`] prints the whole chain on one line.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// An AWS API call failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Aws(#[from] AwsApiError),
     /// The migration spec or the live setup was refused before any change.
     #[error(transparent)]
-    Plan(#[from] crate::plan::PlanError),
+    Plan(#[from] crate::refusal::PlanError),
     /// A value given by the user is not valid.
     #[error(transparent)]
     Validation(#[from] crate::spec::ValidationError),
@@ -51,34 +55,188 @@ pub enum Error {
         /// How long it waited.
         waited_secs: u64,
     },
-    /// Applying failed; the automatic rollback's report says whether anything is left.
-    #[error("{0}")]
-    Apply(Box<crate::txn::ApplyFailed>),
+    /// Applying failed; the automatic rollback's report says whether anything is left. The
+    /// step's error is the [`source`](std::error::Error::source).
+    #[error(transparent)]
+    Apply(Box<ApplyFailed>),
     /// An earlier run is unfinished: resume it or roll it back first. Nothing was changed.
     #[error("{0}")]
     Unfinished(String),
     /// The journal could not be read or written, or refuses the request.
-    #[error("journal: {0}")]
-    Journal(String),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
     /// A deployment was refused before any change (one is already in flight, the deployment
     /// group or service is missing...); see [`crate::deploy::DeployRefused::kind`].
     #[error("{0}")]
     DeployRefused(crate::deploy::DeployRefused),
+    /// A plan or journal names a user's step kind that the caller did not register in its
+    /// [`StepRegistry`](crate::StepRegistry). Nothing was changed.
+    #[error(transparent)]
+    UnregisteredStep(#[from] UnregisteredStep),
+    /// An error of a user's step.
+    #[error(transparent)]
+    Custom(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl Error {
+    /// An error of a user's step (any error type, or a message).
+    pub fn custom(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Error::Custom(e.into())
+    }
+
     /// The coarse kind of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Aws(e) => e.kind(),
-            Error::Plan(_) | Error::Validation(_) => ErrorKind::InvalidInput,
+            Error::Plan(_) | Error::Validation(_) | Error::UnregisteredStep(_) => ErrorKind::InvalidInput,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Journal(_) | Error::Unfinished(_) => ErrorKind::Conflict,
             Error::Apply(f) => f.cause.kind(),
             Error::DeployRefused(r) => r.kind(),
+            Error::Custom(e) => match e.downcast_ref::<Error>() {
+                Some(inner) => inner.kind(),
+                None => ErrorKind::Other,
+            },
+        }
+    }
+
+    /// Whether AWS itself answered with an error, so the call did not take effect. Anything
+    /// else (timeouts, lost connections, users' errors) may have reached the service.
+    pub(crate) fn is_refusal(&self) -> bool {
+        match self {
+            Error::Aws(a) => a.code().is_some() && a.kind() != ErrorKind::Timeout,
+            _ => false,
         }
     }
 }
+
+/// Prints an error and its whole `source()` chain on one line, `a: b: c`.
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(e) = next {
+            write!(f, ": {e}")?;
+            next = e.source();
+        }
+        Ok(())
+    }
+}
+
+/// A failed apply: the step, and what the automatic rollback did. The step's error is the
+/// [`source`](std::error::Error::source) (also [`ApplyFailed::cause`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ApplyFailed {
+    /// The step that failed.
+    pub step: crate::spec::StepId,
+    /// Why.
+    pub cause: Error,
+    /// What the rollback did; check `rollback.is_clean()`.
+    pub rollback: crate::report::RollbackReport,
+}
+
+impl ApplyFailed {
+    pub(crate) fn new(step: crate::spec::StepId, cause: Error, rollback: crate::report::RollbackReport) -> Self {
+        Self { step, cause, rollback }
+    }
+}
+
+impl fmt::Display for ApplyFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "step {} failed; {}", self.step, self.rollback)
+    }
+}
+
+impl std::error::Error for ApplyFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+/// The journal could not be read or written, or does not belong to the request.
+#[derive(Debug)]
+pub struct JournalError {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl JournalError {
+    /// A journal error without an underlying cause.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), source: None }
+    }
+    /// A journal error caused by `source` (an `io::Error`, a JSON error...).
+    pub fn with_source(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self { message: message.into(), source: Some(Box::new(source)) }
+    }
+    /// The message (without the cause).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    /// The underlying I/O error, when there is one.
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        self.source.as_deref().and_then(|e| e.downcast_ref::<std::io::Error>())
+    }
+}
+
+impl fmt::Display for JournalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "journal: {}", self.message)
+    }
+}
+
+impl std::error::Error for JournalError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<&str> for JournalError {
+    fn from(s: &str) -> Self {
+        Self::new(s)
+    }
+}
+
+impl From<String> for JournalError {
+    fn from(s: String) -> Self {
+        Self::new(s)
+    }
+}
+
+/// A plan or journal names a step kind the caller did not register.
+#[derive(Debug)]
+pub struct UnregisteredStep {
+    kind: String,
+    registered: Vec<String>,
+}
+
+impl UnregisteredStep {
+    pub(crate) fn new(kind: impl Into<String>, registered: Vec<String>) -> Self {
+        Self { kind: kind.into(), registered }
+    }
+    /// The unknown kind.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+}
+
+impl fmt::Display for UnregisteredStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the plan or journal holds a step of kind {:?}, which is not registered (registered: {}); register it with ApplyOptions::steps(StepRegistry::new().register::<YourStep>({:?})) and run again; nothing was changed",
+            self.kind,
+            if self.registered.is_empty() { "none".to_owned() } else { self.registered.join(", ") },
+            self.kind
+        )
+    }
+}
+
+impl std::error::Error for UnregisteredStep {}
 
 /// Context of a failed AWS call: which operation, which resource, AWS's code and message.
 #[derive(Debug)]

@@ -3,15 +3,23 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-pub mod clients;
 pub mod artifacts;
+pub mod clients;
+pub mod compose;
 pub mod deploy;
 pub mod discover;
 pub mod error;
+pub mod events;
 pub mod inventory;
+pub mod journal;
+pub mod options;
 pub mod plan;
+pub mod refusal;
+pub mod registry;
+pub mod report;
 pub mod spec;
 pub mod stats;
+pub mod step;
 pub(crate) mod steps;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
@@ -21,12 +29,18 @@ pub mod verify;
 pub mod wait;
 
 pub use clients::{AwsClients, AwsClientsBuilder};
+pub use compose::Transaction;
 pub use deploy::{DeployOptions, DeployRequest, DeploymentOutcome, DeploymentReport, first_deployment};
 pub use error::{AwsApiError, Error, ErrorKind, Result};
+pub use events::{Event, EventKind};
 pub use inventory::Inventory;
+pub use journal::{FileJournal, InMemoryJournal, Journal};
+pub use options::ApplyOptions;
 pub use plan::{Plan, PlanError};
-pub use spec::Migration;
+pub use registry::StepRegistry;
+pub use report::{Outcome, RollbackReport};
+pub use spec::{Migration, StepId};
+pub use step::Step;
 pub use steps::ecs_service::DROPPED_FIELDS as DROPPED_SERVICE_FIELDS;
 pub use stats::{CallRecorder, RecordedCall};
-pub use txn::journal::{FileJournal, InMemoryJournal, Journal};
-pub use txn::{ApplyOptions, Outcome, RollbackReport, resume, rollback};
+pub use txn::{resume, rollback};

@@ -121,3 +121,19 @@ mod tests {
         assert!(err.to_string().contains("permanent"));
     }
 }
+
+/// The waits of a run (see [`crate::ApplyOptions::service_wait`] and
+/// [`crate::ApplyOptions::iam_propagation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waits {
+    /// Services running their tasks, passing health checks, becoming INACTIVE.
+    pub service_wait: WaitPolicy,
+    /// Retrying CodeDeploy's "cannot assume role" errors while IAM propagates.
+    pub iam_propagation: WaitPolicy,
+}
+
+impl Default for Waits {
+    fn default() -> Self {
+        Self { service_wait: WaitPolicy::AWS, iam_propagation: WaitPolicy::IAM_PROPAGATION }
+    }
+}

@@ -84,7 +84,7 @@ async fn a_deployment_group_retries_until_the_new_role_can_be_assumed() {
     let records = journal.records().unwrap();
     let intents: Vec<u64> = records
         .iter()
-        .filter(|r| matches!(&r.entry, Entry::Intent { step: StepId::DeploymentGroup, .. }))
+        .filter(|r| matches!(&r.entry, Entry::Intent { step, .. } if *step == StepId::DeploymentGroup))
         .map(|r| r.seq)
         .collect();
     assert_eq!(intents.len(), 1, "{records:#?}");

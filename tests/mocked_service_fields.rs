@@ -99,7 +99,9 @@ fn inventory_ec2_bridge() -> Inventory {
 }
 
 fn opts() -> ApplyOptions {
-    ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST)
+    // The plans here come from hand-made inventories (fields moto drops), not from the fake's
+    // account, so apply's re-read would rightly call them stale.
+    ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST).skip_stale_plan_check()
 }
 
 /// Plans `migration` on `inventory` and applies it on the fake; returns every CreateService request.

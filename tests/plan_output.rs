@@ -34,7 +34,7 @@ fn sample_plan() -> Plan {
 }
 
 fn change(p: &Plan, step: StepId) -> &Change {
-    p.change(step).unwrap_or_else(|| panic!("no {step} change in:\n{p}"))
+    p.change(&step).unwrap_or_else(|| panic!("no {step} change in:\n{p}"))
 }
 
 fn owned() -> Tags {
@@ -51,7 +51,7 @@ fn s(v: &str) -> String {
 #[test]
 fn changes_come_in_execution_order() {
     let p = sample_plan();
-    let steps: Vec<StepId> = p.changes.iter().map(|c| c.step).collect();
+    let steps: Vec<StepId> = p.changes.iter().map(|c| c.step.clone()).collect();
     assert_eq!(steps, STEPS);
     let actions: Vec<Action> = p.changes.iter().map(|c| c.action).collect();
     assert_eq!(
@@ -83,7 +83,10 @@ fn every_change_depends_only_on_earlier_changes() {
     assert_eq!(deps(StepId::TestListener), [StepId::GreenTargetGroup]);
     assert_eq!(deps(StepId::ServiceRole), []);
     assert_eq!(deps(StepId::Application), []);
-    assert_eq!(deps(StepId::ServiceCutover), [StepId::GreenTargetGroup, StepId::TestListener]);
+    assert_eq!(
+        deps(StepId::ServiceCutover),
+        [StepId::GreenTargetGroup, StepId::TestListener, StepId::ServiceRole, StepId::Application]
+    );
     assert_eq!(
         deps(StepId::DeploymentGroup),
         [StepId::ServiceRole, StepId::Application, StepId::ServiceCutover, StepId::TestListener]
@@ -526,7 +529,7 @@ fn migrated_inventory() -> Inventory {
 fn already_migrated_service_is_noop_but_for_the_pipeline() {
     let p = plan(&sample::migration(), &migrated_inventory()).unwrap_or_else(|e| panic!("{e}"));
     assert!(p.already_migrated);
-    let steps: Vec<StepId> = p.changes.iter().map(|c| c.step).collect();
+    let steps: Vec<StepId> = p.changes.iter().map(|c| c.step.clone()).collect();
     assert_eq!(steps, STEPS);
     for c in &p.changes {
         if c.step == StepId::PipelineDeployAction {

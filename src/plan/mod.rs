@@ -3,14 +3,14 @@
 //!
 //! Nothing here performs I/O; [`Migration::plan`] is the convenience that discovers first.
 
-mod error;
 mod render;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use error::{PlanError, Refusal, RefusalKind};
+pub use crate::refusal::{PlanError, Refusal, RefusalKind};
+pub use crate::spec::StepId;
 
 use crate::inventory::*;
 use crate::spec::{
@@ -23,48 +23,6 @@ const MAX_TAG_VALUE: usize = 256;
 
 /// Placeholder shown for identifiers AWS assigns during apply.
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
-
-/// Identifies a step of the migration; also the key of its journal entries.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StepId {
-    /// Clone the blue target group.
-    GreenTargetGroup,
-    /// Test listener (or weight-0 attachment to the production listener).
-    TestListener,
-    /// CodeDeploy service role.
-    ServiceRole,
-    /// CodeDeploy application.
-    Application,
-    /// Blue/green deployment group.
-    DeploymentGroup,
-    /// Switch the service to `CODE_DEPLOY`.
-    ServiceCutover,
-    /// Rewrite the pipeline's Deploy action.
-    PipelineDeployAction,
-}
-
-impl StepId {
-    /// Kebab-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepId::GreenTargetGroup => "green-target-group",
-            StepId::TestListener => "test-listener",
-            StepId::ServiceRole => "service-role",
-            StepId::Application => "application",
-            StepId::DeploymentGroup => "deployment-group",
-            StepId::ServiceCutover => "service-cutover",
-            StepId::PipelineDeployAction => "pipeline-deploy-action",
-        }
-    }
-}
-
-impl std::fmt::Display for StepId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What a change does to its resource.
 #[non_exhaustive]
@@ -84,6 +42,7 @@ pub enum Action {
 }
 
 /// One planned change.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// The step that carries it out.
@@ -165,6 +124,36 @@ pub enum ChangeDetail {
         /// The action after the change.
         after: ActionInfo,
     },
+    /// A user's step (see [`crate::step`]).
+    Custom(CustomChange),
+}
+
+/// The planned change of a user's step: its registered kind, the line the plan shows, and the
+/// step's serialised state (from which the registry rebuilds it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomChange {
+    kind: String,
+    summary: String,
+    state: serde_json::Value,
+}
+
+impl CustomChange {
+    /// A user's planned change.
+    pub fn new(kind: impl Into<String>, summary: impl Into<String>, state: serde_json::Value) -> Self {
+        Self { kind: kind.into(), summary: summary.into(), state }
+    }
+    /// The kind the step is registered under.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+    /// The line the plan shows.
+    pub fn summary(&self) -> &str {
+        &self.summary
+    }
+    /// The step's serialised state.
+    pub fn state(&self) -> &serde_json::Value {
+        &self.state
+    }
 }
 
 /// How the green target group receives test traffic.
@@ -235,6 +224,7 @@ pub struct DroppedSetting {
 }
 
 /// The migration's plan: ordered changes with exact values, and warnings.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// Tagged on every created resource.
@@ -251,6 +241,17 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Things the user should know that do not block the migration.
     pub warnings: Vec<String>,
+    /// The migration spec planned, so `apply` can read the account again and refuse a stale
+    /// plan. Plans without it (written by older versions) are refused by `apply`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<Box<Migration>>,
+    /// The built-in steps the transaction holds (all of them for a full migration).
+    #[serde(default = "all_built_in")]
+    pub built_in_steps: Vec<StepId>,
+}
+
+fn all_built_in() -> Vec<StepId> {
+    StepId::BUILT_IN.to_vec()
 }
 
 impl Plan {
@@ -259,21 +260,14 @@ impl Plan {
         self.changes.iter().all(|c| c.action == Action::NoOp)
     }
     /// The change of a step, if planned.
-    pub fn change(&self, step: StepId) -> Option<&Change> {
-        self.changes.iter().find(|c| c.step == step)
+    pub fn change(&self, step: impl std::borrow::Borrow<StepId>) -> Option<&Change> {
+        let step = step.borrow();
+        self.changes.iter().find(|c| &c.step == step)
     }
     /// Count of changes per action: (create, update, replace, delete, no-op).
     pub fn counts(&self) -> (usize, usize, usize, usize, usize) {
         let n = |a| self.changes.iter().filter(|c| c.action == a).count();
         (n(Action::Create), n(Action::Update), n(Action::Replace), n(Action::Delete), n(Action::NoOp))
-    }
-}
-
-impl Migration {
-    /// Discovers the live service (read-only) and plans the migration.
-    pub async fn plan(&self, aws: &crate::AwsClients) -> crate::Result<Plan> {
-        let inventory = Box::pin(crate::discover::discover(aws, self)).await?;
-        Ok(plan(self, &inventory)?)
     }
 }
 
@@ -302,10 +296,27 @@ pub fn codedeploy_trust_policy(account_id: Option<&str>) -> String {
     serde_json::json!({ "Version": "2012-10-17", "Statement": [stmt] }).to_string()
 }
 
-/// Plans the migration. Pure: no I/O. Refuses, with every reason and its fix, what AWS
+/// Plans the whole migration. Pure: no I/O. Refuses, with every reason and its fix, what AWS
 /// would refuse or what would be unsafe.
 pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
+    plan_steps(migration, inv, &StepId::BUILT_IN)
+}
+
+/// Plans the built-in steps named in `steps` only: a partial migration (the rest exists
+/// already, or is someone else's job). Pure: no I/O. Besides what [`plan`] refuses, it refuses
+/// a step whose prerequisite neither exists in the account nor is planned (a pipeline step
+/// without a deployment group, a deployment group for a service not on `CODE_DEPLOY`, ...).
+pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> Result<Plan, PlanError> {
+    let has = |id: StepId| steps.contains(&id);
+    let cutover_planned = has(StepId::ServiceCutover);
     let mut refusals = Vec::new();
+    for s in steps.iter().filter(|s| !s.is_built_in()) {
+        refusals.push(Refusal::new(
+            RefusalKind::StepGraph,
+            format!("{s} is not a built-in step"),
+            "name built-in steps only (StepId::BUILT_IN); add your own steps with Transaction::step",
+        ));
+    }
     let mut warnings = Vec::new();
     let id = migration.migration_id();
     let cluster = migration.cluster_name().to_owned();
@@ -368,7 +379,18 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
                 && blue_name.as_ref().is_some_and(|b| dg.target_group_names.contains(b))
         });
 
-    match svc.deployment_controller.as_str() {
+    let controller = if cutover_planned { svc.deployment_controller.as_str() } else { "ECS" };
+    if !cutover_planned && has(StepId::DeploymentGroup) && svc.deployment_controller != "CODE_DEPLOY" {
+        refusals.push(Refusal::new(
+            RefusalKind::MissingPrerequisite,
+            format!(
+                "the transaction creates a deployment group for service {service_name}, which uses the {} controller; CodeDeploy refuses a group for a service not on CODE_DEPLOY",
+                svc.deployment_controller
+            ),
+            "add the service-cutover step to the transaction, or switch the service to CODE_DEPLOY first",
+        ));
+    }
+    match controller {
         "ECS" => {}
         "CODE_DEPLOY" if identical => {}
         "CODE_DEPLOY" => refusals.push(Refusal::new(
@@ -391,6 +413,7 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
     if let Some(strategy) = svc.deployment_configuration.as_ref().and_then(|d| d.strategy.as_deref())
         && strategy != "ROLLING"
         && !identical
+        && cutover_planned
     {
         refusals.push(Refusal::new(
             RefusalKind::EcsNativeStrategy,
@@ -398,7 +421,7 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
             "switch the service to the ROLLING strategy first (UpdateService), or keep ECS-native blue/green",
         ));
     }
-    if svc.scheduling_strategy.as_deref() == Some("DAEMON") {
+    if cutover_planned && svc.scheduling_strategy.as_deref() == Some("DAEMON") {
         refusals.push(Refusal::new(
             RefusalKind::DaemonScheduling,
             format!("service {service_name} uses DAEMON scheduling; CODE_DEPLOY supports only REPLICA"),
@@ -434,21 +457,21 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
         }
     };
 
-    if svc.deployments.iter().any(|d| d.service_connect) {
+    if cutover_planned && svc.deployments.iter().any(|d| d.service_connect) {
         refusals.push(Refusal::new(
             RefusalKind::ServiceConnect,
             format!("service {service_name} uses Service Connect, which AWS supports only with the ECS controller"),
             "remove Service Connect from the service, or use ECS-native blue/green",
         ));
     }
-    if svc.deployments.iter().any(|d| d.vpc_lattice) {
+    if cutover_planned && svc.deployments.iter().any(|d| d.vpc_lattice) {
         refusals.push(Refusal::new(
             RefusalKind::VpcLattice,
             format!("service {service_name} uses VPC Lattice, which blocks leaving the ECS controller"),
             "remove the VPC Lattice configuration, or use ECS-native blue/green",
         ));
     }
-    if !identical {
+    if !identical && cutover_planned {
         let in_flight = svc.deployments.len() > 1
             || svc.deployments.iter().any(|d| d.rollout_state.as_deref() == Some("IN_PROGRESS"));
         if in_flight {
@@ -608,12 +631,14 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
     if let Some(g) = &inv.existing.green_target_group
         && !owned(&g.tags, &id)
         && !identical
+        && has(StepId::GreenTargetGroup)
     {
         refusals.push(not_owned("target group", &g.name, "choose another green target group name (TargetGroupPair override)"));
     }
     if let Some(r) = &inv.existing.role
         && !owned(&r.tags, &id)
         && !identical
+        && has(StepId::ServiceRole)
     {
         refusals.push(not_owned(
             "IAM role",
@@ -624,12 +649,14 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
     if let Some(a) = &inv.existing.application
         && !owned(&a.tags, &id)
         && !identical
+        && has(StepId::Application)
     {
         refusals.push(not_owned("CodeDeploy application", &a.name, "choose another application name (CodeDeployApp override)"));
     }
     if let Some(d) = dg_existing
         && !owned(&d.tags, &id)
         && !identical
+        && has(StepId::DeploymentGroup)
     {
         refusals.push(not_owned("deployment group", &d.name, "choose another deployment group name"));
     }
@@ -638,6 +665,7 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
     // otherwise apply would mistake someone's service for its own.
     if let Some(other) = &inv.existing.cutover_service
         && !identical
+        && cutover_planned
         && !(migration.cutover() == &ServiceCutover::ParallelKeepName && owned(&other.tags, &id))
     {
         let fix = match migration.cutover() {
@@ -657,7 +685,7 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
     }
 
     // An existing group is only "unchanged" if it has what is asked for; it is never rewritten.
-    if let Some(d) = dg_existing {
+    if let Some(d) = dg_existing.filter(|_| has(StepId::DeploymentGroup)) {
         let wanted = dg_spec.deployment_config().name();
         if let Some(live) = d.deployment_config_name.as_deref()
             && live != wanted
@@ -674,7 +702,7 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
 
     // Pipeline.
     let mut pipeline_change = None;
-    if let Some(stage_spec) = migration.pipeline() {
+    if let Some(stage_spec) = migration.pipeline().filter(|_| has(StepId::PipelineDeployAction)) {
         let pname = stage_spec.pipeline_name().as_str();
         match inv.pipeline.as_ref().and_then(|p| p.as_ref()) {
             None => refusals.push(Refusal::new(
@@ -687,6 +715,52 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
                 Err(r) => refusals.push(r),
             },
         }
+    }
+
+    // A partial transaction: what a planned step needs and no planned step makes must exist.
+    let missing = |what: String, step: StepId| {
+        Refusal::new(
+            RefusalKind::MissingPrerequisite,
+            what,
+            format!("add the {step} step to the transaction, or create it first"),
+        )
+    };
+    let green_name = green_spec.as_ref().map(|g| g.green_name().as_str().to_owned()).unwrap_or_default();
+    if (has(StepId::TestListener) || has(StepId::DeploymentGroup))
+        && !has(StepId::GreenTargetGroup)
+        && inv.existing.green_target_group.is_none()
+    {
+        refusals.push(missing(format!("green target group {green_name} does not exist and the transaction does not create it"), StepId::GreenTargetGroup));
+    }
+    if has(StepId::DeploymentGroup) {
+        if !has(StepId::ServiceRole) && role_spec.existing_role_arn().is_none() && inv.existing.role.is_none() {
+            refusals.push(missing(
+                format!("the CodeDeploy role {} does not exist and the transaction does not create it", role_spec.role_name()),
+                StepId::ServiceRole,
+            ));
+        }
+        if !has(StepId::Application) && inv.existing.application.is_none() {
+            refusals.push(missing(
+                format!("CodeDeploy application {} does not exist and the transaction does not create it", app_spec.application_name()),
+                StepId::Application,
+            ));
+        }
+        if !has(StepId::TestListener)
+            && let Some(port) = migration.test_listener_port()
+            && existing_test_listener.is_none()
+        {
+            refusals.push(missing(format!("there is no test listener of this migration on port {port}, and the transaction does not create one"), StepId::TestListener));
+        }
+    }
+    if has(StepId::PipelineDeployAction) && migration.pipeline().is_some() && !has(StepId::DeploymentGroup) && dg_existing.is_none() {
+        refusals.push(missing(
+            format!(
+                "the pipeline step would point the pipeline at deployment group {}/{}, which does not exist and which the transaction does not create",
+                app_spec.application_name(),
+                dg_spec.deployment_group_name()
+            ),
+            StepId::DeploymentGroup,
+        ));
     }
 
     if !refusals.is_empty() {
@@ -859,7 +933,9 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
     changes.push(Change {
         step: StepId::ServiceCutover,
         action: if identical { Action::NoOp } else { Action::Replace },
-        depends_on: vec![StepId::GreenTargetGroup, StepId::TestListener],
+        // The role and application first: cheap calls that fail early (permissions, names)
+        // before the service is recreated, which is slow to undo.
+        depends_on: vec![StepId::GreenTargetGroup, StepId::TestListener, StepId::ServiceRole, StepId::Application],
         detail: ChangeDetail::ServiceCutover {
             strategy,
             from: Box::new(svc.clone()),
@@ -904,6 +980,12 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
     }
     let _ = entry;
 
+    // Keep the planned steps only, and dependencies among them (the others exist: checked above).
+    changes.retain(|c| has(c.step.clone()));
+    for c in &mut changes {
+        c.depends_on.retain(|d| steps.contains(d));
+    }
+
     Ok(Plan {
         migration_id: id,
         cluster,
@@ -912,7 +994,30 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
         already_migrated: identical,
         changes,
         warnings,
+        migration: Some(Box::new(migration.clone())),
+        built_in_steps: StepId::BUILT_IN.iter().filter(|s| steps.contains(s)).cloned().collect(),
     })
+}
+
+/// A digest of the built-in changes, blind to what moves on its own (running task counts), so
+/// that a plan made again from an unchanged account has the same one.
+pub(crate) fn fingerprint(changes: &[Change]) -> String {
+    use sha2::Digest as _;
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("running_count");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let built_in: Vec<&Change> = changes.iter().filter(|c| c.step.is_built_in()).collect();
+    let mut v = serde_json::to_value(&built_in).unwrap_or_default();
+    strip(&mut v);
+    let digest = sha2::Sha256::digest(v.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Name of the temporary bridge service of [`ServiceCutover::ParallelKeepName`].

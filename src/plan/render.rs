@@ -4,6 +4,7 @@
 
 use std::fmt::{self, Display, Formatter, Write as _};
 
+use super::StepId;
 use super::{Action, ChangeDetail, Plan, TestRoute};
 use crate::inventory::ServiceDefinition;
 
@@ -231,6 +232,15 @@ impl Display for Plan {
                     }
                     w.row("input_artifacts", after.input_artifacts.join(", "));
                     w.finish()?;
+                }
+                ChangeDetail::Custom(custom) => {
+                    writeln!(f, "  {sym} {v} {} ({}: {})", custom.summary(), c.step, custom.kind())?;
+                    if !c.depends_on.is_empty() {
+                        let deps: Vec<&str> = c.depends_on.iter().map(StepId::as_str).collect();
+                        let mut w = fields(f);
+                        w.row("after", deps.join(", "));
+                        w.finish()?;
+                    }
                 }
             }
         }

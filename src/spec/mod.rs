@@ -4,11 +4,13 @@
 //! time ([`crate::plan`]), not in `build()`.
 
 mod names;
+mod step_id;
 
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
 pub(crate) use names::derive_target_group_name;
+pub use step_id::StepId;
 pub use names::{
     ApplicationName, ClusterName, DeploymentConfig, DeploymentGroupName, PipelineName, Port, ReadyWait, RoleArn,
     RoleName, ServiceName, TargetGroupName, TerminationWait, ValidationError,

@@ -6,11 +6,9 @@ use super::{Ctx, has_code};
 use crate::error::{Error, Result, SdkResultExt};
 use crate::plan::Plan;
 use crate::inventory::{OWNERSHIP_TAG, Tags};
-use crate::plan::StepId;
-use crate::txn::journal::Effect;
+use crate::journal::Effect;
 use crate::AwsClients;
 
-const STEP: StepId = StepId::Application;
 
 /// Creates the application unless it exists.
 pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, tags: &Tags) -> Result<()> {
@@ -26,9 +24,7 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, tags: &Tags) -> Result<()> 
     for (k, v) in tags {
         req = req.tags(cd::Tag::builder().key(k).value(v).build());
     }
-    ctx.mutate(
-        STEP,
-        Effect::ApplicationCreated { name: name.to_owned() },
+    ctx.mutate(Effect::ApplicationCreated { name: name.to_owned() },
         async { req.send().await.ctx("CreateApplication", name) },
         |_, e| e,
     )
@@ -66,4 +62,24 @@ pub(crate) async fn undo(aws: &AwsClients, plan: &Plan, name: &str, confirmed: b
     }
     aws.codedeploy.delete_application().application_name(name).send().await.ctx("DeleteApplication", name)?;
     Ok(())
+}
+
+/// The built-in step: its planned change.
+pub(crate) struct ApplicationStep(pub(crate) crate::plan::Change);
+
+impl crate::step::Step for ApplicationStep {
+    super::from_planned_change!();
+
+    fn reads(&self) -> Vec<&'static str> {
+        vec!["codedeploy:GetApplication", "codedeploy:ListTagsForResource"]
+    }
+
+    fn apply<'a>(&'a self, cx: &'a Ctx<'a>) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let crate::plan::ChangeDetail::Application { name, tags } = &self.0.detail else {
+                return Err(super::wrong_detail(&self.0));
+            };
+            apply(cx, name, tags).await
+        })
+    }
 }

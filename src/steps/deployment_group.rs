@@ -5,12 +5,11 @@ use aws_sdk_codedeploy::types as cd;
 
 use super::{Ctx, has_code};
 use crate::error::{Error, Result, SdkResultExt};
-use crate::plan::{DeploymentGroupValues, StepId};
-use crate::txn::journal::Effect;
+use crate::plan::DeploymentGroupValues;
+use crate::journal::Effect;
 use crate::wait;
 use crate::AwsClients;
 
-const STEP: StepId = StepId::DeploymentGroup;
 
 /// Whether an error is CodeDeploy not yet able to assume a just-created role.
 pub(crate) fn is_role_propagation(e: &Error) -> bool {
@@ -89,9 +88,7 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, d: &DeploymentGroupValues, role_arn: &s
         req = req.tags(cd::Tag::builder().key(k).value(v).build());
     }
     let what = format!("{}/{}", d.application, d.name);
-    ctx.mutate(
-        STEP,
-        Effect::DeploymentGroupCreated { application: d.application.clone(), name: d.name.clone() },
+    ctx.mutate(Effect::DeploymentGroupCreated { application: d.application.clone(), name: d.name.clone() },
         wait::retry(&format!("deployment group {what} (IAM propagation)"), ctx.opts.iam_propagation, is_role_propagation, || {
             let req = req.clone();
             let what = what.clone();
@@ -109,5 +106,29 @@ pub(crate) async fn undo(aws: &AwsClients, application: &str, name: &str) -> Res
         Ok(_) => Ok(()),
         Err(e) if has_code(&e, &["ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"]) => Ok(()),
         Err(e) => Err(e).ctx("DeleteDeploymentGroup", format!("{application}/{name}")),
+    }
+}
+
+/// The built-in step: its planned change.
+pub(crate) struct DeploymentGroupStep(pub(crate) crate::plan::Change);
+
+impl crate::step::Step for DeploymentGroupStep {
+    super::from_planned_change!();
+
+    fn reads(&self) -> Vec<&'static str> {
+        vec!["codedeploy:GetDeploymentGroup"]
+    }
+
+    fn apply<'a>(&'a self, cx: &'a Ctx<'a>) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let crate::plan::ChangeDetail::DeploymentGroup(d) = &self.0.detail else {
+                return Err(super::wrong_detail(&self.0));
+            };
+            // Identifiers made by earlier steps of this run; else those the plan found.
+            let known = |v: &Option<String>| v.clone().filter(|a| a != crate::plan::KNOWN_AFTER_APPLY);
+            let role = cx.output(crate::step::outputs::SERVICE_ROLE_ARN).unwrap_or_else(|| d.service_role_arn.clone());
+            let test = cx.output(crate::step::outputs::TEST_LISTENER_ARN).or_else(|| known(&d.test_listener_arn));
+            apply(cx, d, &role, test.as_deref()).await
+        })
     }
 }

@@ -7,7 +7,7 @@ use super::{built, has_code};
 use crate::discover::describe_service;
 use crate::error::{Result, SdkResultExt};
 use crate::inventory::ServiceDefinition;
-use crate::txn::ApplyOptions;
+use crate::wait::Waits;
 use crate::wait;
 use crate::AwsClients;
 
@@ -176,13 +176,13 @@ pub(crate) async fn delete_service_call(aws: &AwsClients, cluster: &str, name: &
 }
 
 /// Deletes a service and waits until it is INACTIVE.
-pub(crate) async fn delete_service(aws: &AwsClients, cluster: &str, name: &str, opts: &ApplyOptions) -> Result<()> {
+pub(crate) async fn delete_service(aws: &AwsClients, cluster: &str, name: &str, opts: &Waits) -> Result<()> {
     delete_service_call(aws, cluster, name).await?;
     wait_inactive(aws, cluster, name, opts).await
 }
 
 /// Waits until the service is INACTIVE or gone, so its name can be used again.
-pub(crate) async fn wait_inactive(aws: &AwsClients, cluster: &str, name: &str, opts: &ApplyOptions) -> Result<()> {
+pub(crate) async fn wait_inactive(aws: &AwsClients, cluster: &str, name: &str, opts: &Waits) -> Result<()> {
     wait::poll(&format!("service {cluster}/{name} to become INACTIVE"), opts.service_wait, || async {
         let s = describe_service(aws, cluster, name).await?;
         Ok(s.is_none_or(|s| s.status == "INACTIVE").then_some(()))
@@ -192,7 +192,7 @@ pub(crate) async fn wait_inactive(aws: &AwsClients, cluster: &str, name: &str, o
 
 /// Waits until the service is ACTIVE with all desired tasks running. `CODE_DEPLOY`
 /// services are judged by running count (and task sets where reported), not `deployments`.
-pub(crate) async fn wait_running(aws: &AwsClients, cluster: &str, name: &str, opts: &ApplyOptions) -> Result<ServiceDefinition> {
+pub(crate) async fn wait_running(aws: &AwsClients, cluster: &str, name: &str, opts: &Waits) -> Result<ServiceDefinition> {
     wait::poll(&format!("service {cluster}/{name} to run its desired tasks"), opts.service_wait, || async {
         let Some(s) = describe_service(aws, cluster, name).await? else { return Ok(None) };
         let ready = s.status == "ACTIVE" && s.running_count >= s.desired_count;
@@ -207,7 +207,7 @@ pub(crate) async fn wait_running(aws: &AwsClients, cluster: &str, name: &str, op
 /// Targets are identified by task IP (awsvpc tasks, i.e. `ip` target groups). Where the API does
 /// not report them — no running task is listed (an emulator), or tasks have no IP of their own
 /// (bridge/host networking) — the running count already waited for is the last word.
-pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceDefinition, name: &str, opts: &ApplyOptions) -> Result<()> {
+pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceDefinition, name: &str, opts: &Waits) -> Result<()> {
     let Some(lb) = def.single_load_balancer() else { return Ok(()) };
     let (Some(tg), Some(port)) = (lb.target_group_arn.clone(), lb.container_port) else { return Ok(()) };
     wait::poll(&format!("the tasks of service {cluster}/{name} to be healthy targets of {tg}"), opts.service_wait, || async {
@@ -268,7 +268,7 @@ pub(crate) async fn active(aws: &AwsClients, cluster: &str, name: &str) -> Resul
 }
 
 /// Undo of a service this run created: delete it if it is still there with that controller.
-pub(crate) async fn undo_create(aws: &AwsClients, cluster: &str, name: &str, controller: &str, opts: &ApplyOptions) -> Result<()> {
+pub(crate) async fn undo_create(aws: &AwsClients, cluster: &str, name: &str, controller: &str, opts: &Waits) -> Result<()> {
     match active(aws, cluster, name).await? {
         Some(s) if s.deployment_controller == controller => delete_service(aws, cluster, name, opts).await,
         // Gone, or a different service (the user's original) under that name: leave it.
@@ -277,7 +277,7 @@ pub(crate) async fn undo_create(aws: &AwsClients, cluster: &str, name: &str, con
 }
 
 /// Undo of a deleted user service: recreate it exactly (controller `ECS`) and wait for its tasks.
-pub(crate) async fn undo_delete(aws: &AwsClients, cluster: &str, def: &ServiceDefinition, opts: &ApplyOptions) -> Result<()> {
+pub(crate) async fn undo_delete(aws: &AwsClients, cluster: &str, def: &ServiceDefinition, opts: &Waits) -> Result<()> {
     if let Some(s) = active(aws, cluster, &def.name).await? {
         if s.status == "ACTIVE" && s.deployment_controller == def.deployment_controller {
             return Ok(()); // Never deleted (the crash came before the call) or already restored.

@@ -6,11 +6,9 @@ use super::{Ctx, has_code};
 use crate::discover::{TgLookup, describe_target_group, elb_tags};
 use crate::error::{Error, Result, SdkResultExt};
 use crate::inventory::{OWNERSHIP_TAG, TargetGroupInfo};
-use crate::plan::StepId;
-use crate::txn::journal::Effect;
+use crate::journal::Effect;
 use crate::AwsClients;
 
-const STEP: StepId = StepId::GreenTargetGroup;
 
 /// Creates the group (or finds the one this migration created) and returns its ARN.
 pub(crate) async fn apply(ctx: &Ctx<'_>, s: &TargetGroupInfo) -> Result<String> {
@@ -60,7 +58,6 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, s: &TargetGroupInfo) -> Result<String> 
     let intent = Effect::TargetGroupCreated { name: s.name.clone(), arn: None };
     let arn = ctx
         .mutate(
-            STEP,
             intent,
             async {
                 let out = req.send().await.ctx("CreateTargetGroup", &s.name)?;
@@ -79,7 +76,7 @@ async fn set_attributes(ctx: &Ctx<'_>, arn: &str, s: &TargetGroupInfo) -> Result
     }
     let attrs: Vec<elb::TargetGroupAttribute> =
         s.attributes.iter().map(|(k, v)| elb::TargetGroupAttribute::builder().key(k).value(v).build()).collect();
-    ctx.call(STEP, format!("attributes of target group {}", s.name), async {
+    ctx.call(format!("attributes of target group {}", s.name), async {
         ctx.aws
             .elbv2
             .modify_target_group_attributes()
@@ -115,5 +112,33 @@ pub(crate) async fn undo(aws: &AwsClients, migration_id: &str, name: &str, arn: 
         Ok(_) => Ok(()),
         Err(e) if has_code(&e, &["TargetGroupNotFound"]) => Ok(()),
         Err(e) => Err(e).ctx("DeleteTargetGroup", arn),
+    }
+}
+
+/// The built-in step: its planned change.
+pub(crate) struct GreenTargetGroupStep(pub(crate) crate::plan::Change);
+
+impl crate::step::Step for GreenTargetGroupStep {
+    super::from_planned_change!();
+
+    fn reads(&self) -> Vec<&'static str> {
+        vec!["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTags"]
+    }
+
+    fn apply<'a>(&'a self, cx: &'a Ctx<'a>) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let crate::plan::ChangeDetail::GreenTargetGroup { settings, .. } = &self.0.detail else {
+                return Err(super::wrong_detail(&self.0));
+            };
+            let arn = apply(cx, settings).await?;
+            cx.set_output(crate::step::outputs::GREEN_TARGET_GROUP_ARN, arn);
+            Ok(())
+        })
+    }
+
+    fn unchanged(&self, cx: &Ctx<'_>) {
+        if let crate::plan::ChangeDetail::GreenTargetGroup { settings, .. } = &self.0.detail {
+            cx.set_output(crate::step::outputs::GREEN_TARGET_GROUP_ARN, settings.arn.clone());
+        }
     }
 }

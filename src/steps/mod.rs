@@ -12,94 +12,73 @@ pub(crate) mod service_cutover;
 pub(crate) mod service_role;
 pub(crate) mod test_listener;
 
-use std::sync::Mutex;
-
 use crate::error::{AwsApiError, Error, Result};
-use crate::plan::{Plan, StepId};
-use crate::txn::journal::{Effect, Entry, Journal};
-use crate::txn::{ApplyOptions, Event};
+use crate::journal::Effect;
+use crate::plan::{Change, ChangeDetail, Plan};
+use crate::registry::StepRegistry;
+use crate::step::{Step, StepContext, UndoContext};
+use crate::wait::Waits;
 use crate::AwsClients;
 
-/// Identifiers steps hand to later steps.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Outputs {
-    pub green_target_group_arn: Option<String>,
-    pub test_listener_arn: Option<String>,
-    pub role_arn: Option<String>,
-}
+/// The context built-in steps run in.
+pub(crate) type Ctx<'a> = StepContext<'a>;
 
-/// What a running step may use.
-pub(crate) struct Ctx<'a> {
-    pub aws: &'a AwsClients,
-    pub journal: &'a dyn Journal,
-    pub plan: &'a Plan,
-    pub opts: &'a ApplyOptions,
-    pub outputs: Mutex<Outputs>,
-    /// A first run straight after planning: what the plan saw is current, so steps create
-    /// without looking again. A resumed run looks first (it may have done part already).
-    pub fresh: bool,
-}
-
-impl Ctx<'_> {
-    pub fn migration_id(&self) -> &str {
-        &self.plan.migration_id
-    }
-
-    pub fn emit(&self, event: Event) {
-        self.opts.emit(&event);
-    }
-
-    pub fn outputs(&self) -> Outputs {
-        self.outputs.lock().expect("outputs poisoned").clone()
-    }
-
-    pub fn set_outputs(&self, f: impl FnOnce(&mut Outputs)) {
-        f(&mut self.outputs.lock().expect("outputs poisoned"));
-    }
-
-    /// Journals the intent, runs the call, journals its outcome. `done` turns the call's
-    /// result into the effect as it happened (with AWS-assigned ids).
-    pub async fn mutate<T>(
-        &self,
-        step: StepId,
-        intent: Effect,
-        call: impl Future<Output = Result<T>>,
-        done: impl FnOnce(&T, Effect) -> Effect,
-    ) -> Result<T> {
-        let seq = self.journal.append(Entry::Intent { step, effect: intent.clone() })?;
-        self.emit(Event::Mutating { step, what: intent.describe() });
-        match call.await {
-            Ok(v) => {
-                let effect = done(&v, intent);
-                self.journal.append(Entry::Done { intent: seq, effect })?;
-                Ok(v)
+/// The step of a planned change: a built-in one by its detail, a user's one from `registry`.
+pub(crate) fn build(change: &Change, registry: &StepRegistry) -> Result<Box<dyn Step>> {
+    let c = change.clone();
+    Ok(match &change.detail {
+        ChangeDetail::GreenTargetGroup { .. } => Box::new(green_target_group::GreenTargetGroupStep(c)),
+        ChangeDetail::TestListener { .. } => Box::new(test_listener::TestListenerStep(c)),
+        ChangeDetail::ServiceRole { .. } => Box::new(service_role::ServiceRoleStep(c)),
+        ChangeDetail::Application { .. } => Box::new(application::ApplicationStep(c)),
+        ChangeDetail::DeploymentGroup(_) => Box::new(deployment_group::DeploymentGroupStep(c)),
+        ChangeDetail::ServiceCutover { .. } => Box::new(service_cutover::ServiceCutoverStep(c)),
+        ChangeDetail::PipelineDeployAction { .. } => Box::new(pipeline::PipelineStep(c)),
+        ChangeDetail::Custom(custom) => {
+            let step = registry.build(custom)?;
+            if step.id() != change.step {
+                return Err(Error::custom(format!(
+                    "the step registered as {:?} rebuilt itself with id {}, but the plan names it {}",
+                    custom.kind(),
+                    step.id(),
+                    change.step
+                )));
             }
-            // A refusal from the service changed nothing; any other failure may have reached
-            // the service, so the intent stays pending and undo looks the resource up.
-            Err(e) if is_refusal(&e) => {
-                self.journal.append(Entry::Failed { intent: seq, error: e.to_string() })?;
-                Err(e)
-            }
-            Err(e) => {
-                self.journal.append(Entry::Uncertain { intent: seq, error: e.to_string() })?;
-                Err(e)
-            }
+            step
         }
-    }
-
-    /// A mutating call whose undo is recorded elsewhere (e.g. attributes of a created group).
-    pub async fn call<T>(&self, step: StepId, what: String, call: impl Future<Output = Result<T>>) -> Result<T> {
-        self.emit(Event::Mutating { step, what });
-        call.await
-    }
+    })
 }
 
-/// Whether the service itself answered with an error (so the call did not take effect).
-fn is_refusal(e: &Error) -> bool {
-    match e {
-        Error::Aws(a) => a.code().is_some() && a.kind() != crate::ErrorKind::Timeout,
-        _ => false,
-    }
+/// The three methods every built-in step takes from its planned change (`self.0`).
+macro_rules! from_planned_change {
+    () => {
+        fn id(&self) -> crate::step::StepId {
+            self.0.step.clone()
+        }
+        fn depends_on(&self) -> Vec<crate::step::StepId> {
+            self.0.depends_on.clone()
+        }
+        fn planned(&self) -> crate::step::Planned {
+            crate::step::Planned::new(self.0.action, self.0.detail.clone())
+        }
+        fn undo<'a>(
+            &'a self,
+            cx: &'a crate::step::UndoContext<'a>,
+            effect: &'a crate::journal::Effect,
+            confirmed: bool,
+        ) -> futures::future::BoxFuture<'a, crate::error::Result<()>> {
+            Box::pin(super::undo(cx, effect, confirmed))
+        }
+        fn manual_undo(&self, effect: &crate::journal::Effect) -> String {
+            super::manual_removal(effect)
+        }
+    };
+}
+pub(crate) use from_planned_change;
+
+/// A built-in step given a change of another step's kind: a bug, reported rather than panicking.
+pub(crate) fn wrong_detail(change: &Change) -> Error {
+    Error::custom(format!("step {} was built from a change of another kind", change.step))
 }
 
 /// Turns an SDK builder error into ours.
@@ -115,9 +94,10 @@ pub(crate) fn has_code<E: aws_smithy_types::error::metadata::ProvideErrorMetadat
     err.as_service_error().and_then(|e| e.code()).is_some_and(|c| codes.contains(&c))
 }
 
-/// Undoes one effect. `confirmed == false` means the call's outcome is unknown (crash):
-/// the resource is looked up by name and ownership before anything is removed.
-pub(crate) async fn undo(aws: &AwsClients, plan: &Plan, effect: &Effect, confirmed: bool, opts: &ApplyOptions) -> Result<()> {
+/// Undoes one effect of a built-in step. `confirmed == false` means the call's outcome is
+/// unknown (crash): the resource is looked up by name and ownership before anything is removed.
+pub(crate) async fn undo(cx: &UndoContext<'_>, effect: &Effect, confirmed: bool) -> Result<()> {
+    let (aws, plan, opts): (&AwsClients, &Plan, &Waits) = (cx.aws, cx.plan, cx.opts);
     let migration_id = plan.migration_id.as_str();
     match effect {
         Effect::TargetGroupCreated { name, arn } => green_target_group::undo(aws, migration_id, name, arn.as_deref()).await,
@@ -135,6 +115,7 @@ pub(crate) async fn undo(aws: &AwsClients, plan: &Plan, effect: &Effect, confirm
         }
         Effect::ServiceDeleted { cluster, definition } => ecs_service::undo_delete(aws, cluster, definition, opts).await,
         Effect::PipelineActionReplaced { pipeline, stage, before } => pipeline::undo(aws, pipeline, stage, before).await,
+        Effect::Custom { what, .. } => Err(Error::custom(format!("{what} was journaled by a user's step, not a built-in one"))),
     }
 }
 
@@ -171,5 +152,6 @@ pub(crate) fn manual_removal(effect: &Effect) -> String {
             "restore action {stage}/{} of pipeline {pipeline} to provider {} (ecs-bluegreen rollback retries this)",
             before.name, before.provider
         ),
+        Effect::Custom { what, .. } => format!("undo by hand: {what}"),
     }
 }

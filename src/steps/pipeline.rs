@@ -6,11 +6,9 @@ use std::collections::HashMap;
 use super::Ctx;
 use crate::error::{Error, Result, SdkResultExt};
 use crate::inventory::ActionInfo;
-use crate::plan::StepId;
-use crate::txn::journal::Effect;
+use crate::journal::Effect;
 use crate::AwsClients;
 
-const STEP: StepId = StepId::PipelineDeployAction;
 
 fn find<'a>(
     decl: &'a mut aws_sdk_codepipeline::types::PipelineDeclaration,
@@ -48,9 +46,7 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, pipeline: &str, stage: &str, before: &A
     }
     set(action, after);
     let effect = Effect::PipelineActionReplaced { pipeline: pipeline.to_owned(), stage: stage.to_owned(), before: before.clone() };
-    ctx.mutate(
-        STEP,
-        effect,
+    ctx.mutate(effect,
         async { ctx.aws.codepipeline.update_pipeline().pipeline(decl).send().await.ctx("UpdatePipeline", pipeline) },
         |_, e| e,
     )
@@ -76,4 +72,24 @@ pub(crate) async fn undo(aws: &AwsClients, pipeline: &str, stage: &str, before: 
     set(action, before);
     aws.codepipeline.update_pipeline().pipeline(decl).send().await.ctx("UpdatePipeline", pipeline)?;
     Ok(())
+}
+
+/// The built-in step: its planned change.
+pub(crate) struct PipelineStep(pub(crate) crate::plan::Change);
+
+impl crate::step::Step for PipelineStep {
+    super::from_planned_change!();
+
+    fn reads(&self) -> Vec<&'static str> {
+        vec!["codepipeline:GetPipeline"]
+    }
+
+    fn apply<'a>(&'a self, cx: &'a Ctx<'a>) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let crate::plan::ChangeDetail::PipelineDeployAction { pipeline, stage, before, after } = &self.0.detail else {
+                return Err(super::wrong_detail(&self.0));
+            };
+            apply(cx, pipeline, stage, before, after).await
+        })
+    }
 }

@@ -8,12 +8,9 @@ use super::Ctx;
 use super::ecs_service::{active, create_service, delete_service_call, wait_healthy, wait_inactive, wait_running};
 use crate::error::Result;
 use crate::inventory::{OWNERSHIP_TAG, ServiceDefinition};
-use crate::plan::StepId;
 use crate::spec::ServiceCutover;
-use crate::txn::Event;
-use crate::txn::journal::Effect;
+use crate::journal::Effect;
 
-const STEP: StepId = StepId::ServiceCutover;
 const CODE_DEPLOY: &str = "CODE_DEPLOY";
 
 /// Runs the cutover.
@@ -78,7 +75,7 @@ pub(crate) async fn apply(
 async fn create(ctx: &Ctx<'_>, def: &ServiceDefinition, controller: &str, extra_tags: &[(String, String)]) -> Result<()> {
     let cluster = ctx.plan.cluster.clone();
     let effect = Effect::ServiceCreated { cluster: cluster.clone(), name: def.name.clone(), controller: controller.to_owned() };
-    ctx.mutate(STEP, effect, create_service(ctx.aws, &cluster, &def.name, def, controller, extra_tags), |_, e| e).await
+    ctx.mutate(effect, create_service(ctx.aws, &cluster, &def.name, def, controller, extra_tags), |_, e| e).await
 }
 
 async fn delete(ctx: &Ctx<'_>, def: &ServiceDefinition) -> Result<()> {
@@ -86,19 +83,39 @@ async fn delete(ctx: &Ctx<'_>, def: &ServiceDefinition) -> Result<()> {
     let effect = Effect::ServiceDeleted { cluster: cluster.clone(), definition: Box::new(def.clone()) };
     // Journal the delete call alone: once it succeeded the service must be restored on undo,
     // even if the wait that follows fails.
-    ctx.mutate(STEP, effect, delete_service_call(ctx.aws, &cluster, &def.name), |_, e| e).await?;
-    ctx.emit(Event::Waiting { step: STEP, what: format!("service {} to become INACTIVE", def.name) });
+    ctx.mutate(effect, delete_service_call(ctx.aws, &cluster, &def.name), |_, e| e).await?;
+    ctx.waiting(format!("service {} to become INACTIVE", def.name));
     wait_inactive(ctx.aws, &cluster, &def.name, ctx.opts).await
 }
 
 /// Waits until the service's tasks are healthy targets (where reported) before the caller
 /// stops the service that serves meanwhile.
 async fn healthy(ctx: &Ctx<'_>, def: &ServiceDefinition, name: &str) -> Result<()> {
-    ctx.emit(Event::Waiting { step: STEP, what: format!("the tasks of service {name} to pass health checks") });
+    ctx.waiting(format!("the tasks of service {name} to pass health checks"));
     wait_healthy(ctx.aws, &ctx.plan.cluster, def, name, ctx.opts).await
 }
 
 async fn wait(ctx: &Ctx<'_>, name: &str) -> Result<()> {
-    ctx.emit(Event::Waiting { step: STEP, what: format!("service {name} to run its desired tasks") });
+    ctx.waiting(format!("service {name} to run its desired tasks"));
     wait_running(ctx.aws, &ctx.plan.cluster, name, ctx.opts).await.map(|_| ())
+}
+
+/// The built-in step: its planned change.
+pub(crate) struct ServiceCutoverStep(pub(crate) crate::plan::Change);
+
+impl crate::step::Step for ServiceCutoverStep {
+    super::from_planned_change!();
+
+    fn reads(&self) -> Vec<&'static str> {
+        vec!["ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks", "elasticloadbalancing:DescribeTargetHealth"]
+    }
+
+    fn apply<'a>(&'a self, cx: &'a Ctx<'a>) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let crate::plan::ChangeDetail::ServiceCutover { strategy, from, to, bridge_name, .. } = &self.0.detail else {
+                return Err(super::wrong_detail(&self.0));
+            };
+            apply(cx, strategy, from, to, bridge_name.as_deref()).await
+        })
+    }
 }

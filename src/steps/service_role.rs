@@ -6,11 +6,9 @@ use aws_sdk_iam::types as iam;
 use super::{Ctx, built, has_code};
 use crate::error::{Error, Result, SdkResultExt};
 use crate::inventory::{OWNERSHIP_TAG, Tags};
-use crate::plan::StepId;
-use crate::txn::journal::Effect;
+use crate::journal::Effect;
 use crate::AwsClients;
 
-const STEP: StepId = StepId::ServiceRole;
 
 /// Creates the role (or completes the one this migration created) and returns its ARN.
 pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, trust_policy: &str, policy_arn: &str, tags: &Tags) -> Result<String> {
@@ -49,9 +47,7 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, trust_policy: &str, policy_
                 req = req.tags(built("CreateRole", iam::Tag::builder().key(k).value(v).build())?);
             }
             let intent = Effect::RoleCreated { name: name.to_owned(), policy_arn: policy_arn.to_owned() };
-            ctx.mutate(
-                STEP,
-                intent,
+            ctx.mutate(intent,
                 async {
                     let out = req.send().await.ctx("CreateRole", name)?;
                     Ok(out.role().map(|r| r.arn().to_owned()).unwrap_or_default())
@@ -62,7 +58,7 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, trust_policy: &str, policy_
         }
     };
     // Attaching is idempotent in IAM; the role's undo detaches it.
-    ctx.call(STEP, format!("attach {policy_arn} to role {name}"), async {
+    ctx.call(format!("attach {policy_arn} to role {name}"), async {
         aws.iam.attach_role_policy().role_name(name).policy_arn(policy_arn).send().await.ctx("AttachRolePolicy", name)
     })
     .await?;
@@ -94,5 +90,33 @@ pub(crate) async fn undo(aws: &AwsClients, migration_id: &str, name: &str, _poli
         Ok(_) => Ok(()),
         Err(e) if has_code(&e, &["NoSuchEntity"]) => Ok(()),
         Err(e) => Err(e).ctx("DeleteRole", name),
+    }
+}
+
+/// The built-in step: its planned change.
+pub(crate) struct ServiceRoleStep(pub(crate) crate::plan::Change);
+
+impl crate::step::Step for ServiceRoleStep {
+    super::from_planned_change!();
+
+    fn reads(&self) -> Vec<&'static str> {
+        vec!["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRoleTags"]
+    }
+
+    fn apply<'a>(&'a self, cx: &'a Ctx<'a>) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let crate::plan::ChangeDetail::ServiceRole { name, trust_policy, managed_policy_arn, tags, .. } = &self.0.detail else {
+                return Err(super::wrong_detail(&self.0));
+            };
+            let arn = apply(cx, name, trust_policy, managed_policy_arn, tags).await?;
+            cx.set_output(crate::step::outputs::SERVICE_ROLE_ARN, arn);
+            Ok(())
+        })
+    }
+
+    fn unchanged(&self, cx: &Ctx<'_>) {
+        if let crate::plan::ChangeDetail::ServiceRole { arn, .. } = &self.0.detail {
+            cx.set_output(crate::step::outputs::SERVICE_ROLE_ARN, arn.clone());
+        }
     }
 }

@@ -8,11 +8,10 @@ use super::{Ctx, has_code};
 use crate::discover::elb_tags;
 use crate::error::{Result, SdkResultExt};
 use crate::inventory::{OWNERSHIP_TAG, Tags, WeightedTargetGroup};
-use crate::plan::{StepId, TestRoute};
-use crate::txn::journal::Effect;
+use crate::plan::TestRoute;
+use crate::journal::Effect;
 use crate::AwsClients;
 
-const STEP: StepId = StepId::TestListener;
 
 /// Applies the route; returns the test listener ARN when a listener is used.
 pub(crate) async fn apply(
@@ -51,7 +50,6 @@ pub(crate) async fn apply(
             let intent = Effect::ListenerCreated { load_balancer_arn: load_balancer_arn.to_owned(), port: *port, arn: None };
             let arn = ctx
                 .mutate(
-                    STEP,
                     intent,
                     async {
                         let out = req.send().await.ctx("CreateListener", format!("{load_balancer_arn}:{port}"))?;
@@ -81,9 +79,7 @@ pub(crate) async fn apply(
             let mut after = before.clone();
             after.push(WeightedTargetGroup { target_group_arn: green_arn.to_owned(), weight: 0 });
             let intent = Effect::ListenerForwardChanged { listener_arn: listener_arn.clone(), before };
-            ctx.mutate(
-                STEP,
-                intent,
+            ctx.mutate(intent,
                 async {
                     aws.elbv2
                         .modify_listener()
@@ -164,4 +160,48 @@ pub(crate) async fn undo_forward(aws: &AwsClients, listener_arn: &str, before: &
         Err(e) if has_code(&e, &["ListenerNotFound"]) => Ok(()),
         Err(e) => Err(e).ctx("ModifyListener", listener_arn),
     }
+}
+
+/// The built-in step: its planned change.
+pub(crate) struct TestListenerStep(pub(crate) crate::plan::Change);
+
+impl crate::step::Step for TestListenerStep {
+    super::from_planned_change!();
+
+    fn reads(&self) -> Vec<&'static str> {
+        vec!["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroups"]
+    }
+
+    fn apply<'a>(&'a self, cx: &'a Ctx<'a>) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let crate::plan::ChangeDetail::TestListener { load_balancer_arn, route, tags } = &self.0.detail else {
+                return Err(super::wrong_detail(&self.0));
+            };
+            let green = match cx.output(crate::step::outputs::GREEN_TARGET_GROUP_ARN) {
+                Some(arn) => arn,
+                // A partial transaction without the green step: the group exists (the plan checked).
+                None => green_group_arn(cx, route).await?,
+            };
+            if let Some(arn) = apply(cx, load_balancer_arn, route, tags, &green).await? {
+                cx.set_output(crate::step::outputs::TEST_LISTENER_ARN, arn);
+            }
+            Ok(())
+        })
+    }
+
+    fn unchanged(&self, cx: &Ctx<'_>) {
+        if let crate::plan::ChangeDetail::TestListener { route: TestRoute::Listener { arn, .. }, .. } = &self.0.detail {
+            cx.set_output(crate::step::outputs::TEST_LISTENER_ARN, arn.clone());
+        }
+    }
+}
+
+/// The green group's ARN by name, for a transaction that does not create it.
+async fn green_group_arn(cx: &Ctx<'_>, route: &TestRoute) -> Result<String> {
+    let TestRoute::Listener { target_group, .. } = route else {
+        return Err(crate::Error::custom("no green target group in this transaction or the account"));
+    };
+    let tg = crate::discover::describe_target_group(cx.aws, crate::discover::TgLookup::Name(target_group)).await?;
+    tg.map(|t| t.arn)
+        .ok_or_else(|| crate::Error::custom(format!("green target group {target_group} does not exist")))
 }

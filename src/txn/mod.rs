@@ -1,203 +1,26 @@
-//! The transaction executor: runs a plan's steps in dependency order (independent steps
-//! concurrently), journals every mutating call, and on failure undoes what this run did in
-//! reverse order. Rollback is explicit and async and returns a [`RollbackReport`] the caller
+//! The transaction executor: runs a plan's steps as a graph scheduled from their declared
+//! dependencies only (a step starts when every step it depends on finished; independent steps
+//! run concurrently), journals every mutating call, and on failure undoes what this run did,
+//! newest first. Rollback is explicit and async and returns a [`RollbackReport`] the caller
 //! must read; nothing is undone in `Drop`.
 
-pub mod journal;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 
-use std::fmt;
-use std::sync::{Arc, Mutex};
+use futures::stream::{FuturesUnordered, StreamExt};
 
-use serde::Serialize;
+pub use crate::error::ApplyFailed;
+pub use crate::events::{Event, EventKind};
+pub use crate::journal;
+pub use crate::options::ApplyOptions;
+pub use crate::report::{LeftOver, Outcome, RollbackReport};
 
 use crate::error::{Error, Result};
-use crate::plan::{Action, ChangeDetail, Plan, StepId, TestRoute};
-use crate::steps::{self, Ctx, Outputs};
-use crate::wait::WaitPolicy;
-use crate::AwsClients;
-use journal::{Entry, Journal, JournalStatus, pending_effects};
-
-/// Progress of a run, for progress bars and logs.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "kebab-case")]
-pub enum Event {
-    /// A step started.
-    StepStarted {
-        /// Step.
-        step: StepId,
-    },
-    /// A step finished.
-    StepFinished {
-        /// Step.
-        step: StepId,
-    },
-    /// A step failed.
-    StepFailed {
-        /// Step.
-        step: StepId,
-        /// Error text.
-        error: String,
-    },
-    /// A mutating call is about to be made.
-    Mutating {
-        /// Step.
-        step: StepId,
-        /// What changes.
-        what: String,
-    },
-    /// Waiting for a condition.
-    Waiting {
-        /// Step.
-        step: StepId,
-        /// What.
-        what: String,
-    },
-    /// Undoing an effect.
-    Undoing {
-        /// What.
-        what: String,
-    },
-    /// An effect was undone.
-    Undone {
-        /// What.
-        what: String,
-    },
-    /// Undoing an effect failed.
-    UndoFailed {
-        /// What.
-        what: String,
-        /// Error text.
-        error: String,
-    },
-}
-
-type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
-
-/// Settings of a run: waits and a progress observer.
-#[derive(Clone)]
-#[must_use]
-pub struct ApplyOptions {
-    pub(crate) service_wait: WaitPolicy,
-    pub(crate) iam_propagation: WaitPolicy,
-    observer: Option<Observer>,
-}
-
-impl fmt::Debug for ApplyOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApplyOptions")
-            .field("service_wait", &self.service_wait)
-            .field("iam_propagation", &self.iam_propagation)
-            .field("observer", &self.observer.is_some())
-            .finish()
-    }
-}
-
-impl Default for ApplyOptions {
-    fn default() -> Self {
-        Self { service_wait: WaitPolicy::AWS, iam_propagation: WaitPolicy::IAM_PROPAGATION, observer: None }
-    }
-}
-
-impl ApplyOptions {
-    /// Defaults for real AWS.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// How long to wait for services to run their tasks or become INACTIVE.
-    pub fn service_wait(mut self, policy: WaitPolicy) -> Self {
-        self.service_wait = policy;
-        self
-    }
-    /// How long to retry CodeDeploy's "cannot assume role" errors after creating the role.
-    pub fn iam_propagation(mut self, policy: WaitPolicy) -> Self {
-        self.iam_propagation = policy;
-        self
-    }
-    /// Called for every [`Event`].
-    pub fn observer(mut self, f: impl Fn(&Event) + Send + Sync + 'static) -> Self {
-        self.observer = Some(Arc::new(f));
-        self
-    }
-    pub(crate) fn emit(&self, e: &Event) {
-        tracing::info!(event = ?e, "migration progress");
-        if let Some(o) = &self.observer {
-            o(e);
-        }
-    }
-}
-
-/// What a successful run did.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Every change was applied.
-    Applied,
-    /// The account already matched the plan; nothing was written.
-    NothingToDo,
-    /// A resumed run found an interrupted rollback and finished it.
-    RolledBack(RollbackReport),
-}
-
-/// Something a rollback could not undo.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LeftOver {
-    /// The resource.
-    pub what: String,
-    /// Why undoing failed.
-    pub error: String,
-    /// How to remove or restore it by hand.
-    pub how_to_fix: String,
-}
-
-/// The result of a rollback. Check [`RollbackReport::is_clean`]: when it is not, resources
-/// are left behind and [`RollbackReport::left_over`] says what and how to fix it.
-#[must_use = "a rollback may leave resources behind; check is_clean()"]
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct RollbackReport {
-    /// Effects undone, in undo order.
-    pub undone: Vec<String>,
-    /// Effects that could not be undone.
-    pub left_over: Vec<LeftOver>,
-}
-
-impl RollbackReport {
-    /// Whether everything was undone.
-    pub fn is_clean(&self) -> bool {
-        self.left_over.is_empty()
-    }
-}
-
-impl fmt::Display for RollbackReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_clean() {
-            write!(f, "rolled back {} change(s); the account is as it was", self.undone.len())?;
-        } else {
-            writeln!(f, "rollback INCOMPLETE: {} change(s) undone, {} left:", self.undone.len(), self.left_over.len())?;
-            for l in &self.left_over {
-                writeln!(f, "  - {}: {}\n    fix: {}", l.what, l.error, l.how_to_fix)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A failed apply: the step, the cause, and what the automatic rollback did.
-#[derive(Debug)]
-pub struct ApplyFailed {
-    /// The step that failed.
-    pub step: StepId,
-    /// Why.
-    pub cause: Error,
-    /// What the rollback did; check `rollback.is_clean()`.
-    pub rollback: RollbackReport,
-}
-
-impl fmt::Display for ApplyFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "step {} failed: {}; {}", self.step, self.cause, self.rollback)
-    }
-}
+use crate::journal::{Entry, Journal, JournalStatus, pending_effects};
+use crate::plan::{Action, Plan, PlanError, Refusal, RefusalKind, StepId};
+use crate::registry::StepRegistry;
+use crate::step::{Step, StepContext, UndoContext};
+use crate::{AwsClients, steps};
 
 fn ensure_startable(journal: &dyn Journal) -> Result<()> {
     match journal::status(&journal.records()?) {
@@ -211,38 +34,161 @@ fn ensure_startable(journal: &dyn Journal) -> Result<()> {
     }
 }
 
+/// Every step of `plan`, built-in or rebuilt from `registry`; refuses (changing nothing) a
+/// plan naming a kind the registry does not know, or steps that do not form a runnable graph.
+pub(crate) fn build_steps(plan: &Plan, registry: &StepRegistry) -> Result<Vec<Box<dyn Step>>> {
+    let steps = plan.changes.iter().map(|c| steps::build(c, registry)).collect::<Result<Vec<_>>>()?;
+    let graph = graph_refusals(plan);
+    if !graph.is_empty() {
+        return Err(Error::Plan(PlanError::new(graph)));
+    }
+    Ok(steps)
+}
+
+/// What keeps the plan's changes from being a graph the executor can run: a duplicate id, a
+/// dependency on a step the plan does not hold, a cycle.
+pub fn graph_refusals(plan: &Plan) -> Vec<Refusal> {
+    let mut refusals = Vec::new();
+    let mut ids = BTreeSet::new();
+    for c in &plan.changes {
+        if !ids.insert(&c.step) {
+            refusals.push(Refusal::new(
+                RefusalKind::StepGraph,
+                format!("two steps of the transaction are named {}", c.step),
+                "give every step its own id",
+            ));
+        }
+    }
+    for c in &plan.changes {
+        for d in &c.depends_on {
+            if !ids.contains(d) {
+                refusals.push(Refusal::new(
+                    RefusalKind::StepGraph,
+                    format!("step {} depends on step {d}, which is not in the transaction", c.step),
+                    format!("add step {d} to the transaction, or drop the dependency"),
+                ));
+            }
+        }
+    }
+    if refusals.is_empty() {
+        // Kahn's algorithm: whatever cannot be ordered sits on a cycle.
+        let mut left: BTreeMap<&StepId, BTreeSet<&StepId>> =
+            plan.changes.iter().map(|c| (&c.step, c.depends_on.iter().collect())).collect();
+        loop {
+            let ready: Vec<&StepId> = left.iter().filter(|(_, d)| d.is_empty()).map(|(s, _)| *s).collect();
+            if ready.is_empty() {
+                break;
+            }
+            for r in ready {
+                left.remove(r);
+                left.values_mut().for_each(|d| {
+                    d.remove(r);
+                });
+            }
+        }
+        if !left.is_empty() {
+            let names: Vec<String> = left.keys().map(|s| s.to_string()).collect();
+            refusals.push(Refusal::new(
+                RefusalKind::StepGraph,
+                format!("the dependencies of steps {} form a cycle", names.join(", ")),
+                "break the cycle: a step cannot (indirectly) depend on itself",
+            ));
+        }
+    }
+    refusals
+}
+
+/// Plans again from the live account and refuses `plan` when the built-in changes differ
+/// (or it cannot tell), so a plan is never applied to an account it was not made for.
+async fn ensure_current(plan: &Plan, aws: &AwsClients) -> Result<()> {
+    let stale = |problem: String| {
+        Error::Plan(PlanError::new(vec![Refusal::new(
+            RefusalKind::StalePlan,
+            problem,
+            "plan again (migrate plan) and review the new plan; nothing was changed",
+        )]))
+    };
+    let Some(migration) = plan.migration.as_deref() else {
+        return Err(stale("the plan does not say which migration it was made for (it was written by an older version)".into()));
+    };
+    let inventory = Box::pin(crate::discover::discover(aws, migration)).await?;
+    let again = match crate::plan::plan_steps(migration, &inventory, &plan.built_in_steps) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut refusals = vec![Refusal::new(
+                RefusalKind::StalePlan,
+                "the account changed since the plan was made, and a plan made now is refused",
+                "fix what is listed below, plan again and review the new plan; nothing was changed",
+            )];
+            refusals.extend(e.refusals().iter().cloned());
+            return Err(Error::Plan(PlanError::new(refusals)));
+        }
+    };
+    let changed: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.step.is_built_in())
+        .filter(|c| {
+            again.change(&c.step).is_none_or(|now| {
+                crate::plan::fingerprint(std::slice::from_ref(now)) != crate::plan::fingerprint(std::slice::from_ref(*c))
+            })
+        })
+        .map(|c| c.step.to_string())
+        .collect();
+    let added = again.changes.iter().filter(|c| plan.change(&c.step).is_none()).count();
+    if !changed.is_empty() || added > 0 {
+        return Err(stale(format!(
+            "the account changed since the plan was made: a plan made now differs in step(s) {}",
+            if changed.is_empty() { "added since".to_owned() } else { changed.join(", ") }
+        )));
+    }
+    Ok(())
+}
+
 impl Plan {
-    /// Applies the plan as a transaction. On failure, everything this run did is undone and
+    /// Applies the plan as a transaction. Before the first change it reads the account again
+    /// and refuses a stale plan, and refuses a plan whose users' steps are not registered in
+    /// `opts` (nothing changed either way). On failure, everything this run did is undone and
     /// [`Error::Apply`] carries the [`RollbackReport`]. A journal that cannot be written stops
     /// the run at once (like a crash): resume or roll back from the journal afterwards.
     pub async fn apply(&self, aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions) -> Result<Outcome> {
         ensure_startable(journal)?;
+        let steps = build_steps(self, opts.registry())?;
         if self.is_noop() {
             return Ok(Outcome::NothingToDo);
         }
+        if opts.check_current {
+            ensure_current(self, aws).await?;
+        }
         journal.append(Entry::Begin { plan: Box::new(self.clone()) })?;
-        Box::pin(finish(aws, self, journal, opts, true)).await
+        Box::pin(finish(aws, self, &steps, journal, opts, true)).await
     }
 }
 
 /// Runs every step of `plan` (idempotently) and commits, or rolls back on failure.
-async fn finish(aws: &AwsClients, plan: &Plan, journal: &dyn Journal, opts: &ApplyOptions, fresh: bool) -> Result<Outcome> {
-    let ctx = Ctx { aws, journal, plan, opts, outputs: Mutex::new(Outputs::default()), fresh };
-    match Box::pin(run_steps(&ctx)).await {
+async fn finish(
+    aws: &AwsClients,
+    plan: &Plan,
+    steps: &[Box<dyn Step>],
+    journal: &dyn Journal,
+    opts: &ApplyOptions,
+    fresh: bool,
+) -> Result<Outcome> {
+    match Box::pin(run_graph(aws, plan, steps, journal, opts, fresh)).await {
         Ok(()) => {
             journal.append(Entry::Committed)?;
             Ok(Outcome::Applied)
         }
         Err((_, e @ Error::Journal(_))) => Err(e),
         Err((step, cause)) => {
-            let rollback = compensate(aws, plan, journal, opts, &format!("step {step} failed: {cause}")).await?;
-            Err(Error::Apply(Box::new(ApplyFailed { step, cause, rollback })))
+            let rollback = compensate(aws, plan, steps, journal, opts, &format!("step {step} failed: {cause}")).await?;
+            Err(Error::Apply(Box::new(ApplyFailed::new(step, cause, rollback))))
         }
     }
 }
 
 /// Undoes the last run recorded in the journal (a completed migration, an interrupted one,
-/// or an incomplete earlier rollback).
+/// or an incomplete earlier rollback). Users' steps in it must be registered in `opts`.
 pub async fn rollback(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions) -> Result<RollbackReport> {
     let records = journal.records()?;
     let Some((plan, _)) = journal::last_run(&records) else { return Ok(RollbackReport::default()) };
@@ -250,22 +196,25 @@ pub async fn rollback(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptio
         return Ok(RollbackReport::default());
     }
     let plan = plan.clone();
-    compensate(aws, &plan, journal, opts, "rollback requested").await
+    let steps = build_steps(&plan, opts.registry())?;
+    compensate(aws, &plan, &steps, journal, opts, "rollback requested").await
 }
 
 /// Continues a run left unfinished by a crash: finishes the migration (every step is
 /// idempotent and looks at the live state first), or finishes an interrupted rollback.
+/// Users' steps in it must be registered in `opts`.
 pub async fn resume(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions) -> Result<Outcome> {
     let records = journal.records()?;
     let Some((plan, run)) = journal::last_run(&records) else { return Ok(Outcome::NothingToDo) };
     match journal::status(&records) {
         JournalStatus::Unfinished => {
             let plan = plan.clone();
+            let steps = build_steps(&plan, opts.registry())?;
             if run.iter().any(|r| matches!(r.entry, Entry::RollbackStarted { .. })) {
-                let report = compensate(aws, &plan, journal, opts, "resuming an interrupted rollback").await?;
+                let report = compensate(aws, &plan, &steps, journal, opts, "resuming an interrupted rollback").await?;
                 return Ok(Outcome::RolledBack(report));
             }
-            finish(aws, &plan, journal, opts, false).await
+            finish(aws, &plan, &steps, journal, opts, false).await
         }
         JournalStatus::RollbackIncomplete => Err(Error::Unfinished(
             "the last rollback left resources behind: run rollback again".into(),
@@ -282,30 +231,40 @@ pub fn pending_changes(records: &[journal::Record]) -> Vec<String> {
         .collect()
 }
 
-/// Undoes pending effects of the last run in reverse order; a failed undo does not stop the others.
+/// Undoes pending effects of the last run in reverse order, each by the step that made it; a
+/// failed undo does not stop the others.
 async fn compensate(
     aws: &AwsClients,
     plan: &Plan,
+    steps: &[Box<dyn Step>],
     journal: &dyn Journal,
     opts: &ApplyOptions,
     reason: &str,
 ) -> Result<RollbackReport> {
     let pending = pending_effects(&journal.records()?);
     journal.append(Entry::RollbackStarted { reason: reason.to_owned() })?;
+    let cx = UndoContext { aws, plan, opts: opts.waits() };
     let mut report = RollbackReport::default();
     for p in pending.iter().rev() {
         let what = p.effect.describe();
-        opts.emit(&Event::Undoing { what: what.clone() });
-        match Box::pin(steps::undo(aws, plan, &p.effect, p.confirmed, opts)).await {
+        opts.emit(&plan.migration_id, EventKind::Undoing { what: what.clone() });
+        let step = steps.iter().find(|s| s.id() == p.step);
+        let undone = match step {
+            Some(s) => Box::pin(s.undo(&cx, &p.effect, p.confirmed)).await,
+            None => Err(Error::custom(format!("the plan has no step {} to undo it", p.step))),
+        };
+        match undone {
             Ok(()) => {
                 journal.append(Entry::Undone { intent: p.intent })?;
-                opts.emit(&Event::Undone { what: what.clone() });
+                opts.emit(&plan.migration_id, EventKind::Undone { what: what.clone() });
                 report.undone.push(what);
             }
             Err(e) => {
-                journal.append(Entry::UndoFailed { intent: p.intent, error: e.to_string() })?;
-                opts.emit(&Event::UndoFailed { what: what.clone(), error: e.to_string() });
-                report.left_over.push(LeftOver { what, error: e.to_string(), how_to_fix: steps::manual_removal(&p.effect) });
+                let error = crate::error::Report(&e).to_string();
+                journal.append(Entry::UndoFailed { intent: p.intent, error: error.clone() })?;
+                opts.emit(&plan.migration_id, EventKind::UndoFailed { what: what.clone(), error: error.clone() });
+                let fix = step.map_or_else(|| format!("undo by hand: {what}"), |s| s.manual_undo(&p.effect));
+                report.left_over.push(LeftOver::new(what, error, fix));
             }
         }
     }
@@ -313,118 +272,87 @@ async fn compensate(
     Ok(report)
 }
 
-type StepResult = std::result::Result<(), (StepId, Error)>;
+type StepResult = std::result::Result<StepId, (StepId, Error)>;
 
-async fn step<F: Future<Output = Result<()>>>(ctx: &Ctx<'_>, id: StepId, f: F) -> StepResult {
-    let Some(change) = ctx.plan.change(id) else { return Ok(()) };
-    if change.action == Action::NoOp {
-        return Ok(());
+/// Runs one step: a no-op publishes what exists; anything else is journaled around `apply`.
+async fn run_one(cx: StepContext<'_>, step: &dyn Step, action: Action) -> StepResult {
+    let id = cx.step.clone();
+    if action == Action::NoOp {
+        step.unchanged(&cx);
+        return Ok(id);
     }
-    let j = |e: Error| (id, e);
-    ctx.journal.append(Entry::StepStarted { step: id }).map_err(j)?;
-    ctx.emit(Event::StepStarted { step: id });
+    let j = |e: Error| (id.clone(), e);
+    cx.journal.append(Entry::StepStarted { step: id.clone() }).map_err(j)?;
+    cx.emit(EventKind::StepStarted { step: id.clone() });
     // Boxed: SDK futures are large and a whole migration nested on the stack overflows it.
-    match Box::pin(f).await {
+    match Box::pin(step.apply(&cx)).await {
         Ok(()) => {
-            ctx.journal.append(Entry::StepFinished { step: id }).map_err(j)?;
-            ctx.emit(Event::StepFinished { step: id });
-            Ok(())
+            cx.journal.append(Entry::StepFinished { step: id.clone() }).map_err(j)?;
+            cx.emit(EventKind::StepFinished { step: id.clone() });
+            Ok(id)
         }
         Err(e) => {
-            ctx.emit(Event::StepFailed { step: id, error: e.to_string() });
+            cx.emit(EventKind::StepFailed { step: id.clone(), error: crate::error::Report(&e).to_string() });
             Err((id, e))
         }
     }
 }
 
-/// The DAG: (green target group → test listener) ∥ role ∥ application; then the service
-/// cutover (CodeDeploy refuses a group for a service not yet CODE_DEPLOY); then the deployment
-/// group; then the pipeline.
-async fn run_steps(ctx: &Ctx<'_>) -> StepResult {
-    let plan = ctx.plan;
-    // Identifiers of resources that already exist come from the plan.
-    for c in &plan.changes {
-        match &c.detail {
-            ChangeDetail::GreenTargetGroup { settings, .. } if c.action == Action::NoOp => {
-                ctx.set_outputs(|o| o.green_target_group_arn = Some(settings.arn.clone()))
+/// The scheduler: starts every step whose dependencies have finished, as soon as they have.
+/// After a failure it starts nothing new but lets running steps finish, so the rollback sees
+/// every effect.
+async fn run_graph(
+    aws: &AwsClients,
+    plan: &Plan,
+    steps: &[Box<dyn Step>],
+    journal: &dyn Journal,
+    opts: &ApplyOptions,
+    fresh: bool,
+) -> std::result::Result<(), (StepId, Error)> {
+    let outputs = Mutex::new(BTreeMap::new());
+    let mut finished: BTreeSet<StepId> = BTreeSet::new();
+    let mut started = vec![false; plan.changes.len()];
+    let mut running = FuturesUnordered::new();
+    let mut failure: Option<(StepId, Error)> = None;
+    loop {
+        if failure.is_none() {
+            for (i, change) in plan.changes.iter().enumerate() {
+                if started[i] || !change.depends_on.iter().all(|d| finished.contains(d)) {
+                    continue;
+                }
+                started[i] = true;
+                let cx = StepContext {
+                    step: change.step.clone(),
+                    aws,
+                    journal,
+                    plan,
+                    opts: opts.waits(),
+                    observer: opts.observer_ref(),
+                    outputs: &outputs,
+                    fresh,
+                };
+                running.push(run_one(cx, steps[i].as_ref(), change.action));
             }
-            ChangeDetail::TestListener { route: TestRoute::Listener { arn, .. }, .. } if c.action == Action::NoOp => {
-                ctx.set_outputs(|o| o.test_listener_arn = Some(arn.clone()))
+        }
+        match running.next().await {
+            Some(Ok(id)) => {
+                finished.insert(id);
             }
-            ChangeDetail::ServiceRole { arn, .. } if c.action == Action::NoOp => {
-                ctx.set_outputs(|o| o.role_arn = Some(arn.clone()))
-            }
-            _ => {}
+            // A journal that cannot be written outranks any other failure: stop as if crashed.
+            Some(Err(f)) => match &failure {
+                None => failure = Some(f),
+                Some(_) if matches!(f.1, Error::Journal(_)) => failure = Some(f),
+                Some(_) => {}
+            },
+            None => break,
         }
     }
-
-    let green_then_listener = async {
-        step(ctx, StepId::GreenTargetGroup, async {
-            if let Some(ChangeDetail::GreenTargetGroup { settings, .. }) = plan.change(StepId::GreenTargetGroup).map(|c| &c.detail) {
-                let arn = steps::green_target_group::apply(ctx, settings).await?;
-                ctx.set_outputs(|o| o.green_target_group_arn = Some(arn));
-            }
-            Ok(())
-        })
-        .await?;
-        step(ctx, StepId::TestListener, async {
-            if let Some(ChangeDetail::TestListener { load_balancer_arn, route, tags }) =
-                plan.change(StepId::TestListener).map(|c| &c.detail)
-            {
-                let green = ctx.outputs().green_target_group_arn.unwrap_or_default();
-                let arn = steps::test_listener::apply(ctx, load_balancer_arn, route, tags, &green).await?;
-                ctx.set_outputs(|o| o.test_listener_arn = arn);
-            }
-            Ok(())
-        })
-        .await
-    };
-    let role = step(ctx, StepId::ServiceRole, async {
-        if let Some(ChangeDetail::ServiceRole { name, trust_policy, managed_policy_arn, tags, .. }) =
-            plan.change(StepId::ServiceRole).map(|c| &c.detail)
-        {
-            let arn = steps::service_role::apply(ctx, name, trust_policy, managed_policy_arn, tags).await?;
-            ctx.set_outputs(|o| o.role_arn = Some(arn));
-        }
-        Ok(())
-    });
-    let app = step(ctx, StepId::Application, async {
-        if let Some(ChangeDetail::Application { name, tags }) = plan.change(StepId::Application).map(|c| &c.detail) {
-            steps::application::apply(ctx, name, tags).await?;
-        }
-        Ok(())
-    });
-    // Wait for all three even when one fails, so the rollback sees every effect.
-    let (a, b, c) = futures::join!(green_then_listener, role, app);
-    a.and(b).and(c)?;
-
-    step(ctx, StepId::ServiceCutover, async {
-        if let Some(ChangeDetail::ServiceCutover { strategy, from, to, bridge_name, .. }) =
-            plan.change(StepId::ServiceCutover).map(|c| &c.detail)
-        {
-            steps::service_cutover::apply(ctx, strategy, from, to, bridge_name.as_deref()).await?;
-        }
-        Ok(())
-    })
-    .await?;
-
-    step(ctx, StepId::DeploymentGroup, async {
-        if let Some(ChangeDetail::DeploymentGroup(d)) = plan.change(StepId::DeploymentGroup).map(|c| &c.detail) {
-            let out = ctx.outputs();
-            let role = out.role_arn.unwrap_or_else(|| d.service_role_arn.clone());
-            steps::deployment_group::apply(ctx, d, &role, out.test_listener_arn.as_deref()).await?;
-        }
-        Ok(())
-    })
-    .await?;
-
-    step(ctx, StepId::PipelineDeployAction, async {
-        if let Some(ChangeDetail::PipelineDeployAction { pipeline, stage, before, after }) =
-            plan.change(StepId::PipelineDeployAction).map(|c| &c.detail)
-        {
-            steps::pipeline::apply(ctx, pipeline, stage, before, after).await?;
-        }
-        Ok(())
-    })
-    .await
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    match plan.changes.iter().find(|c| !finished.contains(&c.step)) {
+        // Refused at plan time; a hand-edited plan could still get here.
+        Some(c) => Err((c.step.clone(), Error::Plan(PlanError::new(graph_refusals(plan))))),
+        None => Ok(()),
+    }
 }

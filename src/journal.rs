@@ -6,9 +6,10 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, JournalError, Result};
 use crate::inventory::{ActionInfo, ServiceDefinition, WeightedTargetGroup};
-use crate::plan::{Plan, StepId};
+use crate::plan::Plan;
+use crate::spec::StepId;
 
 /// A change to the account that the run made (or was about to make), with what undoing it needs.
 #[non_exhaustive]
@@ -82,9 +83,22 @@ pub enum Effect {
         /// The action before the change.
         before: ActionInfo,
     },
+    /// A change made by a user's step; its step's `undo` reads `data`.
+    Custom {
+        /// One line for reports ("DNS record web.example.com").
+        what: String,
+        /// Whatever the step's undo needs (identifiers AWS assigned, values before the change).
+        data: serde_json::Value,
+    },
 }
 
 impl Effect {
+    /// A user's step's effect: `what` for reports, `data` for its undo.
+    pub fn custom(what: impl Into<String>, data: &impl Serialize) -> Result<Effect> {
+        let data = serde_json::to_value(data).map_err(|e| Error::custom(format!("cannot serialise the effect: {e}")))?;
+        Ok(Effect::Custom { what: what.into(), data })
+    }
+
     /// One line for reports.
     pub fn describe(&self) -> String {
         match self {
@@ -101,6 +115,7 @@ impl Effect {
             Effect::PipelineActionReplaced { pipeline, stage, before } => {
                 format!("pipeline {pipeline} action {stage}/{}", before.name)
             }
+            Effect::Custom { what, .. } => what.clone(),
         }
     }
 }
@@ -276,14 +291,14 @@ impl FileJournal {
         let records = match std::fs::read(&path) {
             Ok(bytes) => {
                 let f: FileFormat = serde_json::from_slice(&bytes)
-                    .map_err(|e| Error::Journal(format!("{} is not a readable journal: {e}", path.display())))?;
+                    .map_err(|e| Error::Journal(JournalError::with_source(format!("{} is not a readable journal", path.display()), e)))?;
                 if f.format != FORMAT {
-                    return Err(Error::Journal(format!("{} has unknown format {}", path.display(), f.format)));
+                    return Err(Error::Journal(format!("{} has unknown format {}", path.display(), f.format).into()));
                 }
                 f.records
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Error::Journal(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => return Err(Error::Journal(JournalError::with_source(format!("cannot read {}", path.display()), e))),
         };
         Ok(Self { path, records: Mutex::new(records) })
     }
@@ -295,9 +310,9 @@ impl FileJournal {
 
     fn write(&self, records: &[Record]) -> Result<()> {
         use std::io::Write as _;
-        let io = |e: std::io::Error| Error::Journal(format!("cannot write {}: {e}", self.path.display()));
+        let io = |e: std::io::Error| Error::Journal(JournalError::with_source(format!("cannot write {}", self.path.display()), e));
         let body = serde_json::to_vec_pretty(&FileFormat { format: FORMAT.into(), records: records.to_vec() })
-            .map_err(|e| Error::Journal(e.to_string()))?;
+            .map_err(|e| Error::Journal(JournalError::with_source("cannot serialise the journal", e)))?;
         let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(io)?;
         let tmp = dir.join(format!(
@@ -359,6 +374,8 @@ pub fn status(records: &[Record]) -> JournalStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Pending {
     pub intent: u64,
+    /// The step that made it (whose `undo` undoes it).
+    pub step: StepId,
     /// The effect with AWS-assigned ids when the call is known to have succeeded.
     pub effect: Effect,
     /// Whether the call is known to have succeeded (`false`: outcome unknown after a crash).
@@ -371,7 +388,9 @@ pub(crate) fn pending_effects(records: &[Record]) -> Vec<Pending> {
     let mut out: Vec<Pending> = Vec::new();
     for r in run {
         match &r.entry {
-            Entry::Intent { effect, .. } => out.push(Pending { intent: r.seq, effect: effect.clone(), confirmed: false }),
+            Entry::Intent { step, effect } => {
+                out.push(Pending { intent: r.seq, step: step.clone(), effect: effect.clone(), confirmed: false })
+            }
             Entry::Done { intent, effect } => {
                 if let Some(p) = out.iter_mut().find(|p| p.intent == *intent) {
                     p.effect = effect.clone();
@@ -404,6 +423,8 @@ mod tests {
             already_migrated: false,
             changes: vec![],
             warnings: vec![],
+            migration: None,
+            built_in_steps: vec![],
         };
         assert_eq!(status(&j.records().unwrap()), JournalStatus::Empty);
         j.append(Entry::Begin { plan: Box::new(plan) }).unwrap();

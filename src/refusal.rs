@@ -61,6 +61,16 @@ pub enum RefusalKind {
     UnsupportedTarget,
     /// A deployment group of this migration exists with other settings than asked for.
     ExistingDiffers,
+    /// The transaction's steps do not form a graph the executor can run: a dependency on a
+    /// step that is not in the transaction, a cycle, or two steps with one id.
+    StepGraph,
+    /// A step of a partial transaction needs a resource that neither exists nor is created by
+    /// another step of the transaction (a pipeline step without a deployment group...).
+    MissingPrerequisite,
+    /// The account changed since the plan was made: plan again.
+    StalePlan,
+    /// A user's step refused.
+    Custom,
 }
 
 /// One reason the plan was refused, with the fix.
@@ -75,7 +85,8 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    pub(crate) fn new(kind: RefusalKind, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+    /// A refusal: what is wrong and how to fix it. Users' steps use [`RefusalKind::Custom`].
+    pub fn new(kind: RefusalKind, problem: impl Into<String>, fix: impl Into<String>) -> Self {
         Self { kind, problem: problem.into(), fix: fix.into() }
     }
 }
@@ -93,7 +104,8 @@ pub struct PlanError {
 }
 
 impl PlanError {
-    pub(crate) fn new(refusals: Vec<Refusal>) -> Self {
+    /// A plan error from its refusals (at least one).
+    pub fn new(refusals: Vec<Refusal>) -> Self {
         debug_assert!(!refusals.is_empty());
         Self { refusals }
     }

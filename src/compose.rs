@@ -1,0 +1,132 @@
+//! Composing a transaction: any subset of the built-in steps plus users' own steps, planned
+//! against the live account. [`Migration::plan`] is the one-call form for the full migration.
+//!
+//! This is the I/O entry above the pure planner ([`crate::plan::plan_steps`]): it discovers
+//! the account, plans the chosen built-in steps, adds the users' steps, and refuses, before
+//! anything changes, a transaction that cannot work.
+
+use crate::error::Result;
+use crate::inventory::Inventory;
+use crate::plan::{Change, ChangeDetail, Plan, PlanError, Refusal, RefusalKind, StepId};
+use crate::spec::Migration;
+use crate::step::{PlanContext, Step};
+use crate::AwsClients;
+
+/// A transaction being composed: a [`Migration`] (which names the service and configures the
+/// built-in steps), the built-in steps to include, and users' steps.
+///
+/// ```no_run
+/// # async fn run(aws: ecs_bluegreen::AwsClients) -> ecs_bluegreen::Result<()> {
+/// use ecs_bluegreen::{Migration, StepId, Transaction};
+/// // The service was recreated on CODE_DEPLOY by Terraform: create the rest only.
+/// let plan = Transaction::new(Migration::for_service("prod", "web")?.build())
+///     .without([StepId::ServiceCutover])
+///     .plan(&aws)
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub struct Transaction {
+    migration: Migration,
+    built_in: Vec<StepId>,
+    custom: Vec<Box<dyn Step>>,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("migration", &self.migration)
+            .field("built_in", &self.built_in)
+            .field("custom", &self.custom.iter().map(|s| s.id()).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Transaction {
+    /// Every built-in step of `migration`, and no users' steps yet.
+    pub fn new(migration: Migration) -> Self {
+        Self { migration, built_in: StepId::BUILT_IN.to_vec(), custom: Vec::new() }
+    }
+
+    /// Only these built-in steps (a partial migration). Ids that are not built-in are refused
+    /// at plan time.
+    pub fn only(mut self, steps: impl IntoIterator<Item = StepId>) -> Self {
+        self.built_in = steps.into_iter().collect();
+        self
+    }
+
+    /// Every built-in step but these.
+    pub fn without(mut self, steps: impl IntoIterator<Item = StepId>) -> Self {
+        let drop: Vec<StepId> = steps.into_iter().collect();
+        self.built_in.retain(|s| !drop.contains(s));
+        self
+    }
+
+    /// Adds a user's step. Its kind must also be registered in the
+    /// [`ApplyOptions`](crate::ApplyOptions) of `apply`, `resume` and `rollback`.
+    pub fn step(mut self, step: impl Step + 'static) -> Self {
+        self.custom.push(Box::new(step));
+        self
+    }
+
+    /// Reads the account (read-only calls) and plans the transaction.
+    pub async fn plan(&self, aws: &AwsClients) -> Result<Plan> {
+        let inventory = Box::pin(crate::discover::discover(aws, &self.migration)).await?;
+        Ok(self.plan_with(&inventory)?)
+    }
+
+    /// Plans the transaction from an inventory already read. Pure: no I/O.
+    pub fn plan_with(&self, inventory: &Inventory) -> std::result::Result<Plan, PlanError> {
+        let mut plan = crate::plan::plan_steps(&self.migration, inventory, &self.built_in)?;
+        let mut refusals = Vec::new();
+        for step in &self.custom {
+            let id = step.id();
+            let planned = step.planned();
+            if id.is_built_in() {
+                refusals.push(Refusal::new(
+                    RefusalKind::StepGraph,
+                    format!("a user's step is named {id}, the id of a built-in step"),
+                    "give your step its own id, e.g. with a namespace: StepId::new(\"acme/...\")",
+                ));
+                continue;
+            }
+            if !matches!(planned.detail, ChangeDetail::Custom(_)) {
+                refusals.push(Refusal::new(
+                    RefusalKind::StepGraph,
+                    format!("user's step {id} plans a built-in change"),
+                    "plan a user's step with Planned::custom, so the registry can rebuild it",
+                ));
+                continue;
+            }
+            let change = Change { step: id.clone(), action: planned.action, depends_on: step.depends_on(), detail: planned.detail };
+            // Listed after the last step it depends on, so the plan reads in running order.
+            let at = plan
+                .changes
+                .iter()
+                .rposition(|c| change.depends_on.contains(&c.step))
+                .map_or(plan.changes.len(), |i| i + 1);
+            plan.changes.insert(at, change);
+            for later in step.required_by() {
+                if let Some(c) = plan.changes.iter_mut().find(|c| c.step == later) {
+                    c.depends_on.push(id.clone());
+                }
+            }
+        }
+        refusals.extend(crate::txn::graph_refusals(&plan));
+        let cx = PlanContext { inventory, changes: &plan.changes };
+        for step in &self.custom {
+            refusals.extend(step.refusals(&cx));
+        }
+        if !refusals.is_empty() {
+            return Err(PlanError::new(refusals));
+        }
+        Ok(plan)
+    }
+}
+
+impl Migration {
+    /// Discovers the live service (read-only) and plans the full migration.
+    pub async fn plan(&self, aws: &AwsClients) -> Result<Plan> {
+        Transaction::new(self.clone()).plan(aws).await
+    }
+}

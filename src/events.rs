@@ -1,0 +1,91 @@
+//! Progress events of a run, for progress bars and logs. Every event names the migration it
+//! belongs to, so one observer can follow several runs (a fleet, a tool running many scripts).
+
+use serde::Serialize;
+
+use crate::spec::StepId;
+
+/// One progress event: which migration, and what happened.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// The migration id of the run (tagged on everything it creates).
+    pub migration_id: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl Event {
+    /// An event of migration `migration_id`.
+    pub fn new(migration_id: impl Into<String>, kind: EventKind) -> Self {
+        Self { migration_id: migration_id.into(), kind }
+    }
+}
+
+/// What happened in a run.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum EventKind {
+    /// A step started.
+    StepStarted {
+        /// Step.
+        step: StepId,
+    },
+    /// A step finished.
+    StepFinished {
+        /// Step.
+        step: StepId,
+    },
+    /// A step failed.
+    StepFailed {
+        /// Step.
+        step: StepId,
+        /// Error text.
+        error: String,
+    },
+    /// A mutating call is about to be made.
+    Mutating {
+        /// Step.
+        step: StepId,
+        /// What changes.
+        what: String,
+    },
+    /// Waiting for a condition.
+    Waiting {
+        /// Step.
+        step: StepId,
+        /// What.
+        what: String,
+    },
+    /// Undoing an effect.
+    Undoing {
+        /// What.
+        what: String,
+    },
+    /// An effect was undone.
+    Undone {
+        /// What.
+        what: String,
+    },
+    /// Undoing an effect failed.
+    UndoFailed {
+        /// What.
+        what: String,
+        /// Error text.
+        error: String,
+    },
+}
+
+/// A progress observer (see [`crate::ApplyOptions::observer`]).
+pub(crate) type Observer = std::sync::Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// Logs `kind` and hands it to the observer, if any.
+pub(crate) fn emit(observer: Option<&Observer>, migration_id: &str, kind: EventKind) {
+    let e = Event::new(migration_id, kind);
+    tracing::info!(event = ?e, "migration progress");
+    if let Some(o) = observer {
+        o(&e);
+    }
+}

@@ -1,0 +1,90 @@
+//! Settings of a run: waits, the progress observer, and the registry of users' steps.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::events::{Event, EventKind, Observer};
+use crate::registry::StepRegistry;
+use crate::wait::{WaitPolicy, Waits};
+
+/// Settings of a run: waits, a progress observer, and the steps it may meet in a plan or a
+/// journal besides the built-in ones.
+#[derive(Clone)]
+#[must_use]
+pub struct ApplyOptions {
+    pub(crate) waits: Waits,
+    pub(crate) registry: StepRegistry,
+    pub(crate) check_current: bool,
+    observer: Option<Observer>,
+}
+
+impl fmt::Debug for ApplyOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApplyOptions")
+            .field("waits", &self.waits)
+            .field("registry", &self.registry)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self {
+            waits: Waits::default(),
+            registry: StepRegistry::new(),
+            check_current: true,
+            observer: None,
+        }
+    }
+}
+
+impl ApplyOptions {
+    /// Defaults for real AWS.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// How long to wait for services to run their tasks or become INACTIVE.
+    pub fn service_wait(mut self, policy: WaitPolicy) -> Self {
+        self.waits.service_wait = policy;
+        self
+    }
+    /// How long to retry CodeDeploy's "cannot assume role" errors after creating the role.
+    pub fn iam_propagation(mut self, policy: WaitPolicy) -> Self {
+        self.waits.iam_propagation = policy;
+        self
+    }
+    /// Called for every [`Event`].
+    pub fn observer(mut self, f: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(f));
+        self
+    }
+    /// The users' steps this run may meet: `apply`, `resume` and `rollback` build every step of
+    /// a plan or journal from it, and refuse (changing nothing) a step kind it does not know.
+    pub fn steps(mut self, registry: StepRegistry) -> Self {
+        self.registry = registry;
+        self
+    }
+    /// Skips the re-read of the account that `apply` makes before its first change to refuse a
+    /// stale plan. Only for plans made from an inventory that was *not* read from this account
+    /// (tests that plan a recorded or hand-made inventory against a fake); never for a plan
+    /// loaded from a file or shown to a person before applying.
+    pub fn skip_stale_plan_check(mut self) -> Self {
+        self.check_current = false;
+        self
+    }
+    /// The registry of users' steps.
+    pub fn registry(&self) -> &StepRegistry {
+        &self.registry
+    }
+    /// The run's waits.
+    pub fn waits(&self) -> &Waits {
+        &self.waits
+    }
+    pub(crate) fn emit(&self, migration_id: &str, kind: EventKind) {
+        crate::events::emit(self.observer.as_ref(), migration_id, kind);
+    }
+    pub(crate) fn observer_ref(&self) -> Option<&Observer> {
+        self.observer.as_ref()
+    }
+}

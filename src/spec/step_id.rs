@@ -1,0 +1,124 @@
+//! Step identities: the built-in steps' names and the rules for users' step names.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::ValidationError;
+
+/// Identifies a step of a transaction; also the key of its journal entries and the name
+/// other steps use to depend on it.
+///
+/// The built-in steps are associated constants named like the variants of the enum this
+/// type replaced (`StepId::GreenTargetGroup` ...), so code that names them keeps compiling.
+/// Users' steps get theirs from [`StepId::new`]: lowercase letters, digits, `-`, `/` and `.`,
+/// at most 64 characters (a namespace such as `acme/dns-record` keeps them apart from ours).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct StepId(Cow<'static, str>);
+
+#[allow(non_upper_case_globals)]
+impl StepId {
+    /// Clone the blue target group.
+    pub const GreenTargetGroup: StepId = StepId(Cow::Borrowed("green-target-group"));
+    /// Test listener (or weight-0 attachment to the production listener).
+    pub const TestListener: StepId = StepId(Cow::Borrowed("test-listener"));
+    /// CodeDeploy service role.
+    pub const ServiceRole: StepId = StepId(Cow::Borrowed("service-role"));
+    /// CodeDeploy application.
+    pub const Application: StepId = StepId(Cow::Borrowed("application"));
+    /// Blue/green deployment group.
+    pub const DeploymentGroup: StepId = StepId(Cow::Borrowed("deployment-group"));
+    /// Switch the service to `CODE_DEPLOY`.
+    pub const ServiceCutover: StepId = StepId(Cow::Borrowed("service-cutover"));
+    /// Rewrite the pipeline's Deploy action.
+    pub const PipelineDeployAction: StepId = StepId(Cow::Borrowed("pipeline-deploy-action"));
+
+    /// Every built-in step, in the order the full migration lists them.
+    pub const BUILT_IN: [StepId; 7] = [
+        StepId::GreenTargetGroup,
+        StepId::TestListener,
+        StepId::ServiceRole,
+        StepId::Application,
+        StepId::ServiceCutover,
+        StepId::DeploymentGroup,
+        StepId::PipelineDeployAction,
+    ];
+
+    /// A user's step id, validated (see the type's docs for the rules).
+    pub fn new(id: impl Into<String>) -> Result<Self, ValidationError> {
+        let id = id.into();
+        let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '/' | '.');
+        let reason = if id.is_empty() || id.len() > 64 {
+            Some("must be 1 to 64 characters")
+        } else if !id.chars().all(ok_char) {
+            Some("may hold only lowercase letters, digits, '-', '/' and '.'")
+        } else {
+            None
+        };
+        match reason {
+            Some(r) => Err(ValidationError::new("step id", id, r)),
+            None => Ok(StepId(Cow::Owned(id))),
+        }
+    }
+
+    /// The id as text (kebab-case for the built-in steps).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is one of the built-in steps.
+    pub fn is_built_in(&self) -> bool {
+        StepId::BUILT_IN.contains(self)
+    }
+}
+
+impl fmt::Display for StepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for StepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StepId({})", self.0)
+    }
+}
+
+impl TryFrom<String> for StepId {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        StepId::new(s)
+    }
+}
+
+impl From<StepId> for String {
+    fn from(s: StepId) -> String {
+        s.0.into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_ids_keep_their_journal_names() {
+        assert_eq!(serde_json::to_string(&StepId::GreenTargetGroup).unwrap(), "\"green-target-group\"");
+        let back: StepId = serde_json::from_str("\"pipeline-deploy-action\"").unwrap();
+        assert_eq!(back, StepId::PipelineDeployAction);
+        assert!(back.is_built_in());
+    }
+
+    #[test]
+    fn user_ids_are_validated() {
+        assert_eq!(StepId::new("acme/dns-record").unwrap().as_str(), "acme/dns-record");
+        assert!(!StepId::new("acme/dns-record").unwrap().is_built_in());
+        assert!(StepId::new("").is_err());
+        assert!(StepId::new("Upper").is_err());
+        assert!(StepId::new("a b").is_err());
+        assert!(StepId::new("x".repeat(65)).is_err());
+        assert!(serde_json::from_str::<StepId>("\"no spaces\"").is_err());
+    }
+}
