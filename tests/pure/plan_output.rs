@@ -4,7 +4,7 @@
 //! To regenerate the golden file after an intended rendering change:
 //! `UPDATE_GOLDEN=1 cargo test --test plan_output golden`, then read the diff.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

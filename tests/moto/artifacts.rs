@@ -4,7 +4,7 @@
 //! `MOTO_ENDPOINT=... cargo test --test artifacts` against `scripts/moto start`); the
 //! buildspec and appspec tests are pure.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

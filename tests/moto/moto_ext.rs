@@ -3,7 +3,7 @@
 //!
 //! Run with `scripts/test`.
 
-mod common;
+use crate::common;
 
 use std::fmt::Debug;
 

@@ -3,7 +3,7 @@
 //! Run with `scripts/test` (or `MOTO_ENDPOINT=... cargo test --test moto_fixture` against
 //! `scripts/moto start`).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashSet};
 
