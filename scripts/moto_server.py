@@ -38,7 +38,7 @@ Server economy (no behaviour the project relies on changes):
   only the policies the project attaches (``LOADED_MANAGED_POLICIES``), unchanged from moto's data.
 
 All errors use the JSON protocol shape the SDKs parse: HTTP 400, ``{"__type": CODE, "message": TEXT}``.
-Covered by tests/moto_ext.rs.
+Covered by tests/moto/moto_ext.rs.
 """
 
 import argparse

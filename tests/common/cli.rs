@@ -9,7 +9,11 @@ use super::moto_endpoint;
 pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let path = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
-    assert!(path.exists(), "{} not built: run the tests with scripts/test (it runs cargo build --examples)", path.display());
+    assert!(
+        path.exists(),
+        "{} not built: run `cargo build --examples` (a plain `cargo test` and scripts/test build them)",
+        path.display()
+    );
     path
 }
 
@@ -27,6 +31,10 @@ pub fn migrate_with(account: &str, dir: &Path, args: &[&str], fail: Option<&str>
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        // Nothing of the developer's AWS setup reaches the CLI (scripts/test unsets these too).
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_DEFAULT_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
         .env("MOTO_ACCOUNT_ID", account)
         .env("ECS_BLUEGREEN_FAST_WAITS", "1")
         .output()

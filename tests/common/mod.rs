@@ -1,6 +1,10 @@
-//! Shared harness for the moto-backed integration tests (`mod common;` in a test file).
+//! Shared harness for the moto-backed integration tests (`tests/moto/main.rs` declares it as
+//! `crate::common`).
 //!
-//! The tests talk to one moto server started by `scripts/test` (endpoint in `MOTO_ENDPOINT`).
+//! The tests talk to one moto server: the one in `MOTO_ENDPOINT` when set (`scripts/test` sets
+//! it), else the one [`moto_endpoint`] gets from `scripts/moto start` on first use, so a plain
+//! `cargo test` works too. That server is left running for the next run (`scripts/moto status`
+//! shows it, `scripts/moto stop` stops it).
 //! Every test takes its own AWS account from [`fresh_account`]; [`moto_clients`] sends that account
 //! in the `x-moto-account-id` header, so tests run in parallel without resets or name collisions.
 #![allow(dead_code)] // each test binary uses a different subset
@@ -11,6 +15,9 @@ pub mod faults;
 pub mod fixture;
 pub mod snapshot;
 
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,14 +34,51 @@ pub use account_header::AccountHeader;
 /// The region every moto test works in.
 pub const REGION: &str = "us-east-1";
 
-/// The moto endpoint, e.g. `http://127.0.0.1:40123`, from `MOTO_ENDPOINT`.
+/// The moto endpoint, e.g. `http://127.0.0.1:40123`: `MOTO_ENDPOINT` when set, else the endpoint
+/// `scripts/moto start` prints. That script installs moto into `.venv/` on first use, reuses a
+/// server it already started, or starts one on a free port; it runs at most once per test
+/// process. The server outlives the tests, for the next run (`scripts/moto stop` ends it).
+///
+/// Child processes get the endpoint from the caller (`cli::migrate_with` passes it as
+/// `AWS_ENDPOINT_URL`), not from this process's environment.
 ///
 /// # Panics
-/// When `MOTO_ENDPOINT` is unset, i.e. the tests were not started through `scripts/test`.
+/// When `MOTO_ENDPOINT` is unset and `scripts/moto start` fails (every caller in the process
+/// panics with the same message).
 pub fn moto_endpoint() -> String {
-    match std::env::var("MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => endpoint,
-        _ => panic!("moto is not running: run the tests with scripts/test"),
+    static ENDPOINT: OnceLock<Result<String, String>> = OnceLock::new();
+    let endpoint = ENDPOINT.get_or_init(|| match std::env::var("MOTO_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => Ok(endpoint),
+        _ => start_moto(),
+    });
+    match endpoint {
+        Ok(endpoint) => endpoint.clone(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Runs `scripts/moto start` and returns the endpoint from its `MOTO_ENDPOINT=...` line. Its
+/// progress messages (install, "ready on ...") go to this process's stderr.
+fn start_moto() -> Result<String, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join("moto");
+    let out = Command::new(&script)
+        .arg("start")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("MOTO_ENDPOINT is unset and `{} start` could not run: {e}", script.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let endpoint = stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("MOTO_ENDPOINT="))
+        .filter(|endpoint| endpoint.starts_with("http://"));
+    match endpoint {
+        Some(endpoint) if out.status.success() => Ok(endpoint.to_owned()),
+        _ => Err(format!(
+            "MOTO_ENDPOINT is unset and `{} start` failed ({}; its messages are above), stdout: {stdout:?}",
+            script.display(),
+            out.status
+        )),
     }
 }
 

@@ -3,9 +3,8 @@
 //!
 //! Time is paused, so polling and deadlines are virtual.
 
-mod support;
-#[macro_use]
-mod mocks;
+use crate::support;
+use crate::mocks;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

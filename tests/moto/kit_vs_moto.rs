@@ -4,7 +4,7 @@
 //! reads back the same, and `verify` passes the same checks. AWS-assigned ids (target group
 //! and listener suffixes, application and group ids) are replaced by names before comparing.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -1,11 +1,9 @@
 //! Fault at every mutating call, on mocks: the same harness as the moto test, on the stateful
 //! fake account of `mocks::World`, for every cutover strategy (cheap: no server, virtual time).
 
-mod support;
-#[macro_use]
-mod mocks;
-#[path = "common/faults.rs"]
-mod faults;
+use crate::support;
+use crate::mocks;
+use crate::faults;
 
 use std::sync::atomic::Ordering;
 

@@ -1,4 +1,4 @@
-//! Helpers for the `tests/mocked_*.rs` tests (`mod support; #[macro_use] mod mocks;`) on top of
+//! Helpers for the mocked tests (`tests/mocked/main.rs`: `#[macro_use] mod mocks;`) on top of
 //! the test kit (`ecs_bluegreen::testing`): the stateful account is the kit's `MockAccount`;
 //! tests put scripted rules *in front of* it (`Rules`), and the first matching rule answers.
 //!

@@ -1,9 +1,9 @@
 //! The "before" account fixture, read back through the SDK from moto.
 //!
-//! Run with `scripts/test` (or `MOTO_ENDPOINT=... cargo test --test moto_fixture` against
-//! `scripts/moto start`).
+//! Run with `cargo test --test moto moto_fixture::` (starts moto if `MOTO_ENDPOINT` is unset,
+//! see `tests/moto/main.rs`) or `scripts/test moto_fixture::`.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashSet};
 

@@ -1,10 +1,10 @@
 //! Deploy artifacts: taskdef.json, appspec.yml, imageDetail.json and the buildspec patch.
 //!
-//! The moto tests need `MOTO_ENDPOINT` (run with `scripts/test`, or
-//! `MOTO_ENDPOINT=... cargo test --test artifacts` against `scripts/moto start`); the
-//! buildspec and appspec tests are pure.
+//! Run with `cargo test --test moto artifacts::` (the moto tests start moto if `MOTO_ENDPOINT`
+//! is unset, see `tests/moto/main.rs`) or `scripts/test artifacts::`; the buildspec and appspec
+//! tests are pure.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

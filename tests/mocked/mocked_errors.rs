@@ -5,9 +5,8 @@
 //! The account is the stateful fake of `mocks::World`; faults are rules placed in front of it.
 //! Time is paused, so backoff and waits are virtual.
 
-mod support;
-#[macro_use]
-mod mocks;
+use crate::support;
+use crate::mocks;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! Each test checks the `RefusalKind`, that the message names the problem, and that it says how to
 //! fix it ("fix:"). Where a look-alike case must *not* be refused, the test says so next to it.
 
-mod support;
+use crate::support;
 
 use ecs_bluegreen::inventory::{
     ActionInfo, ApplicationInfo, DeploymentGroupInfo, DeploymentSummary, LoadBalancerEntry, OWNERSHIP_TAG, RoleInfo,

@@ -1,9 +1,10 @@
 //! The moto extension of `scripts/moto_server.py`, exercised through the Rust SDK: the CodeDeploy
 //! delete operations moto lacks, and the refusals AWS makes that moto alone would not.
 //!
-//! Run with `scripts/test`.
+//! Run with `cargo test --test moto moto_ext::` (starts moto if `MOTO_ENDPOINT` is unset, see
+//! `tests/moto/main.rs`) or `scripts/test moto_ext::`.
 
-mod common;
+use crate::common;
 
 use std::fmt::Debug;
 

@@ -5,9 +5,8 @@
 //! nor lists in `DROPPED_SERVICE_FIELDS`: it reads the field names out of the `Debug` output of
 //! the request the library really sent.
 
-mod support;
-#[macro_use]
-mod mocks;
+use crate::support;
+use crate::mocks;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -3,9 +3,8 @@
 //! providers, placement ...) reach `Inventory.service`; the plan reports what `CODE_DEPLOY`
 //! drops; discovery only reads, and reads each thing once.
 
-mod support;
-#[macro_use]
-mod mocks;
+use crate::support;
+use crate::mocks;
 
 use std::collections::BTreeMap;
 

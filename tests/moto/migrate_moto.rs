@@ -2,7 +2,7 @@
 //! nothing, rollback restores the account exactly, a fault at every mutating call and a
 //! crash after every journal write leave nothing behind (or resume to the end state).
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 

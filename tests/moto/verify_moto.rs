@@ -15,7 +15,7 @@
 //!    listens on 8081 (the service keeps running the old one; verify checks the latest ACTIVE
 //!    revision too, the one the next deployment starts from).
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 

@@ -2,7 +2,7 @@
 //! prints every change; JSON gives the same plan; refusals exit 2 and change nothing; apply,
 //! status and rollback round-trip with exit 0.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Output;

@@ -2,9 +2,9 @@
 //! serialises, and how it renders (against the golden file `tests/golden/plan.txt`).
 //!
 //! To regenerate the golden file after an intended rendering change:
-//! `UPDATE_GOLDEN=1 cargo test --test plan_output golden`, then read the diff.
+//! `UPDATE_GOLDEN=1 cargo test --test pure plan_output::golden`, then read the diff.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

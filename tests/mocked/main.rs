@@ -1,0 +1,19 @@
+//! Tests on mocked SDK clients and the test kit (`ecs_bluegreen::testing`): no server, virtual
+//! time. One test binary (`cargo test --test mocked`); each module is one former
+//! `tests/<name>.rs` and keeps its name as the test filter, e.g. `cargo test --test mocked mocked_deploy::`.
+
+#[path = "../support/mod.rs"]
+mod support;
+// Before the test modules: they use its `modeled!` macro.
+#[macro_use]
+mod mocks;
+#[path = "../common/faults.rs"]
+mod faults;
+
+mod mocked_cutover_timing;
+mod mocked_deploy;
+mod mocked_discovery;
+mod mocked_errors;
+mod mocked_fault_each_call;
+mod mocked_service_fields;
+mod testing_kit;
