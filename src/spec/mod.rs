@@ -31,11 +31,11 @@ pub struct TargetGroupPair {
     /// Name of the green target group (≤ 32 characters).
     green_name: TargetGroupName,
     /// Copy the blue group's attributes (deregistration delay, stickiness, ...). Default: yes.
-    #[builder(default = true)]
-    copy_attributes: bool,
+    #[builder(default, setter(strip_option(fallback = copy_attributes_opt)))]
+    copy_attributes: Option<bool>,
     /// Copy the blue group's tags. Default: yes.
-    #[builder(default = true)]
-    copy_tags: bool,
+    #[builder(default, setter(strip_option(fallback = copy_tags_opt)))]
+    copy_tags: Option<bool>,
 }
 
 impl TargetGroupPair {
@@ -43,13 +43,13 @@ impl TargetGroupPair {
     pub fn green_name(&self) -> &TargetGroupName {
         &self.green_name
     }
-    /// Whether the blue group's attributes are copied.
+    /// Whether the blue group's attributes are copied (default: yes).
     pub fn copy_attributes(&self) -> bool {
-        self.copy_attributes
+        self.copy_attributes.unwrap_or(true)
     }
-    /// Whether the blue group's tags are copied.
+    /// Whether the blue group's tags are copied (default: yes).
     pub fn copy_tags(&self) -> bool {
-        self.copy_tags
+        self.copy_tags.unwrap_or(true)
     }
 }
 
@@ -142,6 +142,13 @@ impl AutoRollbackEvent {
     }
 }
 
+/// The default deployment config, as a static so accessors can lend it.
+static DEFAULT_DEPLOYMENT_CONFIG: DeploymentConfig = DeploymentConfig::EcsAllAtOnce;
+
+/// Auto-rollback events when none are given.
+const DEFAULT_AUTO_ROLLBACK_EVENTS: &[AutoRollbackEvent] =
+    &[AutoRollbackEvent::DeploymentFailure, AutoRollbackEvent::DeploymentStopOnRequest];
+
 /// The blue/green deployment group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
 #[builder(doc)]
@@ -149,22 +156,22 @@ pub struct DeploymentGroupSpec {
     /// Deployment group name.
     deployment_group_name: DeploymentGroupName,
     /// Traffic-shifting configuration. Default: `CodeDeployDefault.ECSAllAtOnce`.
-    #[builder(default)]
-    deployment_config: DeploymentConfig,
+    #[builder(default, setter(strip_option(fallback = deployment_config_opt)))]
+    deployment_config: Option<DeploymentConfig>,
     /// Roll back on these events. Default: failure and stop on request
     /// (plus stop on alarm when alarms are given).
-    #[builder(default = vec![AutoRollbackEvent::DeploymentFailure, AutoRollbackEvent::DeploymentStopOnRequest])]
-    auto_rollback_events: Vec<AutoRollbackEvent>,
+    #[builder(default, setter(strip_option(fallback = auto_rollback_events_opt)))]
+    auto_rollback_events: Option<Vec<AutoRollbackEvent>>,
     /// Wait this long in `Ready` for a manual go-ahead before rerouting traffic; `None`
     /// reroutes as soon as the green tasks are ready.
-    #[builder(default, setter(strip_option))]
+    #[builder(default, setter(strip_option(fallback = ready_wait_opt)))]
     ready_wait: Option<ReadyWait>,
     /// Minutes the blue tasks are kept after a successful deployment. Default: 60.
-    #[builder(default)]
-    termination_wait: TerminationWait,
-    /// CloudWatch alarm names that stop a deployment.
-    #[builder(default)]
-    alarms: Vec<String>,
+    #[builder(default, setter(strip_option(fallback = termination_wait_opt)))]
+    termination_wait: Option<TerminationWait>,
+    /// CloudWatch alarm names that stop a deployment. Default: none.
+    #[builder(default, setter(strip_option(fallback = alarms_opt)))]
+    alarms: Option<Vec<String>>,
 }
 
 impl DeploymentGroupSpec {
@@ -172,25 +179,25 @@ impl DeploymentGroupSpec {
     pub fn deployment_group_name(&self) -> &DeploymentGroupName {
         &self.deployment_group_name
     }
-    /// Traffic-shifting configuration.
+    /// Traffic-shifting configuration: the one this spec sets, else `CodeDeployDefault.ECSAllAtOnce`.
     pub fn deployment_config(&self) -> &DeploymentConfig {
-        &self.deployment_config
+        self.deployment_config.as_ref().unwrap_or(&DEFAULT_DEPLOYMENT_CONFIG)
     }
-    /// Auto-rollback events.
+    /// Auto-rollback events (default: failure and stop on request).
     pub fn auto_rollback_events(&self) -> &[AutoRollbackEvent] {
-        &self.auto_rollback_events
+        self.auto_rollback_events.as_deref().unwrap_or(DEFAULT_AUTO_ROLLBACK_EVENTS)
     }
     /// Manual go-ahead wait, if any.
     pub fn ready_wait(&self) -> Option<ReadyWait> {
         self.ready_wait
     }
-    /// Blue termination wait.
+    /// Blue termination wait (default: 60 minutes).
     pub fn termination_wait(&self) -> TerminationWait {
-        self.termination_wait
+        self.termination_wait.unwrap_or_default()
     }
-    /// Alarm names.
+    /// Alarm names (default: none).
     pub fn alarms(&self) -> &[String] {
-        &self.alarms
+        self.alarms.as_deref().unwrap_or_default()
     }
 }
 
@@ -236,14 +243,14 @@ pub struct PipelineDeployStage {
     /// Pipeline name.
     pipeline_name: PipelineName,
     /// The Deploy action to rewrite; by default the one action that deploys this service.
-    #[builder(default, setter(strip_option))]
+    #[builder(default, setter(strip_option(fallback = action_name_opt)))]
     action_name: Option<String>,
     /// Path of the task definition template in the build artifact. Default: `taskdef.json`.
-    #[builder(default = "taskdef.json".to_owned(), setter(into))]
-    task_definition_template_path: String,
+    #[builder(default, setter(into, strip_option(fallback = task_definition_template_path_opt)))]
+    task_definition_template_path: Option<String>,
     /// Path of the AppSpec template in the build artifact. Default: `appspec.yml`.
-    #[builder(default = "appspec.yml".to_owned(), setter(into))]
-    app_spec_template_path: String,
+    #[builder(default, setter(into, strip_option(fallback = app_spec_template_path_opt)))]
+    app_spec_template_path: Option<String>,
 }
 
 impl PipelineDeployStage {
@@ -259,13 +266,13 @@ impl PipelineDeployStage {
     pub fn action_name(&self) -> Option<&str> {
         self.action_name.as_deref()
     }
-    /// Task definition template path.
+    /// Task definition template path (default: `taskdef.json`).
     pub fn task_definition_template_path(&self) -> &str {
-        &self.task_definition_template_path
+        self.task_definition_template_path.as_deref().unwrap_or("taskdef.json")
     }
-    /// AppSpec template path.
+    /// AppSpec template path (default: `appspec.yml`).
     pub fn app_spec_template_path(&self) -> &str {
-        &self.app_spec_template_path
+        self.app_spec_template_path.as_deref().unwrap_or("appspec.yml")
     }
 }
 
