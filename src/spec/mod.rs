@@ -75,21 +75,69 @@ impl ManagedPolicy {
 }
 
 /// The CodeDeploy service role: created by the migration, or an existing one adopted.
+///
+/// Every field is optional: a role to create is named `<cluster>-<service>-codedeploy` unless
+/// `role_name` is given (the migration fills it in, see [`Migration::role_spec`]). When
+/// `existing_role_arn` is given, that role is used as it is and `role_name` and
+/// `managed_policy` do not apply.
+///
+/// ```
+/// use ecs_bluegreen::spec::{CodeDeployRole, ManagedPolicy, RoleArn};
+/// // Adopt a role made by hand: no placeholder name needed.
+/// let adopted = CodeDeployRole::existing(RoleArn::new("arn:aws:iam::123456789012:role/ecsCodeDeployRole")?);
+/// assert_eq!(adopted.role_name(), None);
+/// // Create the derived role with the limited policy.
+/// let limited = CodeDeployRole::builder().managed_policy(ManagedPolicy::Limited).build();
+/// assert_eq!(limited.existing_role_arn(), None);
+/// # Ok::<(), ecs_bluegreen::spec::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
 #[builder(doc)]
 pub struct CodeDeployRole {
     /// Name of the role to create (trusted by `codedeploy.amazonaws.com`, scoped to this account).
-    role_name: RoleName,
-    /// Managed policy to attach. Default: `AWSCodeDeployRoleForECS`.
-    #[builder(default)]
-    managed_policy: ManagedPolicy,
+    /// Default: `<cluster>-<service>-codedeploy`, cut to 64 characters.
+    #[builder(default, setter(strip_option(fallback = role_name_opt)))]
+    role_name: Option<RoleName>,
+    /// Managed policy to attach to a created role. Default: `AWSCodeDeployRoleForECS`.
+    #[builder(default, setter(strip_option(fallback = managed_policy_opt)))]
+    managed_policy: Option<ManagedPolicy>,
     /// Use this existing role instead of creating one; the migration never modifies or deletes it.
-    #[builder(default, setter(strip_option))]
+    #[builder(default, setter(strip_option(fallback = existing_role_arn_opt)))]
     existing_role_arn: Option<RoleArn>,
 }
 
 impl CodeDeployRole {
-    /// Name of the role to create.
+    /// Adopts an existing role: the migration uses it as it is and never modifies or deletes it.
+    pub fn existing(arn: RoleArn) -> Self {
+        Self::builder().existing_role_arn(arn).build()
+    }
+    /// Name of the role to create, when one was given (else the migration derives it).
+    pub fn role_name(&self) -> Option<&RoleName> {
+        self.role_name.as_ref()
+    }
+    /// Managed policy attached to a created role (default: [`ManagedPolicy::Full`]).
+    pub fn managed_policy(&self) -> ManagedPolicy {
+        self.managed_policy.unwrap_or_default()
+    }
+    /// The adopted role, when one was given.
+    pub fn existing_role_arn(&self) -> Option<&RoleArn> {
+        self.existing_role_arn.as_ref()
+    }
+}
+
+/// The service role as a migration uses it: a [`CodeDeployRole`] with its name filled in.
+///
+/// Returned by [`Migration::role_spec`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedRole {
+    role_name: RoleName,
+    managed_policy: ManagedPolicy,
+    existing_role_arn: Option<RoleArn>,
+}
+
+impl ResolvedRole {
+    /// Name of the role to create: the one given, or `<cluster>-<service>-codedeploy`.
+    /// Not used when an existing role is adopted.
     pub fn role_name(&self) -> &RoleName {
         &self.role_name
     }
@@ -413,13 +461,19 @@ impl Migration {
         Ok(TargetGroupPair::builder().green_name(green).build())
     }
 
-    /// The role spec: the override, or `<cluster>-<service>-codedeploy` cut to 64 characters.
-    pub fn role_spec(&self) -> Result<CodeDeployRole, ValidationError> {
-        if let Some(r) = &self.role {
-            return Ok(r.clone());
-        }
-        let name = cut_with_suffix(&format!("{}-{}", self.cluster_name(), self.service), "-codedeploy", 64);
-        Ok(CodeDeployRole::builder().role_name(RoleName::new(name)?).build())
+    /// The role spec: the override's settings, named as the override says or
+    /// `<cluster>-<service>-codedeploy` cut to 64 characters.
+    pub fn role_spec(&self) -> Result<ResolvedRole, ValidationError> {
+        let given = self.role.as_ref();
+        let role_name = match given.and_then(CodeDeployRole::role_name) {
+            Some(name) => name.clone(),
+            None => RoleName::new(cut_with_suffix(&format!("{}-{}", self.cluster_name(), self.service), "-codedeploy", 64))?,
+        };
+        Ok(ResolvedRole {
+            role_name,
+            managed_policy: given.map(CodeDeployRole::managed_policy).unwrap_or_default(),
+            existing_role_arn: given.and_then(|r| r.existing_role_arn.clone()),
+        })
     }
 
     /// The application spec: the override, or `<cluster>-<service>`.
@@ -529,6 +583,29 @@ mod tests {
     fn invalid_names_are_refused_by_for_service() {
         let Err(err) = Migration::for_service("prod", "web.api") else { panic!("web.api was accepted") };
         assert_eq!(err.what(), "service name");
+    }
+
+    #[test]
+    fn an_adopted_role_needs_no_name() {
+        let arn = RoleArn::new("arn:aws:iam::123456789012:role/ecsCodeDeployRole").unwrap();
+        let role = CodeDeployRole::existing(arn.clone());
+        assert_eq!(role.role_name(), None);
+        let m = Migration::for_service("prod", "web").unwrap().role(role).build();
+        let resolved = m.role_spec().unwrap();
+        assert_eq!(resolved.existing_role_arn(), Some(&arn));
+        // The derived name is what a created role would get; an adopted role is used as it is.
+        assert_eq!(resolved.role_name().as_str(), "prod-web-codedeploy");
+    }
+
+    #[test]
+    fn a_role_override_without_a_name_keeps_the_derived_name() {
+        let m = Migration::for_service("prod", "web")
+            .unwrap()
+            .role(CodeDeployRole::builder().managed_policy(ManagedPolicy::Limited).build())
+            .build();
+        let role = m.role_spec().unwrap();
+        assert_eq!(role.role_name().as_str(), "prod-web-codedeploy");
+        assert_eq!(role.managed_policy(), ManagedPolicy::Limited);
     }
 
     #[test]
