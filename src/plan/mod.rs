@@ -478,6 +478,7 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
         ));
     }
     let is_nlb = lb.is_some_and(|l| l.r#type == "network");
+    warnings.extend(migration.deployment_config_conflict());
     let deployment_config = dg_spec.deployment_config().clone();
     if is_nlb && !deployment_config.is_all_at_once() {
         if matches!(deployment_config, DeploymentConfig::Custom(_)) {

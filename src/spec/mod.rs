@@ -203,7 +203,9 @@ const DEFAULT_AUTO_ROLLBACK_EVENTS: &[AutoRollbackEvent] =
 pub struct DeploymentGroupSpec {
     /// Deployment group name.
     deployment_group_name: DeploymentGroupName,
-    /// Traffic-shifting configuration. Default: `CodeDeployDefault.ECSAllAtOnce`.
+    /// Traffic-shifting configuration. Default: the [`Migration`]'s, else
+    /// `CodeDeployDefault.ECSAllAtOnce`. When both this and the migration set one, this one
+    /// wins and the plan warns.
     #[builder(default, setter(strip_option(fallback = deployment_config_opt)))]
     deployment_config: Option<DeploymentConfig>,
     /// Roll back on these events. Default: failure and stop on request
@@ -228,6 +230,9 @@ impl DeploymentGroupSpec {
         &self.deployment_group_name
     }
     /// Traffic-shifting configuration: the one this spec sets, else `CodeDeployDefault.ECSAllAtOnce`.
+    ///
+    /// Inside a migration the effective one may come from the migration instead: read it from
+    /// [`Migration::deployment_config`] or [`Migration::deployment_group_spec`].
     pub fn deployment_config(&self) -> &DeploymentConfig {
         self.deployment_config.as_ref().unwrap_or(&DEFAULT_DEPLOYMENT_CONFIG)
     }
@@ -359,42 +364,45 @@ pub struct Migration {
     service: ServiceName,
     /// Port of the test listener. `None`: no test listener; the green group is attached to the
     /// production listener at weight 0 instead.
-    #[builder(default, setter(strip_option))]
+    #[builder(default, setter(strip_option(fallback = test_listener_port_opt)))]
     test_listener_port: Option<Port>,
     /// Traffic-shifting configuration. Default: `CodeDeployDefault.ECSAllAtOnce`.
-    /// Overridden by [`DeploymentGroupSpec`] when one is given.
-    #[builder(default)]
-    deployment_config: DeploymentConfig,
+    /// A [`DeploymentGroupSpec`] that sets its own wins over this one, and the plan warns.
+    #[builder(default, setter(strip_option(fallback = deployment_config_opt)))]
+    deployment_config: Option<DeploymentConfig>,
     /// How the service is switched to `CODE_DEPLOY`. Default: [`ServiceCutover::ParallelKeepName`].
-    #[builder(default)]
-    cutover: ServiceCutover,
+    #[builder(default, setter(strip_option(fallback = cutover_opt)))]
+    cutover: Option<ServiceCutover>,
     /// Migration target. Default: CodeDeploy.
-    #[builder(default)]
-    target: Target,
+    #[builder(default, setter(strip_option(fallback = target_opt)))]
+    target: Option<Target>,
     /// Pipeline to rewire; none by default.
-    #[builder(default, setter(strip_option))]
+    #[builder(default, setter(strip_option(fallback = pipeline_opt)))]
     pipeline: Option<PipelineDeployStage>,
     /// Override of the green target group (default name: `<blue>-green`, ≤ 32 characters).
-    #[builder(default, setter(strip_option))]
+    #[builder(default, setter(strip_option(fallback = target_groups_opt)))]
     target_groups: Option<TargetGroupPair>,
     /// Override of the service role (default: create `<cluster>-<service>-codedeploy`).
-    #[builder(default, setter(strip_option))]
+    #[builder(default, setter(strip_option(fallback = role_opt)))]
     role: Option<CodeDeployRole>,
     /// Override of the application (default name: `<cluster>-<service>`).
-    #[builder(default, setter(strip_option))]
+    #[builder(default, setter(strip_option(fallback = application_opt)))]
     application: Option<CodeDeployApp>,
     /// Override of the deployment group (default name: `<service>-bluegreen`).
-    #[builder(default, setter(strip_option))]
+    #[builder(default, setter(strip_option(fallback = deployment_group_opt)))]
     deployment_group: Option<DeploymentGroupSpec>,
     /// Identifier tagged on every resource the migration creates (default: derived from
     /// cluster and service, so reruns find their own resources).
-    #[builder(default, setter(strip_option, into))]
+    #[builder(default, setter(into, strip_option(fallback = migration_id_opt)))]
     migration_id: Option<String>,
 }
 
 /// The builder returned by [`Migration::for_service`], with cluster and service set.
 pub type MigrationForService =
     MigrationBuilder<((ClusterName,), (ServiceName,), (), (), (), (), (), (), (), (), (), ())>;
+
+/// The default cutover, as a static so [`Migration::cutover`] can lend it.
+static DEFAULT_CUTOVER: ServiceCutover = ServiceCutover::ParallelKeepName;
 
 impl Migration {
     /// Starts a migration of `service` in `cluster`, every other setting derived from the live service.
@@ -422,13 +430,33 @@ impl Migration {
     pub fn test_listener_port(&self) -> Option<Port> {
         self.test_listener_port
     }
-    /// Cutover strategy.
-    pub fn cutover(&self) -> &ServiceCutover {
-        &self.cutover
+    /// The deployment config the migration uses: the [`DeploymentGroupSpec`]'s when it sets
+    /// one, else this migration's, else `CodeDeployDefault.ECSAllAtOnce`.
+    pub fn deployment_config(&self) -> &DeploymentConfig {
+        self.deployment_group
+            .as_ref()
+            .and_then(|d| d.deployment_config.as_ref())
+            .or(self.deployment_config.as_ref())
+            .unwrap_or(&DEFAULT_DEPLOYMENT_CONFIG)
     }
-    /// Migration target.
+    /// When the migration and its [`DeploymentGroupSpec`] both set a deployment config and
+    /// they differ: a warning naming both and which one is used.
+    pub fn deployment_config_conflict(&self) -> Option<String> {
+        let from_group = self.deployment_group.as_ref()?.deployment_config.as_ref()?;
+        let from_migration = self.deployment_config.as_ref()?;
+        (from_group != from_migration).then(|| {
+            format!(
+                "two deployment configs are given: the deployment group spec's {from_group} is used and the migration's {from_migration} is ignored; set it in one place"
+            )
+        })
+    }
+    /// Cutover strategy (default: [`ServiceCutover::ParallelKeepName`]).
+    pub fn cutover(&self) -> &ServiceCutover {
+        self.cutover.as_ref().unwrap_or(&DEFAULT_CUTOVER)
+    }
+    /// Migration target (default: CodeDeploy).
     pub fn target(&self) -> Target {
-        self.target
+        self.target.unwrap_or_default()
     }
     /// Pipeline to rewire.
     pub fn pipeline(&self) -> Option<&PipelineDeployStage> {
@@ -485,15 +513,17 @@ impl Migration {
         Ok(CodeDeployApp::builder().application_name(ApplicationName::new(name)?).build())
     }
 
-    /// The deployment group spec: the override, or `<service>-bluegreen` with this migration's config.
+    /// The deployment group spec: the override, or `<service>-bluegreen`; either way with the
+    /// effective [`deployment_config`](Migration::deployment_config) set.
     pub fn deployment_group_spec(&self) -> Result<DeploymentGroupSpec, ValidationError> {
+        let config = self.deployment_config().clone();
         if let Some(d) = &self.deployment_group {
-            return Ok(d.clone());
+            return Ok(DeploymentGroupSpec { deployment_config: Some(config), ..d.clone() });
         }
         let name = cut_with_suffix(self.service.as_str(), "-bluegreen", 100);
         Ok(DeploymentGroupSpec::builder()
             .deployment_group_name(DeploymentGroupName::new(name)?)
-            .deployment_config(self.deployment_config.clone())
+            .deployment_config(config)
             .build())
     }
 }
@@ -606,6 +636,64 @@ mod tests {
         let role = m.role_spec().unwrap();
         assert_eq!(role.role_name().as_str(), "prod-web-codedeploy");
         assert_eq!(role.managed_policy(), ManagedPolicy::Limited);
+    }
+
+    fn group(config: Option<DeploymentConfig>) -> DeploymentGroupSpec {
+        DeploymentGroupSpec::builder()
+            .deployment_group_name(DeploymentGroupName::new("DgpECS-web").unwrap())
+            .deployment_config_opt(config)
+            .build()
+    }
+
+    fn migration(own: Option<DeploymentConfig>, group_config: Option<Option<DeploymentConfig>>) -> Migration {
+        Migration::for_service("prod", "web")
+            .unwrap()
+            .deployment_config_opt(own)
+            .deployment_group_opt(group_config.map(group))
+            .build()
+    }
+
+    #[test]
+    fn the_deployment_groups_config_wins_then_the_migrations_then_the_default() {
+        let canary = DeploymentConfig::EcsCanary10Percent5Minutes;
+        let linear = DeploymentConfig::EcsLinear10PercentEvery1Minutes;
+        let cases = [
+            (None, None, DeploymentConfig::EcsAllAtOnce),
+            (Some(linear.clone()), None, linear.clone()),
+            (Some(linear.clone()), Some(None), linear.clone()),
+            (None, Some(Some(canary.clone())), canary.clone()),
+            (Some(linear.clone()), Some(Some(canary.clone())), canary.clone()),
+        ];
+        for (own, group_config, want) in cases {
+            let m = migration(own.clone(), group_config.clone());
+            assert_eq!(m.deployment_config(), &want, "{own:?} / {group_config:?}");
+            assert_eq!(m.deployment_group_spec().unwrap().deployment_config(), &want, "{own:?} / {group_config:?}");
+        }
+    }
+
+    #[test]
+    fn two_different_deployment_configs_are_a_conflict_naming_both() {
+        let m = migration(
+            Some(DeploymentConfig::EcsLinear10PercentEvery1Minutes),
+            Some(Some(DeploymentConfig::EcsCanary10Percent5Minutes)),
+        );
+        let warning = m.deployment_config_conflict().expect("a conflict");
+        assert!(warning.contains("deployment group spec's CodeDeployDefault.ECSCanary10Percent5Minutes is used"), "{warning}");
+        assert!(warning.contains("migration's CodeDeployDefault.ECSLinear10PercentEvery1Minutes is ignored"), "{warning}");
+    }
+
+    #[test]
+    fn one_deployment_config_or_the_same_twice_is_no_conflict() {
+        let canary = DeploymentConfig::EcsCanary10Percent5Minutes;
+        for (own, group_config) in [
+            (None, None),
+            (Some(canary.clone()), None),
+            (Some(canary.clone()), Some(None)),
+            (None, Some(Some(canary.clone()))),
+            (Some(canary.clone()), Some(Some(canary.clone()))),
+        ] {
+            assert_eq!(migration(own.clone(), group_config.clone()).deployment_config_conflict(), None, "{own:?} / {group_config:?}");
+        }
     }
 
     #[test]
