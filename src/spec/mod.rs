@@ -2,6 +2,36 @@
 //!
 //! Specs are plain data. Cross-field checks against the live account happen at plan
 //! time ([`crate::plan`]), not in `build()`.
+//!
+//! # Settings read from configuration files
+//!
+//! Every optional setting has two setters, as the AWS SDK's builders have `x(T)` and
+//! `set_x(Option<T>)`: `x(value)` sets it, and `x_opt(Option<value>)` sets it from an `Option`,
+//! where `None` means "not given, use the default". So values read from a file apply in one
+//! chain, without an `if let` per field or a different builder type per combination:
+//!
+//! ```
+//! use ecs_bluegreen::spec::{DeploymentConfig, Migration, PipelineDeployStage, PipelineName, Port, ServiceCutover};
+//! # struct File { port: Option<Port>, config: Option<DeploymentConfig>, cutover: Option<ServiceCutover>, pipeline: Option<PipelineName> }
+//! # let file = File { port: Port::new(8080).ok(), config: None, cutover: None, pipeline: None };
+//! let m = Migration::for_service("prod", "web")?
+//!     .test_listener_port_opt(file.port)
+//!     .deployment_config_opt(file.config)
+//!     .cutover_opt(file.cutover)
+//!     .pipeline_opt(file.pipeline.map(PipelineDeployStage::named))
+//!     .build();
+//! assert_eq!(m.test_listener_port().map(Port::get), Some(8080));
+//! assert_eq!(m.deployment_config(), &DeploymentConfig::EcsAllAtOnce);
+//! # Ok::<(), ecs_bluegreen::spec::ValidationError>(())
+//! ```
+//!
+//! On the typed-builder specs (`TargetGroupPair::builder()`, ...) the `_opt` setter is
+//! typed-builder's `strip_option(fallback = x_opt)`: it fills the same slot as `x`, so calling
+//! both is a compile error like any repeated field. On [`MigrationForService`] (by value, kube
+//! style) a later call replaces an earlier one, and `x_opt(None)` restores the default.
+//!
+//! Defaulted settings are stored as `Option`s, so a spec remembers what was given; their
+//! accessors return the effective value (the one given, else the default).
 
 mod names;
 
@@ -344,7 +374,8 @@ pub enum Target {
 /// A whole migration: the service and every optional override.
 ///
 /// Everything not set is derived from the live service at plan time (see
-/// [`Migration::for_service`]).
+/// [`Migration::for_service`]). [`Migration::builder`] checks at compile time that cluster
+/// and service are given.
 ///
 /// ```
 /// use ecs_bluegreen::spec::{DeploymentConfig, Migration, Port};
@@ -397,9 +428,81 @@ pub struct Migration {
     migration_id: Option<String>,
 }
 
-/// The builder returned by [`Migration::for_service`], with cluster and service set.
-pub type MigrationForService =
-    MigrationBuilder<((ClusterName,), (ServiceName,), (), (), (), (), (), (), (), (), (), ())>;
+/// The builder returned by [`Migration::for_service`]: cluster and service are set, every
+/// other setting is optional.
+///
+/// By value, kube style: each setter takes and returns the builder. Each setting has `x(value)`
+/// and `x_opt(Option<value>)`; a later call replaces an earlier one, and `x_opt(None)` restores
+/// the default (as the AWS SDK's `set_x(None)` does).
+#[must_use = "a builder does nothing until build() is called"]
+#[derive(Debug, Clone)]
+pub struct MigrationForService {
+    // The migration as built so far; cluster and service are set by `for_service`.
+    migration: Migration,
+}
+
+/// Defines `x(value)` and `x_opt(Option<value>)` for each optional field of [`Migration`].
+macro_rules! migration_setters {
+    ($($(#[$doc:meta])* $field:ident, $field_opt:ident: $ty:ty;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $field(self, value: $ty) -> Self {
+                self.$field_opt(Some(value))
+            }
+            $(#[$doc])*
+            ///
+            /// `None` restores the default.
+            pub fn $field_opt(mut self, value: Option<$ty>) -> Self {
+                self.migration.$field = value;
+                self
+            }
+        )*
+    };
+}
+
+impl MigrationForService {
+    migration_setters! {
+        /// Port of the test listener. Default: no test listener; the green group is attached to
+        /// the production listener at weight 0 instead.
+        test_listener_port, test_listener_port_opt: Port;
+        /// Traffic-shifting configuration. Default: `CodeDeployDefault.ECSAllAtOnce`. A
+        /// [`DeploymentGroupSpec`] that sets its own wins over this one, and the plan warns.
+        deployment_config, deployment_config_opt: DeploymentConfig;
+        /// How the service is switched to `CODE_DEPLOY`. Default: [`ServiceCutover::ParallelKeepName`].
+        cutover, cutover_opt: ServiceCutover;
+        /// Migration target. Default: CodeDeploy.
+        target, target_opt: Target;
+        /// Pipeline to rewire. Default: none.
+        pipeline, pipeline_opt: PipelineDeployStage;
+        /// Override of the green target group (default name: `<blue>-green`, ≤ 32 characters).
+        target_groups, target_groups_opt: TargetGroupPair;
+        /// Override of the service role (default: create `<cluster>-<service>-codedeploy`).
+        role, role_opt: CodeDeployRole;
+        /// Override of the application (default name: `<cluster>-<service>`).
+        application, application_opt: CodeDeployApp;
+        /// Override of the deployment group (default name: `<service>-bluegreen`).
+        deployment_group, deployment_group_opt: DeploymentGroupSpec;
+    }
+
+    /// Identifier tagged on every resource the migration creates (default: derived from
+    /// cluster and service, so reruns find their own resources).
+    pub fn migration_id(self, id: impl Into<String>) -> Self {
+        self.migration_id_opt(Some(id.into()))
+    }
+    /// Identifier tagged on every resource the migration creates (default: derived from
+    /// cluster and service, so reruns find their own resources).
+    ///
+    /// `None` restores the default.
+    pub fn migration_id_opt(mut self, id: Option<String>) -> Self {
+        self.migration.migration_id = id;
+        self
+    }
+
+    /// The migration.
+    pub fn build(self) -> Migration {
+        self.migration
+    }
+}
 
 /// The default cutover, as a static so [`Migration::cutover`] can lend it.
 static DEFAULT_CUTOVER: ServiceCutover = ServiceCutover::ParallelKeepName;
@@ -410,7 +513,11 @@ impl Migration {
         cluster: impl AsRef<str>,
         service: impl AsRef<str>,
     ) -> Result<MigrationForService, ValidationError> {
-        Ok(Migration::builder().cluster(ClusterName::new(cluster.as_ref())?).service(ServiceName::new(service.as_ref())?))
+        let migration = Migration::builder()
+            .cluster(ClusterName::new(cluster.as_ref())?)
+            .service(ServiceName::new(service.as_ref())?)
+            .build();
+        Ok(MigrationForService { migration })
     }
 
     /// Cluster name or ARN.
@@ -694,6 +801,194 @@ mod tests {
         ] {
             assert_eq!(migration(own.clone(), group_config.clone()).deployment_config_conflict(), None, "{own:?} / {group_config:?}");
         }
+    }
+
+    /// A configuration file as a user's tool might read it: every setting optional.
+    #[derive(Deserialize)]
+    struct FileConfig {
+        cluster: String,
+        service: String,
+        test_listener_port: Option<Port>,
+        deployment_config: Option<DeploymentConfig>,
+        cutover: Option<ServiceCutover>,
+        migration_id: Option<String>,
+        pipeline: Option<PipelineSection>,
+        role: Option<RoleSection>,
+        green_target_group: Option<GreenSection>,
+        deployment_group: Option<GroupSection>,
+    }
+
+    #[derive(Deserialize)]
+    struct PipelineSection {
+        name: PipelineName,
+        action: Option<String>,
+        taskdef: Option<String>,
+        appspec: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct RoleSection {
+        name: Option<RoleName>,
+        arn: Option<RoleArn>,
+        policy: Option<ManagedPolicy>,
+    }
+
+    #[derive(Deserialize)]
+    struct GreenSection {
+        name: TargetGroupName,
+        copy_attributes: Option<bool>,
+        copy_tags: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    struct GroupSection {
+        name: DeploymentGroupName,
+        deployment_config: Option<DeploymentConfig>,
+        termination_wait: Option<TerminationWait>,
+        ready_wait: Option<ReadyWait>,
+        alarms: Option<Vec<String>>,
+        auto_rollback_events: Option<Vec<AutoRollbackEvent>>,
+    }
+
+    /// The one chain of setters that applies a file: no `if let`, no branch per combination.
+    fn from_file(json: &str) -> Migration {
+        let c: FileConfig = serde_json::from_str(json).unwrap();
+        let pipeline = c.pipeline.map(|p| {
+            PipelineDeployStage::builder()
+                .pipeline_name(p.name)
+                .action_name_opt(p.action)
+                .task_definition_template_path_opt(p.taskdef)
+                .app_spec_template_path_opt(p.appspec)
+                .build()
+        });
+        let role = c.role.map(|r| {
+            CodeDeployRole::builder().role_name_opt(r.name).existing_role_arn_opt(r.arn).managed_policy_opt(r.policy).build()
+        });
+        let green = c.green_target_group.map(|g| {
+            TargetGroupPair::builder()
+                .green_name(g.name)
+                .copy_attributes_opt(g.copy_attributes)
+                .copy_tags_opt(g.copy_tags)
+                .build()
+        });
+        let group = c.deployment_group.map(|d| {
+            DeploymentGroupSpec::builder()
+                .deployment_group_name(d.name)
+                .deployment_config_opt(d.deployment_config)
+                .termination_wait_opt(d.termination_wait)
+                .ready_wait_opt(d.ready_wait)
+                .alarms_opt(d.alarms)
+                .auto_rollback_events_opt(d.auto_rollback_events)
+                .build()
+        });
+        let by_hand = Migration::for_service(&c.cluster, &c.service)
+            .unwrap()
+            .test_listener_port_opt(c.test_listener_port)
+            .deployment_config_opt(c.deployment_config.clone())
+            .cutover_opt(c.cutover.clone())
+            .migration_id_opt(c.migration_id.clone())
+            .pipeline_opt(pipeline.clone())
+            .role_opt(role.clone())
+            .target_groups_opt(green.clone())
+            .deployment_group_opt(group.clone())
+            .build();
+        // The compile-checked builder takes the same chain.
+        let typed = Migration::builder()
+            .cluster(ClusterName::new(&c.cluster).unwrap())
+            .service(ServiceName::new(&c.service).unwrap())
+            .test_listener_port_opt(c.test_listener_port)
+            .deployment_config_opt(c.deployment_config)
+            .cutover_opt(c.cutover)
+            .migration_id_opt(c.migration_id)
+            .pipeline_opt(pipeline)
+            .role_opt(role)
+            .target_groups_opt(green)
+            .deployment_group_opt(group)
+            .build();
+        assert_eq!(by_hand, typed);
+        by_hand
+    }
+
+    #[test]
+    fn a_configuration_file_with_every_setting_applies_in_one_chain() {
+        let m = from_file(
+            r#"{
+                "cluster": "prod", "service": "web", "test_listener_port": 8080,
+                "cutover": { "strategy": "recreate" }, "migration_id": "change-42",
+                "pipeline": { "name": "web-pipeline", "action": "Deploy", "taskdef": "ci/taskdef.json", "appspec": "ci/appspec.yml" },
+                "role": { "name": "web-cd", "policy": "Limited" },
+                "green_target_group": { "name": "web-tg-2", "copy_attributes": false, "copy_tags": false },
+                "deployment_group": {
+                    "name": "DgpECS-web", "deployment_config": "CodeDeployDefault.ECSCanary10Percent5Minutes",
+                    "termination_wait": 5, "ready_wait": 30, "alarms": ["web-5xx"],
+                    "auto_rollback_events": ["DEPLOYMENT_FAILURE"]
+                }
+            }"#,
+        );
+        assert_eq!(m.test_listener_port().map(Port::get), Some(8080));
+        assert_eq!(m.cutover(), &ServiceCutover::Recreate);
+        assert_eq!(m.migration_id(), "change-42");
+        let p = m.pipeline().unwrap();
+        assert_eq!(
+            (p.pipeline_name().as_str(), p.action_name(), p.task_definition_template_path(), p.app_spec_template_path()),
+            ("web-pipeline", Some("Deploy"), "ci/taskdef.json", "ci/appspec.yml")
+        );
+        let role = m.role_spec().unwrap();
+        assert_eq!((role.role_name().as_str(), role.managed_policy(), role.existing_role_arn()), ("web-cd", ManagedPolicy::Limited, None));
+        let green = m.target_group_pair("web-tg-1").unwrap();
+        assert_eq!((green.green_name().as_str(), green.copy_attributes(), green.copy_tags()), ("web-tg-2", false, false));
+        let dg = m.deployment_group_spec().unwrap();
+        assert_eq!(dg.deployment_group_name().as_str(), "DgpECS-web");
+        assert_eq!(dg.deployment_config(), &DeploymentConfig::EcsCanary10Percent5Minutes);
+        assert_eq!(m.deployment_config(), &DeploymentConfig::EcsCanary10Percent5Minutes);
+        assert_eq!(dg.termination_wait().get(), 5);
+        assert_eq!(dg.ready_wait().map(ReadyWait::get), Some(30));
+        assert_eq!(dg.alarms(), ["web-5xx"]);
+        assert_eq!(dg.auto_rollback_events(), [AutoRollbackEvent::DeploymentFailure]);
+    }
+
+    #[test]
+    fn a_configuration_file_without_settings_gives_the_defaults() {
+        let m = from_file(r#"{ "cluster": "prod", "service": "web" }"#);
+        assert_eq!(m, Migration::for_service("prod", "web").unwrap().build());
+        // Empty sections: every field of every spec at its default.
+        let m = from_file(
+            r#"{ "cluster": "prod", "service": "web", "pipeline": { "name": "web-pipeline" }, "role": {},
+                 "green_target_group": { "name": "web-tg-2" }, "deployment_group": { "name": "DgpECS-web" } }"#,
+        );
+        let p = m.pipeline().unwrap();
+        assert_eq!(p, &PipelineDeployStage::named(PipelineName::new("web-pipeline").unwrap()));
+        assert_eq!((p.action_name(), p.task_definition_template_path(), p.app_spec_template_path()), (None, "taskdef.json", "appspec.yml"));
+        let role = m.role_spec().unwrap();
+        assert_eq!(role.role_name().as_str(), "prod-web-codedeploy");
+        assert_eq!((role.managed_policy(), role.existing_role_arn()), (ManagedPolicy::Full, None));
+        let green = m.target_group_pair("web-tg-1").unwrap();
+        assert!(green.copy_attributes() && green.copy_tags());
+        let dg = m.deployment_group_spec().unwrap();
+        assert_eq!(dg.deployment_config(), &DeploymentConfig::EcsAllAtOnce);
+        assert_eq!(dg.termination_wait().get(), 60);
+        assert_eq!(dg.ready_wait(), None);
+        assert!(dg.alarms().is_empty());
+        assert_eq!(dg.auto_rollback_events(), [AutoRollbackEvent::DeploymentFailure, AutoRollbackEvent::DeploymentStopOnRequest]);
+        assert_eq!(m.cutover(), &ServiceCutover::ParallelKeepName);
+        assert_eq!(m.target(), Target::Codedeploy);
+        assert_eq!(m.deployment_config_conflict(), None);
+    }
+
+    #[test]
+    fn for_service_setters_replace_earlier_calls_and_none_restores_the_default() {
+        let m = Migration::for_service("prod", "web")
+            .unwrap()
+            .test_listener_port(Port::new(8080).unwrap())
+            .test_listener_port(Port::new(9090).unwrap())
+            .cutover(ServiceCutover::Recreate)
+            .cutover_opt(None)
+            .migration_id("change-42")
+            .migration_id_opt(None)
+            .build();
+        assert_eq!(m.test_listener_port().map(Port::get), Some(9090));
+        assert_eq!(m.cutover(), &ServiceCutover::ParallelKeepName);
+        assert_eq!(m.migration_id(), "prod/web");
     }
 
     #[test]
