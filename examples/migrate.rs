@@ -207,13 +207,7 @@ fn migration(opts: &Opts) -> Result<Migration, Failure> {
         .map(|p| PipelineName::new(p).map(PipelineDeployStage::named))
         .transpose()
         .map_err(invalid)?;
-    // typed-builder setters can be called once each, so branch on what is present.
-    Ok(match (test_port, pipeline) {
-        (Some(t), Some(p)) => builder.test_listener_port(t).pipeline(p).build(),
-        (Some(t), None) => builder.test_listener_port(t).build(),
-        (None, Some(p)) => builder.pipeline(p).build(),
-        (None, None) => builder.build(),
-    })
+    Ok(builder.test_listener_port_opt(test_port).pipeline_opt(pipeline).build())
 }
 
 async fn clients(recorder: &CallRecorder) -> AwsClients {

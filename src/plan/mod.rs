@@ -501,6 +501,7 @@ pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> R
         ));
     }
     let is_nlb = lb.is_some_and(|l| l.r#type == "network");
+    warnings.extend(migration.deployment_config_conflict());
     let deployment_config = dg_spec.deployment_config().clone();
     if is_nlb && !deployment_config.is_all_at_once() {
         if matches!(deployment_config, DeploymentConfig::Custom(_)) {

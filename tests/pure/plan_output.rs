@@ -16,7 +16,9 @@ use ecs_bluegreen::inventory::{
 use ecs_bluegreen::plan::{
     Action, Change, ChangeDetail, DeploymentGroupValues, DroppedSetting, KNOWN_AFTER_APPLY, StepId, TestRoute, plan,
 };
-use ecs_bluegreen::spec::{AutoRollbackEvent, DeploymentConfig, ServiceCutover, TerminationWait};
+use ecs_bluegreen::spec::{
+    AutoRollbackEvent, DeploymentConfig, DeploymentGroupName, DeploymentGroupSpec, ServiceCutover, TerminationWait,
+};
 use support::sample;
 
 const STEPS: [StepId; 7] = [
@@ -274,6 +276,54 @@ fn alarms_add_the_stop_on_alarm_rollback_event() {
         ]
     );
     assert_eq!(dg.alarms, ["web-5xx"]);
+}
+
+fn deployment_group_named_web_bluegreen(config: Option<DeploymentConfig>) -> DeploymentGroupSpec {
+    DeploymentGroupSpec::builder()
+        .deployment_group_name(DeploymentGroupName::new("web-bluegreen").unwrap())
+        .deployment_config_opt(config)
+        .build()
+}
+
+#[test]
+fn a_deployment_config_given_twice_uses_the_deployment_groups_and_warns() {
+    let m = sample::base()
+        .deployment_config(DeploymentConfig::EcsLinear10PercentEvery1Minutes)
+        .deployment_group(deployment_group_named_web_bluegreen(Some(DeploymentConfig::EcsCanary10Percent5Minutes)))
+        .build();
+    let p = plan(&m, &sample::inventory()).unwrap_or_else(|e| panic!("{e}"));
+    let ChangeDetail::DeploymentGroup(dg) = &change(&p, StepId::DeploymentGroup).detail else { panic!() };
+    assert_eq!(dg.deployment_config, DeploymentConfig::EcsCanary10Percent5Minutes);
+    let warning = p
+        .warnings
+        .iter()
+        .find(|w| w.contains("two deployment configs"))
+        .unwrap_or_else(|| panic!("no warning about the two configs in {:?}", p.warnings));
+    assert!(
+        warning.contains("CodeDeployDefault.ECSCanary10Percent5Minutes is used")
+            && warning.contains("CodeDeployDefault.ECSLinear10PercentEvery1Minutes is ignored"),
+        "{warning}"
+    );
+}
+
+#[test]
+fn a_deployment_config_given_once_is_used_without_a_warning() {
+    // On the migration only: it reaches a deployment group spec that sets none.
+    let m = sample::base()
+        .deployment_config(DeploymentConfig::EcsLinear10PercentEvery1Minutes)
+        .deployment_group(deployment_group_named_web_bluegreen(None))
+        .build();
+    // On both, the same: nothing to warn about.
+    let same = sample::base()
+        .deployment_config(DeploymentConfig::EcsLinear10PercentEvery1Minutes)
+        .deployment_group(deployment_group_named_web_bluegreen(Some(DeploymentConfig::EcsLinear10PercentEvery1Minutes)))
+        .build();
+    for m in [m, same] {
+        let p = plan(&m, &sample::inventory()).unwrap_or_else(|e| panic!("{e}"));
+        let ChangeDetail::DeploymentGroup(dg) = &change(&p, StepId::DeploymentGroup).detail else { panic!() };
+        assert_eq!(dg.deployment_config, DeploymentConfig::EcsLinear10PercentEvery1Minutes);
+        assert!(!p.warnings.iter().any(|w| w.contains("two deployment configs")), "{:?}", p.warnings);
+    }
 }
 
 #[test]
