@@ -5,6 +5,7 @@
 
 pub mod clients;
 pub mod artifacts;
+pub(crate) mod convert;
 pub mod deploy;
 pub mod discover;
 pub mod error;

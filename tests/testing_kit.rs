@@ -93,8 +93,8 @@ fn assert_migrated(st: &AccountState, scenario: &Scenario, context: &str) {
             let t = deploy.actions()[0].action_type_id().unwrap();
             assert_eq!(t.provider(), "CodeDeployToECS", "{context}");
             let others: Vec<_> = decl.stages().iter().filter(|s| s.name() != "Deploy").cloned().collect();
-            let before = ecs_bluegreen::testing::pipeline_declaration(p, sample::ACCOUNT);
-            let before: Vec<_> = before.stages().iter().filter(|s| s.name() != "Deploy").cloned().collect();
+            let fresh = MockAccount::new(scenario.clone()).snapshot();
+            let before: Vec<_> = fresh.pipelines[&p.name].stages().iter().filter(|s| s.name() != "Deploy").cloned().collect();
             assert_eq!(others, before, "{context}: other stages untouched");
         }
         None => assert!(st.pipelines.is_empty(), "{context}"),

@@ -49,7 +49,7 @@ fn no_app(name: &str) -> String {
 }
 
 fn tags(t: &[cd::Tag]) -> crate::inventory::Tags {
-    t.iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect()
+    crate::convert::pairs(t, |t| (t.key(), t.value()))
 }
 
 /// The ECS blue/green checks CodeDeploy makes on CreateDeploymentGroup.
@@ -106,15 +106,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
         serve(&a, "GetApplication", input, |st| {
             let name = input.application_name().unwrap_or_default();
             match st.applications.get(name) {
-                Some(app) => Ok(GetApplicationOutput::builder()
-                    .application(
-                        cd::ApplicationInfo::builder()
-                            .application_name(&app.name)
-                            .set_application_id(app.id.clone())
-                            .compute_platform(ComputePlatform::from(app.compute_platform.as_deref().unwrap_or("ECS")))
-                            .build(),
-                    )
-                    .build()),
+                Some(app) => Ok(GetApplicationOutput::builder().application(crate::convert::application_to_sdk(app)).build()),
                 None => Err(aws_error("ApplicationDoesNotExistException", &no_app(name))),
             }
         })
@@ -260,7 +252,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
             };
             match found {
                 Some(t) => Ok(ListTagsForResourceOutput::builder()
-                    .set_tags(Some(t.iter().map(|(k, v)| cd::Tag::builder().key(k).value(v).build()).collect()))
+                    .set_tags(Some(crate::convert::codedeploy_tags_to_sdk(&t)))
                     .build()),
                 None => Err(aws_error("ResourceArnRequiredException", &format!("resource {arn} not found"))),
             }

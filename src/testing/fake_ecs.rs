@@ -13,7 +13,7 @@ use aws_sdk_ecs::types::{Attachment, Failure, KeyValuePair, ServiceField, Task};
 use aws_smithy_mocks::{Rule, mock};
 
 use super::account::{AccountState, Condition, Pending, Shared, aws_error, serve};
-use super::convert::{sdk_service, sdk_task_definition, service_from_create};
+use crate::convert::{service_from_create, service_to_sdk, task_definition_to_sdk};
 
 fn cluster_matches(st: &AccountState, cluster: Option<&str>) -> bool {
     let c = cluster.unwrap_or("default");
@@ -45,7 +45,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
                         if !with_tags {
                             s.tags.clear();
                         }
-                        out = out.services(sdk_service(&s));
+                        out = out.services(service_to_sdk(&s));
                         if s.status == "INACTIVE" {
                             st.noticed(short, &[Condition::Inactive]);
                         } else if s.status == "ACTIVE" && s.running_count >= s.desired_count {
@@ -106,7 +106,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
             let id = format!("ecs-svc/{}", u64::from_str_radix(&st.fresh_id(), 16).unwrap_or(1));
             let svc = service_from_create(input, service_arn(st, &name), cluster_arn(st), id);
             st.log.push(format!("CreateService {name} {}", svc.deployment_controller));
-            let out = CreateServiceOutput::builder().service(sdk_service(&svc)).build();
+            let out = CreateServiceOutput::builder().service(service_to_sdk(&svc)).build();
             st.pending.insert(name.clone(), (AccountState::after(st.timing.tasks_start), Pending::TasksRunning));
             if !svc.load_balancers.is_empty() {
                 st.healthy_at.insert(name.clone(), AccountState::after(st.timing.tasks_start + st.timing.health_checks));
@@ -140,7 +140,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
             svc.status = "DRAINING".into();
             svc.running_count = 0;
             st.healthy_at.remove(&name);
-            let out = DeleteServiceOutput::builder().service(sdk_service(svc)).build();
+            let out = DeleteServiceOutput::builder().service(service_to_sdk(svc)).build();
             st.pending.insert(name.clone(), (AccountState::after(drain), Pending::Inactive));
             st.log.push(format!("DeleteService {name}"));
             Ok(out)
@@ -158,7 +158,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
                 })
             });
             match found {
-                Some(td) => Ok(DescribeTaskDefinitionOutput::builder().task_definition(sdk_task_definition(td)).build()),
+                Some(td) => Ok(DescribeTaskDefinitionOutput::builder().task_definition(task_definition_to_sdk(td)).build()),
                 None => Err(aws_error("ClientException", "Unable to describe task definition.")),
             }
         })

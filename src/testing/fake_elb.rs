@@ -18,19 +18,18 @@ use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeT
 use aws_sdk_elasticloadbalancingv2::types::{
     TargetDescription, TargetHealth, TargetHealthDescription, TargetHealthReasonEnum, TargetHealthStateEnum,
 };
-use aws_sdk_elasticloadbalancingv2::types::{Rule as ElbRule, Tag, TagDescription, TargetGroupAttribute};
+use aws_sdk_elasticloadbalancingv2::types::{Rule as ElbRule, TagDescription};
 use aws_smithy_mocks::{Rule, mock};
 
 use super::account::{AccountState, Condition, Shared, aws_error, serve};
-use super::convert::{sdk_listener, sdk_load_balancer, sdk_target_group, target_group_from_create};
+use crate::convert::{
+    elb_tags_to_sdk, forward_targets, listener_from_create, listener_to_sdk, load_balancer_to_sdk, target_group_attributes_to_sdk,
+    target_group_from_create, target_group_to_sdk,
+};
 use crate::inventory::{ListenerInfo, Tags};
 
 const TG_NOT_FOUND: &str = "One or more target groups not found";
 const LISTENER_NOT_FOUND: &str = "One or more listeners not found";
-
-fn elb_tags(tags: &Tags) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
-}
 
 fn listener<'a>(st: &'a AccountState, arn: &str) -> Option<&'a ListenerInfo> {
     st.load_balancer.listeners.iter().find(|l| l.arn == arn)
@@ -46,18 +45,18 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
                     st.target_groups
                         .values()
                         .filter(|t| input.load_balancer_arn().is_none_or(|lb| t.load_balancer_arns.iter().any(|x| x == lb)))
-                        .map(sdk_target_group),
+                        .map(target_group_to_sdk),
                 );
             }
             for name in input.names() {
                 match st.target_groups.values().find(|t| t.name == *name) {
-                    Some(t) => found.push(sdk_target_group(t)),
+                    Some(t) => found.push(target_group_to_sdk(t)),
                     None => return Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND)),
                 }
             }
             for arn in input.target_group_arns() {
                 match st.target_groups.get(arn) {
-                    Some(t) => found.push(sdk_target_group(t)),
+                    Some(t) => found.push(target_group_to_sdk(t)),
                     None => return Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND)),
                 }
             }
@@ -69,9 +68,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
     let describe_attrs = mock!(Client::describe_target_group_attributes).then_compute_response(move |input| {
         serve(&a, "DescribeTargetGroupAttributes", input, |st| match st.target_groups.get(input.target_group_arn().unwrap_or_default()) {
             Some(tg) => Ok(DescribeTargetGroupAttributesOutput::builder()
-                .set_attributes(Some(
-                    tg.attributes.iter().map(|(k, v)| TargetGroupAttribute::builder().key(k).value(v).build()).collect(),
-                ))
+                .set_attributes(Some(target_group_attributes_to_sdk(&tg.attributes)))
                 .build()),
             None => Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND)),
         })
@@ -92,7 +89,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
                     Err(("LoadBalancerNotFound", "One or more load balancers not found"))
                 };
                 match tags {
-                    Ok(t) => out = out.tag_descriptions(TagDescription::builder().resource_arn(arn).set_tags(Some(elb_tags(&t))).build()),
+                    Ok(t) => out = out.tag_descriptions(TagDescription::builder().resource_arn(arn).set_tags(Some(elb_tags_to_sdk(&t))).build()),
                     Err((code, msg)) => return Err(aws_error(code, msg)),
                 }
             }
@@ -113,7 +110,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
             let id = st.fresh_id();
             let arn = format!("arn:aws:elasticloadbalancing:{}:{}:targetgroup/{name}/{id}", st.region, st.account_id);
             let tg = target_group_from_create(input, arn.clone());
-            let out = CreateTargetGroupOutput::builder().target_groups(sdk_target_group(&tg)).build();
+            let out = CreateTargetGroupOutput::builder().target_groups(target_group_to_sdk(&tg)).build();
             st.target_groups.insert(arn, tg);
             st.log.push(format!("CreateTargetGroup {name}"));
             Ok(out)
@@ -160,7 +157,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
             if !wanted {
                 return Err(aws_error("LoadBalancerNotFound", "One or more load balancers not found"));
             }
-            Ok(DescribeLoadBalancersOutput::builder().load_balancers(sdk_load_balancer(&st.load_balancer)).build())
+            Ok(DescribeLoadBalancersOutput::builder().load_balancers(load_balancer_to_sdk(&st.load_balancer)).build())
         })
     });
 
@@ -174,12 +171,12 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
                     return Err(aws_error("LoadBalancerNotFound", "One or more load balancers not found"));
                 }
                 for l in &lb.listeners {
-                    out = out.listeners(sdk_listener(l, &lb.arn));
+                    out = out.listeners(listener_to_sdk(l, &lb.arn));
                 }
             }
             for arn in input.listener_arns() {
                 match listener(st, arn) {
-                    Some(l) => out = out.listeners(sdk_listener(l, &lb.arn)),
+                    Some(l) => out = out.listeners(listener_to_sdk(l, &lb.arn)),
                     None => return Err(aws_error("ListenerNotFound", LISTENER_NOT_FOUND)),
                 }
             }
@@ -198,7 +195,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
                 .rule_arn(format!("{}/default", l.arn.replace(":listener/", ":listener-rule/")))
                 .priority("default")
                 .is_default(true)
-                .set_actions(sdk_listener(l, "").default_actions.clone())
+                .set_actions(listener_to_sdk(l, "").default_actions.clone())
                 .build();
             Ok(DescribeRulesOutput::builder().rules(default).build())
         })
@@ -214,21 +211,14 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
             if st.load_balancer.listeners.iter().any(|l| l.port == Some(port)) {
                 return Err(aws_error("DuplicateListener", "A listener already exists on this port for this load balancer"));
             }
-            let forward = crate::discover::forward_targets(input.default_actions());
+            let forward = forward_targets(input.default_actions());
             if let Some(missing) = forward.iter().find(|w| !st.target_groups.contains_key(&w.target_group_arn)) {
                 return Err(aws_error("TargetGroupNotFound", &format!("Target group '{}' not found", missing.target_group_arn)));
             }
             let id = st.fresh_id();
             let arn = format!("{}/{id}", st.load_balancer.arn.replace(":loadbalancer/", ":listener/"));
-            let l = ListenerInfo {
-                arn,
-                port: Some(port),
-                protocol: input.protocol().map(|p| p.as_str().to_owned()),
-                default_forward: forward,
-                rules_to_blue: vec![],
-                tags: input.tags().iter().map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned())).collect(),
-            };
-            let out = CreateListenerOutput::builder().listeners(sdk_listener(&l, &st.load_balancer.arn)).build();
+            let l = listener_from_create(input, arn);
+            let out = CreateListenerOutput::builder().listeners(listener_to_sdk(&l, &st.load_balancer.arn)).build();
             st.load_balancer.listeners.push(l);
             st.link_target_groups();
             st.log.push(format!("CreateListener {port}"));
@@ -254,7 +244,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
     let modify_listener = mock!(Client::modify_listener).then_compute_response(move |input| {
         serve(&a, "ModifyListener", input, |st| {
             let arn = input.listener_arn().unwrap_or_default();
-            let forward = crate::discover::forward_targets(input.default_actions());
+            let forward = forward_targets(input.default_actions());
             if let Some(missing) = forward.iter().find(|w| !st.target_groups.contains_key(&w.target_group_arn)) {
                 return Err(aws_error("TargetGroupNotFound", &format!("Target group '{}' not found", missing.target_group_arn)));
             }
@@ -268,7 +258,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
             if let Some(p) = input.port() {
                 l.port = Some(p);
             }
-            let out = ModifyListenerOutput::builder().listeners(sdk_listener(l, &lb_arn)).build();
+            let out = ModifyListenerOutput::builder().listeners(listener_to_sdk(l, &lb_arn)).build();
             let port = l.port.unwrap_or_default();
             st.link_target_groups();
             st.log.push(format!("ModifyListener {port}"));

@@ -8,22 +8,13 @@ use aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput;
 use aws_sdk_iam::operation::get_role::GetRoleOutput;
 use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
 use aws_sdk_iam::operation::list_roles::ListRolesOutput;
-use aws_sdk_iam::types::{AttachedPolicy, Role, Tag};
+use aws_sdk_iam::types::{AttachedPolicy, Role};
 use aws_smithy_mocks::{Rule, mock};
 
 use super::account::{RoleState, Shared, aws_error, serve};
 
 fn sdk_role(name: &str, r: &RoleState) -> Role {
-    Role::builder()
-        .path("/")
-        .role_name(name)
-        .role_id(format!("AROA{:0>17}", name.len() * 7919))
-        .arn(&r.arn)
-        .create_date(aws_smithy_types::DateTime::from_secs(1_700_000_000))
-        .assume_role_policy_document(&r.trust_policy)
-        .set_tags(Some(r.tags.iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect()))
-        .build()
-        .expect("required role fields set")
+    crate::convert::role_to_sdk(name, &r.arn, &r.trust_policy, &r.tags)
 }
 
 fn no_role(name: &str) -> String {

@@ -33,7 +33,6 @@
 
 mod account;
 mod build;
-mod convert;
 mod fake_codedeploy;
 mod fake_ecs;
 mod fake_elb;
@@ -46,7 +45,6 @@ mod scenario;
 
 pub use account::{AccountState, Call, Condition, DeploymentState, MockAccount, MockClients, RoleState, Transition};
 pub use build::default_migration;
-pub use convert::pipeline_declaration;
 pub use faults::{Fault, InjectedError};
 pub use harness::{FailEachStepReport, FaultRun, fail_each_step};
 pub use scenario::{
