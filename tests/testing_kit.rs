@@ -331,7 +331,7 @@ async fn a_first_deployment_on_the_kit_succeeds_and_is_recorded() {
     let st = account.state();
     let d = &st.deployments[&report.deployment_id];
     assert_eq!((d.status.as_str(), d.application.as_str()), ("Succeeded", "prod-web"));
-    assert_eq!(d.sha256.as_deref(), Some(ecs_bluegreen::deploy::sha256_hex(&d.appspec).as_str()));
+    assert_eq!(d.sha256.as_deref(), Some(report.appspec_sha256.as_str()));
     assert!(d.appspec.contains(sample::TASK_DEFINITION_ARN), "{}", d.appspec);
     assert_eq!(st.services["web"].task_definition.as_deref(), Some(sample::TASK_DEFINITION_ARN));
     drop(st);
