@@ -222,6 +222,37 @@ async fn faults_reach_the_script_with_the_aws_error_code_and_calls_are_recorded_
     assert!(account.state().differences(&MockAccount::default_scenario().snapshot()).is_empty());
 }
 
+#[test]
+fn a_fault_naming_an_operation_the_account_does_not_answer_is_refused_with_the_close_matches() {
+    let account = MockAccount::default_scenario();
+    let err = account.try_inject(Fault::nth_call("CreateListner", 1, InjectedError::Throttling)).unwrap_err();
+    assert_eq!((err.operation(), err.close_matches()), ("CreateListner", &["CreateListener".to_owned()][..]));
+    assert!(err.to_string().contains("did you mean CreateListener?"), "{err}");
+    let err = account.try_inject(Fault::every_call("PutObject", InjectedError::AccessDenied)).unwrap_err();
+    assert!(err.close_matches().is_empty() && err.known() == account.known_operations(), "{err}");
+    assert_eq!(account.calls(), [], "nothing was armed, nothing called");
+}
+
+#[test]
+#[should_panic(expected = "the mock account knows no operation `create_role`; did you mean CreateRole?")]
+fn inject_panics_on_a_misspelt_operation() {
+    MockAccount::default_scenario().inject(Fault::every_call("create_role", InjectedError::AccessDenied));
+}
+
+#[test]
+fn every_operation_the_tests_and_docs_name_in_a_fault_is_known() {
+    let account = MockAccount::default_scenario();
+    for operation in ["CreateListener", "CreateRole", "CreateDeploymentGroup"] {
+        account.try_inject(Fault::nth_call(operation, 1, InjectedError::Throttling)).unwrap();
+        account.try_inject(Fault::every_call(operation, InjectedError::Throttling)).unwrap();
+    }
+    account.try_inject(Fault::nth_mutation(1, InjectedError::ResponseLost)).unwrap();
+    let known = account.known_operations();
+    for operation in ["DescribeServices", "CreateService", "DeleteService", "ModifyListener", "GetRole", "UpdatePipeline", "GetDeployment"] {
+        assert!(known.iter().any(|k| k == operation), "{operation} missing from {known:?}");
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn apply_then_rollback_gives_back_the_account_it_started_from() {
     let account = MockAccount::default_scenario();

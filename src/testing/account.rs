@@ -2,12 +2,12 @@
 //! (call recording, fault injection), and the clients.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use aws_smithy_mocks::{MockResponse, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{MockResponse, MockResponseInterceptor, Rule, RuleBuilder, RuleMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::interceptors::context::{
@@ -20,7 +20,7 @@ use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_smithy_types::error::ErrorMetadata;
 use tokio::time::Instant;
 
-use super::faults::{Fault, InjectedError, Verdict};
+use super::faults::{Fault, InjectedError, UnknownOperation, Verdict};
 use super::scenario::{RoleSetup, Scenario};
 use crate::inventory::{ApplicationInfo, LoadBalancerInfo, ServiceDefinition, TargetGroupInfo, TaskDefinitionInfo};
 use crate::{AwsClients, CallRecorder};
@@ -334,6 +334,8 @@ pub(crate) struct Inner {
     pub(crate) state: Mutex<AccountState>,
     faults: Mutex<Vec<(Fault, usize)>>,
     mutations: Mutex<usize>,
+    /// The operations faults may name: those the account answers, and those declared.
+    known_operations: Mutex<BTreeSet<String>>,
 }
 
 pub(crate) type Shared = Arc<Inner>;
@@ -359,6 +361,29 @@ pub(crate) fn aws_error<E: CreateUnhandledError>(code: &str, message: &str) -> E
 /// Whether an operation only reads.
 pub(crate) fn is_read_only(operation: &str) -> bool {
     ["Describe", "Get", "List", "BatchGet"].iter().any(|p| operation.starts_with(p))
+}
+
+/// One operation the account answers: the name faults and [`Call`]s use, and its rule.
+pub(crate) struct Answer {
+    operation: &'static str,
+    rule: Rule,
+}
+
+/// The rule answering `operation` (the `mock!` of its client method) from the state: every
+/// call goes through [`serve`] (recorded, faults applied), then `f` computes the answer.
+pub(crate) fn answer<I, O, E>(
+    acct: &Shared,
+    operation: &'static str,
+    rule: RuleBuilder<I, O, E>,
+    f: impl Fn(&mut AccountState, &I) -> Result<O, E> + Send + Sync + 'static,
+) -> Answer
+where
+    I: Debug + Send + Sync + 'static,
+    O: Debug + Send + Sync + 'static,
+    E: Debug + Send + Sync + std::error::Error + CreateUnhandledError + 'static,
+{
+    let acct = acct.clone();
+    Answer { operation, rule: rule.then_compute_response(move |input| serve(&acct, operation, input, |st| f(st, input))) }
 }
 
 /// Serves one call: records it, applies an armed fault, else runs `f` on the state.
@@ -494,13 +519,26 @@ impl MockAccount {
     /// An account holding `scenario`.
     pub fn new(scenario: Scenario) -> Self {
         let state = super::build::initial_state(&scenario);
-        let inner = Arc::new(Inner { state: Mutex::new(state), faults: Mutex::default(), mutations: Mutex::new(0) });
+        let inner = Arc::new(Inner {
+            state: Mutex::new(state),
+            faults: Mutex::default(),
+            mutations: Mutex::new(0),
+            known_operations: Mutex::default(),
+        });
+        let answers = [
+            super::fake_ecs::rules(&inner),
+            super::fake_elb::rules(&inner),
+            super::fake_iam::rules(&inner),
+            super::fake_codedeploy::rules(&inner),
+            super::fake_pipeline::rules(&inner),
+        ];
         let mut rules = Vec::new();
-        rules.extend(super::fake_ecs::rules(&inner));
-        rules.extend(super::fake_elb::rules(&inner));
-        rules.extend(super::fake_iam::rules(&inner));
-        rules.extend(super::fake_codedeploy::rules(&inner));
-        rules.extend(super::fake_pipeline::rules(&inner));
+        let mut known = inner.known_operations.lock().unwrap_or_else(|p| p.into_inner());
+        for a in answers.into_iter().flatten() {
+            known.insert(a.operation.to_owned());
+            rules.push(a.rule);
+        }
+        drop(known);
         let account = Self { inner, rules, recorder: CallRecorder::new(), scenario: scenario.clone() };
         if scenario.migrated {
             super::build::migrate_in_place(&account);
@@ -550,9 +588,37 @@ impl MockAccount {
     }
 
     /// Arms a fault; it applies to calls made from now on.
+    ///
+    /// # Panics
+    /// When the fault names an operation the account does not know (see
+    /// [`MockAccount::known_operations`]); the message names the close matches, e.g.
+    /// `CreateListner` → `CreateListener`. [`MockAccount::try_inject`] returns the error instead.
+    #[track_caller]
     pub fn inject(&self, fault: Fault) -> &Self {
+        match self.try_inject(fault) {
+            Ok(account) => account,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Arms a fault, as [`MockAccount::inject`], or says why not.
+    ///
+    /// # Errors
+    /// [`UnknownOperation`] when the fault names an operation the account does not answer;
+    /// nothing is armed then.
+    pub fn try_inject(&self, fault: Fault) -> Result<&Self, UnknownOperation> {
+        if let Some(operation) = fault.operation() {
+            let known = self.inner.known_operations.lock().unwrap_or_else(|p| p.into_inner());
+            UnknownOperation::check(operation, known.iter().map(String::as_str))?;
+        }
         self.inner.faults.lock().unwrap_or_else(|p| p.into_inner()).push((fault, 0));
-        self
+        Ok(self)
+    }
+
+    /// Every operation faults may name, sorted: those the account answers (AWS's names, e.g.
+    /// `CreateListener`).
+    pub fn known_operations(&self) -> Vec<String> {
+        self.inner.known_operations.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
     }
 
     /// Disarms every fault (e.g. before a rollback that must succeed).

@@ -45,7 +45,7 @@ mod scenario;
 
 pub use account::{AccountState, Call, Condition, DeploymentState, MockAccount, MockClients, RoleState, Transition};
 pub use build::default_migration;
-pub use faults::{Fault, InjectedError};
+pub use faults::{Fault, InjectedError, UnknownOperation};
 pub use harness::{FailEachStepReport, FaultRun, fail_each_step};
 pub use scenario::{
     ADMIN_TG_ARN, CODEDEPLOY_FOR_ECS_POLICY, DeploymentScript, EXISTING_ROLE_ARN, EXISTING_ROLE_NAME, EcsTiming, RoleSetup, Scenario,
