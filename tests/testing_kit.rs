@@ -93,7 +93,7 @@ fn assert_migrated(st: &AccountState, scenario: &Scenario, context: &str) {
             let t = deploy.actions()[0].action_type_id().unwrap();
             assert_eq!(t.provider(), "CodeDeployToECS", "{context}");
             let others: Vec<_> = decl.stages().iter().filter(|s| s.name() != "Deploy").cloned().collect();
-            let fresh = MockAccount::new(scenario.clone()).snapshot();
+            let fresh = MockAccount::new(scenario.clone()).state();
             let before: Vec<_> = fresh.pipelines[&p.name].stages().iter().filter(|s| s.name() != "Deploy").cloned().collect();
             assert_eq!(others, before, "{context}: other stages untouched");
         }
@@ -219,7 +219,7 @@ async fn faults_reach_the_script_with_the_aws_error_code_and_calls_are_recorded_
     assert!(create.input.contains("CODE_DEPLOY") || create.input.contains("web-bg"), "{}", create.input);
     let failed_call = calls.iter().find(|c| c.fault.is_some()).unwrap();
     assert_eq!((failed_call.operation.as_str(), failed_call.fault.clone()), ("CreateDeploymentGroup", Some(InjectedError::AccessDenied)));
-    assert!(account.state().differences(&MockAccount::default_scenario().snapshot()).is_empty());
+    assert!(account.state().differences(&MockAccount::default_scenario().state()).is_empty());
 }
 
 #[test]
@@ -254,18 +254,41 @@ fn every_operation_the_tests_and_docs_name_in_a_fault_is_known() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_state_is_a_copy_held_safely_while_the_account_is_called_and_edit_changes_it() {
+    let account = MockAccount::default_scenario();
+    let aws = account.clients();
+    let before = account.state();
+    // The state and a call in one expression, and a copy held across an await: no lock is held.
+    let seen = format!("{:?} {:?}", account.state().services.keys().collect::<Vec<_>>(), account.calls());
+    assert!(seen.contains("\"web\""), "{seen}");
+    aws.ecs.delete_service().cluster("prod").service("web").force(true).send().await.unwrap();
+    assert_eq!(before.services["web"].status, "ACTIVE", "a copy does not follow the account");
+    assert_eq!(account.state().services["web"].status, "DRAINING");
+
+    let was = account.edit(|st| std::mem::replace(&mut st.services.get_mut("web").unwrap().status, "INACTIVE".into()));
+    assert_eq!((was.as_str(), account.state().services["web"].status.as_str()), ("DRAINING", "INACTIVE"));
+}
+
+#[test]
+#[should_panic(expected = "do not call the account (or its clients) from inside MockAccount::edit")]
+fn calling_the_account_from_inside_edit_panics_instead_of_waiting_for_itself() {
+    let account = MockAccount::default_scenario();
+    account.edit(|_| account.calls());
+}
+
+#[tokio::test(start_paused = true)]
 async fn apply_then_rollback_gives_back_the_account_it_started_from() {
     let account = MockAccount::default_scenario();
-    let start = account.snapshot();
+    let start = account.state();
     let aws = account.clients();
     let plan = default_migration(account.scenario()).plan(&aws).await.unwrap();
     let journal = InMemoryJournal::new();
     let opts = ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST);
     assert_eq!(plan.apply(&aws, &journal, &opts).await.unwrap(), Outcome::Applied);
-    assert!(!start.differences(&account.snapshot()).is_empty());
+    assert!(!start.differences(&account.state()).is_empty());
     let report = ecs_bluegreen::rollback(&aws, &journal, &opts).await.unwrap();
     assert!(report.is_clean(), "{report}");
-    assert_eq!(start.differences(&account.snapshot()), Vec::<String>::new());
+    assert_eq!(start.differences(&account.state()), Vec::<String>::new());
 }
 
 #[tokio::test(start_paused = true)]

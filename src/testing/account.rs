@@ -341,12 +341,49 @@ pub(crate) struct Inner {
 pub(crate) type Shared = Arc<Inner>;
 
 impl Inner {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, AccountState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    /// The state, locked.
+    ///
+    /// # Panics
+    /// When this thread holds it already (the account called from inside
+    /// [`MockAccount::edit`]): a clear panic instead of a deadlock.
+    pub(crate) fn lock(&self) -> StateGuard<'_> {
+        assert!(
+            !STATE_LOCKED.with(Cell::get),
+            "the mock account was called while its state is locked on this thread: \
+             do not call the account (or its clients) from inside MockAccount::edit"
+        );
+        let guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        STATE_LOCKED.with(|l| l.set(true));
+        StateGuard(guard)
+    }
+}
+
+/// The locked state; marks this thread as holding it, so a nested lock panics (see
+/// [`Inner::lock`]). Never leaves the crate.
+pub(crate) struct StateGuard<'a>(MutexGuard<'a, AccountState>);
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = AccountState;
+    fn deref(&self) -> &AccountState {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut AccountState {
+        &mut self.0
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        STATE_LOCKED.with(|l| l.set(false));
     }
 }
 
 thread_local! {
+    /// Whether this thread holds the state of an account (see [`Inner::lock`]).
+    static STATE_LOCKED: Cell<bool> = const { Cell::new(false) };
     /// Set by `serve` when the answer to the call being served must be lost; read by
     /// [`LoseResponse`] in the same synchronous interceptor pass on the same thread.
     static LOSE_THIS_RESPONSE: Cell<bool> = const { Cell::new(false) };
@@ -572,19 +609,38 @@ impl MockAccount {
             .build()
     }
 
-    /// The state, locked (background ECS changes that are due applied first).
+    /// A copy of the state now (background ECS changes that are due applied first).
     ///
-    /// Drop the guard before calling the account again (another method, or a call through
-    /// its clients): the lock is not reentrant. [`MockAccount::snapshot`] gives a copy.
-    pub fn state(&self) -> MutexGuard<'_, AccountState> {
-        let mut st = self.inner.lock();
-        st.settle();
-        st
+    /// A copy, not a lock: holding it while the account is called again (in the same
+    /// expression, across an `.await`) is fine. To change the state, use [`MockAccount::edit`].
+    pub fn state(&self) -> AccountState {
+        self.edit(|st| st.clone())
     }
 
-    /// A copy of the state.
+    /// A copy of the state: the same as [`MockAccount::state`].
+    #[deprecated(note = "use `state()`, which returns a copy now")]
     pub fn snapshot(&self) -> AccountState {
-        self.state().clone()
+        self.state()
+    }
+
+    /// Runs `f` on the state (background ECS changes that are due applied first) and returns
+    /// what it returns: the way to change the account behind the library's back, e.g. a
+    /// service that finishes draining early. The state is locked while `f` runs and only then.
+    ///
+    /// ```
+    /// # use ecs_bluegreen::testing::MockAccount;
+    /// let account = MockAccount::default_scenario();
+    /// account.edit(|st| st.services.get_mut("web").unwrap().desired_count = 0);
+    /// assert_eq!(account.state().services["web"].desired_count, 0);
+    /// ```
+    ///
+    /// # Panics
+    /// When `f` calls the account (a method, or a call through its clients): the state is
+    /// locked then, so that would wait for itself.
+    pub fn edit<R>(&self, f: impl FnOnce(&mut AccountState) -> R) -> R {
+        let mut st = self.inner.lock();
+        st.settle();
+        f(&mut st)
     }
 
     /// Arms a fault; it applies to calls made from now on.
