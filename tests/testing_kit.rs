@@ -276,6 +276,88 @@ fn calling_the_account_from_inside_edit_panics_instead_of_waiting_for_itself() {
     account.edit(|_| account.calls());
 }
 
+/// A user's own ECS client (not the kit's), built from the kit's mock configuration with the
+/// account's interceptor.
+fn own_ecs_client(account: &MockAccount) -> aws_sdk_ecs::Client {
+    aws_sdk_ecs::Client::from_conf(aws_sdk_ecs::config::Builder::from(&account.sdk_config()).interceptor(account.interceptor()).build())
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_accounts_faults_fire_on_a_users_own_sdk_client_and_its_calls_are_recorded() {
+    let account = MockAccount::default_scenario();
+    account
+        .declare_operations(["RegisterTaskDefinition"])
+        .inject(Fault::nth_call("DescribeServices", 1, InjectedError::Throttling))
+        .inject(Fault::every_call("RegisterTaskDefinition", InjectedError::aws("ClientException", "Too many revisions")));
+    let own = own_ecs_client(&account);
+
+    let err = own.describe_services().cluster("prod").services("web").send().await.unwrap_err();
+    assert_eq!((err.code(), err.message()), (Some("ThrottlingException"), Some("Rate exceeded (injected fault)")));
+    let err = own.register_task_definition().family("web").send().await.unwrap_err();
+    assert!(err.as_service_error().is_some_and(|e| e.is_client_exception()), "the modeled error: {err:?}");
+    assert_eq!(err.message(), Some("Too many revisions"));
+
+    let calls = account.calls();
+    let seen: Vec<_> = calls.iter().map(|c| (c.operation.as_str(), c.mutating, c.fault.clone())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("DescribeServices", false, Some(InjectedError::Throttling)),
+            ("RegisterTaskDefinition", true, Some(InjectedError::aws("ClientException", "Too many revisions"))),
+        ]
+    );
+    assert!(calls[1].input.starts_with("RegisterTaskDefinitionInput {") && calls[1].input.contains("\"web\""), "{}", calls[1].input);
+    assert_eq!(account.state().services["web"].status, "ACTIVE", "the account answers none of the own client's calls");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_users_own_client_sees_timeouts_and_query_protocol_codes_and_unfaulted_calls_pass() {
+    use aws_sdk_elasticloadbalancingv2::error::SdkError;
+    let account = MockAccount::default_scenario();
+    account
+        .inject(Fault::nth_call("DescribeTargetGroups", 1, InjectedError::AccessDenied))
+        .inject(Fault::nth_call("DeleteService", 1, InjectedError::Timeout));
+    let elb = aws_sdk_elasticloadbalancingv2::Client::from_conf(
+        aws_sdk_elasticloadbalancingv2::config::Builder::from(&account.sdk_config()).interceptor(account.interceptor()).build(),
+    );
+    let err = elb.describe_target_groups().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"), "ELBv2 speaks the query protocol: {err:?}");
+
+    let own = own_ecs_client(&account);
+    let err = own.delete_service().cluster("prod").service("web").send().await.unwrap_err();
+    assert!(matches!(&err, SdkError::DispatchFailure(d) if d.is_timeout()), "{err:?}");
+    // No fault: the call goes to the mock HTTP client, which answers no rule with a 418.
+    let err = own.delete_service().cluster("prod").service("web").send().await.unwrap_err();
+    assert!(!matches!(&err, SdkError::DispatchFailure(_)), "{err:?}");
+
+    let faults: Vec<_> = account.calls().into_iter().map(|c| (c.operation, c.fault)).collect();
+    assert_eq!(
+        faults,
+        [
+            ("DescribeTargetGroups".to_owned(), Some(InjectedError::AccessDenied)),
+            ("DeleteService".to_owned(), Some(InjectedError::Timeout)),
+            ("DeleteService".to_owned(), None),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fault_wins_over_the_users_own_mock_rule_and_without_one_the_rule_answers() {
+    use aws_sdk_ecs::operation::list_services::ListServicesOutput;
+    use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, mock};
+    let account = MockAccount::default_scenario();
+    account.inject(Fault::nth_call("ListServices", 1, InjectedError::AccessDenied));
+    let rule = mock!(aws_sdk_ecs::Client::list_services).then_output(|| ListServicesOutput::builder().service_arns("arn:own").build());
+    let rules = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny).with_rule(&rule);
+    let own = aws_sdk_ecs::Client::from_conf(
+        aws_sdk_ecs::config::Builder::from(&account.sdk_config()).interceptor(rules).interceptor(account.interceptor()).build(),
+    );
+    let err = own.list_services().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("AccessDeniedException"), "{err:?}");
+    assert_eq!(own.list_services().send().await.unwrap().service_arns(), ["arn:own"]);
+    assert_eq!(account.operations(), ["ListServices", "ListServices"]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn apply_then_rollback_gives_back_the_account_it_started_from() {
     let account = MockAccount::default_scenario();

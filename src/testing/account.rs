@@ -21,6 +21,7 @@ use aws_smithy_types::error::ErrorMetadata;
 use tokio::time::Instant;
 
 use super::faults::{Fault, InjectedError, UnknownOperation, Verdict};
+use super::interceptor::AccountInterceptor;
 use super::scenario::{RoleSetup, Scenario};
 use crate::inventory::{ApplicationInfo, LoadBalancerInfo, ServiceDefinition, TargetGroupInfo, TaskDefinitionInfo};
 use crate::{AwsClients, CallRecorder};
@@ -358,6 +359,47 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// Admits one call of `operation`: counts it, asks every armed fault what happens to it
+    /// (the first that hits decides), records it with `input`, and returns the state (due
+    /// background changes applied) with the verdict.
+    pub(crate) fn admit(&self, operation: &str, input: String) -> (StateGuard<'_>, Verdict) {
+        let mutating = !is_read_only(operation);
+        let mutation_no = mutating.then(|| {
+            let mut m = self.mutations.lock().unwrap_or_else(|p| p.into_inner());
+            *m += 1;
+            *m
+        });
+        let verdict = {
+            let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+            let mut verdict = Verdict::Proceed;
+            for (fault, seen) in faults.iter_mut() {
+                // Every fault counts the call; the first one that hits decides.
+                let v = fault.verdict(operation, mutation_no, seen);
+                if let (Verdict::Proceed, Some(v)) = (&verdict, v) {
+                    verdict = v;
+                }
+            }
+            verdict
+        };
+        let mut st = self.lock();
+        st.settle();
+        let at = Instant::now().saturating_duration_since(st.origin);
+        let fault = match &verdict {
+            Verdict::Proceed => None,
+            Verdict::Fail(e) | Verdict::Lose { error: e, .. } => Some(e.clone()),
+        };
+        st.calls.push(Call { at, operation: operation.to_owned(), input, mutating, fault });
+        (st, verdict)
+    }
+
+    /// Whether faults may name `operation`.
+    pub(crate) fn check_operation(&self, operation: &str) -> Result<(), UnknownOperation> {
+        let known = self.known_operations.lock().unwrap_or_else(|p| p.into_inner());
+        UnknownOperation::check(operation, known.iter().map(String::as_str))
+    }
+}
+
 /// The locked state; marks this thread as holding it, so a nested lock panics (see
 /// [`Inner::lock`]). Never leaves the crate.
 pub(crate) struct StateGuard<'a>(MutexGuard<'a, AccountState>);
@@ -434,39 +476,7 @@ where
     I: Debug,
     E: CreateUnhandledError,
 {
-    let mutating = !is_read_only(operation);
-    let verdict = {
-        let mutation_no = if mutating {
-            let mut m = acct.mutations.lock().unwrap_or_else(|p| p.into_inner());
-            *m += 1;
-            Some(*m)
-        } else {
-            None
-        };
-        let mut faults = acct.faults.lock().unwrap_or_else(|p| p.into_inner());
-        let mut verdict = Verdict::Proceed;
-        for (fault, seen) in faults.iter_mut() {
-            // Every fault counts the call; the first one that hits decides.
-            let v = fault.verdict(operation, mutation_no, seen);
-            if let (Verdict::Proceed, Some(v)) = (&verdict, v) {
-                verdict = v;
-            }
-        }
-        verdict
-    };
-    let mut st = acct.lock();
-    st.settle();
-    let at = Instant::now().saturating_duration_since(st.origin);
-    st.calls.push(Call {
-        at,
-        operation: operation.to_owned(),
-        input: format!("{input:?}"),
-        mutating,
-        fault: match &verdict {
-            Verdict::Proceed => None,
-            Verdict::Fail(e) | Verdict::Lose { error: e, .. } => Some(e.clone()),
-        },
-    });
+    let (mut st, verdict) = acct.admit(operation, format!("{input:?}"));
     let result = match verdict {
         Verdict::Proceed => f(&mut st),
         Verdict::Fail(e) => {
@@ -660,19 +670,57 @@ impl MockAccount {
     /// Arms a fault, as [`MockAccount::inject`], or says why not.
     ///
     /// # Errors
-    /// [`UnknownOperation`] when the fault names an operation the account does not answer;
-    /// nothing is armed then.
+    /// [`UnknownOperation`] when the fault names an operation the account neither answers nor
+    /// was told about with [`MockAccount::declare_operations`]; nothing is armed then.
     pub fn try_inject(&self, fault: Fault) -> Result<&Self, UnknownOperation> {
         if let Some(operation) = fault.operation() {
-            let known = self.inner.known_operations.lock().unwrap_or_else(|p| p.into_inner());
-            UnknownOperation::check(operation, known.iter().map(String::as_str))?;
+            self.inner.check_operation(operation)?;
         }
         self.inner.faults.lock().unwrap_or_else(|p| p.into_inner()).push((fault, 0));
         Ok(self)
     }
 
+    /// The interceptor that gives SDK clients the account does not answer (your own, e.g. of
+    /// another `aws-sdk-*` crate) its faults and call recording; see [`AccountInterceptor`].
+    /// Faults may name their operations once declared ([`MockAccount::declare_operations`]).
+    ///
+    /// ```
+    /// use aws_sdk_ecs::error::ProvideErrorMetadata;
+    /// use ecs_bluegreen::testing::{Fault, InjectedError, MockAccount};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let account = MockAccount::default_scenario();
+    /// account
+    ///     .declare_operations(["RegisterTaskDefinition"])
+    ///     .inject(Fault::every_call("RegisterTaskDefinition", InjectedError::aws("ClientException", "Too many revisions")));
+    /// let config = aws_sdk_ecs::config::Builder::from(&account.sdk_config()).interceptor(account.interceptor()).build();
+    /// let own = aws_sdk_ecs::Client::from_conf(config);
+    /// let err = own.register_task_definition().family("web").send().await.unwrap_err();
+    /// assert_eq!(err.code(), Some("ClientException"));
+    /// assert_eq!(account.calls().last().unwrap().operation, "RegisterTaskDefinition");
+    /// # }
+    /// ```
+    pub fn interceptor(&self) -> AccountInterceptor {
+        AccountInterceptor::new(self.inner.clone())
+    }
+
+    /// Declares operations the account does not answer but your own SDK clients call through
+    /// [`MockAccount::interceptor`] (AWS's names, e.g. `RegisterTaskDefinition`), so faults may
+    /// name them.
+    pub fn declare_operations<S: Into<String>>(&self, operations: impl IntoIterator<Item = S>) -> &Self {
+        self.inner.known_operations.lock().unwrap_or_else(|p| p.into_inner()).extend(operations.into_iter().map(Into::into));
+        self
+    }
+
+    /// The SDK configuration the account's clients are built from: the `aws-smithy-mocks`
+    /// HTTP client (no request leaves the process; a request no rule answers gets an HTTP 418),
+    /// the scenario's region, fixed credentials, SDK retries off. Build your own clients from
+    /// it, with [`MockAccount::interceptor`].
+    pub fn sdk_config(&self) -> aws_types::SdkConfig {
+        MockClients::new().region(self.scenario.region.clone()).sdk_config()
+    }
+
     /// Every operation faults may name, sorted: those the account answers (AWS's names, e.g.
-    /// `CreateListener`).
+    /// `CreateListener`) and those declared with [`MockAccount::declare_operations`].
     pub fn known_operations(&self) -> Vec<String> {
         self.inner.known_operations.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
     }
@@ -774,22 +822,28 @@ impl MockClients {
         self
     }
 
+    /// The SDK configuration of the clients: the `aws-smithy-mocks` HTTP client, the region,
+    /// fixed credentials, the retry configuration (rules and interceptors are not in it).
+    fn sdk_config(&self) -> aws_types::SdkConfig {
+        aws_types::SdkConfig::builder()
+            .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
+            .region(aws_types::region::Region::new(self.region.clone().unwrap_or_else(|| "us-east-1".to_owned())))
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("AKIDMOCKACCOUNT", "mock-secret", None, None, "ecs-bluegreen testing"),
+            ))
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .retry_config(self.retry.clone().unwrap_or_else(aws_smithy_types::retry::RetryConfig::disabled))
+            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
+            .build()
+    }
+
     /// The clients.
     pub fn build(self) -> AwsClients {
         let mut mock = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
         for r in &self.rules {
             mock = mock.with_rule(r);
         }
-        let conf = aws_types::SdkConfig::builder()
-            .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
-            .region(aws_types::region::Region::new(self.region.unwrap_or_else(|| "us-east-1".to_owned())))
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new("AKIDMOCKACCOUNT", "mock-secret", None, None, "ecs-bluegreen testing"),
-            ))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .retry_config(self.retry.unwrap_or_else(aws_smithy_types::retry::RetryConfig::disabled))
-            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
-            .build();
+        let conf = self.sdk_config();
         let mut b = AwsClients::builder(&conf).interceptor(mock).interceptor(LoseResponse);
         for i in self.interceptors {
             b = b.interceptor(i);

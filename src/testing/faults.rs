@@ -30,9 +30,14 @@ impl InjectedError {
         Self::Aws { code: code.into(), message: message.into() }
     }
 
-    /// The code and message this error carries for `operation`.
+    /// The code and message this error carries for `operation` of the account's services.
     pub(crate) fn code_and_message(&self, operation: &str) -> (String, String) {
-        let query_protocol = is_query_protocol(operation);
+        self.code_and_message_in(operation, is_query_protocol(operation))
+    }
+
+    /// The code and message this error carries for `operation` of a service speaking the
+    /// query protocol (codes without the `Exception` suffix) or not.
+    pub(crate) fn code_and_message_in(&self, operation: &str, query_protocol: bool) -> (String, String) {
         match self {
             Self::Throttling => (
                 if query_protocol { "Throttling" } else { "ThrottlingException" }.to_owned(),
@@ -89,7 +94,8 @@ pub struct Fault {
     error: InjectedError,
 }
 
-/// What `serve` does with one call.
+/// What happens to one call.
+#[derive(Debug, Clone)]
 pub(crate) enum Verdict {
     Proceed,
     Fail(InjectedError),
@@ -193,9 +199,10 @@ impl std::fmt::Display for UnknownOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "the mock account knows no operation `{}`", self.operation)?;
         match self.close_matches.as_slice() {
-            [] => write!(f, "; it knows: {}", self.known.join(", ")),
-            close => write!(f, "; did you mean {}?", close.join(" or ")),
+            [] => write!(f, "; it knows: {}", self.known.join(", "))?,
+            close => write!(f, "; did you mean {}?", close.join(" or "))?,
         }
+        f.write_str(" (declare the operations your own clients call: MockAccount::declare_operations)")
     }
 }
 
