@@ -494,6 +494,12 @@ where
     }
 }
 
+/// The timeout an injected [`InjectedError::Timeout`] or [`InjectedError::ResponseLost`] ends
+/// a call with, as a connector reports it.
+pub(crate) fn injected_timeout<E>() -> OrchestratorError<E> {
+    OrchestratorError::connector(ConnectorError::timeout("injected fault: the request timed out before an answer arrived".into()))
+}
+
 /// Marks a call whose answer [`LoseResponse`] replaces with a timeout.
 #[derive(Debug, Clone, Copy)]
 struct LostMarker;
@@ -529,9 +535,7 @@ impl Intercept for LoseResponse {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if cfg.load::<LostMarker>().is_some() {
-            context.inner_mut().set_output_or_error(Err(OrchestratorError::connector(ConnectorError::timeout(
-                "injected fault: the request timed out before an answer arrived".into(),
-            ))));
+            context.inner_mut().set_output_or_error(Err(injected_timeout()));
         }
         Ok(())
     }

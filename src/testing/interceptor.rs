@@ -8,15 +8,14 @@ use aws_smithy_runtime_api::client::interceptors::context::{
     AfterDeserializationInterceptorContextRef, BeforeDeserializationInterceptorContextMut, BeforeSerializationInterceptorContextRef,
     BeforeTransmitInterceptorContextMut, FinalizerInterceptorContextMut,
 };
-use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata, OrchestratorError};
-use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::client::ser_de::{DeserializeResponse, SharedResponseDeserializer};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
-use super::account::Shared;
+use super::account::{Shared, injected_timeout};
 use super::faults::{InjectedError, Verdict};
 
 /// Attaches a [`MockAccount`](super::MockAccount)'s faults and call recording to an SDK client
@@ -169,9 +168,7 @@ impl Intercept for AccountInterceptor {
     ) -> Result<(), BoxError> {
         let Some(planned) = cfg.load::<Planned>().cloned() else { return Ok(()) };
         if planned.times_out() {
-            context.inner_mut().set_output_or_error(Err(OrchestratorError::connector(ConnectorError::timeout(
-                "injected fault: the request timed out before an answer arrived".into(),
-            ))));
+            context.inner_mut().set_output_or_error(Err(injected_timeout()));
         } else if cfg.load::<Deserialized>().is_some() {
             // The client parsed the error answer already; parse it again in case an interceptor
             // before this one (an aws-smithy-mocks rule) put its own answer in its place.
