@@ -150,7 +150,8 @@ pub(crate) fn arn_account_region(arn: &str) -> (Option<String>, Option<String>) 
     (get(4), get(3))
 }
 
-fn code_is<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+/// Whether an SDK error is a service error carrying one of `codes`.
+pub(crate) fn code_is<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
     err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
     codes: &[&str],
 ) -> bool {
