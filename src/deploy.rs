@@ -47,7 +47,7 @@ use crate::spec::{Migration, ValidationError};
 use crate::wait::{self, WaitPolicy};
 
 /// Deployment statuses during which CodeDeploy refuses another deployment in the same group.
-pub const ACTIVE_STATUSES: [&str; 5] = ["Created", "Queued", "InProgress", "Baking", "Ready"];
+pub(crate) const ACTIVE_STATUSES: [&str; 5] = ["Created", "Queued", "InProgress", "Baking", "Ready"];
 
 /// The default wait for a deployment: 90 minutes (the usual 1 hour blue task termination
 /// wait, plus the deployment itself), polling every 5 s at first and every 15 s at most.
@@ -409,15 +409,9 @@ impl fmt::Display for DeployRefused {
     }
 }
 
-/// Hex (lower-case) SHA-256 of `content`, as `appSpecContent.sha256` expects it.
-///
-/// ```
-/// assert_eq!(
-///     ecs_bluegreen::deploy::sha256_hex("abc"),
-///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-/// );
-/// ```
-pub fn sha256_hex(content: &str) -> String {
+/// Hex (lower-case) SHA-256 of `content`, as `appSpecContent.sha256` expects it (the report
+/// carries it: [`DeploymentReport::appspec_sha256`]).
+pub(crate) fn sha256_hex(content: &str) -> String {
     Sha256::digest(content.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -834,6 +828,7 @@ mod tests {
     fn sha256_matches_known_vectors() {
         // FIPS 180-2 test vectors.
         assert_eq!(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(
             sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"

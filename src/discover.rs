@@ -10,9 +10,11 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types as ecs;
-use aws_sdk_elasticloadbalancingv2::types as elb;
 use futures::future::try_join_all;
 
+use crate::convert::{self, pairs};
+// The steps import it from here; it lives with the other conversions.
+pub(crate) use crate::convert::forward_targets;
 use crate::error::{Error, Result, SdkResultExt};
 use crate::inventory::*;
 use crate::spec::Migration;
@@ -138,7 +140,7 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
 async fn codedeploy_tags(aws: &AwsClients, arn: Option<&str>) -> Result<Tags> {
     let Some(arn) = arn else { return Ok(Tags::new()) };
     let out = aws.codedeploy.list_tags_for_resource().resource_arn(arn).send().await.ctx("ListTagsForResource", arn)?;
-    Ok(out.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect())
+    Ok(pairs(out.tags(), |t| (t.key(), t.value())))
 }
 
 /// `(account, region)` from an ARN.
@@ -148,7 +150,8 @@ pub(crate) fn arn_account_region(arn: &str) -> (Option<String>, Option<String>) 
     (get(4), get(3))
 }
 
-fn code_is<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+/// Whether an SDK error is a service error carrying one of `codes`.
+pub(crate) fn code_is<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
     err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
     codes: &[&str],
 ) -> bool {
@@ -158,7 +161,7 @@ fn code_is<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
 
 /// DescribeServices with tags for up to 10 names (or ARNs), in the order asked; `None` for a
 /// missing one.
-pub async fn describe_services(aws: &AwsClients, cluster: &str, names: &[String]) -> Result<Vec<Option<ServiceDefinition>>> {
+pub(crate) async fn describe_services(aws: &AwsClients, cluster: &str, names: &[String]) -> Result<Vec<Option<ServiceDefinition>>> {
     let out = aws
         .ecs
         .describe_services()
@@ -176,7 +179,7 @@ pub async fn describe_services(aws: &AwsClients, cluster: &str, names: &[String]
         .iter()
         .map(|n| {
             let n = Some(n.as_str());
-            out.services().iter().find(|s| s.service_name() == n || s.service_arn() == n).map(service_from_sdk)
+            out.services().iter().find(|s| s.service_name() == n || s.service_arn() == n).map(convert::service_from_sdk)
         })
         .collect())
 }
@@ -184,117 +187,6 @@ pub async fn describe_services(aws: &AwsClients, cluster: &str, names: &[String]
 /// DescribeServices with tags; `None` when the service is missing.
 pub async fn describe_service(aws: &AwsClients, cluster: &str, service: &str) -> Result<Option<ServiceDefinition>> {
     Ok(describe_services(aws, cluster, &[service.to_owned()]).await?.pop().flatten())
-}
-
-/// Converts the SDK's service into our plain definition.
-pub fn service_from_sdk(s: &ecs::Service) -> ServiceDefinition {
-    let deployments = s
-        .deployments()
-        .iter()
-        .map(|d| DeploymentSummary {
-            id: d.id().map(str::to_owned),
-            status: d.status().unwrap_or_default().to_owned(),
-            rollout_state: d.rollout_state().map(|r| r.as_str().to_owned()),
-            desired_count: d.desired_count(),
-            running_count: d.running_count(),
-            service_connect: d.service_connect_configuration().is_some_and(|c| c.enabled()),
-            vpc_lattice: !d.vpc_lattice_configurations().is_empty(),
-            volume_configurations: d.volume_configurations().len(),
-        })
-        .collect();
-    ServiceDefinition {
-        name: s.service_name().unwrap_or_default().to_owned(),
-        arn: s.service_arn().map(str::to_owned),
-        cluster_arn: s.cluster_arn().map(str::to_owned),
-        status: s.status().unwrap_or_default().to_owned(),
-        deployment_controller: s
-            .deployment_controller()
-            .map(|c| c.r#type().as_str().to_owned())
-            .unwrap_or_else(|| "ECS".to_owned()),
-        task_definition: s.task_definition().map(str::to_owned),
-        desired_count: s.desired_count(),
-        running_count: s.running_count(),
-        launch_type: s.launch_type().map(|l| l.as_str().to_owned()),
-        capacity_provider_strategy: s
-            .capacity_provider_strategy()
-            .iter()
-            .map(|c| CapacityProviderItem {
-                capacity_provider: c.capacity_provider().to_owned(),
-                weight: c.weight(),
-                base: c.base(),
-            })
-            .collect(),
-        platform_version: s.platform_version().map(str::to_owned),
-        load_balancers: s
-            .load_balancers()
-            .iter()
-            .map(|l| LoadBalancerEntry {
-                target_group_arn: l.target_group_arn().map(str::to_owned),
-                load_balancer_name: l.load_balancer_name().map(str::to_owned),
-                container_name: l.container_name().map(str::to_owned),
-                container_port: l.container_port(),
-            })
-            .collect(),
-        service_registries: s
-            .service_registries()
-            .iter()
-            .map(|r| ServiceRegistryEntry {
-                registry_arn: r.registry_arn().map(str::to_owned),
-                port: r.port(),
-                container_name: r.container_name().map(str::to_owned),
-                container_port: r.container_port(),
-            })
-            .collect(),
-        network_configuration: s.network_configuration().and_then(|n| n.awsvpc_configuration()).map(|a| {
-            AwsVpcConfiguration {
-                subnets: a.subnets().to_vec(),
-                security_groups: a.security_groups().to_vec(),
-                assign_public_ip: a.assign_public_ip().map(|p| p.as_str().to_owned()),
-            }
-        }),
-        health_check_grace_period_seconds: s.health_check_grace_period_seconds(),
-        placement_constraints: s
-            .placement_constraints()
-            .iter()
-            .map(|p| PlacementConstraintDef {
-                r#type: p.r#type().map(|t| t.as_str().to_owned()),
-                expression: p.expression().map(str::to_owned),
-            })
-            .collect(),
-        placement_strategy: s
-            .placement_strategy()
-            .iter()
-            .map(|p| PlacementStrategyDef {
-                r#type: p.r#type().map(|t| t.as_str().to_owned()),
-                field: p.field().map(str::to_owned),
-            })
-            .collect(),
-        scheduling_strategy: s.scheduling_strategy().map(|x| x.as_str().to_owned()),
-        deployment_configuration: s.deployment_configuration().map(|c| DeploymentConfigurationDef {
-            maximum_percent: c.maximum_percent(),
-            minimum_healthy_percent: c.minimum_healthy_percent(),
-            circuit_breaker: c.deployment_circuit_breaker().map(|b| (b.enable(), b.rollback())),
-            alarms: c.alarms().map(|a| DeploymentAlarmsDef {
-                alarm_names: a.alarm_names().to_vec(),
-                enable: a.enable(),
-                rollback: a.rollback(),
-            }),
-            strategy: c.strategy().map(|x| x.as_str().to_owned()),
-            bake_time_in_minutes: c.bake_time_in_minutes(),
-        }),
-        tags: s
-            .tags()
-            .iter()
-            .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
-            .collect(),
-        enable_ecs_managed_tags: s.enable_ecs_managed_tags(),
-        propagate_tags: s.propagate_tags().map(|p| p.as_str().to_owned()),
-        enable_execute_command: s.enable_execute_command(),
-        availability_zone_rebalancing: s.availability_zone_rebalancing().map(|a| a.as_str().to_owned()),
-        role_arn: s.role_arn().map(str::to_owned),
-        deployments,
-        task_set_count: s.task_sets().len(),
-    }
 }
 
 pub(crate) enum TgLookup<'a> {
@@ -326,33 +218,9 @@ pub(crate) async fn describe_target_group(aws: &AwsClients, lookup: TgLookup<'_>
         },
         elb_tags(aws, std::slice::from_ref(&arn)),
     )?;
-    Ok(Some(TargetGroupInfo {
-        name: tg.target_group_name().unwrap_or_default().to_owned(),
-        protocol: tg.protocol().map(|p| p.as_str().to_owned()),
-        protocol_version: tg.protocol_version().map(str::to_owned),
-        port: tg.port(),
-        vpc_id: tg.vpc_id().map(str::to_owned),
-        target_type: tg.target_type().map(|t| t.as_str().to_owned()),
-        ip_address_type: tg.ip_address_type().map(|t| t.as_str().to_owned()),
-        health_check_protocol: tg.health_check_protocol().map(|p| p.as_str().to_owned()),
-        health_check_port: tg.health_check_port().map(str::to_owned),
-        health_check_enabled: tg.health_check_enabled(),
-        health_check_path: tg.health_check_path().map(str::to_owned),
-        health_check_interval_seconds: tg.health_check_interval_seconds(),
-        health_check_timeout_seconds: tg.health_check_timeout_seconds(),
-        healthy_threshold_count: tg.healthy_threshold_count(),
-        unhealthy_threshold_count: tg.unhealthy_threshold_count(),
-        matcher_http_code: tg.matcher().and_then(|m| m.http_code()).map(str::to_owned),
-        matcher_grpc_code: tg.matcher().and_then(|m| m.grpc_code()).map(str::to_owned),
-        load_balancer_arns: tg.load_balancer_arns().to_vec(),
-        attributes: attrs
-            .attributes()
-            .iter()
-            .filter_map(|a| Some((a.key()?.to_owned(), a.value().unwrap_or_default().to_owned())))
-            .collect(),
-        tags: tags.into_iter().next().map(|(_, t)| t).unwrap_or_default(),
-        arn,
-    }))
+    let attributes = pairs(attrs.attributes(), |a| (a.key(), a.value()));
+    let tags = tags.into_iter().next().map(|(_, t)| t).unwrap_or_default();
+    Ok(Some(convert::target_group_from_sdk(tg, attributes, tags)))
 }
 
 /// Tags of up to 20 ELBv2 resources, keyed by ARN.
@@ -367,37 +235,10 @@ pub(crate) async fn elb_tags(aws: &AwsClients, arns: &[String]) -> Result<BTreeM
             .await
             .ctx("DescribeTags", chunk.join(","))?;
         for d in out.tag_descriptions() {
-            let tags = d
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
-                .collect();
-            all.insert(d.resource_arn().unwrap_or_default().to_owned(), tags);
+            all.insert(d.resource_arn().unwrap_or_default().to_owned(), pairs(d.tags(), |t| (t.key(), t.value())));
         }
     }
     Ok(all)
-}
-
-/// The target groups (with weights) a listener's or rule's forward action sends to.
-pub(crate) fn forward_targets(actions: &[elb::Action]) -> Vec<WeightedTargetGroup> {
-    let Some(fwd) = actions.iter().find(|a| a.r#type() == Some(&elb::ActionTypeEnum::Forward)) else {
-        return Vec::new();
-    };
-    if let Some(cfg) = fwd.forward_config() {
-        let tgs: Vec<_> = cfg
-            .target_groups()
-            .iter()
-            .filter_map(|t| {
-                Some(WeightedTargetGroup { target_group_arn: t.target_group_arn()?.to_owned(), weight: t.weight().unwrap_or(1) })
-            })
-            .collect();
-        if !tgs.is_empty() {
-            return tgs;
-        }
-    }
-    fwd.target_group_arn()
-        .map(|a| vec![WeightedTargetGroup { target_group_arn: a.to_owned(), weight: 1 }])
-        .unwrap_or_default()
 }
 
 async fn describe_load_balancer(aws: &AwsClients, lb_arn: &str, blue_arn: &str) -> Result<Option<LoadBalancerInfo>> {
@@ -429,24 +270,11 @@ async fn describe_load_balancer(aws: &AwsClients, lb_arn: &str, blue_arn: &str) 
         .iter()
         .zip(rules)
         .map(|(l, rules_to_blue)| {
-            let arn = l.listener_arn().unwrap_or_default().to_owned();
-            ListenerInfo {
-                port: l.port(),
-                protocol: l.protocol().map(|p| p.as_str().to_owned()),
-                default_forward: forward_targets(l.default_actions()),
-                rules_to_blue,
-                tags: tags.remove(&arn).unwrap_or_default(),
-                arn,
-            }
+            let tags = tags.remove(l.listener_arn().unwrap_or_default()).unwrap_or_default();
+            convert::listener_from_sdk(l, rules_to_blue, tags)
         })
         .collect();
-    Ok(Some(LoadBalancerInfo {
-        arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
-        name: lb.load_balancer_name().unwrap_or_default().to_owned(),
-        r#type: lb.r#type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
-        vpc_id: lb.vpc_id().map(str::to_owned),
-        listeners,
-    }))
+    Ok(Some(convert::load_balancer_from_sdk(lb, listeners)))
 }
 
 async fn describe_task_definition(aws: &AwsClients, arn: &str) -> Result<TaskDefinitionInfo> {
@@ -460,21 +288,7 @@ async fn describe_task_definition(aws: &AwsClients, arn: &str) -> Result<TaskDef
     let td = out.task_definition().ok_or_else(|| {
         Error::Aws(crate::AwsApiError::new("DescribeTaskDefinition", arn, None, "response carried no task definition"))
     })?;
-    Ok(TaskDefinitionInfo {
-        arn: td.task_definition_arn().unwrap_or(arn).to_owned(),
-        family: td.family().unwrap_or_default().to_owned(),
-        network_mode: td.network_mode().map(|n| n.as_str().to_owned()),
-        requires_compatibilities: td.requires_compatibilities().iter().map(|c| c.as_str().to_owned()).collect(),
-        containers: td
-            .container_definitions()
-            .iter()
-            .map(|c| ContainerInfo {
-                name: c.name().unwrap_or_default().to_owned(),
-                image: c.image().map(str::to_owned),
-                ports: c.port_mappings().iter().filter_map(|p| p.container_port()).collect(),
-            })
-            .collect(),
-    })
+    Ok(convert::task_definition_from_sdk(td, arn))
 }
 
 async fn get_pipeline(aws: &AwsClients, name: &str) -> Result<Option<PipelineInfo>> {
@@ -483,52 +297,12 @@ async fn get_pipeline(aws: &AwsClients, name: &str) -> Result<Option<PipelineInf
         Err(e) if code_is(&e, &["PipelineNotFoundException"]) => return Ok(None),
         Err(e) => return Err(e).ctx("GetPipeline", name),
     };
-    Ok(out.pipeline().map(pipeline_from_sdk))
-}
-
-/// Converts the SDK's pipeline declaration into our summary.
-pub(crate) fn pipeline_from_sdk(p: &aws_sdk_codepipeline::types::PipelineDeclaration) -> PipelineInfo {
-    PipelineInfo {
-        name: p.name().to_owned(),
-        version: p.version(),
-        stages: p
-            .stages()
-            .iter()
-            .map(|s| StageInfo {
-                name: s.name().to_owned(),
-                actions: s
-                    .actions()
-                    .iter()
-                    .map(|a| {
-                        let t = a.action_type_id();
-                        ActionInfo {
-                            name: a.name().to_owned(),
-                            category: t.map(|t| t.category().as_str().to_owned()).unwrap_or_default(),
-                            owner: t.map(|t| t.owner().as_str().to_owned()).unwrap_or_default(),
-                            provider: t.map(|t| t.provider().to_owned()).unwrap_or_default(),
-                            version: t.map(|t| t.version().to_owned()).unwrap_or_default(),
-                            configuration: a
-                                .configuration()
-                                .map(|c| c.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                                .unwrap_or_default(),
-                            input_artifacts: a.input_artifacts().iter().map(|i| i.name().to_owned()).collect(),
-                            output_artifacts: a.output_artifacts().iter().map(|o| o.name().to_owned()).collect(),
-                            run_order: a.run_order(),
-                        }
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
+    Ok(out.pipeline().map(convert::pipeline_from_sdk))
 }
 
 async fn get_role(aws: &AwsClients, name: &str) -> Result<Option<RoleInfo>> {
     match aws.iam.get_role().role_name(name).send().await {
-        Ok(out) => Ok(out.role().map(|r| RoleInfo {
-            name: r.role_name().to_owned(),
-            arn: r.arn().to_owned(),
-            tags: r.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect(),
-        })),
+        Ok(out) => Ok(out.role().map(convert::role_from_sdk)),
         Err(e) if code_is(&e, &["NoSuchEntity"]) => Ok(None),
         Err(e) => Err(e).ctx("GetRole", name),
     }
@@ -540,13 +314,7 @@ async fn get_application(aws: &AwsClients, name: &str) -> Result<Option<Applicat
         Err(e) if code_is(&e, &["ApplicationDoesNotExistException"]) => return Ok(None),
         Err(e) => return Err(e).ctx("GetApplication", name),
     };
-    let Some(app) = app else { return Ok(None) };
-    Ok(Some(ApplicationInfo {
-        name: app.application_name().unwrap_or(name).to_owned(),
-        id: app.application_id().map(str::to_owned),
-        compute_platform: app.compute_platform().map(|c| c.as_str().to_owned()),
-        tags: Tags::new(),
-    }))
+    Ok(app.map(|a| convert::application_from_sdk(&a, name)))
 }
 
 pub(crate) async fn get_deployment_group(aws: &AwsClients, app: &str, name: &str) -> Result<Option<DeploymentGroupInfo>> {
@@ -558,27 +326,5 @@ pub(crate) async fn get_deployment_group(aws: &AwsClients, app: &str, name: &str
         Err(e) => return Err(e).ctx("GetDeploymentGroup", format!("{app}/{name}")),
     };
     let Some(dg) = out.deployment_group_info() else { return Ok(None) };
-    let pair = dg.load_balancer_info().and_then(|l| l.target_group_pair_info_list().first());
-    Ok(Some(DeploymentGroupInfo {
-        name: dg.deployment_group_name().unwrap_or(name).to_owned(),
-        service_role_arn: dg.service_role_arn().map(str::to_owned),
-        deployment_config_name: dg.deployment_config_name().map(str::to_owned),
-        ecs_services: dg
-            .ecs_services()
-            .iter()
-            .map(|s| (s.cluster_name().unwrap_or_default().to_owned(), s.service_name().unwrap_or_default().to_owned()))
-            .collect(),
-        target_group_names: pair
-            .map(|p| p.target_groups().iter().filter_map(|t| t.name().map(str::to_owned)).collect())
-            .unwrap_or_default(),
-        prod_listener_arns: pair
-            .and_then(|p| p.prod_traffic_route())
-            .map(|r| r.listener_arns().to_vec())
-            .unwrap_or_default(),
-        test_listener_arns: pair
-            .and_then(|p| p.test_traffic_route())
-            .map(|r| r.listener_arns().to_vec())
-            .unwrap_or_default(),
-        tags: Tags::new(),
-    }))
+    Ok(Some(convert::deployment_group_from_sdk(dg, name)))
 }

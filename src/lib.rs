@@ -6,6 +6,7 @@
 pub mod artifacts;
 pub mod clients;
 pub mod compose;
+pub(crate) mod convert;
 pub mod deploy;
 pub mod discover;
 pub mod error;

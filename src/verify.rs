@@ -16,7 +16,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::AwsClients;
-use crate::discover::{TgLookup, describe_target_group, discover};
+use crate::discover::{TgLookup, code_is, describe_target_group, discover};
 use crate::error::{Result, SdkResultExt};
 use crate::inventory::{Inventory, ListenerInfo, TargetGroupInfo};
 use crate::spec::Migration;
@@ -416,13 +416,6 @@ async fn find_listener<'a>(
         Err(e) if code_is(&e, &["ListenerNotFound", "LoadBalancerNotFound"]) => Ok(Found::Missing),
         Err(e) => Err(e).ctx("DescribeListeners", arn),
     }
-}
-
-fn code_is<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
-    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-    codes: &[&str],
-) -> bool {
-    err.as_service_error().and_then(|e| e.code()).is_some_and(|c| codes.contains(&c))
 }
 
 /// The `role` check (exists, trusts CodeDeploy) and, when it exists, the `role-policy` check.

@@ -1,4 +1,5 @@
-//! Deadline-bounded polling with capped exponential backoff.
+//! How long the library's waits may take ([`WaitPolicy`]), and the crate's deadline-bounded
+//! polling and retrying with capped exponential backoff.
 
 use std::future::Future;
 use std::time::Duration;
@@ -35,7 +36,7 @@ impl WaitPolicy {
 
 /// Polls `check` until it returns `Some`, sleeping with doubling delays, or fails with
 /// [`Error::Timeout`] at the deadline. Errors from `check` end the wait at once.
-pub async fn poll<T, F, Fut>(what: &str, policy: WaitPolicy, mut check: F) -> Result<T>
+pub(crate) async fn poll<T, F, Fut>(what: &str, policy: WaitPolicy, mut check: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>>>,
@@ -58,7 +59,7 @@ where
 }
 
 /// Retries `op` while `retryable` says its error is transient, until the policy's deadline.
-pub async fn retry<T, F, Fut>(what: &str, policy: WaitPolicy, retryable: impl Fn(&Error) -> bool, mut op: F) -> Result<T>
+pub(crate) async fn retry<T, F, Fut>(what: &str, policy: WaitPolicy, retryable: impl Fn(&Error) -> bool, mut op: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T>>,

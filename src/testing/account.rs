@@ -2,12 +2,12 @@
 //! (call recording, fault injection), and the clients.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use aws_smithy_mocks::{MockResponse, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{MockResponse, MockResponseInterceptor, Rule, RuleBuilder, RuleMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::interceptors::context::{
@@ -20,7 +20,8 @@ use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_smithy_types::error::ErrorMetadata;
 use tokio::time::Instant;
 
-use super::faults::{Fault, InjectedError, Verdict};
+use super::faults::{Fault, InjectedError, UnknownOperation, Verdict};
+use super::interceptor::AccountInterceptor;
 use super::scenario::{RoleSetup, Scenario};
 use crate::inventory::{ApplicationInfo, LoadBalancerInfo, ServiceDefinition, TargetGroupInfo, TaskDefinitionInfo};
 use crate::{AwsClients, CallRecorder};
@@ -334,17 +335,97 @@ pub(crate) struct Inner {
     pub(crate) state: Mutex<AccountState>,
     faults: Mutex<Vec<(Fault, usize)>>,
     mutations: Mutex<usize>,
+    /// The operations faults may name: those the account answers, and those declared.
+    known_operations: Mutex<BTreeSet<String>>,
 }
 
 pub(crate) type Shared = Arc<Inner>;
 
 impl Inner {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, AccountState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    /// The state, locked.
+    ///
+    /// # Panics
+    /// When this thread holds it already (the account called from inside
+    /// [`MockAccount::edit`]): a clear panic instead of a deadlock.
+    pub(crate) fn lock(&self) -> StateGuard<'_> {
+        assert!(
+            !STATE_LOCKED.with(Cell::get),
+            "the mock account was called while its state is locked on this thread: \
+             do not call the account (or its clients) from inside MockAccount::edit"
+        );
+        let guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        STATE_LOCKED.with(|l| l.set(true));
+        StateGuard(guard)
+    }
+}
+
+impl Inner {
+    /// Admits one call of `operation`: counts it, asks every armed fault what happens to it
+    /// (the first that hits decides), records it with `input`, and returns the state (due
+    /// background changes applied) with the verdict.
+    pub(crate) fn admit(&self, operation: &str, input: String) -> (StateGuard<'_>, Verdict) {
+        let mutating = !is_read_only(operation);
+        let mutation_no = mutating.then(|| {
+            let mut m = self.mutations.lock().unwrap_or_else(|p| p.into_inner());
+            *m += 1;
+            *m
+        });
+        let verdict = {
+            let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+            let mut verdict = Verdict::Proceed;
+            for (fault, seen) in faults.iter_mut() {
+                // Every fault counts the call; the first one that hits decides.
+                let v = fault.verdict(operation, mutation_no, seen);
+                if let (Verdict::Proceed, Some(v)) = (&verdict, v) {
+                    verdict = v;
+                }
+            }
+            verdict
+        };
+        let mut st = self.lock();
+        st.settle();
+        let at = Instant::now().saturating_duration_since(st.origin);
+        let fault = match &verdict {
+            Verdict::Proceed => None,
+            Verdict::Fail(e) | Verdict::Lose { error: e, .. } => Some(e.clone()),
+        };
+        st.calls.push(Call { at, operation: operation.to_owned(), input, mutating, fault });
+        (st, verdict)
+    }
+
+    /// Whether faults may name `operation`.
+    pub(crate) fn check_operation(&self, operation: &str) -> Result<(), UnknownOperation> {
+        let known = self.known_operations.lock().unwrap_or_else(|p| p.into_inner());
+        UnknownOperation::check(operation, known.iter().map(String::as_str))
+    }
+}
+
+/// The locked state; marks this thread as holding it, so a nested lock panics (see
+/// [`Inner::lock`]). Never leaves the crate.
+pub(crate) struct StateGuard<'a>(MutexGuard<'a, AccountState>);
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = AccountState;
+    fn deref(&self) -> &AccountState {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut AccountState {
+        &mut self.0
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        STATE_LOCKED.with(|l| l.set(false));
     }
 }
 
 thread_local! {
+    /// Whether this thread holds the state of an account (see [`Inner::lock`]).
+    static STATE_LOCKED: Cell<bool> = const { Cell::new(false) };
     /// Set by `serve` when the answer to the call being served must be lost; read by
     /// [`LoseResponse`] in the same synchronous interceptor pass on the same thread.
     static LOSE_THIS_RESPONSE: Cell<bool> = const { Cell::new(false) };
@@ -361,6 +442,29 @@ pub(crate) fn is_read_only(operation: &str) -> bool {
     ["Describe", "Get", "List", "BatchGet"].iter().any(|p| operation.starts_with(p))
 }
 
+/// One operation the account answers: the name faults and [`Call`]s use, and its rule.
+pub(crate) struct Answer {
+    operation: &'static str,
+    rule: Rule,
+}
+
+/// The rule answering `operation` (the `mock!` of its client method) from the state: every
+/// call goes through [`serve`] (recorded, faults applied), then `f` computes the answer.
+pub(crate) fn answer<I, O, E>(
+    acct: &Shared,
+    operation: &'static str,
+    rule: RuleBuilder<I, O, E>,
+    f: impl Fn(&mut AccountState, &I) -> Result<O, E> + Send + Sync + 'static,
+) -> Answer
+where
+    I: Debug + Send + Sync + 'static,
+    O: Debug + Send + Sync + 'static,
+    E: Debug + Send + Sync + std::error::Error + CreateUnhandledError + 'static,
+{
+    let acct = acct.clone();
+    Answer { operation, rule: rule.then_compute_response(move |input| serve(&acct, operation, input, |st| f(st, input))) }
+}
+
 /// Serves one call: records it, applies an armed fault, else runs `f` on the state.
 pub(crate) fn serve<I, O, E>(
     acct: &Shared,
@@ -372,39 +476,7 @@ where
     I: Debug,
     E: CreateUnhandledError,
 {
-    let mutating = !is_read_only(operation);
-    let verdict = {
-        let mutation_no = if mutating {
-            let mut m = acct.mutations.lock().unwrap_or_else(|p| p.into_inner());
-            *m += 1;
-            Some(*m)
-        } else {
-            None
-        };
-        let mut faults = acct.faults.lock().unwrap_or_else(|p| p.into_inner());
-        let mut verdict = Verdict::Proceed;
-        for (fault, seen) in faults.iter_mut() {
-            // Every fault counts the call; the first one that hits decides.
-            let v = fault.verdict(operation, mutation_no, seen);
-            if let (Verdict::Proceed, Some(v)) = (&verdict, v) {
-                verdict = v;
-            }
-        }
-        verdict
-    };
-    let mut st = acct.lock();
-    st.settle();
-    let at = Instant::now().saturating_duration_since(st.origin);
-    st.calls.push(Call {
-        at,
-        operation: operation.to_owned(),
-        input: format!("{input:?}"),
-        mutating,
-        fault: match &verdict {
-            Verdict::Proceed => None,
-            Verdict::Fail(e) | Verdict::Lose { error: e, .. } => Some(e.clone()),
-        },
-    });
+    let (mut st, verdict) = acct.admit(operation, format!("{input:?}"));
     let result = match verdict {
         Verdict::Proceed => f(&mut st),
         Verdict::Fail(e) => {
@@ -420,6 +492,12 @@ where
         Ok(o) => MockResponse::Output(o),
         Err(e) => MockResponse::Error(e),
     }
+}
+
+/// The timeout an injected [`InjectedError::Timeout`] or [`InjectedError::ResponseLost`] ends
+/// a call with, as a connector reports it.
+pub(crate) fn injected_timeout<E>() -> OrchestratorError<E> {
+    OrchestratorError::connector(ConnectorError::timeout("injected fault: the request timed out before an answer arrived".into()))
 }
 
 /// Marks a call whose answer [`LoseResponse`] replaces with a timeout.
@@ -457,9 +535,7 @@ impl Intercept for LoseResponse {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if cfg.load::<LostMarker>().is_some() {
-            context.inner_mut().set_output_or_error(Err(OrchestratorError::connector(ConnectorError::timeout(
-                "injected fault: the request timed out before an answer arrived".into(),
-            ))));
+            context.inner_mut().set_output_or_error(Err(injected_timeout()));
         }
         Ok(())
     }
@@ -494,13 +570,26 @@ impl MockAccount {
     /// An account holding `scenario`.
     pub fn new(scenario: Scenario) -> Self {
         let state = super::build::initial_state(&scenario);
-        let inner = Arc::new(Inner { state: Mutex::new(state), faults: Mutex::default(), mutations: Mutex::new(0) });
+        let inner = Arc::new(Inner {
+            state: Mutex::new(state),
+            faults: Mutex::default(),
+            mutations: Mutex::new(0),
+            known_operations: Mutex::default(),
+        });
+        let answers = [
+            super::fake_ecs::rules(&inner),
+            super::fake_elb::rules(&inner),
+            super::fake_iam::rules(&inner),
+            super::fake_codedeploy::rules(&inner),
+            super::fake_pipeline::rules(&inner),
+        ];
         let mut rules = Vec::new();
-        rules.extend(super::fake_ecs::rules(&inner));
-        rules.extend(super::fake_elb::rules(&inner));
-        rules.extend(super::fake_iam::rules(&inner));
-        rules.extend(super::fake_codedeploy::rules(&inner));
-        rules.extend(super::fake_pipeline::rules(&inner));
+        let mut known = inner.known_operations.lock().unwrap_or_else(|p| p.into_inner());
+        for a in answers.into_iter().flatten() {
+            known.insert(a.operation.to_owned());
+            rules.push(a.rule);
+        }
+        drop(known);
         let account = Self { inner, rules, recorder: CallRecorder::new(), scenario: scenario.clone() };
         if scenario.migrated {
             super::build::migrate_in_place(&account);
@@ -534,25 +623,110 @@ impl MockAccount {
             .build()
     }
 
-    /// The state, locked (background ECS changes that are due applied first).
+    /// A copy of the state now (background ECS changes that are due applied first).
     ///
-    /// Drop the guard before calling the account again (another method, or a call through
-    /// its clients): the lock is not reentrant. [`MockAccount::snapshot`] gives a copy.
-    pub fn state(&self) -> MutexGuard<'_, AccountState> {
-        let mut st = self.inner.lock();
-        st.settle();
-        st
+    /// A copy, not a lock: holding it while the account is called again (in the same
+    /// expression, across an `.await`) is fine. To change the state, use [`MockAccount::edit`].
+    pub fn state(&self) -> AccountState {
+        self.edit(|st| st.clone())
     }
 
-    /// A copy of the state.
+    /// A copy of the state: the same as [`MockAccount::state`].
+    #[deprecated(note = "use `state()`, which returns a copy now")]
     pub fn snapshot(&self) -> AccountState {
-        self.state().clone()
+        self.state()
+    }
+
+    /// Runs `f` on the state (background ECS changes that are due applied first) and returns
+    /// what it returns: the way to change the account behind the library's back, e.g. a
+    /// service that finishes draining early. The state is locked while `f` runs and only then.
+    ///
+    /// ```
+    /// # use ecs_bluegreen::testing::MockAccount;
+    /// let account = MockAccount::default_scenario();
+    /// account.edit(|st| st.services.get_mut("web").unwrap().desired_count = 0);
+    /// assert_eq!(account.state().services["web"].desired_count, 0);
+    /// ```
+    ///
+    /// # Panics
+    /// When `f` calls the account (a method, or a call through its clients): the state is
+    /// locked then, so that would wait for itself.
+    pub fn edit<R>(&self, f: impl FnOnce(&mut AccountState) -> R) -> R {
+        let mut st = self.inner.lock();
+        st.settle();
+        f(&mut st)
     }
 
     /// Arms a fault; it applies to calls made from now on.
+    ///
+    /// # Panics
+    /// When the fault names an operation the account does not know (see
+    /// [`MockAccount::known_operations`]); the message names the close matches, e.g.
+    /// `CreateListner` → `CreateListener`. [`MockAccount::try_inject`] returns the error instead.
+    #[track_caller]
     pub fn inject(&self, fault: Fault) -> &Self {
+        match self.try_inject(fault) {
+            Ok(account) => account,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Arms a fault, as [`MockAccount::inject`], or says why not.
+    ///
+    /// # Errors
+    /// [`UnknownOperation`] when the fault names an operation the account neither answers nor
+    /// was told about with [`MockAccount::declare_operations`]; nothing is armed then.
+    pub fn try_inject(&self, fault: Fault) -> Result<&Self, UnknownOperation> {
+        if let Some(operation) = fault.operation() {
+            self.inner.check_operation(operation)?;
+        }
         self.inner.faults.lock().unwrap_or_else(|p| p.into_inner()).push((fault, 0));
+        Ok(self)
+    }
+
+    /// The interceptor that gives SDK clients the account does not answer (your own, e.g. of
+    /// another `aws-sdk-*` crate) its faults and call recording; see [`AccountInterceptor`].
+    /// Faults may name their operations once declared ([`MockAccount::declare_operations`]).
+    ///
+    /// ```
+    /// use aws_sdk_ecs::error::ProvideErrorMetadata;
+    /// use ecs_bluegreen::testing::{Fault, InjectedError, MockAccount};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let account = MockAccount::default_scenario();
+    /// account
+    ///     .declare_operations(["RegisterTaskDefinition"])
+    ///     .inject(Fault::every_call("RegisterTaskDefinition", InjectedError::aws("ClientException", "Too many revisions")));
+    /// let config = aws_sdk_ecs::config::Builder::from(&account.sdk_config()).interceptor(account.interceptor()).build();
+    /// let own = aws_sdk_ecs::Client::from_conf(config);
+    /// let err = own.register_task_definition().family("web").send().await.unwrap_err();
+    /// assert_eq!(err.code(), Some("ClientException"));
+    /// assert_eq!(account.calls().last().unwrap().operation, "RegisterTaskDefinition");
+    /// # }
+    /// ```
+    pub fn interceptor(&self) -> AccountInterceptor {
+        AccountInterceptor::new(self.inner.clone())
+    }
+
+    /// Declares operations the account does not answer but your own SDK clients call through
+    /// [`MockAccount::interceptor`] (AWS's names, e.g. `RegisterTaskDefinition`), so faults may
+    /// name them.
+    pub fn declare_operations<S: Into<String>>(&self, operations: impl IntoIterator<Item = S>) -> &Self {
+        self.inner.known_operations.lock().unwrap_or_else(|p| p.into_inner()).extend(operations.into_iter().map(Into::into));
         self
+    }
+
+    /// The SDK configuration the account's clients are built from: the `aws-smithy-mocks`
+    /// HTTP client (no request leaves the process; a request no rule answers gets an HTTP 418),
+    /// the scenario's region, fixed credentials, SDK retries off. Build your own clients from
+    /// it, with [`MockAccount::interceptor`].
+    pub fn sdk_config(&self) -> aws_types::SdkConfig {
+        MockClients::new().region(self.scenario.region.clone()).sdk_config()
+    }
+
+    /// Every operation faults may name, sorted: those the account answers (AWS's names, e.g.
+    /// `CreateListener`) and those declared with [`MockAccount::declare_operations`].
+    pub fn known_operations(&self) -> Vec<String> {
+        self.inner.known_operations.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
     }
 
     /// Disarms every fault (e.g. before a rollback that must succeed).
@@ -652,22 +826,28 @@ impl MockClients {
         self
     }
 
+    /// The SDK configuration of the clients: the `aws-smithy-mocks` HTTP client, the region,
+    /// fixed credentials, the retry configuration (rules and interceptors are not in it).
+    fn sdk_config(&self) -> aws_types::SdkConfig {
+        aws_types::SdkConfig::builder()
+            .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
+            .region(aws_types::region::Region::new(self.region.clone().unwrap_or_else(|| "us-east-1".to_owned())))
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("AKIDMOCKACCOUNT", "mock-secret", None, None, "ecs-bluegreen testing"),
+            ))
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .retry_config(self.retry.clone().unwrap_or_else(aws_smithy_types::retry::RetryConfig::disabled))
+            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
+            .build()
+    }
+
     /// The clients.
     pub fn build(self) -> AwsClients {
         let mut mock = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
         for r in &self.rules {
             mock = mock.with_rule(r);
         }
-        let conf = aws_types::SdkConfig::builder()
-            .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
-            .region(aws_types::region::Region::new(self.region.unwrap_or_else(|| "us-east-1".to_owned())))
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new("AKIDMOCKACCOUNT", "mock-secret", None, None, "ecs-bluegreen testing"),
-            ))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .retry_config(self.retry.unwrap_or_else(aws_smithy_types::retry::RetryConfig::disabled))
-            .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
-            .build();
+        let conf = self.sdk_config();
         let mut b = AwsClients::builder(&conf).interceptor(mock).interceptor(LoseResponse);
         for i in self.interceptors {
             b = b.interceptor(i);

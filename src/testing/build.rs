@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use super::account::{AccountState, MockAccount, role_state};
-use super::convert::pipeline_declaration;
 use super::scenario::Scenario;
 use crate::spec::{Migration, PipelineDeployStage, PipelineName, Port};
 
@@ -26,7 +25,7 @@ pub(crate) fn initial_state(scenario: &Scenario) -> AccountState {
         pipelines: scenario
             .pipeline
             .iter()
-            .map(|p| (p.name.clone(), pipeline_declaration(p, &scenario.account_id)))
+            .map(|p| (p.name.clone(), crate::convert::pipeline_to_sdk(p, &scenario.account_id)))
             .collect(),
         create_service_requests: Vec::new(),
         log: Vec::new(),

@@ -12,7 +12,7 @@ use aws_sdk_codedeploy::operation::list_applications::ListApplicationsOutput;
 use aws_sdk_codedeploy::operation::list_deployment_groups::ListDeploymentGroupsOutput;
 use aws_sdk_codedeploy::operation::list_tags_for_resource::ListTagsForResourceOutput;
 use aws_sdk_codedeploy::types::{self as cd, ComputePlatform};
-use aws_smithy_mocks::{Rule, mock};
+use aws_smithy_mocks::mock;
 
 use aws_sdk_codedeploy::operation::batch_get_deployment_targets::BatchGetDeploymentTargetsOutput;
 use aws_sdk_codedeploy::operation::create_deployment::CreateDeploymentOutput;
@@ -21,7 +21,7 @@ use aws_sdk_codedeploy::operation::list_deployment_targets::ListDeploymentTarget
 use aws_sdk_codedeploy::operation::list_deployments::ListDeploymentsOutput;
 use aws_sdk_codedeploy::operation::stop_deployment::StopDeploymentOutput;
 
-use super::account::{AccountState, DeploymentState, Shared, aws_error, serve};
+use super::account::{AccountState, Answer, DeploymentState, Shared, answer, aws_error};
 use crate::inventory::ApplicationInfo;
 
 fn is_active(status: &str) -> bool {
@@ -49,7 +49,7 @@ fn no_app(name: &str) -> String {
 }
 
 fn tags(t: &[cd::Tag]) -> crate::inventory::Tags {
-    t.iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect()
+    crate::convert::pairs(t, |t| (t.key(), t.value()))
 }
 
 /// The ECS blue/green checks CodeDeploy makes on CreateDeploymentGroup.
@@ -100,304 +100,251 @@ fn check_group(st: &AccountState, input: &aws_sdk_codedeploy::operation::create_
     Ok(())
 }
 
-pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
-    let a = acct.clone();
-    let get_app = mock!(Client::get_application).then_compute_response(move |input| {
-        serve(&a, "GetApplication", input, |st| {
-            let name = input.application_name().unwrap_or_default();
-            match st.applications.get(name) {
-                Some(app) => Ok(GetApplicationOutput::builder()
-                    .application(
-                        cd::ApplicationInfo::builder()
-                            .application_name(&app.name)
-                            .set_application_id(app.id.clone())
-                            .compute_platform(ComputePlatform::from(app.compute_platform.as_deref().unwrap_or("ECS")))
-                            .build(),
-                    )
-                    .build()),
-                None => Err(aws_error("ApplicationDoesNotExistException", &no_app(name))),
-            }
-        })
+pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
+    let get_app = answer(acct, "GetApplication", mock!(Client::get_application), |st, input| {
+        let name = input.application_name().unwrap_or_default();
+        match st.applications.get(name) {
+            Some(app) => Ok(GetApplicationOutput::builder().application(crate::convert::application_to_sdk(app)).build()),
+            None => Err(aws_error("ApplicationDoesNotExistException", &no_app(name))),
+        }
     });
 
-    let a = acct.clone();
-    let list_apps = mock!(Client::list_applications).then_compute_response(move |input| {
-        serve(&a, "ListApplications", input, |st| {
-            Ok(ListApplicationsOutput::builder().set_applications(Some(st.applications.keys().cloned().collect())).build())
-        })
+    let list_apps = answer(acct, "ListApplications", mock!(Client::list_applications), |st, _| {
+        Ok(ListApplicationsOutput::builder().set_applications(Some(st.applications.keys().cloned().collect())).build())
     });
 
-    let a = acct.clone();
-    let create_app = mock!(Client::create_application).then_compute_response(move |input| {
-        serve(&a, "CreateApplication", input, |st| {
-            let name = input.application_name().unwrap_or_default().to_owned();
-            if st.applications.contains_key(&name) {
-                return Err(aws_error("ApplicationAlreadyExistsException", &format!("{name} already exists in your account")));
-            }
-            let id = st.fresh_id();
-            st.applications.insert(
-                name.clone(),
-                ApplicationInfo {
-                    name: name.clone(),
-                    id: Some(id.clone()),
-                    compute_platform: input.compute_platform().map(|c| c.as_str().to_owned()),
-                    tags: tags(input.tags()),
-                },
-            );
-            st.log.push(format!("CreateApplication {name}"));
-            Ok(CreateApplicationOutput::builder().application_id(id).build())
-        })
+    let create_app = answer(acct, "CreateApplication", mock!(Client::create_application), |st, input| {
+        let name = input.application_name().unwrap_or_default().to_owned();
+        if st.applications.contains_key(&name) {
+            return Err(aws_error("ApplicationAlreadyExistsException", &format!("{name} already exists in your account")));
+        }
+        let id = st.fresh_id();
+        st.applications.insert(
+            name.clone(),
+            ApplicationInfo {
+                name: name.clone(),
+                id: Some(id.clone()),
+                compute_platform: input.compute_platform().map(|c| c.as_str().to_owned()),
+                tags: tags(input.tags()),
+            },
+        );
+        st.log.push(format!("CreateApplication {name}"));
+        Ok(CreateApplicationOutput::builder().application_id(id).build())
     });
 
-    let a = acct.clone();
-    let delete_app = mock!(Client::delete_application).then_compute_response(move |input| {
-        serve(&a, "DeleteApplication", input, |st| {
-            let name = input.application_name().unwrap_or_default().to_owned();
-            // CodeDeploy answers success for a missing application; deleting one deletes its groups.
-            if st.applications.remove(&name).is_some() {
-                st.log.push(format!("DeleteApplication {name}"));
-            }
-            st.deployment_groups.retain(|(app, _), _| *app != name);
-            st.deployments.retain(|_, d| d.application != name);
-            st.deployment_group_tags.retain(|(app, _), _| *app != name);
-            Ok(DeleteApplicationOutput::builder().build())
-        })
+    let delete_app = answer(acct, "DeleteApplication", mock!(Client::delete_application), |st, input| {
+        let name = input.application_name().unwrap_or_default().to_owned();
+        // CodeDeploy answers success for a missing application; deleting one deletes its groups.
+        if st.applications.remove(&name).is_some() {
+            st.log.push(format!("DeleteApplication {name}"));
+        }
+        st.deployment_groups.retain(|(app, _), _| *app != name);
+        st.deployments.retain(|_, d| d.application != name);
+        st.deployment_group_tags.retain(|(app, _), _| *app != name);
+        Ok(DeleteApplicationOutput::builder().build())
     });
 
-    let a = acct.clone();
-    let get_dg = mock!(Client::get_deployment_group).then_compute_response(move |input| {
-        serve(&a, "GetDeploymentGroup", input, |st| {
-            let app = input.application_name().unwrap_or_default().to_owned();
-            let group = input.deployment_group_name().unwrap_or_default().to_owned();
-            if !st.applications.contains_key(&app) {
-                return Err(aws_error("ApplicationDoesNotExistException", &no_app(&app)));
-            }
-            match st.deployment_groups.get(&(app, group.clone())) {
-                Some(g) => Ok(GetDeploymentGroupOutput::builder().deployment_group_info(g.clone()).build()),
-                None => Err(aws_error("DeploymentGroupDoesNotExistException", &format!("No Deployment Group found for name: {group}"))),
-            }
-        })
+    let get_dg = answer(acct, "GetDeploymentGroup", mock!(Client::get_deployment_group), |st, input| {
+        let app = input.application_name().unwrap_or_default().to_owned();
+        let group = input.deployment_group_name().unwrap_or_default().to_owned();
+        if !st.applications.contains_key(&app) {
+            return Err(aws_error("ApplicationDoesNotExistException", &no_app(&app)));
+        }
+        match st.deployment_groups.get(&(app, group.clone())) {
+            Some(g) => Ok(GetDeploymentGroupOutput::builder().deployment_group_info(g.clone()).build()),
+            None => Err(aws_error("DeploymentGroupDoesNotExistException", &format!("No Deployment Group found for name: {group}"))),
+        }
     });
 
-    let a = acct.clone();
-    let list_dgs = mock!(Client::list_deployment_groups).then_compute_response(move |input| {
-        serve(&a, "ListDeploymentGroups", input, |st| {
-            let app = input.application_name().unwrap_or_default().to_owned();
-            if !st.applications.contains_key(&app) {
-                return Err(aws_error("ApplicationDoesNotExistException", &no_app(&app)));
-            }
-            let groups = st.deployment_groups.keys().filter(|(a, _)| *a == app).map(|(_, g)| g.clone()).collect();
-            Ok(ListDeploymentGroupsOutput::builder().application_name(app).set_deployment_groups(Some(groups)).build())
-        })
+    let list_dgs = answer(acct, "ListDeploymentGroups", mock!(Client::list_deployment_groups), |st, input| {
+        let app = input.application_name().unwrap_or_default().to_owned();
+        if !st.applications.contains_key(&app) {
+            return Err(aws_error("ApplicationDoesNotExistException", &no_app(&app)));
+        }
+        let groups = st.deployment_groups.keys().filter(|(a, _)| *a == app).map(|(_, g)| g.clone()).collect();
+        Ok(ListDeploymentGroupsOutput::builder().application_name(app).set_deployment_groups(Some(groups)).build())
     });
 
-    let a = acct.clone();
-    let create_dg = mock!(Client::create_deployment_group).then_compute_response(move |input| {
-        serve(&a, "CreateDeploymentGroup", input, |st| {
-            let app = input.application_name().unwrap_or_default().to_owned();
-            let group = input.deployment_group_name().unwrap_or_default().to_owned();
-            if !st.applications.contains_key(&app) {
-                return Err(aws_error("ApplicationDoesNotExistException", &no_app(&app)));
-            }
-            if st.deployment_groups.contains_key(&(app.clone(), group.clone())) {
-                return Err(aws_error("DeploymentGroupAlreadyExistsException", "A deployment group with the same name already exists"));
-            }
-            check_group(st, input).map_err(|(code, msg)| aws_error(code, &msg))?;
-            let id = st.fresh_id();
-            let info = cd::DeploymentGroupInfo::builder()
-                .application_name(&app)
-                .deployment_group_id(&id)
-                .deployment_group_name(&group)
-                .set_deployment_config_name(input.deployment_config_name().map(str::to_owned))
-                .set_service_role_arn(input.service_role_arn().map(str::to_owned))
-                .set_ecs_services(Some(input.ecs_services().to_vec()))
-                .set_load_balancer_info(input.load_balancer_info().cloned())
-                .set_blue_green_deployment_configuration(input.blue_green_deployment_configuration().cloned())
-                .set_auto_rollback_configuration(input.auto_rollback_configuration().cloned())
-                .set_deployment_style(input.deployment_style().cloned())
-                .set_alarm_configuration(input.alarm_configuration().cloned())
-                .set_trigger_configurations(Some(input.trigger_configurations().to_vec()))
-                .compute_platform(ComputePlatform::Ecs)
-                .build();
-            let tags = tags(input.tags());
-            st.deployment_groups.insert((app.clone(), group.clone()), info);
-            st.deployment_group_tags.insert((app.clone(), group.clone()), tags);
-            st.log.push(format!("CreateDeploymentGroup {app}/{group}"));
-            Ok(CreateDeploymentGroupOutput::builder().deployment_group_id(id).build())
-        })
+    let create_dg = answer(acct, "CreateDeploymentGroup", mock!(Client::create_deployment_group), |st, input| {
+        let app = input.application_name().unwrap_or_default().to_owned();
+        let group = input.deployment_group_name().unwrap_or_default().to_owned();
+        if !st.applications.contains_key(&app) {
+            return Err(aws_error("ApplicationDoesNotExistException", &no_app(&app)));
+        }
+        if st.deployment_groups.contains_key(&(app.clone(), group.clone())) {
+            return Err(aws_error("DeploymentGroupAlreadyExistsException", "A deployment group with the same name already exists"));
+        }
+        check_group(st, input).map_err(|(code, msg)| aws_error(code, &msg))?;
+        let id = st.fresh_id();
+        let info = cd::DeploymentGroupInfo::builder()
+            .application_name(&app)
+            .deployment_group_id(&id)
+            .deployment_group_name(&group)
+            .set_deployment_config_name(input.deployment_config_name().map(str::to_owned))
+            .set_service_role_arn(input.service_role_arn().map(str::to_owned))
+            .set_ecs_services(Some(input.ecs_services().to_vec()))
+            .set_load_balancer_info(input.load_balancer_info().cloned())
+            .set_blue_green_deployment_configuration(input.blue_green_deployment_configuration().cloned())
+            .set_auto_rollback_configuration(input.auto_rollback_configuration().cloned())
+            .set_deployment_style(input.deployment_style().cloned())
+            .set_alarm_configuration(input.alarm_configuration().cloned())
+            .set_trigger_configurations(Some(input.trigger_configurations().to_vec()))
+            .compute_platform(ComputePlatform::Ecs)
+            .build();
+        let tags = tags(input.tags());
+        st.deployment_groups.insert((app.clone(), group.clone()), info);
+        st.deployment_group_tags.insert((app.clone(), group.clone()), tags);
+        st.log.push(format!("CreateDeploymentGroup {app}/{group}"));
+        Ok(CreateDeploymentGroupOutput::builder().deployment_group_id(id).build())
     });
 
-    let a = acct.clone();
-    let delete_dg = mock!(Client::delete_deployment_group).then_compute_response(move |input| {
-        serve(&a, "DeleteDeploymentGroup", input, |st| {
-            let app = input.application_name().unwrap_or_default().to_owned();
-            let group = input.deployment_group_name().unwrap_or_default().to_owned();
-            if !st.applications.contains_key(&app) {
-                return Err(aws_error("ApplicationDoesNotExistException", &no_app(&app)));
-            }
-            st.deployment_group_tags.remove(&(app.clone(), group.clone()));
-            if st.deployment_groups.remove(&(app.clone(), group.clone())).is_some() {
-                st.log.push(format!("DeleteDeploymentGroup {app}/{group}"));
-            }
-            Ok(DeleteDeploymentGroupOutput::builder().build())
-        })
+    let delete_dg = answer(acct, "DeleteDeploymentGroup", mock!(Client::delete_deployment_group), |st, input| {
+        let app = input.application_name().unwrap_or_default().to_owned();
+        let group = input.deployment_group_name().unwrap_or_default().to_owned();
+        if !st.applications.contains_key(&app) {
+            return Err(aws_error("ApplicationDoesNotExistException", &no_app(&app)));
+        }
+        st.deployment_group_tags.remove(&(app.clone(), group.clone()));
+        if st.deployment_groups.remove(&(app.clone(), group.clone())).is_some() {
+            st.log.push(format!("DeleteDeploymentGroup {app}/{group}"));
+        }
+        Ok(DeleteDeploymentGroupOutput::builder().build())
     });
 
-    let a = acct.clone();
-    let list_tags = mock!(Client::list_tags_for_resource).then_compute_response(move |input| {
-        serve(&a, "ListTagsForResource", input, |st| {
-            let arn = input.resource_arn().unwrap_or_default();
-            let prefix = format!("arn:aws:codedeploy:{}:{}:", st.region, st.account_id);
-            let found = match arn.strip_prefix(&prefix) {
-                Some(rest) if rest.starts_with("application:") => {
-                    st.applications.get(&rest["application:".len()..]).map(|a| a.tags.clone())
-                }
-                Some(rest) if rest.starts_with("deploymentgroup:") => {
-                    let (app, group) = rest["deploymentgroup:".len()..].split_once('/').unwrap_or_default();
-                    st.deployment_group_tags.get(&(app.to_owned(), group.to_owned())).cloned()
-                }
-                _ => None,
-            };
-            match found {
-                Some(t) => Ok(ListTagsForResourceOutput::builder()
-                    .set_tags(Some(t.iter().map(|(k, v)| cd::Tag::builder().key(k).value(v).build()).collect()))
-                    .build()),
-                None => Err(aws_error("ResourceArnRequiredException", &format!("resource {arn} not found"))),
+    let list_tags = answer(acct, "ListTagsForResource", mock!(Client::list_tags_for_resource), |st, input| {
+        let arn = input.resource_arn().unwrap_or_default();
+        let prefix = format!("arn:aws:codedeploy:{}:{}:", st.region, st.account_id);
+        let found = match arn.strip_prefix(&prefix) {
+            Some(rest) if rest.starts_with("application:") => {
+                st.applications.get(&rest["application:".len()..]).map(|a| a.tags.clone())
             }
-        })
+            Some(rest) if rest.starts_with("deploymentgroup:") => {
+                let (app, group) = rest["deploymentgroup:".len()..].split_once('/').unwrap_or_default();
+                st.deployment_group_tags.get(&(app.to_owned(), group.to_owned())).cloned()
+            }
+            _ => None,
+        };
+        match found {
+            Some(t) => Ok(ListTagsForResourceOutput::builder()
+                .set_tags(Some(crate::convert::codedeploy_tags_to_sdk(&t)))
+                .build()),
+            None => Err(aws_error("ResourceArnRequiredException", &format!("resource {arn} not found"))),
+        }
     });
 
-    let a = acct.clone();
-    let create_deployment = mock!(Client::create_deployment).then_compute_response(move |input| {
-        serve(&a, "CreateDeployment", input, |st| {
-            let app = input.application_name().unwrap_or_default().to_owned();
-            let group = input.deployment_group_name().unwrap_or_default().to_owned();
-            if !st.applications.contains_key(&app) {
-                return Err(aws_error("ApplicationDoesNotExistException", &no_app(&app)));
-            }
-            if !st.deployment_groups.contains_key(&(app.clone(), group.clone())) {
-                return Err(aws_error("DeploymentGroupDoesNotExistException", &format!("No Deployment Group found for name: {group}")));
-            }
-            if let Some((id, _)) = st.deployments.iter().find(|(_, d)| d.application == app && d.deployment_group == group && is_active(&d.status)) {
-                return Err(aws_error(
-                    "DeploymentLimitExceededException",
-                    &format!("The Deployment Group '{group}' already has an active Deployment '{id}'"),
-                ));
-            }
-            let Some(content) = input.revision().and_then(|r| r.app_spec_content()).and_then(|c| c.content()) else {
-                return Err(aws_error("RevisionRequiredException", "A revision must be specified."));
-            };
-            let id = format!("d-{}", &st.fresh_id()[..9].to_uppercase());
-            let first = st.deployment_script.statuses.first().cloned().unwrap_or_else(|| "Created".into());
-            st.deployments.insert(
-                id.clone(),
-                DeploymentState {
-                    application: app.clone(),
-                    deployment_group: group.clone(),
-                    status: first,
-                    appspec: content.to_owned(),
-                    sha256: input.revision().and_then(|r| r.app_spec_content()).and_then(|c| c.sha256()).map(str::to_owned),
-                    polls: 0,
-                    rollback_deployment_id: None,
-                },
-            );
-            st.log.push(format!("CreateDeployment {app}/{group} {id}"));
-            Ok(CreateDeploymentOutput::builder().deployment_id(id).build())
-        })
+    let create_deployment = answer(acct, "CreateDeployment", mock!(Client::create_deployment), |st, input| {
+        let app = input.application_name().unwrap_or_default().to_owned();
+        let group = input.deployment_group_name().unwrap_or_default().to_owned();
+        if !st.applications.contains_key(&app) {
+            return Err(aws_error("ApplicationDoesNotExistException", &no_app(&app)));
+        }
+        if !st.deployment_groups.contains_key(&(app.clone(), group.clone())) {
+            return Err(aws_error("DeploymentGroupDoesNotExistException", &format!("No Deployment Group found for name: {group}")));
+        }
+        if let Some((id, _)) = st.deployments.iter().find(|(_, d)| d.application == app && d.deployment_group == group && is_active(&d.status)) {
+            return Err(aws_error(
+                "DeploymentLimitExceededException",
+                &format!("The Deployment Group '{group}' already has an active Deployment '{id}'"),
+            ));
+        }
+        let Some(content) = input.revision().and_then(|r| r.app_spec_content()).and_then(|c| c.content()) else {
+            return Err(aws_error("RevisionRequiredException", "A revision must be specified."));
+        };
+        let id = format!("d-{}", &st.fresh_id()[..9].to_uppercase());
+        let first = st.deployment_script.statuses.first().cloned().unwrap_or_else(|| "Created".into());
+        st.deployments.insert(
+            id.clone(),
+            DeploymentState {
+                application: app.clone(),
+                deployment_group: group.clone(),
+                status: first,
+                appspec: content.to_owned(),
+                sha256: input.revision().and_then(|r| r.app_spec_content()).and_then(|c| c.sha256()).map(str::to_owned),
+                polls: 0,
+                rollback_deployment_id: None,
+            },
+        );
+        st.log.push(format!("CreateDeployment {app}/{group} {id}"));
+        Ok(CreateDeploymentOutput::builder().deployment_id(id).build())
     });
 
-    let a = acct.clone();
-    let get_deployment = mock!(Client::get_deployment).then_compute_response(move |input| {
-        serve(&a, "GetDeployment", input, |st| {
-            let id = input.deployment_id().unwrap_or_default().to_owned();
-            let script = st.deployment_script.clone();
-            let Some(d) = st.deployments.get_mut(&id) else {
-                return Err(aws_error("DeploymentDoesNotExistException", &format!("The deployment {id} could not be found.")));
-            };
-            // Each poll answers the next scripted status (a stopped deployment stays stopped).
-            if d.status != "Stopped" {
-                d.status = script.statuses.get(d.polls).or(script.statuses.last()).cloned().unwrap_or_else(|| "Created".into());
-            }
-            d.polls += 1;
-            let d = d.clone();
-            let mut info = cd::DeploymentInfo::builder()
-                .deployment_id(&id)
-                .application_name(&d.application)
-                .deployment_group_name(&d.deployment_group)
-                .status(cd::DeploymentStatus::from(d.status.as_str()))
-                .compute_platform(ComputePlatform::Ecs)
-                .creator(cd::DeploymentCreator::User);
-            if d.status == "Failed" {
-                let (code, message) = script.error.clone().unwrap_or_else(|| ("ECS_UPDATE_ERROR".into(), "The ECS service failed to update".into()));
-                info = info.error_information(cd::ErrorInformation::builder().code(cd::ErrorCode::from(code.as_str())).message(message).build());
-                let rollback_id = match d.rollback_deployment_id.clone() {
-                    Some(r) => r,
-                    None => {
-                        let r = format!("d-{}", &st.fresh_id()[..9].to_uppercase());
-                        if let Some(x) = st.deployments.get_mut(&id) {
-                            x.rollback_deployment_id = Some(r.clone());
-                        }
-                        r
+    let get_deployment = answer(acct, "GetDeployment", mock!(Client::get_deployment), |st, input| {
+        let id = input.deployment_id().unwrap_or_default().to_owned();
+        let script = st.deployment_script.clone();
+        let Some(d) = st.deployments.get_mut(&id) else {
+            return Err(aws_error("DeploymentDoesNotExistException", &format!("The deployment {id} could not be found.")));
+        };
+        // Each poll answers the next scripted status (a stopped deployment stays stopped).
+        if d.status != "Stopped" {
+            d.status = script.statuses.get(d.polls).or(script.statuses.last()).cloned().unwrap_or_else(|| "Created".into());
+        }
+        d.polls += 1;
+        let d = d.clone();
+        let mut info = cd::DeploymentInfo::builder()
+            .deployment_id(&id)
+            .application_name(&d.application)
+            .deployment_group_name(&d.deployment_group)
+            .status(cd::DeploymentStatus::from(d.status.as_str()))
+            .compute_platform(ComputePlatform::Ecs)
+            .creator(cd::DeploymentCreator::User);
+        if d.status == "Failed" {
+            let (code, message) = script.error.clone().unwrap_or_else(|| ("ECS_UPDATE_ERROR".into(), "The ECS service failed to update".into()));
+            info = info.error_information(cd::ErrorInformation::builder().code(cd::ErrorCode::from(code.as_str())).message(message).build());
+            let rollback_id = match d.rollback_deployment_id.clone() {
+                Some(r) => r,
+                None => {
+                    let r = format!("d-{}", &st.fresh_id()[..9].to_uppercase());
+                    if let Some(x) = st.deployments.get_mut(&id) {
+                        x.rollback_deployment_id = Some(r.clone());
                     }
-                };
-                info = info.rollback_info(
-                    cd::RollbackInfo::builder()
-                        .rollback_deployment_id(rollback_id)
-                        .rollback_message(format!("Automatic rollback triggered by the failure of deployment {id}"))
-                        .build(),
-                );
-            }
-            if d.status == "Succeeded" {
-                apply_succeeded(st, &d);
-            }
-            Ok(GetDeploymentOutput::builder().deployment_info(info.build()).build())
-        })
-    });
-
-    let a = acct.clone();
-    let list_deployments = mock!(Client::list_deployments).then_compute_response(move |input| {
-        serve(&a, "ListDeployments", input, |st| {
-            let wanted: Vec<&str> = input.include_only_statuses().iter().map(|s| s.as_str()).collect();
-            let ids = st
-                .deployments
-                .iter()
-                .filter(|(_, d)| input.application_name().is_none_or(|a| a == d.application))
-                .filter(|(_, d)| input.deployment_group_name().is_none_or(|g| g == d.deployment_group))
-                .filter(|(_, d)| wanted.is_empty() || wanted.contains(&d.status.as_str()))
-                .map(|(id, _)| id.clone())
-                .collect();
-            Ok(ListDeploymentsOutput::builder().set_deployments(Some(ids)).build())
-        })
-    });
-
-    let a = acct.clone();
-    let stop_deployment = mock!(Client::stop_deployment).then_compute_response(move |input| {
-        serve(&a, "StopDeployment", input, |st| {
-            let id = input.deployment_id().unwrap_or_default().to_owned();
-            let Some(d) = st.deployments.get_mut(&id) else {
-                return Err(aws_error("DeploymentDoesNotExistException", &format!("The deployment {id} could not be found.")));
+                    r
+                }
             };
-            if !is_active(&d.status) {
-                return Err(aws_error("DeploymentAlreadyCompletedException", &format!("The deployment {id} has already completed.")));
-            }
-            d.status = "Stopped".into();
-            st.log.push(format!("StopDeployment {id}"));
-            Ok(StopDeploymentOutput::builder()
-                .status(cd::StopStatus::Succeeded)
-                .status_message("The deployment was stopped.")
-                .build())
-        })
+            info = info.rollback_info(
+                cd::RollbackInfo::builder()
+                    .rollback_deployment_id(rollback_id)
+                    .rollback_message(format!("Automatic rollback triggered by the failure of deployment {id}"))
+                    .build(),
+            );
+        }
+        if d.status == "Succeeded" {
+            apply_succeeded(st, &d);
+        }
+        Ok(GetDeploymentOutput::builder().deployment_info(info.build()).build())
+    });
+
+    let list_deployments = answer(acct, "ListDeployments", mock!(Client::list_deployments), |st, input| {
+        let wanted: Vec<&str> = input.include_only_statuses().iter().map(|s| s.as_str()).collect();
+        let ids = st
+            .deployments
+            .iter()
+            .filter(|(_, d)| input.application_name().is_none_or(|a| a == d.application))
+            .filter(|(_, d)| input.deployment_group_name().is_none_or(|g| g == d.deployment_group))
+            .filter(|(_, d)| wanted.is_empty() || wanted.contains(&d.status.as_str()))
+            .map(|(id, _)| id.clone())
+            .collect();
+        Ok(ListDeploymentsOutput::builder().set_deployments(Some(ids)).build())
+    });
+
+    let stop_deployment = answer(acct, "StopDeployment", mock!(Client::stop_deployment), |st, input| {
+        let id = input.deployment_id().unwrap_or_default().to_owned();
+        let Some(d) = st.deployments.get_mut(&id) else {
+            return Err(aws_error("DeploymentDoesNotExistException", &format!("The deployment {id} could not be found.")));
+        };
+        if !is_active(&d.status) {
+            return Err(aws_error("DeploymentAlreadyCompletedException", &format!("The deployment {id} has already completed.")));
+        }
+        d.status = "Stopped".into();
+        st.log.push(format!("StopDeployment {id}"));
+        Ok(StopDeploymentOutput::builder()
+            .status(cd::StopStatus::Succeeded)
+            .status_message("The deployment was stopped.")
+            .build())
     });
 
     // No per-target detail: CodeDeploy's ECS target view is not modeled.
-    let a = acct.clone();
-    let list_targets = mock!(Client::list_deployment_targets).then_compute_response(move |input| {
-        serve(&a, "ListDeploymentTargets", input, |_| Ok(ListDeploymentTargetsOutput::builder().set_target_ids(Some(vec![])).build()))
-    });
-    let a = acct.clone();
-    let batch_targets = mock!(Client::batch_get_deployment_targets).then_compute_response(move |input| {
-        serve(&a, "BatchGetDeploymentTargets", input, |_| Ok(BatchGetDeploymentTargetsOutput::builder().build()))
-    });
+    let list_targets = answer(acct, "ListDeploymentTargets", mock!(Client::list_deployment_targets), |_, _| Ok(ListDeploymentTargetsOutput::builder().set_target_ids(Some(vec![])).build()));
+    let batch_targets = answer(acct, "BatchGetDeploymentTargets", mock!(Client::batch_get_deployment_targets), |_, _| Ok(BatchGetDeploymentTargetsOutput::builder().build()));
 
     vec![
         get_app,

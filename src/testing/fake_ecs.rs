@@ -10,10 +10,10 @@ use aws_sdk_ecs::operation::list_services::ListServicesOutput;
 use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
 use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
 use aws_sdk_ecs::types::{Attachment, Failure, KeyValuePair, ServiceField, Task};
-use aws_smithy_mocks::{Rule, mock};
+use aws_smithy_mocks::mock;
 
-use super::account::{AccountState, Condition, Pending, Shared, aws_error, serve};
-use super::convert::{sdk_service, sdk_task_definition, service_from_create};
+use super::account::{AccountState, Answer, Condition, Pending, Shared, answer, aws_error};
+use crate::convert::{service_from_create, service_to_sdk, task_definition_to_sdk};
 
 fn cluster_matches(st: &AccountState, cluster: Option<&str>) -> bool {
     let c = cluster.unwrap_or("default");
@@ -28,195 +28,174 @@ fn cluster_arn(st: &AccountState) -> String {
     format!("arn:aws:ecs:{}:{}:cluster/{}", st.region, st.account_id, st.cluster)
 }
 
-pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
-    let a = acct.clone();
-    let describe = mock!(Client::describe_services).then_compute_response(move |input| {
-        serve(&a, "DescribeServices", input, |st| {
-            if !cluster_matches(st, input.cluster()) {
-                return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
-            }
-            let with_tags = input.include().contains(&ServiceField::Tags);
-            let mut out = DescribeServicesOutput::builder();
-            for name in input.services() {
-                let short = name.rsplit('/').next().unwrap_or(name);
-                match st.services.get(short) {
-                    Some(svc) => {
-                        let mut s = svc.clone();
-                        if !with_tags {
-                            s.tags.clear();
-                        }
-                        out = out.services(sdk_service(&s));
-                        if s.status == "INACTIVE" {
-                            st.noticed(short, &[Condition::Inactive]);
-                        } else if s.status == "ACTIVE" && s.running_count >= s.desired_count {
-                            st.noticed(short, &[Condition::TasksRunning]);
-                        }
+pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
+    let describe = answer(acct, "DescribeServices", mock!(Client::describe_services), |st, input| {
+        if !cluster_matches(st, input.cluster()) {
+            return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+        }
+        let with_tags = input.include().contains(&ServiceField::Tags);
+        let mut out = DescribeServicesOutput::builder();
+        for name in input.services() {
+            let short = name.rsplit('/').next().unwrap_or(name);
+            match st.services.get(short) {
+                Some(svc) => {
+                    let mut s = svc.clone();
+                    if !with_tags {
+                        s.tags.clear();
                     }
-                    None => out = out.failures(Failure::builder().arn(service_arn(st, short)).reason("MISSING").build()),
-                }
-            }
-            Ok(out.build())
-        })
-    });
-
-    let a = acct.clone();
-    let list = mock!(Client::list_services).then_compute_response(move |input| {
-        serve(&a, "ListServices", input, |st| {
-            if !cluster_matches(st, input.cluster()) {
-                return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
-            }
-            let arns = st.services.values().filter(|s| s.status != "INACTIVE").filter_map(|s| s.arn.clone()).collect();
-            Ok(ListServicesOutput::builder().set_service_arns(Some(arns)).build())
-        })
-    });
-
-    let a = acct.clone();
-    let create = mock!(Client::create_service).then_compute_response(move |input| {
-        serve(&a, "CreateService", input, |st| {
-            st.create_service_requests.push(input.clone());
-            if !cluster_matches(st, input.cluster()) {
-                return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
-            }
-            let name = input.service_name().unwrap_or_default().to_owned();
-            // AWS keeps a deleted service's name until it is INACTIVE.
-            if st.services.get(&name).is_some_and(|s| s.status != "INACTIVE") {
-                return Err(aws_error("InvalidParameterException", "Creation of service was not idempotent."));
-            }
-            let code_deploy = input.deployment_controller().is_some_and(|c| c.r#type().as_str() == "CODE_DEPLOY");
-            if code_deploy && input.load_balancers().len() > 1 {
-                return Err(aws_error(
-                    "InvalidParameterException",
-                    "CODE_DEPLOY deployment controller only supports one target group.",
-                ));
-            }
-            if code_deploy
-                && input.deployment_configuration().is_some_and(|c| c.deployment_circuit_breaker().is_some() || c.alarms().is_some())
-            {
-                return Err(aws_error(
-                    "InvalidParameterException",
-                    "deploymentCircuitBreaker and alarms are only supported with the ECS deployment controller.",
-                ));
-            }
-            if let Some(td) = input.task_definition()
-                && !st.task_definitions.contains_key(td)
-                && !st.task_definitions.values().any(|t| td == format!("{}:{}", t.family, t.arn.rsplit(':').next().unwrap_or("")))
-            {
-                return Err(aws_error("InvalidParameterException", "TaskDefinition not found."));
-            }
-            let id = format!("ecs-svc/{}", u64::from_str_radix(&st.fresh_id(), 16).unwrap_or(1));
-            let svc = service_from_create(input, service_arn(st, &name), cluster_arn(st), id);
-            st.log.push(format!("CreateService {name} {}", svc.deployment_controller));
-            let out = CreateServiceOutput::builder().service(sdk_service(&svc)).build();
-            st.pending.insert(name.clone(), (AccountState::after(st.timing.tasks_start), Pending::TasksRunning));
-            if !svc.load_balancers.is_empty() {
-                st.healthy_at.insert(name.clone(), AccountState::after(st.timing.tasks_start + st.timing.health_checks));
-            }
-            st.services.insert(name, svc);
-            Ok(out)
-        })
-    });
-
-    let a = acct.clone();
-    let delete = mock!(Client::delete_service).then_compute_response(move |input| {
-        serve(&a, "DeleteService", input, |st| {
-            if !cluster_matches(st, input.cluster()) {
-                return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
-            }
-            let name = input.service().unwrap_or_default();
-            let name = name.rsplit('/').next().unwrap_or(name).to_owned();
-            let drain = st.timing.drain;
-            let Some(svc) = st.services.get_mut(&name) else {
-                return Err(aws_error("ServiceNotFoundException", "Service not found."));
-            };
-            if svc.status != "ACTIVE" {
-                return Err(aws_error("ServiceNotActiveException", "Service was not ACTIVE."));
-            }
-            if input.force() != Some(true) && svc.desired_count > 0 {
-                return Err(aws_error(
-                    "InvalidParameterException",
-                    "The service cannot be stopped while it is scaled above 0.",
-                ));
-            }
-            svc.status = "DRAINING".into();
-            svc.running_count = 0;
-            st.healthy_at.remove(&name);
-            let out = DeleteServiceOutput::builder().service(sdk_service(svc)).build();
-            st.pending.insert(name.clone(), (AccountState::after(drain), Pending::Inactive));
-            st.log.push(format!("DeleteService {name}"));
-            Ok(out)
-        })
-    });
-
-    let a = acct.clone();
-    let describe_td = mock!(Client::describe_task_definition).then_compute_response(move |input| {
-        serve(&a, "DescribeTaskDefinition", input, |st| {
-            let asked = input.task_definition().unwrap_or_default();
-            let found = st.task_definitions.get(asked).or_else(|| {
-                st.task_definitions.values().find(|t| {
-                    let rev = t.arn.rsplit(':').next().unwrap_or("");
-                    asked == format!("{}:{rev}", t.family) || asked == t.family
-                })
-            });
-            match found {
-                Some(td) => Ok(DescribeTaskDefinitionOutput::builder().task_definition(sdk_task_definition(td)).build()),
-                None => Err(aws_error("ClientException", "Unable to describe task definition.")),
-            }
-        })
-    });
-
-    let a = acct.clone();
-    let list_tasks = mock!(Client::list_tasks).then_compute_response(move |input| {
-        serve(&a, "ListTasks", input, |st| {
-            if !cluster_matches(st, input.cluster()) {
-                return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
-            }
-            if input.desired_status().is_some_and(|d| d.as_str() != "RUNNING") {
-                return Ok(ListTasksOutput::builder().build());
-            }
-            let arns = st
-                .tasks()
-                .into_iter()
-                .filter(|t| input.service_name().is_none_or(|s| s == t.service))
-                .map(|t| t.arn)
-                .collect();
-            Ok(ListTasksOutput::builder().set_task_arns(Some(arns)).build())
-        })
-    });
-
-    let a = acct.clone();
-    let describe_tasks = mock!(Client::describe_tasks).then_compute_response(move |input| {
-        serve(&a, "DescribeTasks", input, |st| {
-            if !cluster_matches(st, input.cluster()) {
-                return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
-            }
-            let all = st.tasks();
-            let mut out = DescribeTasksOutput::builder();
-            for arn in input.tasks() {
-                match all.iter().find(|t| t.arn == *arn) {
-                    Some(t) => {
-                        let mut task = Task::builder()
-                            .task_arn(&t.arn)
-                            .cluster_arn(cluster_arn(st))
-                            .group(format!("service:{}", t.service))
-                            .last_status("RUNNING")
-                            .desired_status("RUNNING")
-                            .set_task_definition_arn(st.services[&t.service].task_definition.clone());
-                        if let Some(ip) = &t.ip {
-                            task = task.attachments(
-                                Attachment::builder()
-                                    .r#type("ElasticNetworkInterface")
-                                    .status("ATTACHED")
-                                    .details(KeyValuePair::builder().name("privateIPv4Address").value(ip).build())
-                                    .build(),
-                            );
-                        }
-                        out = out.tasks(task.build());
+                    out = out.services(service_to_sdk(&s));
+                    if s.status == "INACTIVE" {
+                        st.noticed(short, &[Condition::Inactive]);
+                    } else if s.status == "ACTIVE" && s.running_count >= s.desired_count {
+                        st.noticed(short, &[Condition::TasksRunning]);
                     }
-                    None => out = out.failures(Failure::builder().arn(arn).reason("MISSING").build()),
                 }
+                None => out = out.failures(Failure::builder().arn(service_arn(st, short)).reason("MISSING").build()),
             }
-            Ok(out.build())
-        })
+        }
+        Ok(out.build())
+    });
+
+    let list = answer(acct, "ListServices", mock!(Client::list_services), |st, input| {
+        if !cluster_matches(st, input.cluster()) {
+            return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+        }
+        let arns = st.services.values().filter(|s| s.status != "INACTIVE").filter_map(|s| s.arn.clone()).collect();
+        Ok(ListServicesOutput::builder().set_service_arns(Some(arns)).build())
+    });
+
+    let create = answer(acct, "CreateService", mock!(Client::create_service), |st, input| {
+        st.create_service_requests.push(input.clone());
+        if !cluster_matches(st, input.cluster()) {
+            return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+        }
+        let name = input.service_name().unwrap_or_default().to_owned();
+        // AWS keeps a deleted service's name until it is INACTIVE.
+        if st.services.get(&name).is_some_and(|s| s.status != "INACTIVE") {
+            return Err(aws_error("InvalidParameterException", "Creation of service was not idempotent."));
+        }
+        let code_deploy = input.deployment_controller().is_some_and(|c| c.r#type().as_str() == "CODE_DEPLOY");
+        if code_deploy && input.load_balancers().len() > 1 {
+            return Err(aws_error(
+                "InvalidParameterException",
+                "CODE_DEPLOY deployment controller only supports one target group.",
+            ));
+        }
+        if code_deploy
+            && input.deployment_configuration().is_some_and(|c| c.deployment_circuit_breaker().is_some() || c.alarms().is_some())
+        {
+            return Err(aws_error(
+                "InvalidParameterException",
+                "deploymentCircuitBreaker and alarms are only supported with the ECS deployment controller.",
+            ));
+        }
+        if let Some(td) = input.task_definition()
+            && !st.task_definitions.contains_key(td)
+            && !st.task_definitions.values().any(|t| td == format!("{}:{}", t.family, t.arn.rsplit(':').next().unwrap_or("")))
+        {
+            return Err(aws_error("InvalidParameterException", "TaskDefinition not found."));
+        }
+        let id = format!("ecs-svc/{}", u64::from_str_radix(&st.fresh_id(), 16).unwrap_or(1));
+        let svc = service_from_create(input, service_arn(st, &name), cluster_arn(st), id);
+        st.log.push(format!("CreateService {name} {}", svc.deployment_controller));
+        let out = CreateServiceOutput::builder().service(service_to_sdk(&svc)).build();
+        st.pending.insert(name.clone(), (AccountState::after(st.timing.tasks_start), Pending::TasksRunning));
+        if !svc.load_balancers.is_empty() {
+            st.healthy_at.insert(name.clone(), AccountState::after(st.timing.tasks_start + st.timing.health_checks));
+        }
+        st.services.insert(name, svc);
+        Ok(out)
+    });
+
+    let delete = answer(acct, "DeleteService", mock!(Client::delete_service), |st, input| {
+        if !cluster_matches(st, input.cluster()) {
+            return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+        }
+        let name = input.service().unwrap_or_default();
+        let name = name.rsplit('/').next().unwrap_or(name).to_owned();
+        let drain = st.timing.drain;
+        let Some(svc) = st.services.get_mut(&name) else {
+            return Err(aws_error("ServiceNotFoundException", "Service not found."));
+        };
+        if svc.status != "ACTIVE" {
+            return Err(aws_error("ServiceNotActiveException", "Service was not ACTIVE."));
+        }
+        if input.force() != Some(true) && svc.desired_count > 0 {
+            return Err(aws_error(
+                "InvalidParameterException",
+                "The service cannot be stopped while it is scaled above 0.",
+            ));
+        }
+        svc.status = "DRAINING".into();
+        svc.running_count = 0;
+        st.healthy_at.remove(&name);
+        let out = DeleteServiceOutput::builder().service(service_to_sdk(svc)).build();
+        st.pending.insert(name.clone(), (AccountState::after(drain), Pending::Inactive));
+        st.log.push(format!("DeleteService {name}"));
+        Ok(out)
+    });
+
+    let describe_td = answer(acct, "DescribeTaskDefinition", mock!(Client::describe_task_definition), |st, input| {
+        let asked = input.task_definition().unwrap_or_default();
+        let found = st.task_definitions.get(asked).or_else(|| {
+            st.task_definitions.values().find(|t| {
+                let rev = t.arn.rsplit(':').next().unwrap_or("");
+                asked == format!("{}:{rev}", t.family) || asked == t.family
+            })
+        });
+        match found {
+            Some(td) => Ok(DescribeTaskDefinitionOutput::builder().task_definition(task_definition_to_sdk(td)).build()),
+            None => Err(aws_error("ClientException", "Unable to describe task definition.")),
+        }
+    });
+
+    let list_tasks = answer(acct, "ListTasks", mock!(Client::list_tasks), |st, input| {
+        if !cluster_matches(st, input.cluster()) {
+            return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+        }
+        if input.desired_status().is_some_and(|d| d.as_str() != "RUNNING") {
+            return Ok(ListTasksOutput::builder().build());
+        }
+        let arns = st
+            .tasks()
+            .into_iter()
+            .filter(|t| input.service_name().is_none_or(|s| s == t.service))
+            .map(|t| t.arn)
+            .collect();
+        Ok(ListTasksOutput::builder().set_task_arns(Some(arns)).build())
+    });
+
+    let describe_tasks = answer(acct, "DescribeTasks", mock!(Client::describe_tasks), |st, input| {
+        if !cluster_matches(st, input.cluster()) {
+            return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+        }
+        let all = st.tasks();
+        let mut out = DescribeTasksOutput::builder();
+        for arn in input.tasks() {
+            match all.iter().find(|t| t.arn == *arn) {
+                Some(t) => {
+                    let mut task = Task::builder()
+                        .task_arn(&t.arn)
+                        .cluster_arn(cluster_arn(st))
+                        .group(format!("service:{}", t.service))
+                        .last_status("RUNNING")
+                        .desired_status("RUNNING")
+                        .set_task_definition_arn(st.services[&t.service].task_definition.clone());
+                    if let Some(ip) = &t.ip {
+                        task = task.attachments(
+                            Attachment::builder()
+                                .r#type("ElasticNetworkInterface")
+                                .status("ATTACHED")
+                                .details(KeyValuePair::builder().name("privateIPv4Address").value(ip).build())
+                                .build(),
+                        );
+                    }
+                    out = out.tasks(task.build());
+                }
+                None => out = out.failures(Failure::builder().arn(arn).reason("MISSING").build()),
+            }
+        }
+        Ok(out.build())
     });
 
     vec![describe, list, create, delete, describe_td, list_tasks, describe_tasks]

@@ -18,320 +18,271 @@ use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeT
 use aws_sdk_elasticloadbalancingv2::types::{
     TargetDescription, TargetHealth, TargetHealthDescription, TargetHealthReasonEnum, TargetHealthStateEnum,
 };
-use aws_sdk_elasticloadbalancingv2::types::{Rule as ElbRule, Tag, TagDescription, TargetGroupAttribute};
-use aws_smithy_mocks::{Rule, mock};
+use aws_sdk_elasticloadbalancingv2::types::{Rule as ElbRule, TagDescription};
+use aws_smithy_mocks::mock;
 
-use super::account::{AccountState, Condition, Shared, aws_error, serve};
-use super::convert::{sdk_listener, sdk_load_balancer, sdk_target_group, target_group_from_create};
+use super::account::{AccountState, Answer, Condition, Shared, answer, aws_error};
+use crate::convert::{
+    elb_tags_to_sdk, forward_targets, listener_from_create, listener_to_sdk, load_balancer_to_sdk, target_group_attributes_to_sdk,
+    target_group_from_create, target_group_to_sdk,
+};
 use crate::inventory::{ListenerInfo, Tags};
 
 const TG_NOT_FOUND: &str = "One or more target groups not found";
 const LISTENER_NOT_FOUND: &str = "One or more listeners not found";
 
-fn elb_tags(tags: &Tags) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
-}
-
 fn listener<'a>(st: &'a AccountState, arn: &str) -> Option<&'a ListenerInfo> {
     st.load_balancer.listeners.iter().find(|l| l.arn == arn)
 }
 
-pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
-    let a = acct.clone();
-    let describe_tgs = mock!(Client::describe_target_groups).then_compute_response(move |input| {
-        serve(&a, "DescribeTargetGroups", input, |st| {
-            let mut found = Vec::new();
-            if input.names().is_empty() && input.target_group_arns().is_empty() {
-                found.extend(
-                    st.target_groups
-                        .values()
-                        .filter(|t| input.load_balancer_arn().is_none_or(|lb| t.load_balancer_arns.iter().any(|x| x == lb)))
-                        .map(sdk_target_group),
-                );
+pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
+    let describe_tgs = answer(acct, "DescribeTargetGroups", mock!(Client::describe_target_groups), |st, input| {
+        let mut found = Vec::new();
+        if input.names().is_empty() && input.target_group_arns().is_empty() {
+            found.extend(
+                st.target_groups
+                    .values()
+                    .filter(|t| input.load_balancer_arn().is_none_or(|lb| t.load_balancer_arns.iter().any(|x| x == lb)))
+                    .map(target_group_to_sdk),
+            );
+        }
+        for name in input.names() {
+            match st.target_groups.values().find(|t| t.name == *name) {
+                Some(t) => found.push(target_group_to_sdk(t)),
+                None => return Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND)),
             }
-            for name in input.names() {
-                match st.target_groups.values().find(|t| t.name == *name) {
-                    Some(t) => found.push(sdk_target_group(t)),
-                    None => return Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND)),
-                }
+        }
+        for arn in input.target_group_arns() {
+            match st.target_groups.get(arn) {
+                Some(t) => found.push(target_group_to_sdk(t)),
+                None => return Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND)),
             }
-            for arn in input.target_group_arns() {
-                match st.target_groups.get(arn) {
-                    Some(t) => found.push(sdk_target_group(t)),
-                    None => return Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND)),
-                }
-            }
-            Ok(DescribeTargetGroupsOutput::builder().set_target_groups(Some(found)).build())
-        })
+        }
+        Ok(DescribeTargetGroupsOutput::builder().set_target_groups(Some(found)).build())
     });
 
-    let a = acct.clone();
-    let describe_attrs = mock!(Client::describe_target_group_attributes).then_compute_response(move |input| {
-        serve(&a, "DescribeTargetGroupAttributes", input, |st| match st.target_groups.get(input.target_group_arn().unwrap_or_default()) {
-            Some(tg) => Ok(DescribeTargetGroupAttributesOutput::builder()
-                .set_attributes(Some(
-                    tg.attributes.iter().map(|(k, v)| TargetGroupAttribute::builder().key(k).value(v).build()).collect(),
-                ))
-                .build()),
-            None => Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND)),
-        })
+    let describe_attrs = answer(acct, "DescribeTargetGroupAttributes", mock!(Client::describe_target_group_attributes), |st, input| match st.target_groups.get(input.target_group_arn().unwrap_or_default()) {
+        Some(tg) => Ok(DescribeTargetGroupAttributesOutput::builder()
+            .set_attributes(Some(target_group_attributes_to_sdk(&tg.attributes)))
+            .build()),
+        None => Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND)),
     });
 
-    let a = acct.clone();
-    let describe_tags = mock!(Client::describe_tags).then_compute_response(move |input| {
-        serve(&a, "DescribeTags", input, |st| {
-            let mut out = DescribeTagsOutput::builder();
-            for arn in input.resource_arns() {
-                let tags = if arn.contains(":targetgroup/") {
-                    st.target_groups.get(arn).map(|t| t.tags.clone()).ok_or(("TargetGroupNotFound", TG_NOT_FOUND))
-                } else if arn.contains(":listener/") {
-                    listener(st, arn).map(|l| l.tags.clone()).ok_or(("ListenerNotFound", LISTENER_NOT_FOUND))
-                } else if *arn == st.load_balancer.arn {
-                    Ok(Tags::new())
-                } else {
-                    Err(("LoadBalancerNotFound", "One or more load balancers not found"))
-                };
-                match tags {
-                    Ok(t) => out = out.tag_descriptions(TagDescription::builder().resource_arn(arn).set_tags(Some(elb_tags(&t))).build()),
-                    Err((code, msg)) => return Err(aws_error(code, msg)),
-                }
-            }
-            Ok(out.build())
-        })
-    });
-
-    let a = acct.clone();
-    let create_tg = mock!(Client::create_target_group).then_compute_response(move |input| {
-        serve(&a, "CreateTargetGroup", input, |st| {
-            let name = input.name().unwrap_or_default().to_owned();
-            if st.target_groups.values().any(|t| t.name == name) {
-                return Err(aws_error(
-                    "DuplicateTargetGroupName",
-                    "A target group with the same name exists, but with different settings",
-                ));
-            }
-            let id = st.fresh_id();
-            let arn = format!("arn:aws:elasticloadbalancing:{}:{}:targetgroup/{name}/{id}", st.region, st.account_id);
-            let tg = target_group_from_create(input, arn.clone());
-            let out = CreateTargetGroupOutput::builder().target_groups(sdk_target_group(&tg)).build();
-            st.target_groups.insert(arn, tg);
-            st.log.push(format!("CreateTargetGroup {name}"));
-            Ok(out)
-        })
-    });
-
-    let a = acct.clone();
-    let modify_attrs = mock!(Client::modify_target_group_attributes).then_compute_response(move |input| {
-        serve(&a, "ModifyTargetGroupAttributes", input, |st| {
-            let Some(tg) = st.target_groups.get_mut(input.target_group_arn().unwrap_or_default()) else {
-                return Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND));
-            };
-            for attr in input.attributes() {
-                tg.attributes.insert(attr.key().unwrap_or_default().to_owned(), attr.value().unwrap_or_default().to_owned());
-            }
-            let name = tg.name.clone();
-            st.log.push(format!("ModifyTargetGroupAttributes {name}"));
-            Ok(ModifyTargetGroupAttributesOutput::builder().set_attributes(Some(input.attributes().to_vec())).build())
-        })
-    });
-
-    let a = acct.clone();
-    let delete_tg = mock!(Client::delete_target_group).then_compute_response(move |input| {
-        serve(&a, "DeleteTargetGroup", input, |st| {
-            let arn = input.target_group_arn().unwrap_or_default().to_owned();
-            let in_use = st.load_balancer.listeners.iter().any(|l| l.default_forward.iter().any(|w| w.target_group_arn == arn));
-            if in_use {
-                return Err(aws_error("ResourceInUse", "Target group is currently in use by a listener or a rule"));
-            }
-            // AWS answers success for a target group that is already gone.
-            if let Some(tg) = st.target_groups.remove(&arn) {
-                st.log.push(format!("DeleteTargetGroup {}", tg.name));
-            }
-            Ok(DeleteTargetGroupOutput::builder().build())
-        })
-    });
-
-    let a = acct.clone();
-    let describe_lbs = mock!(Client::describe_load_balancers).then_compute_response(move |input| {
-        serve(&a, "DescribeLoadBalancers", input, |st| {
-            let wanted = input.load_balancer_arns().is_empty() && input.names().is_empty()
-                || input.load_balancer_arns().contains(&st.load_balancer.arn)
-                || input.names().contains(&st.load_balancer.name);
-            if !wanted {
-                return Err(aws_error("LoadBalancerNotFound", "One or more load balancers not found"));
-            }
-            Ok(DescribeLoadBalancersOutput::builder().load_balancers(sdk_load_balancer(&st.load_balancer)).build())
-        })
-    });
-
-    let a = acct.clone();
-    let describe_listeners = mock!(Client::describe_listeners).then_compute_response(move |input| {
-        serve(&a, "DescribeListeners", input, |st| {
-            let lb = &st.load_balancer;
-            let mut out = DescribeListenersOutput::builder();
-            if let Some(asked) = input.load_balancer_arn() {
-                if asked != lb.arn {
-                    return Err(aws_error("LoadBalancerNotFound", "One or more load balancers not found"));
-                }
-                for l in &lb.listeners {
-                    out = out.listeners(sdk_listener(l, &lb.arn));
-                }
-            }
-            for arn in input.listener_arns() {
-                match listener(st, arn) {
-                    Some(l) => out = out.listeners(sdk_listener(l, &lb.arn)),
-                    None => return Err(aws_error("ListenerNotFound", LISTENER_NOT_FOUND)),
-                }
-            }
-            Ok(out.build())
-        })
-    });
-
-    let a = acct.clone();
-    let describe_rules = mock!(Client::describe_rules).then_compute_response(move |input| {
-        serve(&a, "DescribeRules", input, |st| {
-            let Some(l) = listener(st, input.listener_arn().unwrap_or_default()) else {
-                return Err(aws_error("ListenerNotFound", LISTENER_NOT_FOUND));
-            };
-            // Only the default rule: the fake's listeners have no path or host rules.
-            let default = ElbRule::builder()
-                .rule_arn(format!("{}/default", l.arn.replace(":listener/", ":listener-rule/")))
-                .priority("default")
-                .is_default(true)
-                .set_actions(sdk_listener(l, "").default_actions.clone())
-                .build();
-            Ok(DescribeRulesOutput::builder().rules(default).build())
-        })
-    });
-
-    let a = acct.clone();
-    let create_listener = mock!(Client::create_listener).then_compute_response(move |input| {
-        serve(&a, "CreateListener", input, |st| {
-            if input.load_balancer_arn() != Some(st.load_balancer.arn.as_str()) {
-                return Err(aws_error("LoadBalancerNotFound", "One or more load balancers not found"));
-            }
-            let port = input.port().unwrap_or_default();
-            if st.load_balancer.listeners.iter().any(|l| l.port == Some(port)) {
-                return Err(aws_error("DuplicateListener", "A listener already exists on this port for this load balancer"));
-            }
-            let forward = crate::discover::forward_targets(input.default_actions());
-            if let Some(missing) = forward.iter().find(|w| !st.target_groups.contains_key(&w.target_group_arn)) {
-                return Err(aws_error("TargetGroupNotFound", &format!("Target group '{}' not found", missing.target_group_arn)));
-            }
-            let id = st.fresh_id();
-            let arn = format!("{}/{id}", st.load_balancer.arn.replace(":loadbalancer/", ":listener/"));
-            let l = ListenerInfo {
-                arn,
-                port: Some(port),
-                protocol: input.protocol().map(|p| p.as_str().to_owned()),
-                default_forward: forward,
-                rules_to_blue: vec![],
-                tags: input.tags().iter().map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned())).collect(),
-            };
-            let out = CreateListenerOutput::builder().listeners(sdk_listener(&l, &st.load_balancer.arn)).build();
-            st.load_balancer.listeners.push(l);
-            st.link_target_groups();
-            st.log.push(format!("CreateListener {port}"));
-            Ok(out)
-        })
-    });
-
-    let a = acct.clone();
-    let delete_listener = mock!(Client::delete_listener).then_compute_response(move |input| {
-        serve(&a, "DeleteListener", input, |st| {
-            let arn = input.listener_arn().unwrap_or_default();
-            let Some(i) = st.load_balancer.listeners.iter().position(|l| l.arn == arn) else {
-                return Err(aws_error("ListenerNotFound", LISTENER_NOT_FOUND));
-            };
-            let l = st.load_balancer.listeners.remove(i);
-            st.link_target_groups();
-            st.log.push(format!("DeleteListener {}", l.port.unwrap_or_default()));
-            Ok(DeleteListenerOutput::builder().build())
-        })
-    });
-
-    let a = acct.clone();
-    let modify_listener = mock!(Client::modify_listener).then_compute_response(move |input| {
-        serve(&a, "ModifyListener", input, |st| {
-            let arn = input.listener_arn().unwrap_or_default();
-            let forward = crate::discover::forward_targets(input.default_actions());
-            if let Some(missing) = forward.iter().find(|w| !st.target_groups.contains_key(&w.target_group_arn)) {
-                return Err(aws_error("TargetGroupNotFound", &format!("Target group '{}' not found", missing.target_group_arn)));
-            }
-            let lb_arn = st.load_balancer.arn.clone();
-            let Some(l) = st.load_balancer.listeners.iter_mut().find(|l| l.arn == arn) else {
-                return Err(aws_error("ListenerNotFound", LISTENER_NOT_FOUND));
-            };
-            if !input.default_actions().is_empty() {
-                l.default_forward = forward;
-            }
-            if let Some(p) = input.port() {
-                l.port = Some(p);
-            }
-            let out = ModifyListenerOutput::builder().listeners(sdk_listener(l, &lb_arn)).build();
-            let port = l.port.unwrap_or_default();
-            st.link_target_groups();
-            st.log.push(format!("ModifyListener {port}"));
-            Ok(out)
-        })
-    });
-
-    let a = acct.clone();
-    let target_health = mock!(Client::describe_target_health).then_compute_response(move |input| {
-        serve(&a, "DescribeTargetHealth", input, |st| {
-            let tg_arn = input.target_group_arn().unwrap_or_default().to_owned();
-            if !st.target_groups.contains_key(&tg_arn) {
-                return Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND));
-            }
-            // ECS registers each awsvpc task of a service behind this group by IP and port.
-            let mut registered: Vec<(String, i32, String)> = Vec::new();
-            for t in st.tasks() {
-                let svc = &st.services[&t.service];
-                let Some(entry) = svc.load_balancers.iter().find(|l| l.target_group_arn.as_deref() == Some(tg_arn.as_str())) else {
-                    continue;
-                };
-                if let Some(ip) = t.ip {
-                    registered.push((ip, entry.container_port.unwrap_or_default(), t.service.clone()));
-                }
-            }
-            let mut out = DescribeTargetHealthOutput::builder();
-            let asked: Vec<(String, Option<i32>)> =
-                input.targets().iter().map(|t| (t.id().unwrap_or_default().to_owned(), t.port())).collect();
-            let report: Vec<(String, i32, Option<String>)> = if asked.is_empty() {
-                registered.iter().map(|(ip, port, svc)| (ip.clone(), *port, Some(svc.clone()))).collect()
+    let describe_tags = answer(acct, "DescribeTags", mock!(Client::describe_tags), |st, input| {
+        let mut out = DescribeTagsOutput::builder();
+        for arn in input.resource_arns() {
+            let tags = if arn.contains(":targetgroup/") {
+                st.target_groups.get(arn).map(|t| t.tags.clone()).ok_or(("TargetGroupNotFound", TG_NOT_FOUND))
+            } else if arn.contains(":listener/") {
+                listener(st, arn).map(|l| l.tags.clone()).ok_or(("ListenerNotFound", LISTENER_NOT_FOUND))
+            } else if *arn == st.load_balancer.arn {
+                Ok(Tags::new())
             } else {
-                asked
-                    .iter()
-                    .map(|(id, port)| {
-                        let found = registered.iter().find(|(ip, p, _)| ip == id && port.is_none_or(|x| x == *p));
-                        (id.clone(), port.unwrap_or_default(), found.map(|(_, _, svc)| svc.clone()))
-                    })
-                    .collect()
+                Err(("LoadBalancerNotFound", "One or more load balancers not found"))
             };
-            for (id, port, service) in report {
-                let health = match service {
-                    Some(svc) if st.targets_healthy(&svc) => {
-                        st.noticed(&svc, &[Condition::TargetsHealthy]);
-                        TargetHealth::builder().state(TargetHealthStateEnum::Healthy).build()
-                    }
-                    Some(_) => TargetHealth::builder()
-                        .state(TargetHealthStateEnum::Initial)
-                        .reason(TargetHealthReasonEnum::InitialHealthChecking)
-                        .build(),
-                    None => TargetHealth::builder()
-                        .state(TargetHealthStateEnum::Unused)
-                        .reason(TargetHealthReasonEnum::NotRegistered)
-                        .build(),
-                };
-                out = out.target_health_descriptions(
-                    TargetHealthDescription::builder()
-                        .target(TargetDescription::builder().id(id).port(port).build())
-                        .target_health(health)
-                        .build(),
-                );
+            match tags {
+                Ok(t) => out = out.tag_descriptions(TagDescription::builder().resource_arn(arn).set_tags(Some(elb_tags_to_sdk(&t))).build()),
+                Err((code, msg)) => return Err(aws_error(code, msg)),
             }
-            Ok(out.build())
-        })
+        }
+        Ok(out.build())
+    });
+
+    let create_tg = answer(acct, "CreateTargetGroup", mock!(Client::create_target_group), |st, input| {
+        let name = input.name().unwrap_or_default().to_owned();
+        if st.target_groups.values().any(|t| t.name == name) {
+            return Err(aws_error(
+                "DuplicateTargetGroupName",
+                "A target group with the same name exists, but with different settings",
+            ));
+        }
+        let id = st.fresh_id();
+        let arn = format!("arn:aws:elasticloadbalancing:{}:{}:targetgroup/{name}/{id}", st.region, st.account_id);
+        let tg = target_group_from_create(input, arn.clone());
+        let out = CreateTargetGroupOutput::builder().target_groups(target_group_to_sdk(&tg)).build();
+        st.target_groups.insert(arn, tg);
+        st.log.push(format!("CreateTargetGroup {name}"));
+        Ok(out)
+    });
+
+    let modify_attrs = answer(acct, "ModifyTargetGroupAttributes", mock!(Client::modify_target_group_attributes), |st, input| {
+        let Some(tg) = st.target_groups.get_mut(input.target_group_arn().unwrap_or_default()) else {
+            return Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND));
+        };
+        for attr in input.attributes() {
+            tg.attributes.insert(attr.key().unwrap_or_default().to_owned(), attr.value().unwrap_or_default().to_owned());
+        }
+        let name = tg.name.clone();
+        st.log.push(format!("ModifyTargetGroupAttributes {name}"));
+        Ok(ModifyTargetGroupAttributesOutput::builder().set_attributes(Some(input.attributes().to_vec())).build())
+    });
+
+    let delete_tg = answer(acct, "DeleteTargetGroup", mock!(Client::delete_target_group), |st, input| {
+        let arn = input.target_group_arn().unwrap_or_default().to_owned();
+        let in_use = st.load_balancer.listeners.iter().any(|l| l.default_forward.iter().any(|w| w.target_group_arn == arn));
+        if in_use {
+            return Err(aws_error("ResourceInUse", "Target group is currently in use by a listener or a rule"));
+        }
+        // AWS answers success for a target group that is already gone.
+        if let Some(tg) = st.target_groups.remove(&arn) {
+            st.log.push(format!("DeleteTargetGroup {}", tg.name));
+        }
+        Ok(DeleteTargetGroupOutput::builder().build())
+    });
+
+    let describe_lbs = answer(acct, "DescribeLoadBalancers", mock!(Client::describe_load_balancers), |st, input| {
+        let wanted = input.load_balancer_arns().is_empty() && input.names().is_empty()
+            || input.load_balancer_arns().contains(&st.load_balancer.arn)
+            || input.names().contains(&st.load_balancer.name);
+        if !wanted {
+            return Err(aws_error("LoadBalancerNotFound", "One or more load balancers not found"));
+        }
+        Ok(DescribeLoadBalancersOutput::builder().load_balancers(load_balancer_to_sdk(&st.load_balancer)).build())
+    });
+
+    let describe_listeners = answer(acct, "DescribeListeners", mock!(Client::describe_listeners), |st, input| {
+        let lb = &st.load_balancer;
+        let mut out = DescribeListenersOutput::builder();
+        if let Some(asked) = input.load_balancer_arn() {
+            if asked != lb.arn {
+                return Err(aws_error("LoadBalancerNotFound", "One or more load balancers not found"));
+            }
+            for l in &lb.listeners {
+                out = out.listeners(listener_to_sdk(l, &lb.arn));
+            }
+        }
+        for arn in input.listener_arns() {
+            match listener(st, arn) {
+                Some(l) => out = out.listeners(listener_to_sdk(l, &lb.arn)),
+                None => return Err(aws_error("ListenerNotFound", LISTENER_NOT_FOUND)),
+            }
+        }
+        Ok(out.build())
+    });
+
+    let describe_rules = answer(acct, "DescribeRules", mock!(Client::describe_rules), |st, input| {
+        let Some(l) = listener(st, input.listener_arn().unwrap_or_default()) else {
+            return Err(aws_error("ListenerNotFound", LISTENER_NOT_FOUND));
+        };
+        // Only the default rule: the fake's listeners have no path or host rules.
+        let default = ElbRule::builder()
+            .rule_arn(format!("{}/default", l.arn.replace(":listener/", ":listener-rule/")))
+            .priority("default")
+            .is_default(true)
+            .set_actions(listener_to_sdk(l, "").default_actions.clone())
+            .build();
+        Ok(DescribeRulesOutput::builder().rules(default).build())
+    });
+
+    let create_listener = answer(acct, "CreateListener", mock!(Client::create_listener), |st, input| {
+        if input.load_balancer_arn() != Some(st.load_balancer.arn.as_str()) {
+            return Err(aws_error("LoadBalancerNotFound", "One or more load balancers not found"));
+        }
+        let port = input.port().unwrap_or_default();
+        if st.load_balancer.listeners.iter().any(|l| l.port == Some(port)) {
+            return Err(aws_error("DuplicateListener", "A listener already exists on this port for this load balancer"));
+        }
+        let forward = forward_targets(input.default_actions());
+        if let Some(missing) = forward.iter().find(|w| !st.target_groups.contains_key(&w.target_group_arn)) {
+            return Err(aws_error("TargetGroupNotFound", &format!("Target group '{}' not found", missing.target_group_arn)));
+        }
+        let id = st.fresh_id();
+        let arn = format!("{}/{id}", st.load_balancer.arn.replace(":loadbalancer/", ":listener/"));
+        let l = listener_from_create(input, arn);
+        let out = CreateListenerOutput::builder().listeners(listener_to_sdk(&l, &st.load_balancer.arn)).build();
+        st.load_balancer.listeners.push(l);
+        st.link_target_groups();
+        st.log.push(format!("CreateListener {port}"));
+        Ok(out)
+    });
+
+    let delete_listener = answer(acct, "DeleteListener", mock!(Client::delete_listener), |st, input| {
+        let arn = input.listener_arn().unwrap_or_default();
+        let Some(i) = st.load_balancer.listeners.iter().position(|l| l.arn == arn) else {
+            return Err(aws_error("ListenerNotFound", LISTENER_NOT_FOUND));
+        };
+        let l = st.load_balancer.listeners.remove(i);
+        st.link_target_groups();
+        st.log.push(format!("DeleteListener {}", l.port.unwrap_or_default()));
+        Ok(DeleteListenerOutput::builder().build())
+    });
+
+    let modify_listener = answer(acct, "ModifyListener", mock!(Client::modify_listener), |st, input| {
+        let arn = input.listener_arn().unwrap_or_default();
+        let forward = forward_targets(input.default_actions());
+        if let Some(missing) = forward.iter().find(|w| !st.target_groups.contains_key(&w.target_group_arn)) {
+            return Err(aws_error("TargetGroupNotFound", &format!("Target group '{}' not found", missing.target_group_arn)));
+        }
+        let lb_arn = st.load_balancer.arn.clone();
+        let Some(l) = st.load_balancer.listeners.iter_mut().find(|l| l.arn == arn) else {
+            return Err(aws_error("ListenerNotFound", LISTENER_NOT_FOUND));
+        };
+        if !input.default_actions().is_empty() {
+            l.default_forward = forward;
+        }
+        if let Some(p) = input.port() {
+            l.port = Some(p);
+        }
+        let out = ModifyListenerOutput::builder().listeners(listener_to_sdk(l, &lb_arn)).build();
+        let port = l.port.unwrap_or_default();
+        st.link_target_groups();
+        st.log.push(format!("ModifyListener {port}"));
+        Ok(out)
+    });
+
+    let target_health = answer(acct, "DescribeTargetHealth", mock!(Client::describe_target_health), |st, input| {
+        let tg_arn = input.target_group_arn().unwrap_or_default().to_owned();
+        if !st.target_groups.contains_key(&tg_arn) {
+            return Err(aws_error("TargetGroupNotFound", TG_NOT_FOUND));
+        }
+        // ECS registers each awsvpc task of a service behind this group by IP and port.
+        let mut registered: Vec<(String, i32, String)> = Vec::new();
+        for t in st.tasks() {
+            let svc = &st.services[&t.service];
+            let Some(entry) = svc.load_balancers.iter().find(|l| l.target_group_arn.as_deref() == Some(tg_arn.as_str())) else {
+                continue;
+            };
+            if let Some(ip) = t.ip {
+                registered.push((ip, entry.container_port.unwrap_or_default(), t.service.clone()));
+            }
+        }
+        let mut out = DescribeTargetHealthOutput::builder();
+        let asked: Vec<(String, Option<i32>)> =
+            input.targets().iter().map(|t| (t.id().unwrap_or_default().to_owned(), t.port())).collect();
+        let report: Vec<(String, i32, Option<String>)> = if asked.is_empty() {
+            registered.iter().map(|(ip, port, svc)| (ip.clone(), *port, Some(svc.clone()))).collect()
+        } else {
+            asked
+                .iter()
+                .map(|(id, port)| {
+                    let found = registered.iter().find(|(ip, p, _)| ip == id && port.is_none_or(|x| x == *p));
+                    (id.clone(), port.unwrap_or_default(), found.map(|(_, _, svc)| svc.clone()))
+                })
+                .collect()
+        };
+        for (id, port, service) in report {
+            let health = match service {
+                Some(svc) if st.targets_healthy(&svc) => {
+                    st.noticed(&svc, &[Condition::TargetsHealthy]);
+                    TargetHealth::builder().state(TargetHealthStateEnum::Healthy).build()
+                }
+                Some(_) => TargetHealth::builder()
+                    .state(TargetHealthStateEnum::Initial)
+                    .reason(TargetHealthReasonEnum::InitialHealthChecking)
+                    .build(),
+                None => TargetHealth::builder()
+                    .state(TargetHealthStateEnum::Unused)
+                    .reason(TargetHealthReasonEnum::NotRegistered)
+                    .build(),
+            };
+            out = out.target_health_descriptions(
+                TargetHealthDescription::builder()
+                    .target(TargetDescription::builder().id(id).port(port).build())
+                    .target_health(health)
+                    .build(),
+            );
+        }
+        Ok(out.build())
     });
 
     vec![

@@ -8,22 +8,13 @@ use aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput;
 use aws_sdk_iam::operation::get_role::GetRoleOutput;
 use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
 use aws_sdk_iam::operation::list_roles::ListRolesOutput;
-use aws_sdk_iam::types::{AttachedPolicy, Role, Tag};
-use aws_smithy_mocks::{Rule, mock};
+use aws_sdk_iam::types::{AttachedPolicy, Role};
+use aws_smithy_mocks::mock;
 
-use super::account::{RoleState, Shared, aws_error, serve};
+use super::account::{Answer, RoleState, Shared, answer, aws_error};
 
 fn sdk_role(name: &str, r: &RoleState) -> Role {
-    Role::builder()
-        .path("/")
-        .role_name(name)
-        .role_id(format!("AROA{:0>17}", name.len() * 7919))
-        .arn(&r.arn)
-        .create_date(aws_smithy_types::DateTime::from_secs(1_700_000_000))
-        .assume_role_policy_document(&r.trust_policy)
-        .set_tags(Some(r.tags.iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect()))
-        .build()
-        .expect("required role fields set")
+    crate::convert::role_to_sdk(name, &r.arn, &r.trust_policy, &r.tags)
 }
 
 fn no_role(name: &str) -> String {
@@ -35,114 +26,93 @@ fn policy_exists(arn: &str) -> bool {
     arn.starts_with("arn:aws:iam::aws:policy/")
 }
 
-pub(crate) fn rules(acct: &Shared) -> Vec<Rule> {
-    let a = acct.clone();
-    let get = mock!(Client::get_role).then_compute_response(move |input| {
-        serve(&a, "GetRole", input, |st| {
-            let name = input.role_name().unwrap_or_default();
-            match st.roles.get(name) {
-                Some(r) => Ok(GetRoleOutput::builder().role(sdk_role(name, r)).build()),
-                None => Err(aws_error("NoSuchEntity", &no_role(name))),
-            }
-        })
+pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
+    let get = answer(acct, "GetRole", mock!(Client::get_role), |st, input| {
+        let name = input.role_name().unwrap_or_default();
+        match st.roles.get(name) {
+            Some(r) => Ok(GetRoleOutput::builder().role(sdk_role(name, r)).build()),
+            None => Err(aws_error("NoSuchEntity", &no_role(name))),
+        }
     });
 
-    let a = acct.clone();
-    let list = mock!(Client::list_roles).then_compute_response(move |input| {
-        serve(&a, "ListRoles", input, |st| {
-            Ok(ListRolesOutput::builder()
-                .set_roles(Some(st.roles.iter().map(|(n, r)| sdk_role(n, r)).collect()))
-                .is_truncated(false)
-                .build()
-                .expect("roles set"))
-        })
+    let list = answer(acct, "ListRoles", mock!(Client::list_roles), |st, _| {
+        Ok(ListRolesOutput::builder()
+            .set_roles(Some(st.roles.iter().map(|(n, r)| sdk_role(n, r)).collect()))
+            .is_truncated(false)
+            .build()
+            .expect("roles set"))
     });
 
-    let a = acct.clone();
-    let create = mock!(Client::create_role).then_compute_response(move |input| {
-        serve(&a, "CreateRole", input, |st| {
-            let name = input.role_name().unwrap_or_default().to_owned();
-            if st.roles.contains_key(&name) {
-                return Err(aws_error("EntityAlreadyExists", &format!("Role with name {name} already exists.")));
-            }
-            let role = RoleState {
-                arn: format!("arn:aws:iam::{}:role{}{name}", st.account_id, input.path().unwrap_or("/")),
-                trust_policy: input.assume_role_policy_document().unwrap_or_default().to_owned(),
-                policies: vec![],
-                tags: input.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect(),
-            };
-            let out = CreateRoleOutput::builder().role(sdk_role(&name, &role)).build();
-            st.roles.insert(name.clone(), role);
-            st.log.push(format!("CreateRole {name}"));
-            Ok(out)
-        })
+    let create = answer(acct, "CreateRole", mock!(Client::create_role), |st, input| {
+        let name = input.role_name().unwrap_or_default().to_owned();
+        if st.roles.contains_key(&name) {
+            return Err(aws_error("EntityAlreadyExists", &format!("Role with name {name} already exists.")));
+        }
+        let role = RoleState {
+            arn: format!("arn:aws:iam::{}:role{}{name}", st.account_id, input.path().unwrap_or("/")),
+            trust_policy: input.assume_role_policy_document().unwrap_or_default().to_owned(),
+            policies: vec![],
+            tags: input.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect(),
+        };
+        let out = CreateRoleOutput::builder().role(sdk_role(&name, &role)).build();
+        st.roles.insert(name.clone(), role);
+        st.log.push(format!("CreateRole {name}"));
+        Ok(out)
     });
 
-    let a = acct.clone();
-    let attach = mock!(Client::attach_role_policy).then_compute_response(move |input| {
-        serve(&a, "AttachRolePolicy", input, |st| {
-            let name = input.role_name().unwrap_or_default().to_owned();
-            let policy = input.policy_arn().unwrap_or_default().to_owned();
-            if !policy_exists(&policy) {
-                return Err(aws_error("NoSuchEntity", &format!("Policy {policy} does not exist or is not attachable.")));
-            }
-            let Some(role) = st.roles.get_mut(&name) else { return Err(aws_error("NoSuchEntity", &no_role(&name))) };
-            if !role.policies.contains(&policy) {
-                role.policies.push(policy);
-            }
-            st.log.push(format!("AttachRolePolicy {name}"));
-            Ok(AttachRolePolicyOutput::builder().build())
-        })
+    let attach = answer(acct, "AttachRolePolicy", mock!(Client::attach_role_policy), |st, input| {
+        let name = input.role_name().unwrap_or_default().to_owned();
+        let policy = input.policy_arn().unwrap_or_default().to_owned();
+        if !policy_exists(&policy) {
+            return Err(aws_error("NoSuchEntity", &format!("Policy {policy} does not exist or is not attachable.")));
+        }
+        let Some(role) = st.roles.get_mut(&name) else { return Err(aws_error("NoSuchEntity", &no_role(&name))) };
+        if !role.policies.contains(&policy) {
+            role.policies.push(policy);
+        }
+        st.log.push(format!("AttachRolePolicy {name}"));
+        Ok(AttachRolePolicyOutput::builder().build())
     });
 
-    let a = acct.clone();
-    let list_attached = mock!(Client::list_attached_role_policies).then_compute_response(move |input| {
-        serve(&a, "ListAttachedRolePolicies", input, |st| {
-            let name = input.role_name().unwrap_or_default();
-            let Some(r) = st.roles.get(name) else { return Err(aws_error("NoSuchEntity", &no_role(name))) };
-            Ok(ListAttachedRolePoliciesOutput::builder()
-                .set_attached_policies(Some(
-                    r.policies
-                        .iter()
-                        .map(|p| AttachedPolicy::builder().policy_arn(p).policy_name(p.rsplit('/').next().unwrap_or_default()).build())
-                        .collect(),
-                ))
-                .is_truncated(false)
-                .build())
-        })
+    let list_attached = answer(acct, "ListAttachedRolePolicies", mock!(Client::list_attached_role_policies), |st, input| {
+        let name = input.role_name().unwrap_or_default();
+        let Some(r) = st.roles.get(name) else { return Err(aws_error("NoSuchEntity", &no_role(name))) };
+        Ok(ListAttachedRolePoliciesOutput::builder()
+            .set_attached_policies(Some(
+                r.policies
+                    .iter()
+                    .map(|p| AttachedPolicy::builder().policy_arn(p).policy_name(p.rsplit('/').next().unwrap_or_default()).build())
+                    .collect(),
+            ))
+            .is_truncated(false)
+            .build())
     });
 
-    let a = acct.clone();
-    let detach = mock!(Client::detach_role_policy).then_compute_response(move |input| {
-        serve(&a, "DetachRolePolicy", input, |st| {
-            let name = input.role_name().unwrap_or_default().to_owned();
-            let policy = input.policy_arn().unwrap_or_default();
-            let Some(r) = st.roles.get_mut(&name) else { return Err(aws_error("NoSuchEntity", &no_role(&name))) };
-            if !r.policies.iter().any(|p| p == policy) {
-                return Err(aws_error("NoSuchEntity", &format!("Policy {policy} was not found.")));
-            }
-            r.policies.retain(|p| p != policy);
-            st.log.push(format!("DetachRolePolicy {name}"));
-            Ok(DetachRolePolicyOutput::builder().build())
-        })
+    let detach = answer(acct, "DetachRolePolicy", mock!(Client::detach_role_policy), |st, input| {
+        let name = input.role_name().unwrap_or_default().to_owned();
+        let policy = input.policy_arn().unwrap_or_default();
+        let Some(r) = st.roles.get_mut(&name) else { return Err(aws_error("NoSuchEntity", &no_role(&name))) };
+        if !r.policies.iter().any(|p| p == policy) {
+            return Err(aws_error("NoSuchEntity", &format!("Policy {policy} was not found.")));
+        }
+        r.policies.retain(|p| p != policy);
+        st.log.push(format!("DetachRolePolicy {name}"));
+        Ok(DetachRolePolicyOutput::builder().build())
     });
 
-    let a = acct.clone();
-    let delete = mock!(Client::delete_role).then_compute_response(move |input| {
-        serve(&a, "DeleteRole", input, |st| {
-            let name = input.role_name().unwrap_or_default().to_owned();
-            match st.roles.get(&name) {
-                None => Err(aws_error("NoSuchEntity", &no_role(&name))),
-                Some(r) if !r.policies.is_empty() => {
-                    Err(aws_error("DeleteConflict", "Cannot delete entity, must detach all policies first."))
-                }
-                Some(_) => {
-                    st.roles.remove(&name);
-                    st.log.push(format!("DeleteRole {name}"));
-                    Ok(DeleteRoleOutput::builder().build())
-                }
+    let delete = answer(acct, "DeleteRole", mock!(Client::delete_role), |st, input| {
+        let name = input.role_name().unwrap_or_default().to_owned();
+        match st.roles.get(&name) {
+            None => Err(aws_error("NoSuchEntity", &no_role(&name))),
+            Some(r) if !r.policies.is_empty() => {
+                Err(aws_error("DeleteConflict", "Cannot delete entity, must detach all policies first."))
             }
-        })
+            Some(_) => {
+                st.roles.remove(&name);
+                st.log.push(format!("DeleteRole {name}"));
+                Ok(DeleteRoleOutput::builder().build())
+            }
+        }
     });
 
     vec![get, list, create, attach, list_attached, detach, delete]

@@ -30,9 +30,14 @@ impl InjectedError {
         Self::Aws { code: code.into(), message: message.into() }
     }
 
-    /// The code and message this error carries for `operation`.
+    /// The code and message this error carries for `operation` of the account's services.
     pub(crate) fn code_and_message(&self, operation: &str) -> (String, String) {
-        let query_protocol = is_query_protocol(operation);
+        self.code_and_message_in(operation, is_query_protocol(operation))
+    }
+
+    /// The code and message this error carries for `operation` of a service speaking the
+    /// query protocol (codes without the `Exception` suffix) or not.
+    pub(crate) fn code_and_message_in(&self, operation: &str, query_protocol: bool) -> (String, String) {
         match self {
             Self::Throttling => (
                 if query_protocol { "Throttling" } else { "ThrottlingException" }.to_owned(),
@@ -69,12 +74,19 @@ enum When {
 
 /// Which call fails, and with what.
 ///
+/// Operations are named as AWS names them (`CreateListener`, not `create_listener`).
+/// [`MockAccount::inject`](super::MockAccount::inject) refuses a name the account does not
+/// know, so a misspelt fault cannot silently never fire.
+///
 /// ```
-/// use ecs_bluegreen::testing::{Fault, InjectedError};
-/// let first_listener = Fault::nth_call("CreateListener", 1, InjectedError::Throttling);
-/// let no_iam = Fault::every_call("CreateRole", InjectedError::AccessDenied);
-/// let third_change = Fault::nth_mutation(3, InjectedError::ResponseLost);
-/// # let _ = (first_listener, no_iam, third_change);
+/// use ecs_bluegreen::testing::{Fault, InjectedError, MockAccount};
+/// let account = MockAccount::default_scenario();
+/// account
+///     .inject(Fault::nth_call("CreateListener", 1, InjectedError::Throttling))
+///     .inject(Fault::every_call("CreateRole", InjectedError::AccessDenied))
+///     .inject(Fault::nth_mutation(3, InjectedError::ResponseLost));
+/// let misspelt = account.try_inject(Fault::nth_call("CreateListner", 1, InjectedError::Throttling));
+/// assert_eq!(misspelt.unwrap_err().close_matches(), ["CreateListener"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
@@ -82,7 +94,8 @@ pub struct Fault {
     error: InjectedError,
 }
 
-/// What `serve` does with one call.
+/// What happens to one call.
+#[derive(Debug, Clone)]
 pub(crate) enum Verdict {
     Proceed,
     Fail(InjectedError),
@@ -110,6 +123,14 @@ impl Fault {
         &self.error
     }
 
+    /// The operation it names (`None`: [`Fault::nth_mutation`], any operation).
+    pub fn operation(&self) -> Option<&str> {
+        match &self.when {
+            When::NthCall { operation, .. } | When::EveryCall { operation } => Some(operation),
+            When::NthMutation { .. } => None,
+        }
+    }
+
     /// Whether this fault hits a call; `seen` counts this fault's matching operation calls.
     pub(crate) fn verdict(&self, operation: &str, mutation_no: Option<usize>, seen: &mut usize) -> Option<Verdict> {
         let hit = match &self.when {
@@ -126,5 +147,106 @@ impl Fault {
             InjectedError::ResponseLost => Verdict::Lose { applied: true, error: self.error.clone() },
             e => Verdict::Fail(e.clone()),
         })
+    }
+}
+
+/// A fault named an operation the mock account does not know (see
+/// [`MockAccount::try_inject`](super::MockAccount::try_inject)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnknownOperation {
+    operation: String,
+    close_matches: Vec<String>,
+    known: Vec<String>,
+}
+
+impl UnknownOperation {
+    /// Checks `operation` against the names the account knows (a name is known only as
+    /// spelt, case included).
+    pub(crate) fn check<'a>(operation: &str, known: impl IntoIterator<Item = &'a str>) -> Result<(), Self> {
+        let mut known: Vec<String> = known.into_iter().map(str::to_owned).collect();
+        known.sort();
+        if known.iter().any(|k| k == operation) {
+            return Ok(());
+        }
+        let mut close: Vec<(usize, &String)> = known
+            .iter()
+            .map(|k| (edit_distance(&operation.to_lowercase(), &k.to_lowercase()), k))
+            .filter(|(d, k)| *d <= (k.len() / 4).max(2))
+            .collect();
+        close.sort();
+        let close_matches = close.into_iter().map(|(_, k)| k.clone()).collect();
+        Err(Self { operation: operation.to_owned(), close_matches, known })
+    }
+
+    /// The name the fault gave.
+    pub fn operation(&self) -> &str {
+        &self.operation
+    }
+
+    /// Known names close to it (a few edits away, case aside), closest first.
+    pub fn close_matches(&self) -> &[String] {
+        &self.close_matches
+    }
+
+    /// Every name the account knows, sorted.
+    pub fn known(&self) -> &[String] {
+        &self.known
+    }
+}
+
+impl std::fmt::Display for UnknownOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the mock account knows no operation `{}`", self.operation)?;
+        match self.close_matches.as_slice() {
+            [] => write!(f, "; it knows: {}", self.known.join(", "))?,
+            close => write!(f, "; did you mean {}?", close.join(" or "))?,
+        }
+        f.write_str(" (declare the operations your own clients call: MockAccount::declare_operations)")
+    }
+}
+
+impl std::error::Error for UnknownOperation {}
+
+/// Levenshtein distance between two strings, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KNOWN: [&str; 4] = ["CreateListener", "DeleteListener", "CreateRole", "DescribeServices"];
+
+    #[test]
+    fn a_known_name_passes_and_a_misspelt_one_names_its_close_matches() {
+        assert_eq!(UnknownOperation::check("CreateListener", KNOWN), Ok(()));
+        let err = UnknownOperation::check("CreateListner", KNOWN).unwrap_err();
+        assert_eq!(err.close_matches(), ["CreateListener"]);
+        assert!(err.to_string().contains("did you mean CreateListener?"), "{err}");
+        let err = UnknownOperation::check("create_listener", KNOWN).unwrap_err();
+        assert_eq!(err.close_matches(), ["CreateListener"], "snake case is one edit from the lower-cased name");
+        let err = UnknownOperation::check("PutObject", KNOWN).unwrap_err();
+        assert!(err.close_matches().is_empty());
+        assert!(err.to_string().contains("it knows: CreateListener, CreateRole, DeleteListener, DescribeServices"), "{err}");
+    }
+
+    #[test]
+    fn edit_distance_counts_insertions_deletions_and_substitutions() {
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("CreateListner", "CreateListener"), 1);
     }
 }

@@ -85,7 +85,7 @@ where
     let mut runs = Vec::with_capacity(mutating_calls.len());
     for (i, operation) in mutating_calls.iter().enumerate() {
         let account = MockAccount::new(scenario.clone());
-        let start = account.snapshot();
+        let start = account.state();
         account.inject(Fault::nth_mutation(i + 1, error.clone()));
         let outcome = format!("{:?}", script(account.clients()).await);
         account.clear_faults();
@@ -93,7 +93,7 @@ where
             call_number: i + 1,
             operation: operation.clone(),
             outcome,
-            differences: start.differences(&account.snapshot()),
+            differences: start.differences(&account.state()),
         });
     }
     FailEachStepReport { mutating_calls, clean_outcome, runs }

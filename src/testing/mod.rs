@@ -6,7 +6,9 @@
 //! against it and a test asserts on the end state ([`MockAccount::state`]) rather than on call
 //! sequences. [`Fault`] fails chosen calls with chosen AWS errors; [`fail_each_step`] runs a
 //! script once per mutating call with a failure there; [`MockAccount::calls`] records every
-//! operation with its input.
+//! operation with its input. [`MockAccount::interceptor`] gives SDK clients of your own (a
+//! custom step's) the same faults and recording. [`MockAccount::state`] is a copy;
+//! [`MockAccount::edit`] changes the account behind the library's back.
 //!
 //! ```
 //! use ecs_bluegreen::testing::{MockAccount, Scenario};
@@ -33,7 +35,6 @@
 
 mod account;
 mod build;
-mod convert;
 mod fake_codedeploy;
 mod fake_ecs;
 mod fake_elb;
@@ -41,14 +42,15 @@ mod fake_iam;
 mod fake_pipeline;
 mod faults;
 mod harness;
+mod interceptor;
 pub mod sample;
 mod scenario;
 
 pub use account::{AccountState, Call, Condition, DeploymentState, MockAccount, MockClients, RoleState, Transition};
 pub use build::default_migration;
-pub use convert::pipeline_declaration;
-pub use faults::{Fault, InjectedError};
+pub use faults::{Fault, InjectedError, UnknownOperation};
 pub use harness::{FailEachStepReport, FaultRun, fail_each_step};
+pub use interceptor::AccountInterceptor;
 pub use scenario::{
     ADMIN_TG_ARN, CODEDEPLOY_FOR_ECS_POLICY, DeploymentScript, EXISTING_ROLE_ARN, EXISTING_ROLE_NAME, EcsTiming, RoleSetup, Scenario,
 };

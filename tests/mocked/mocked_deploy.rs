@@ -268,9 +268,12 @@ async fn created_in_progress_succeeded() {
     assert!(content.contains("ContainerName: \"web\"") && content.contains("ContainerPort: 80\n"), "{content}");
     assert!(content.contains("- \"subnet-0b1c2d3e4f5061728\"") && content.contains("AssignPublicIp: \"DISABLED\""), "{content}");
     assert!(!content.contains("<TASK_DEFINITION>"));
-    assert_eq!(spec.sha256(), Some(deploy::sha256_hex(content).as_str()));
-    assert_eq!(spec.sha256().unwrap().len(), 64);
-    assert_eq!(report.appspec_sha256, deploy::sha256_hex(content));
+    let sha256: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(content.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    assert_eq!(spec.sha256(), Some(sha256.as_str()));
+    assert_eq!(report.appspec_sha256, sha256);
 }
 
 #[tokio::test(start_paused = true)]

@@ -329,7 +329,7 @@ async fn a_service_deleted_before_a_failed_wait_is_recreated(plan: Plan) {
         .then_compute_response(move |_| {
             f2.store(true, Ordering::SeqCst);
             // The service finishes draining meanwhile.
-            s2.state().services.get_mut(SERVICE).unwrap().status = "INACTIVE".into();
+            s2.edit(|st| st.services.get_mut(SERVICE).unwrap().status = "INACTIVE".into());
             MockResponse::Error(DescribeServicesError::generic(mocks::meta(
                 "ServerException",
                 "Service Unavailable. Please try again later.",

@@ -6,7 +6,6 @@
 //! the SDK's retry classifier) classifies errors by code.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::sync::MutexGuard;
 
 use aws_smithy_mocks::Rule;
 use aws_smithy_types::error::ErrorMetadata;
@@ -60,18 +59,18 @@ impl World {
     /// The sample account (`support::sample`): nothing of the migration exists.
     pub fn sample() -> Self {
         let account = MockAccount::default_scenario();
-        let start = account.snapshot();
+        let start = account.state();
         World { account, start }
     }
 
-    /// The state, locked.
-    pub fn state(&self) -> MutexGuard<'_, AccountState> {
+    /// A copy of the state.
+    pub fn state(&self) -> AccountState {
         self.account.state()
     }
 
     /// Panics unless every resource is as it was at the start.
     pub fn assert_as_before(&self, context: &str) {
-        let diffs = self.start.differences(&self.account.snapshot());
+        let diffs = self.start.differences(&self.account.state());
         assert!(diffs.is_empty(), "{context}: the account differs from the start:\n{}", diffs.join("\n"));
     }
 

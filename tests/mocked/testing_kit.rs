@@ -93,8 +93,8 @@ fn assert_migrated(st: &AccountState, scenario: &Scenario, context: &str) {
             let t = deploy.actions()[0].action_type_id().unwrap();
             assert_eq!(t.provider(), "CodeDeployToECS", "{context}");
             let others: Vec<_> = decl.stages().iter().filter(|s| s.name() != "Deploy").cloned().collect();
-            let before = ecs_bluegreen::testing::pipeline_declaration(p, sample::ACCOUNT);
-            let before: Vec<_> = before.stages().iter().filter(|s| s.name() != "Deploy").cloned().collect();
+            let fresh = MockAccount::new(scenario.clone()).state();
+            let before: Vec<_> = fresh.pipelines[&p.name].stages().iter().filter(|s| s.name() != "Deploy").cloned().collect();
             assert_eq!(others, before, "{context}: other stages untouched");
         }
         None => assert!(st.pipelines.is_empty(), "{context}"),
@@ -219,22 +219,158 @@ async fn faults_reach_the_script_with_the_aws_error_code_and_calls_are_recorded_
     assert!(create.input.contains("CODE_DEPLOY") || create.input.contains("web-bg"), "{}", create.input);
     let failed_call = calls.iter().find(|c| c.fault.is_some()).unwrap();
     assert_eq!((failed_call.operation.as_str(), failed_call.fault.clone()), ("CreateDeploymentGroup", Some(InjectedError::AccessDenied)));
-    assert!(account.state().differences(&MockAccount::default_scenario().snapshot()).is_empty());
+    assert!(account.state().differences(&MockAccount::default_scenario().state()).is_empty());
+}
+
+#[test]
+fn a_fault_naming_an_operation_the_account_does_not_answer_is_refused_with_the_close_matches() {
+    let account = MockAccount::default_scenario();
+    let err = account.try_inject(Fault::nth_call("CreateListner", 1, InjectedError::Throttling)).unwrap_err();
+    assert_eq!((err.operation(), err.close_matches()), ("CreateListner", &["CreateListener".to_owned()][..]));
+    assert!(err.to_string().contains("did you mean CreateListener?"), "{err}");
+    let err = account.try_inject(Fault::every_call("PutObject", InjectedError::AccessDenied)).unwrap_err();
+    assert!(err.close_matches().is_empty() && err.known() == account.known_operations(), "{err}");
+    assert_eq!(account.calls(), [], "nothing was armed, nothing called");
+}
+
+#[test]
+#[should_panic(expected = "the mock account knows no operation `create_role`; did you mean CreateRole?")]
+fn inject_panics_on_a_misspelt_operation() {
+    MockAccount::default_scenario().inject(Fault::every_call("create_role", InjectedError::AccessDenied));
+}
+
+#[test]
+fn every_operation_the_tests_and_docs_name_in_a_fault_is_known() {
+    let account = MockAccount::default_scenario();
+    for operation in ["CreateListener", "CreateRole", "CreateDeploymentGroup"] {
+        account.try_inject(Fault::nth_call(operation, 1, InjectedError::Throttling)).unwrap();
+        account.try_inject(Fault::every_call(operation, InjectedError::Throttling)).unwrap();
+    }
+    account.try_inject(Fault::nth_mutation(1, InjectedError::ResponseLost)).unwrap();
+    let known = account.known_operations();
+    for operation in ["DescribeServices", "CreateService", "DeleteService", "ModifyListener", "GetRole", "UpdatePipeline", "GetDeployment"] {
+        assert!(known.iter().any(|k| k == operation), "{operation} missing from {known:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_state_is_a_copy_held_safely_while_the_account_is_called_and_edit_changes_it() {
+    let account = MockAccount::default_scenario();
+    let aws = account.clients();
+    let before = account.state();
+    // The state and a call in one expression, and a copy held across an await: no lock is held.
+    let seen = format!("{:?} {:?}", account.state().services.keys().collect::<Vec<_>>(), account.calls());
+    assert!(seen.contains("\"web\""), "{seen}");
+    aws.ecs.delete_service().cluster("prod").service("web").force(true).send().await.unwrap();
+    assert_eq!(before.services["web"].status, "ACTIVE", "a copy does not follow the account");
+    assert_eq!(account.state().services["web"].status, "DRAINING");
+
+    let was = account.edit(|st| std::mem::replace(&mut st.services.get_mut("web").unwrap().status, "INACTIVE".into()));
+    assert_eq!((was.as_str(), account.state().services["web"].status.as_str()), ("DRAINING", "INACTIVE"));
+}
+
+#[test]
+#[should_panic(expected = "do not call the account (or its clients) from inside MockAccount::edit")]
+fn calling_the_account_from_inside_edit_panics_instead_of_waiting_for_itself() {
+    let account = MockAccount::default_scenario();
+    account.edit(|_| account.calls());
+}
+
+/// A user's own ECS client (not the kit's), built from the kit's mock configuration with the
+/// account's interceptor.
+fn own_ecs_client(account: &MockAccount) -> aws_sdk_ecs::Client {
+    aws_sdk_ecs::Client::from_conf(aws_sdk_ecs::config::Builder::from(&account.sdk_config()).interceptor(account.interceptor()).build())
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_accounts_faults_fire_on_a_users_own_sdk_client_and_its_calls_are_recorded() {
+    let account = MockAccount::default_scenario();
+    account
+        .declare_operations(["RegisterTaskDefinition"])
+        .inject(Fault::nth_call("DescribeServices", 1, InjectedError::Throttling))
+        .inject(Fault::every_call("RegisterTaskDefinition", InjectedError::aws("ClientException", "Too many revisions")));
+    let own = own_ecs_client(&account);
+
+    let err = own.describe_services().cluster("prod").services("web").send().await.unwrap_err();
+    assert_eq!((err.code(), err.message()), (Some("ThrottlingException"), Some("Rate exceeded (injected fault)")));
+    let err = own.register_task_definition().family("web").send().await.unwrap_err();
+    assert!(err.as_service_error().is_some_and(|e| e.is_client_exception()), "the modeled error: {err:?}");
+    assert_eq!(err.message(), Some("Too many revisions"));
+
+    let calls = account.calls();
+    let seen: Vec<_> = calls.iter().map(|c| (c.operation.as_str(), c.mutating, c.fault.clone())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("DescribeServices", false, Some(InjectedError::Throttling)),
+            ("RegisterTaskDefinition", true, Some(InjectedError::aws("ClientException", "Too many revisions"))),
+        ]
+    );
+    assert!(calls[1].input.starts_with("RegisterTaskDefinitionInput {") && calls[1].input.contains("\"web\""), "{}", calls[1].input);
+    assert_eq!(account.state().services["web"].status, "ACTIVE", "the account answers none of the own client's calls");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_users_own_client_sees_timeouts_and_query_protocol_codes_and_unfaulted_calls_pass() {
+    use aws_sdk_elasticloadbalancingv2::error::SdkError;
+    let account = MockAccount::default_scenario();
+    account
+        .inject(Fault::nth_call("DescribeTargetGroups", 1, InjectedError::AccessDenied))
+        .inject(Fault::nth_call("DeleteService", 1, InjectedError::Timeout));
+    let elb = aws_sdk_elasticloadbalancingv2::Client::from_conf(
+        aws_sdk_elasticloadbalancingv2::config::Builder::from(&account.sdk_config()).interceptor(account.interceptor()).build(),
+    );
+    let err = elb.describe_target_groups().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"), "ELBv2 speaks the query protocol: {err:?}");
+
+    let own = own_ecs_client(&account);
+    let err = own.delete_service().cluster("prod").service("web").send().await.unwrap_err();
+    assert!(matches!(&err, SdkError::DispatchFailure(d) if d.is_timeout()), "{err:?}");
+    // No fault: the call goes to the mock HTTP client, which answers no rule with a 418.
+    let err = own.delete_service().cluster("prod").service("web").send().await.unwrap_err();
+    assert!(!matches!(&err, SdkError::DispatchFailure(_)), "{err:?}");
+
+    let faults: Vec<_> = account.calls().into_iter().map(|c| (c.operation, c.fault)).collect();
+    assert_eq!(
+        faults,
+        [
+            ("DescribeTargetGroups".to_owned(), Some(InjectedError::AccessDenied)),
+            ("DeleteService".to_owned(), Some(InjectedError::Timeout)),
+            ("DeleteService".to_owned(), None),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fault_wins_over_the_users_own_mock_rule_and_without_one_the_rule_answers() {
+    use aws_sdk_ecs::operation::list_services::ListServicesOutput;
+    use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, mock};
+    let account = MockAccount::default_scenario();
+    account.inject(Fault::nth_call("ListServices", 1, InjectedError::AccessDenied));
+    let rule = mock!(aws_sdk_ecs::Client::list_services).then_output(|| ListServicesOutput::builder().service_arns("arn:own").build());
+    let rules = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny).with_rule(&rule);
+    let own = aws_sdk_ecs::Client::from_conf(
+        aws_sdk_ecs::config::Builder::from(&account.sdk_config()).interceptor(rules).interceptor(account.interceptor()).build(),
+    );
+    let err = own.list_services().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("AccessDeniedException"), "{err:?}");
+    assert_eq!(own.list_services().send().await.unwrap().service_arns(), ["arn:own"]);
+    assert_eq!(account.operations(), ["ListServices", "ListServices"]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn apply_then_rollback_gives_back_the_account_it_started_from() {
     let account = MockAccount::default_scenario();
-    let start = account.snapshot();
+    let start = account.state();
     let aws = account.clients();
     let plan = default_migration(account.scenario()).plan(&aws).await.unwrap();
     let journal = InMemoryJournal::new();
     let opts = ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST);
     assert_eq!(plan.apply(&aws, &journal, &opts).await.unwrap(), Outcome::Applied);
-    assert!(!start.differences(&account.snapshot()).is_empty());
+    assert!(!start.differences(&account.state()).is_empty());
     let report = ecs_bluegreen::rollback(&aws, &journal, &opts).await.unwrap();
     assert!(report.is_clean(), "{report}");
-    assert_eq!(start.differences(&account.snapshot()), Vec::<String>::new());
+    assert_eq!(start.differences(&account.state()), Vec::<String>::new());
 }
 
 #[tokio::test(start_paused = true)]
@@ -331,7 +467,7 @@ async fn a_first_deployment_on_the_kit_succeeds_and_is_recorded() {
     let st = account.state();
     let d = &st.deployments[&report.deployment_id];
     assert_eq!((d.status.as_str(), d.application.as_str()), ("Succeeded", "prod-web"));
-    assert_eq!(d.sha256.as_deref(), Some(ecs_bluegreen::deploy::sha256_hex(&d.appspec).as_str()));
+    assert_eq!(d.sha256.as_deref(), Some(report.appspec_sha256.as_str()));
     assert!(d.appspec.contains(sample::TASK_DEFINITION_ARN), "{}", d.appspec);
     assert_eq!(st.services["web"].task_definition.as_deref(), Some(sample::TASK_DEFINITION_ARN));
     drop(st);

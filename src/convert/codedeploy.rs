@@ -1,0 +1,56 @@
+//! CodeDeploy: applications and deployment groups.
+
+use aws_sdk_codedeploy::types as cd;
+
+use super::text;
+use crate::inventory::{ApplicationInfo, DeploymentGroupInfo, Tags};
+
+/// The application as GetApplication reports it; `asked` is the name when the answer
+/// carries none. Tags come from another call: empty here.
+pub(crate) fn application_from_sdk(app: &cd::ApplicationInfo, asked: &str) -> ApplicationInfo {
+    ApplicationInfo {
+        name: app.application_name().unwrap_or(asked).to_owned(),
+        id: app.application_id().map(str::to_owned),
+        compute_platform: text(app.compute_platform()),
+        tags: Tags::new(),
+    }
+}
+
+/// The deployment group as GetDeploymentGroup reports it (its first target group pair);
+/// `asked` is the name when the answer carries none. Tags come from another call: empty here.
+pub(crate) fn deployment_group_from_sdk(dg: &cd::DeploymentGroupInfo, asked: &str) -> DeploymentGroupInfo {
+    let pair = dg.load_balancer_info().and_then(|l| l.target_group_pair_info_list().first());
+    DeploymentGroupInfo {
+        name: dg.deployment_group_name().unwrap_or(asked).to_owned(),
+        service_role_arn: dg.service_role_arn().map(str::to_owned),
+        deployment_config_name: dg.deployment_config_name().map(str::to_owned),
+        ecs_services: dg
+            .ecs_services()
+            .iter()
+            .map(|s| (s.cluster_name().unwrap_or_default().to_owned(), s.service_name().unwrap_or_default().to_owned()))
+            .collect(),
+        target_group_names: pair
+            .map(|p| p.target_groups().iter().filter_map(|t| t.name().map(str::to_owned)).collect())
+            .unwrap_or_default(),
+        prod_listener_arns: pair.and_then(|p| p.prod_traffic_route()).map(|r| r.listener_arns().to_vec()).unwrap_or_default(),
+        test_listener_arns: pair.and_then(|p| p.test_traffic_route()).map(|r| r.listener_arns().to_vec()).unwrap_or_default(),
+        tags: Tags::new(),
+    }
+}
+
+/// The SDK application GetApplication answers for `app` (the inverse of
+/// [`application_from_sdk`]; compute platform `ECS` unless set).
+#[cfg(feature = "test-util")]
+pub(crate) fn application_to_sdk(app: &ApplicationInfo) -> cd::ApplicationInfo {
+    cd::ApplicationInfo::builder()
+        .application_name(&app.name)
+        .set_application_id(app.id.clone())
+        .compute_platform(cd::ComputePlatform::from(app.compute_platform.as_deref().unwrap_or("ECS")))
+        .build()
+}
+
+/// CodeDeploy tags for `tags`.
+#[cfg(feature = "test-util")]
+pub(crate) fn codedeploy_tags_to_sdk(tags: &Tags) -> Vec<cd::Tag> {
+    tags.iter().map(|(k, v)| cd::Tag::builder().key(k).value(v).build()).collect()
+}

@@ -1,0 +1,208 @@
+//! Elastic Load Balancing v2: target groups, listeners, the load balancer.
+
+use aws_sdk_elasticloadbalancingv2::types as elb;
+
+use super::text;
+#[cfg(feature = "test-util")]
+use super::{pairs, sdk_enum};
+use crate::inventory::{ListenerInfo, LoadBalancerInfo, Tags, TargetGroupInfo, WeightedTargetGroup};
+
+/// The target group as DescribeTargetGroups reports it, with its attributes and tags (read
+/// by other calls).
+pub(crate) fn target_group_from_sdk(tg: &elb::TargetGroup, attributes: Tags, tags: Tags) -> TargetGroupInfo {
+    TargetGroupInfo {
+        arn: tg.target_group_arn().unwrap_or_default().to_owned(),
+        name: tg.target_group_name().unwrap_or_default().to_owned(),
+        protocol: text(tg.protocol()),
+        protocol_version: tg.protocol_version().map(str::to_owned),
+        port: tg.port(),
+        vpc_id: tg.vpc_id().map(str::to_owned),
+        target_type: text(tg.target_type()),
+        ip_address_type: text(tg.ip_address_type()),
+        health_check_protocol: text(tg.health_check_protocol()),
+        health_check_port: tg.health_check_port().map(str::to_owned),
+        health_check_enabled: tg.health_check_enabled(),
+        health_check_path: tg.health_check_path().map(str::to_owned),
+        health_check_interval_seconds: tg.health_check_interval_seconds(),
+        health_check_timeout_seconds: tg.health_check_timeout_seconds(),
+        healthy_threshold_count: tg.healthy_threshold_count(),
+        unhealthy_threshold_count: tg.unhealthy_threshold_count(),
+        matcher_http_code: tg.matcher().and_then(|m| m.http_code()).map(str::to_owned),
+        matcher_grpc_code: tg.matcher().and_then(|m| m.grpc_code()).map(str::to_owned),
+        load_balancer_arns: tg.load_balancer_arns().to_vec(),
+        attributes,
+        tags,
+    }
+}
+
+/// The listener as DescribeListeners reports it, with the rules that forward to the blue
+/// target group and its tags (read by other calls).
+pub(crate) fn listener_from_sdk(l: &elb::Listener, rules_to_blue: Vec<String>, tags: Tags) -> ListenerInfo {
+    ListenerInfo {
+        arn: l.listener_arn().unwrap_or_default().to_owned(),
+        port: l.port(),
+        protocol: text(l.protocol()),
+        default_forward: forward_targets(l.default_actions()),
+        rules_to_blue,
+        tags,
+    }
+}
+
+/// The load balancer as DescribeLoadBalancers reports it, with its listeners (read by
+/// other calls).
+pub(crate) fn load_balancer_from_sdk(lb: &elb::LoadBalancer, listeners: Vec<ListenerInfo>) -> LoadBalancerInfo {
+    LoadBalancerInfo {
+        arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
+        name: lb.load_balancer_name().unwrap_or_default().to_owned(),
+        r#type: text(lb.r#type()).unwrap_or_default(),
+        vpc_id: lb.vpc_id().map(str::to_owned),
+        listeners,
+    }
+}
+
+/// The target groups (with weights) a listener's or rule's forward action sends to.
+pub(crate) fn forward_targets(actions: &[elb::Action]) -> Vec<WeightedTargetGroup> {
+    let Some(fwd) = actions.iter().find(|a| a.r#type() == Some(&elb::ActionTypeEnum::Forward)) else {
+        return Vec::new();
+    };
+    if let Some(cfg) = fwd.forward_config() {
+        let tgs: Vec<_> = cfg
+            .target_groups()
+            .iter()
+            .filter_map(|t| {
+                Some(WeightedTargetGroup { target_group_arn: t.target_group_arn()?.to_owned(), weight: t.weight().unwrap_or(1) })
+            })
+            .collect();
+        if !tgs.is_empty() {
+            return tgs;
+        }
+    }
+    fwd.target_group_arn()
+        .map(|a| vec![WeightedTargetGroup { target_group_arn: a.to_owned(), weight: 1 }])
+        .unwrap_or_default()
+}
+
+/// The SDK target group for `tg` (the inverse of [`target_group_from_sdk`]; attributes and
+/// tags go in other answers: [`target_group_attributes_to_sdk`], [`elb_tags_to_sdk`]).
+#[cfg(feature = "test-util")]
+pub(crate) fn target_group_to_sdk(tg: &TargetGroupInfo) -> elb::TargetGroup {
+    elb::TargetGroup::builder()
+        .target_group_arn(&tg.arn)
+        .target_group_name(&tg.name)
+        .set_protocol(sdk_enum(&tg.protocol))
+        .set_protocol_version(tg.protocol_version.clone())
+        .set_port(tg.port)
+        .set_vpc_id(tg.vpc_id.clone())
+        .set_target_type(sdk_enum(&tg.target_type))
+        .set_ip_address_type(sdk_enum(&tg.ip_address_type))
+        .set_health_check_protocol(sdk_enum(&tg.health_check_protocol))
+        .set_health_check_port(tg.health_check_port.clone())
+        .set_health_check_enabled(tg.health_check_enabled)
+        .set_health_check_path(tg.health_check_path.clone())
+        .set_health_check_interval_seconds(tg.health_check_interval_seconds)
+        .set_health_check_timeout_seconds(tg.health_check_timeout_seconds)
+        .set_healthy_threshold_count(tg.healthy_threshold_count)
+        .set_unhealthy_threshold_count(tg.unhealthy_threshold_count)
+        .set_matcher(
+            (tg.matcher_http_code.is_some() || tg.matcher_grpc_code.is_some()).then(|| {
+                elb::Matcher::builder().set_http_code(tg.matcher_http_code.clone()).set_grpc_code(tg.matcher_grpc_code.clone()).build()
+            }),
+        )
+        .set_load_balancer_arns(Some(tg.load_balancer_arns.clone()))
+        .build()
+}
+
+/// The target group a CreateTargetGroup request makes (target type `instance` unless
+/// named; AWS's default attributes), read with [`target_group_from_sdk`].
+#[cfg(feature = "test-util")]
+pub(crate) fn target_group_from_create(
+    i: &aws_sdk_elasticloadbalancingv2::operation::create_target_group::CreateTargetGroupInput,
+    arn: String,
+) -> TargetGroupInfo {
+    let tg = elb::TargetGroup::builder()
+        .target_group_arn(arn)
+        .set_target_group_name(i.name().map(str::to_owned))
+        .set_protocol(i.protocol().cloned())
+        .set_protocol_version(i.protocol_version().map(str::to_owned))
+        .set_port(i.port())
+        .set_vpc_id(i.vpc_id().map(str::to_owned))
+        .target_type(i.target_type().cloned().unwrap_or(elb::TargetTypeEnum::Instance))
+        .set_ip_address_type(i.ip_address_type().cloned())
+        .set_health_check_protocol(i.health_check_protocol().cloned())
+        .set_health_check_port(i.health_check_port().map(str::to_owned))
+        .set_health_check_enabled(i.health_check_enabled())
+        .set_health_check_path(i.health_check_path().map(str::to_owned))
+        .set_health_check_interval_seconds(i.health_check_interval_seconds())
+        .set_health_check_timeout_seconds(i.health_check_timeout_seconds())
+        .set_healthy_threshold_count(i.healthy_threshold_count())
+        .set_unhealthy_threshold_count(i.unhealthy_threshold_count())
+        .set_matcher(i.matcher().cloned())
+        .build();
+    let attributes = [("deregistration_delay.timeout_seconds", "300"), ("stickiness.enabled", "false")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    target_group_from_sdk(&tg, attributes, pairs(i.tags(), |t| (t.key(), t.value())))
+}
+
+/// The SDK attributes DescribeTargetGroupAttributes answers for `attributes`.
+#[cfg(feature = "test-util")]
+pub(crate) fn target_group_attributes_to_sdk(attributes: &Tags) -> Vec<elb::TargetGroupAttribute> {
+    attributes.iter().map(|(k, v)| elb::TargetGroupAttribute::builder().key(k).value(v).build()).collect()
+}
+
+/// The SDK listener for `l` on load balancer `lb_arn` (the inverse of [`listener_from_sdk`]):
+/// forwarding as `l` says, or a fixed 404 when it forwards nowhere.
+#[cfg(feature = "test-util")]
+pub(crate) fn listener_to_sdk(l: &ListenerInfo, lb_arn: &str) -> elb::Listener {
+    let action = match l.default_forward.as_slice() {
+        [] => elb::Action::builder()
+            .r#type(elb::ActionTypeEnum::FixedResponse)
+            .fixed_response_config(elb::FixedResponseActionConfig::builder().status_code("404").build())
+            .build(),
+        targets => crate::steps::test_listener::forward(targets),
+    };
+    elb::Listener::builder()
+        .listener_arn(&l.arn)
+        .load_balancer_arn(lb_arn)
+        .set_port(l.port)
+        .set_protocol(sdk_enum(&l.protocol))
+        .default_actions(action)
+        .build()
+}
+
+/// The listener a CreateListener request makes, read with [`listener_from_sdk`].
+#[cfg(feature = "test-util")]
+pub(crate) fn listener_from_create(
+    i: &aws_sdk_elasticloadbalancingv2::operation::create_listener::CreateListenerInput,
+    arn: String,
+) -> ListenerInfo {
+    let l = elb::Listener::builder()
+        .listener_arn(arn)
+        .set_load_balancer_arn(i.load_balancer_arn().map(str::to_owned))
+        .port(i.port().unwrap_or_default())
+        .set_protocol(i.protocol().cloned())
+        .set_default_actions(Some(i.default_actions().to_vec()))
+        .build();
+    listener_from_sdk(&l, vec![], pairs(i.tags(), |t| (t.key(), t.value())))
+}
+
+/// The SDK load balancer for `lb`, internet-facing and active (the inverse of
+/// [`load_balancer_from_sdk`]; listeners go in another answer).
+#[cfg(feature = "test-util")]
+pub(crate) fn load_balancer_to_sdk(lb: &LoadBalancerInfo) -> elb::LoadBalancer {
+    elb::LoadBalancer::builder()
+        .load_balancer_arn(&lb.arn)
+        .load_balancer_name(&lb.name)
+        .r#type(elb::LoadBalancerTypeEnum::from(lb.r#type.as_str()))
+        .set_vpc_id(lb.vpc_id.clone())
+        .scheme(elb::LoadBalancerSchemeEnum::InternetFacing)
+        .state(elb::LoadBalancerState::builder().code(elb::LoadBalancerStateEnum::Active).build())
+        .build()
+}
+
+/// ELBv2 tags for `tags`.
+#[cfg(feature = "test-util")]
+pub(crate) fn elb_tags_to_sdk(tags: &Tags) -> Vec<elb::Tag> {
+    tags.iter().map(|(k, v)| elb::Tag::builder().key(k).value(v).build()).collect()
+}
