@@ -132,6 +132,8 @@ pub enum ChangeDetail {
 /// step's serialised state (from which the registry rebuilds it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomChange {
+    // `kind` already tags the ChangeDetail variant in JSON.
+    #[serde(rename = "step_kind")]
     kind: String,
     summary: String,
     state: serde_json::Value,
@@ -1014,7 +1016,16 @@ pub(crate) fn fingerprint(changes: &[Change]) -> String {
             _ => {}
         }
     }
-    let built_in: Vec<&Change> = changes.iter().filter(|c| c.step.is_built_in()).collect();
+    // Users' steps add themselves to built-in steps' dependencies; those are not the account's.
+    let built_in: Vec<Change> = changes
+        .iter()
+        .filter(|c| c.step.is_built_in())
+        .map(|c| {
+            let mut c = c.clone();
+            c.depends_on.retain(StepId::is_built_in);
+            c
+        })
+        .collect();
     let mut v = serde_json::to_value(&built_in).unwrap_or_default();
     strip(&mut v);
     let digest = sha2::Sha256::digest(v.to_string().as_bytes());
