@@ -10,6 +10,7 @@ mod mocks;
 #[path = "../common/faults.rs"]
 mod faults;
 
+mod composition;
 mod mocked_cutover_timing;
 mod mocked_deploy;
 mod mocked_discovery;
