@@ -10,7 +10,7 @@
 
 use ecs_bluegreen::spec::{PipelineDeployStage, PipelineName, Port};
 use ecs_bluegreen::wait::WaitPolicy;
-use ecs_bluegreen::{ApplyOptions, AwsClients, InMemoryJournal, Migration, Outcome, Plan, StepId, Transaction};
+use ecs_bluegreen::{ApplyOptions, AwsClients, InMemoryJournal, Migration, Plan, StepId, Transaction};
 
 /// The migration the team runs: a test listener on 8080 and the service's pipeline.
 pub fn migration() -> Migration {
@@ -50,7 +50,7 @@ async fn main() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ecs_bluegreen::Error;
+    use ecs_bluegreen::{Error, Outcome};
     use ecs_bluegreen::plan::RefusalKind;
     use ecs_bluegreen::testing::{MockAccount, Scenario};
 

@@ -97,8 +97,8 @@ async fn a_dependency_cycle_is_refused_at_plan_time() {
     let ran = Arc::new(Mutex::new(Vec::new()));
     let (a, b) = (StepId::new("test/a").unwrap(), StepId::new("test/b").unwrap());
     let result = Transaction::new(migration())
-        .step(marker("test/a", &[b.clone()], &[], &ran))
-        .step(marker("test/b", &[a.clone()], &[], &ran))
+        .step(marker("test/a", std::slice::from_ref(&b), &[], &ran))
+        .step(marker("test/b", std::slice::from_ref(&a), &[], &ran))
         .plan(&account.clients())
         .await;
     let Err(Error::Plan(refused)) = result else { panic!("accepted: {result:?}") };
