@@ -371,43 +371,7 @@ impl fmt::Display for DeploymentReport {
     }
 }
 
-/// Why [`first_deployment`] refused to create a deployment. Nothing was changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeployRefused {
-    kind: ErrorKind,
-    reason: String,
-    fix: String,
-    active_deployment_id: Option<String>,
-}
-
-impl DeployRefused {
-    fn new(kind: ErrorKind, reason: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self { kind, reason: reason.into(), fix: fix.into(), active_deployment_id: None }
-    }
-    /// [`ErrorKind::Conflict`] (a deployment in flight), [`ErrorKind::NotFound`] (group or
-    /// service missing) or [`ErrorKind::InvalidInput`] (the service cannot be deployed).
-    pub fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-    /// What is wrong.
-    pub fn reason(&self) -> &str {
-        &self.reason
-    }
-    /// What to do about it.
-    pub fn fix(&self) -> &str {
-        &self.fix
-    }
-    /// The deployment in flight in the group, when that is the reason.
-    pub fn active_deployment_id(&self) -> Option<&str> {
-        self.active_deployment_id.as_deref()
-    }
-}
-
-impl fmt::Display for DeployRefused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "deploy refused: {}; {}", self.reason, self.fix)
-    }
-}
+pub use crate::error::DeployRefused;
 
 /// Hex (lower-case) SHA-256 of `content`, as `appSpecContent.sha256` expects it (the report
 /// carries it: [`DeploymentReport::appspec_sha256`]).

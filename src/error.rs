@@ -68,7 +68,7 @@ pub enum Error {
     /// A deployment was refused before any change (one is already in flight, the deployment
     /// group or service is missing...); see [`crate::deploy::DeployRefused::kind`].
     #[error("{0}")]
-    DeployRefused(crate::deploy::DeployRefused),
+    DeployRefused(DeployRefused),
     /// A plan or journal names a user's step kind that the caller did not register in its
     /// [`StepRegistry`](crate::StepRegistry). Nothing was changed.
     #[error(transparent)]
@@ -377,3 +377,42 @@ where
         self.map_err(|e| Error::Aws(AwsApiError::from_sdk(operation, resource, e)))
     }
 }
+
+/// Why [`first_deployment`](crate::deploy::first_deployment) refused to create a deployment. Nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeployRefused {
+    kind: ErrorKind,
+    reason: String,
+    fix: String,
+    pub(crate) active_deployment_id: Option<String>,
+}
+
+impl DeployRefused {
+    pub(crate) fn new(kind: ErrorKind, reason: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self { kind, reason: reason.into(), fix: fix.into(), active_deployment_id: None }
+    }
+    /// [`ErrorKind::Conflict`] (a deployment in flight), [`ErrorKind::NotFound`] (group or
+    /// service missing) or [`ErrorKind::InvalidInput`] (the service cannot be deployed).
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+    /// What is wrong.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+    /// What to do about it.
+    pub fn fix(&self) -> &str {
+        &self.fix
+    }
+    /// The deployment in flight in the group, when that is the reason.
+    pub fn active_deployment_id(&self) -> Option<&str> {
+        self.active_deployment_id.as_deref()
+    }
+}
+
+impl fmt::Display for DeployRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "deploy refused: {}; {}", self.reason, self.fix)
+    }
+}
+

@@ -160,7 +160,7 @@ pub(crate) fn listener_to_sdk(l: &ListenerInfo, lb_arn: &str) -> elb::Listener {
             .r#type(elb::ActionTypeEnum::FixedResponse)
             .fixed_response_config(elb::FixedResponseActionConfig::builder().status_code("404").build())
             .build(),
-        targets => crate::steps::test_listener::forward(targets),
+        targets => forward(targets),
     };
     elb::Listener::builder()
         .listener_arn(&l.arn)
@@ -206,3 +206,23 @@ pub(crate) fn load_balancer_to_sdk(lb: &LoadBalancerInfo) -> elb::LoadBalancer {
 pub(crate) fn elb_tags_to_sdk(tags: &Tags) -> Vec<elb::Tag> {
     tags.iter().map(|(k, v)| elb::Tag::builder().key(k).value(v).build()).collect()
 }
+
+/// A forward action to the given groups (a weighted forward config when there are several).
+pub(crate) fn forward(targets: &[WeightedTargetGroup]) -> elb::Action {
+    let b = elb::Action::builder().r#type(elb::ActionTypeEnum::Forward);
+    match targets {
+        [one] => b.target_group_arn(&one.target_group_arn).build(),
+        many => b
+            .forward_config(
+                elb::ForwardActionConfig::builder()
+                    .set_target_groups(Some(
+                        many.iter()
+                            .map(|t| elb::TargetGroupTuple::builder().target_group_arn(&t.target_group_arn).weight(t.weight).build())
+                            .collect(),
+                    ))
+                    .build(),
+            )
+            .build(),
+    }
+}
+

@@ -97,24 +97,7 @@ pub(crate) async fn apply(
     }
 }
 
-/// A forward action to the given groups (a weighted forward config when there are several).
-pub(crate) fn forward(targets: &[WeightedTargetGroup]) -> elb::Action {
-    let b = elb::Action::builder().r#type(elb::ActionTypeEnum::Forward);
-    match targets {
-        [one] => b.target_group_arn(&one.target_group_arn).build(),
-        many => b
-            .forward_config(
-                elb::ForwardActionConfig::builder()
-                    .set_target_groups(Some(
-                        many.iter()
-                            .map(|t| elb::TargetGroupTuple::builder().target_group_arn(&t.target_group_arn).weight(t.weight).build())
-                            .collect(),
-                    ))
-                    .build(),
-            )
-            .build(),
-    }
-}
+pub(crate) use crate::convert::forward;
 
 /// Deletes the test listener if it exists and carries this migration's ownership tag.
 pub(crate) async fn undo_create(

@@ -5,5 +5,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod architecture;
 mod plan_output;
 mod plan_refusals;
