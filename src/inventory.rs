@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 /// Tag key put on every resource the migration creates; its value is the migration id.
 pub const OWNERSHIP_TAG: &str = "ecs-bluegreen:migration-id";
 
-/// Everything the plan needs to know about the account.
+/// Everything the plan needs to know about the account. Built by discovery (or the test kit's
+/// `testing::sample::inventory()`); fields are added as discovery learns more.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Inventory {
     /// AWS account id, when known (used to scope the role trust policy).
@@ -32,6 +34,7 @@ pub struct Inventory {
 }
 
 /// Resources found under the names the migration plans to use.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExistingResources {
     /// A target group with the green name.
