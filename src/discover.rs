@@ -31,7 +31,7 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
     let cutover_name = match migration.cutover() {
         crate::spec::ServiceCutover::Parallel { new_name } => Some(new_name.as_str().to_owned()),
         crate::spec::ServiceCutover::ParallelKeepName => {
-            Some(crate::plan::bridge_service_name(migration.service().as_str()))
+            Some(crate::spec::bridge_service_name(migration.service().as_str()))
         }
         _ => None,
     };

@@ -637,6 +637,13 @@ impl Migration {
     }
 }
 
+/// Name of the temporary bridge service of [`ServiceCutover::ParallelKeepName`]: `<service>-bg-bridge`.
+pub(crate) fn bridge_service_name(service: &str) -> String {
+    let suffix = "-bg-bridge";
+    let stem: String = service.chars().take(255 - suffix.len()).collect();
+    format!("{stem}{suffix}")
+}
+
 fn cut_with_suffix(base: &str, suffix: &str, max: usize) -> String {
     let room = max.saturating_sub(suffix.len());
     let stem: String = base.chars().take(room).collect();

@@ -66,7 +66,7 @@ fn assert_prompt(account: &MockAccount) {
 #[tokio::test(start_paused = true)]
 async fn keep_name_stops_nothing_before_its_successor_has_healthy_targets() {
     let account = run(ServiceCutover::ParallelKeepName).await;
-    let bridge = ecs_bluegreen::plan::bridge_service_name("web");
+    let bridge = "web-bg-bridge".to_owned(); // the documented bridge name
     let bridge_healthy = transition(&account, &bridge, Condition::TargetsHealthy);
     assert_eq!(bridge_healthy.happened - transition(&account, &bridge, Condition::TasksRunning).happened, HEALTH);
     // The original serves until the bridge's targets are healthy.

@@ -286,7 +286,7 @@ async fn the_bridge_service_is_ecs_controlled_and_tagged_as_ours() {
     let (world, inputs) = run(&migration(ServiceCutover::ParallelKeepName), &inv).await;
     let [bridge, cd] = inputs.as_slice() else { panic!("expected bridge + service, got {inputs:#?}") };
 
-    let bridge_name = ecs_bluegreen::plan::bridge_service_name(SERVICE);
+    let bridge_name = format!("{SERVICE}-bg-bridge"); // the documented bridge name
     assert_eq!(bridge.service_name(), Some(bridge_name.as_str()));
     assert_eq!(bridge.deployment_controller().map(|c| c.r#type().as_str()), Some("ECS"));
     let bridge_tags = tags(bridge);

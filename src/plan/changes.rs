@@ -1,0 +1,226 @@
+//! One builder per built-in change, from the validated [`Basis`]. Pure: no I/O.
+
+use super::validate::Basis;
+use super::*;
+
+/// The green target group: a clone of the blue one but for name, ARN and tags.
+pub(super) fn green_target_group(b: &Basis<'_>) -> Change {
+    let Basis { inv, blue, ref green_spec, ref ownership, .. } = *b;
+    let green_existing = inv.existing.green_target_group.as_ref();
+    let mut green = blue.clone();
+    green.name = green_spec.green_name().as_str().to_owned();
+    green.arn = green_existing.map_or_else(|| KNOWN_AFTER_APPLY.to_owned(), |g| g.arn.clone());
+    green.load_balancer_arns = Vec::new();
+    if !green_spec.copy_attributes() {
+        green.attributes.clear();
+    }
+    let mut tags = if green_spec.copy_tags() { blue.tags.clone() } else { Tags::new() };
+    tags.extend(ownership.clone());
+    green.tags = tags;
+    Change {
+        step: StepId::GreenTargetGroup,
+        action: if green_existing.is_some() { Action::NoOp } else { Action::Create },
+        depends_on: vec![],
+        detail: ChangeDetail::GreenTargetGroup { settings: green, blue_name: blue.name.clone() },
+    }
+}
+
+/// The test route, and the test listener's ARN (none when the green group joins the
+/// production listener at weight 0).
+pub(super) fn test_route(b: &Basis<'_>) -> (Change, Option<String>) {
+    let Basis { migration, inv, identical, lb, prod, existing_test_listener, ref green_spec, ref ownership, .. } = *b;
+    let green_existing = inv.existing.green_target_group.as_ref();
+    let (route, test_action) = match migration.test_listener_port() {
+        Some(port) => {
+            let protocol = match prod.protocol.as_deref() {
+                Some("HTTP" | "HTTPS") | None => "HTTP",
+                Some("TLS") => "TCP",
+                Some(other) => other,
+            };
+            let arn = existing_test_listener.map_or_else(|| KNOWN_AFTER_APPLY.to_owned(), |l| l.arn.clone());
+            (
+                TestRoute::Listener {
+                    port: port.get(),
+                    protocol: protocol.to_owned(),
+                    arn,
+                    target_group: green_spec.green_name().as_str().to_owned(),
+                },
+                if existing_test_listener.is_some() { Action::NoOp } else { Action::Create },
+            )
+        }
+        None => {
+            let attached = green_existing
+                .is_some_and(|g| prod.default_forward.iter().any(|t| t.target_group_arn == g.arn));
+            (
+                TestRoute::ProductionWeightZero { listener_arn: prod.arn.clone(), before: prod.default_forward.clone() },
+                if attached || identical { Action::NoOp } else { Action::Update },
+            )
+        }
+    };
+    let test_listener_arn = match &route {
+        TestRoute::Listener { arn, .. } => Some(arn.clone()),
+        TestRoute::ProductionWeightZero { .. } => None,
+    };
+    let change = Change {
+        step: StepId::TestListener,
+        action: test_action,
+        depends_on: vec![StepId::GreenTargetGroup],
+        detail: ChangeDetail::TestListener { load_balancer_arn: lb.arn.clone(), route, tags: ownership.clone() },
+    };
+    (change, test_listener_arn)
+}
+
+/// The CodeDeploy service role (created or adopted), and its ARN.
+pub(super) fn service_role(b: &Basis<'_>, warnings: &mut Vec<String>) -> (Change, String) {
+    let Basis { inv, identical, dg_existing, ref role_spec, ref ownership, .. } = *b;
+    let dg_role = dg_existing.filter(|_| identical).and_then(|d| d.service_role_arn.clone());
+    let (role_arn, role_action, adopted) = match (role_spec.existing_role_arn(), &inv.existing.role) {
+        (Some(arn), _) => (arn.as_str().to_owned(), Action::NoOp, true),
+        // Already migrated: the deployment group's role is the one in use, whoever made it.
+        (None, existing) if dg_role.is_some() && existing.as_ref().is_none_or(|r| Some(&r.arn) != dg_role.as_ref()) => {
+            (dg_role.clone().unwrap_or_default(), Action::NoOp, true)
+        }
+        (None, Some(r)) => (r.arn.clone(), Action::NoOp, false),
+        (None, None) => (KNOWN_AFTER_APPLY.to_owned(), Action::Create, false),
+    };
+    if inv.account_id.is_none() && !adopted {
+        warnings.push("the account id is unknown, so the role's trust policy is not scoped with aws:SourceAccount".to_owned());
+    }
+    let change = Change {
+        step: StepId::ServiceRole,
+        action: role_action,
+        depends_on: vec![],
+        detail: ChangeDetail::ServiceRole {
+            name: if adopted {
+                role_arn.rsplit('/').next().unwrap_or_default().to_owned()
+            } else {
+                role_spec.role_name().as_str().to_owned()
+            },
+            arn: role_arn.clone(),
+            adopted,
+            trust_policy: codedeploy_trust_policy(inv.account_id.as_deref()),
+            managed_policy_arn: role_spec.managed_policy().arn().to_owned(),
+            tags: ownership.clone(),
+        },
+    };
+    (change, role_arn)
+}
+
+/// The CodeDeploy application.
+pub(super) fn application(b: &Basis<'_>) -> Change {
+    let Basis { inv, ref app_spec, ref ownership, .. } = *b;
+    Change {
+        step: StepId::Application,
+        action: if inv.existing.application.is_some() { Action::NoOp } else { Action::Create },
+        depends_on: vec![],
+        detail: ChangeDetail::Application { name: app_spec.application_name().as_str().to_owned(), tags: ownership.clone() },
+    }
+}
+
+/// The service cutover to `CODE_DEPLOY` (CodeDeploy refuses a deployment group for a service
+/// that is not on it yet), and the service's final name.
+pub(super) fn service_cutover(b: &Basis<'_>, warnings: &mut Vec<String>) -> (Change, String) {
+    let Basis { migration, svc, identical, ref service_name, .. } = *b;
+    let mut to = svc.clone();
+    let mut dropped = Vec::new();
+    to.deployment_controller = "CODE_DEPLOY".to_owned();
+    to.deployments.clear();
+    to.task_set_count = 0;
+    to.running_count = 0;
+    to.arn = None;
+    if let Some(dc) = &mut to.deployment_configuration {
+        if dc.circuit_breaker.take().is_some() {
+            dropped.push(DroppedSetting {
+                field: "deploymentConfiguration.deploymentCircuitBreaker".into(),
+                reason: "the circuit breaker works only with the ECS controller; CodeDeploy's auto-rollback replaces it".into(),
+            });
+        }
+        if let Some(alarms) = dc.alarms.take() {
+            dropped.push(DroppedSetting {
+                field: "deploymentConfiguration.alarms".into(),
+                reason: format!(
+                    "alarm-based rollback works only with the ECS controller; add {:?} to the deployment group's alarms instead",
+                    alarms.alarm_names
+                ),
+            });
+        }
+        dc.strategy = None;
+        dc.bake_time_in_minutes = None;
+    }
+    if svc.deployment_configuration.is_none() && !identical {
+        warnings.push(
+            "DescribeServices reported no deploymentConfiguration; the recreated service gets AWS's defaults".to_owned(),
+        );
+    }
+    for d in &dropped {
+        warnings.push(format!("{} is dropped: {}", d.field, d.reason));
+    }
+    let strategy = migration.cutover().clone();
+    let bridge_name = match &strategy {
+        ServiceCutover::Parallel { new_name } => {
+            to.name = new_name.as_str().to_owned();
+            warnings.push(format!(
+                "the service is renamed to {new_name}: anything keyed by the service name (auto scaling targets, alarms, dashboards) must follow"
+            ));
+            None
+        }
+        ServiceCutover::ParallelKeepName => Some(crate::spec::bridge_service_name(service_name)),
+        _ => None,
+    };
+    match &strategy {
+        ServiceCutover::Recreate => warnings.push(format!(
+            "cutover 'recreate' deletes service {service_name} and creates it again: traffic is NOT served until the new tasks are healthy"
+        )),
+        _ => warnings.push(
+            "parallel cutover: two services register tasks into the same target group for a while (ECS allows it); try it in a non-production account first".to_owned(),
+        ),
+    }
+    let final_service = to.name.clone();
+    let change = Change {
+        step: StepId::ServiceCutover,
+        action: if identical { Action::NoOp } else { Action::Replace },
+        // The role and application first: cheap calls that fail early (permissions, names)
+        // before the service is recreated, which is slow to undo.
+        depends_on: vec![StepId::GreenTargetGroup, StepId::TestListener, StepId::ServiceRole, StepId::Application],
+        detail: ChangeDetail::ServiceCutover {
+            strategy,
+            from: Box::new(svc.clone()),
+            to: Box::new(to),
+            bridge_name,
+            dropped,
+        },
+    };
+    (change, final_service)
+}
+
+/// The blue/green deployment group.
+pub(super) fn deployment_group(b: &Basis<'_>, role_arn: String, test_listener_arn: Option<String>, final_service: String) -> Change {
+    let Basis { dg_existing, blue, prod, ref cluster, ref app_spec, ref dg_spec, ref green_spec, ref deployment_config, ref ownership, .. } = *b;
+    let mut rollback_events = dg_spec.auto_rollback_events().to_vec();
+    if !dg_spec.alarms().is_empty() && !rollback_events.contains(&AutoRollbackEvent::DeploymentStopOnAlarm) {
+        rollback_events.push(AutoRollbackEvent::DeploymentStopOnAlarm);
+    }
+    rollback_events.sort();
+    rollback_events.dedup();
+    Change {
+        step: StepId::DeploymentGroup,
+        action: if dg_existing.is_some() { Action::NoOp } else { Action::Create },
+        depends_on: vec![StepId::ServiceRole, StepId::Application, StepId::ServiceCutover, StepId::TestListener],
+        detail: ChangeDetail::DeploymentGroup(DeploymentGroupValues {
+            application: app_spec.application_name().as_str().to_owned(),
+            name: dg_spec.deployment_group_name().as_str().to_owned(),
+            service_role_arn: role_arn,
+            deployment_config: deployment_config.clone(),
+            cluster: cluster.clone(),
+            service: final_service,
+            target_groups: [blue.name.clone(), green_spec.green_name().as_str().to_owned()],
+            prod_listener_arn: prod.arn.clone(),
+            test_listener_arn,
+            auto_rollback_events: rollback_events,
+            ready_wait: dg_spec.ready_wait(),
+            termination_wait: dg_spec.termination_wait(),
+            alarms: dg_spec.alarms().to_vec(),
+            tags: ownership.clone(),
+        }),
+    }
+}
