@@ -130,4 +130,26 @@ mod tests {
         assert!(refused.has(RefusalKind::StalePlan), "{refused}");
         assert!(account.mutating_operations().is_empty());
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_green_group_made_earlier_is_attached_by_a_later_transaction() {
+        let account = recreated_by_terraform();
+        let no_test_port = || Migration::for_service("prod", "web").unwrap().build();
+        let first = Transaction::new(no_test_port()).only([StepId::GreenTargetGroup]).plan(&account.clients()).await.unwrap();
+        assert_eq!(first.apply(&account.clients(), &InMemoryJournal::new(), &options()).await.unwrap(), Outcome::Applied);
+        // The rest, without the green step: the green group joins the production listener at
+        // weight 0 by the ARN the plan found.
+        let rest = Transaction::new(no_test_port())
+            .without([StepId::GreenTargetGroup, StepId::ServiceCutover])
+            .plan(&account.clients())
+            .await
+            .unwrap();
+        assert_eq!(rest.apply(&account.clients(), &InMemoryJournal::new(), &options()).await.unwrap(), Outcome::Applied);
+        let st = account.state();
+        let green = st.target_groups.values().find(|t| t.name.ends_with("-green")).unwrap().arn.clone();
+        let listener = &st.load_balancer.listeners.iter().find(|l| l.port == Some(80)).unwrap();
+        let weights: Vec<(String, i32)> = listener.default_forward.iter().map(|t| (t.target_group_arn.clone(), t.weight)).collect();
+        assert!(weights.contains(&(green, 0)), "{weights:?}");
+        assert!(st.deployment_groups.contains_key(&("prod-web".to_owned(), "web-bluegreen".to_owned())));
+    }
 }

@@ -98,7 +98,11 @@ impl Transaction {
                 ));
                 continue;
             }
-            let change = Change { step: id.clone(), action: planned.action, depends_on: step.depends_on(), detail: planned.detail };
+            // A built-in step left out of a partial transaction is done already (the plan checked
+            // what the others need), as for the built-in steps' own dependencies.
+            let mut depends_on = step.depends_on();
+            depends_on.retain(|d| !d.is_built_in() || self.built_in.contains(d));
+            let change = Change { step: id.clone(), action: planned.action, depends_on, detail: planned.detail };
             // Listed after the last step it depends on, so the plan reads in running order.
             let at = plan
                 .changes
@@ -106,9 +110,19 @@ impl Transaction {
                 .rposition(|c| change.depends_on.contains(&c.step))
                 .map_or(plan.changes.len(), |i| i + 1);
             plan.changes.insert(at, change);
+        }
+        // Once every step is in: a step that must run before another joins its dependencies.
+        for step in &self.custom {
             for later in step.required_by() {
-                if let Some(c) = plan.changes.iter_mut().find(|c| c.step == later) {
-                    c.depends_on.push(id.clone());
+                match plan.changes.iter_mut().find(|c| c.step == later) {
+                    Some(c) => c.depends_on.push(step.id()),
+                    // Left out of a partial transaction: done already, nothing to run before.
+                    None if later.is_built_in() && !self.built_in.contains(&later) => {}
+                    None => refusals.push(Refusal::new(
+                        RefusalKind::StepGraph,
+                        format!("step {} must run before step {later}, which is not in the transaction", step.id()),
+                        format!("add step {later} to the transaction, or drop it from required_by"),
+                    )),
                 }
             }
         }

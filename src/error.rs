@@ -270,7 +270,9 @@ impl AwsApiError {
                 se.err().code().map(str::to_owned),
                 se.err().message().map(str::to_owned),
             ),
-            other => (None, Some(aws_smithy_types::error::display::DisplayErrorContext(other).to_string())),
+            // No word from the service: what happened is the SDK error itself, reachable as
+            // source() (copying its text here would print it twice in a Report).
+            _ => (None, None),
         };
         let kind = match &err {
             SdkError::TimeoutError(_) => ErrorKind::Timeout,

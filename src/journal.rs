@@ -169,6 +169,13 @@ pub enum Entry {
         /// Which.
         step: StepId,
     },
+    /// A step failed; the run rolls back (`resume` after a crash finishes the rollback).
+    StepFailed {
+        /// Which.
+        step: StepId,
+        /// Error text, with its causes.
+        error: String,
+    },
     /// Every step finished.
     Committed,
     /// Undo started.

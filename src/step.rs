@@ -94,11 +94,14 @@ pub trait Step: Send + Sync {
     /// Unique within the transaction; other steps depend on it by this id.
     fn id(&self) -> StepId;
 
-    /// Steps that must finish before this one starts. Nothing else orders steps.
+    /// Steps that must finish before this one starts. Nothing else orders steps. A built-in
+    /// step left out of a partial transaction counts as done (the plan checked that what it
+    /// makes exists); any other id must be in the transaction.
     fn depends_on(&self) -> Vec<StepId>;
 
-    /// Built-in steps that must wait for this one (it is added to their dependencies), so a
-    /// user's step can sit *between* built-in steps. Default: none.
+    /// Steps that must wait for this one (it is added to their dependencies), so a user's step
+    /// can sit *between* built-in steps. A built-in step left out of a partial transaction is
+    /// skipped; any other id must be in the transaction. Default: none.
     fn required_by(&self) -> Vec<StepId> {
         Vec::new()
     }
@@ -215,11 +218,11 @@ impl<'a> StepContext<'a> {
                 Ok(v)
             }
             Err(e) if e.is_refusal() => {
-                self.journal.append(Entry::Failed { intent: seq, error: e.to_string() })?;
+                self.journal.append(Entry::Failed { intent: seq, error: crate::error::Report(&e).to_string() })?;
                 Err(e)
             }
             Err(e) => {
-                self.journal.append(Entry::Uncertain { intent: seq, error: e.to_string() })?;
+                self.journal.append(Entry::Uncertain { intent: seq, error: crate::error::Report(&e).to_string() })?;
                 Err(e)
             }
         }

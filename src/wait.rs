@@ -125,6 +125,7 @@ mod tests {
 
 /// The waits of a run (see [`crate::ApplyOptions::service_wait`] and
 /// [`crate::ApplyOptions::iam_propagation`]).
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Waits {
     /// Services running their tasks, passing health checks, becoming INACTIVE.

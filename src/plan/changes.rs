@@ -65,7 +65,12 @@ pub(super) fn test_route(b: &Basis<'_>) -> (Change, Option<String>) {
         step: StepId::TestListener,
         action: test_action,
         depends_on: vec![StepId::GreenTargetGroup],
-        detail: ChangeDetail::TestListener { load_balancer_arn: lb.arn.clone(), route, tags: ownership.clone() },
+        detail: ChangeDetail::TestListener {
+            load_balancer_arn: lb.arn.clone(),
+            route,
+            tags: ownership.clone(),
+            green_arn: green_existing.map(|g| g.arn.clone()),
+        },
     };
     (change, test_listener_arn)
 }

@@ -77,6 +77,10 @@ pub enum ChangeDetail {
         route: TestRoute,
         /// Tags of a created listener.
         tags: Tags,
+        /// The green group's ARN when it exists already (e.g. a partial transaction without
+        /// the green-target-group step).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        green_arn: Option<String>,
     },
     /// The CodeDeploy service role.
     ServiceRole {
@@ -337,8 +341,10 @@ pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> R
     })
 }
 
-/// A digest of the built-in changes, blind to what moves on its own (running task counts), so
-/// that a plan made again from an unchanged account has the same one.
+/// A digest of the built-in changes, blind to running task counts (they move on their own and
+/// the plan writes none of them), so that a plan made again from an unchanged account has the
+/// same one. A changed desired count does count: the cutover would recreate the service with
+/// the count it planned.
 pub(crate) fn fingerprint(changes: &[Change]) -> String {
     use sha2::Digest as _;
     fn strip(v: &mut serde_json::Value) {

@@ -312,7 +312,9 @@ pub(super) fn validate<'a>(migration: &'a Migration, inv: &'a Inventory, steps: 
                 "choose another --test-listener-port (8080 is common)",
             ));
         } else if let Some(l) = lb.listeners.iter().find(|l| l.port == Some(p)) {
-            if owned(&l.tags, &id) {
+            // Ours, or (when the transaction does not create the test listener) the one
+            // someone else made for this purpose, used as it is.
+            if owned(&l.tags, &id) || !has(StepId::TestListener) {
                 existing_test_listener = Some(l);
             } else {
                 refusals.push(Refusal::new(

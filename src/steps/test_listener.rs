@@ -157,12 +157,13 @@ impl crate::step::Step for TestListenerStep {
 
     fn apply<'a>(&'a self, cx: &'a Ctx<'a>) -> futures::future::BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let crate::plan::ChangeDetail::TestListener { load_balancer_arn, route, tags } = &self.0.detail else {
+            let crate::plan::ChangeDetail::TestListener { load_balancer_arn, route, tags, green_arn } = &self.0.detail else {
                 return Err(super::wrong_detail(&self.0));
             };
-            let green = match cx.output(crate::step::outputs::GREEN_TARGET_GROUP_ARN) {
+            // Made by this run's green step; else the group the plan found (a partial
+            // transaction without the green step: the plan checked that it exists).
+            let green = match cx.output(crate::step::outputs::GREEN_TARGET_GROUP_ARN).or_else(|| green_arn.clone()) {
                 Some(arn) => arn,
-                // A partial transaction without the green step: the group exists (the plan checked).
                 None => green_group_arn(cx, route).await?,
             };
             if let Some(arn) = apply(cx, load_balancer_arn, route, tags, &green).await? {

@@ -47,7 +47,7 @@ pub(crate) fn build_steps(plan: &Plan, registry: &StepRegistry) -> Result<Vec<Bo
 
 /// What keeps the plan's changes from being a graph the executor can run: a duplicate id, a
 /// dependency on a step the plan does not hold, a cycle.
-pub fn graph_refusals(plan: &Plan) -> Vec<Refusal> {
+pub(crate) fn graph_refusals(plan: &Plan) -> Vec<Refusal> {
     let mut refusals = Vec::new();
     let mut ids = BTreeSet::new();
     for c in &plan.changes {
@@ -154,11 +154,12 @@ impl Plan {
     pub async fn apply(&self, aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions) -> Result<Outcome> {
         ensure_startable(journal)?;
         let steps = build_steps(self, opts.registry())?;
-        if self.is_noop() {
-            return Ok(Outcome::NothingToDo);
-        }
+        // Also for a plan with nothing to do: "nothing to do" must be true of the account now.
         if opts.check_current {
             ensure_current(self, aws).await?;
+        }
+        if self.is_noop() {
+            return Ok(Outcome::NothingToDo);
         }
         journal.append(Entry::Begin { plan: Box::new(self.clone()) })?;
         Box::pin(finish(aws, self, &steps, journal, opts, true)).await
@@ -181,7 +182,8 @@ async fn finish(
         }
         Err((_, e @ Error::Journal(_))) => Err(e),
         Err((step, cause)) => {
-            let rollback = compensate(aws, plan, steps, journal, opts, &format!("step {step} failed: {cause}")).await?;
+            let reason = format!("step {step} failed: {}", crate::error::Report(&cause));
+            let rollback = compensate(aws, plan, steps, journal, opts, &reason).await?;
             Err(Error::Apply(Box::new(ApplyFailed::new(step, cause, rollback))))
         }
     }
@@ -208,9 +210,12 @@ pub async fn resume(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions
     let Some((plan, run)) = journal::last_run(&records) else { return Ok(Outcome::NothingToDo) };
     match journal::status(&records) {
         JournalStatus::Unfinished => {
-            let plan = plan.clone();
+            let plan = with_implied_order(plan.clone());
             let steps = build_steps(&plan, opts.registry())?;
-            if run.iter().any(|r| matches!(r.entry, Entry::RollbackStarted { .. })) {
+            // A step had failed (the crash came while the others drained, or during the
+            // rollback): finish undoing rather than going forward.
+            let failed = run.iter().any(|r| matches!(r.entry, Entry::RollbackStarted { .. } | Entry::StepFailed { .. }));
+            if failed {
                 let report = compensate(aws, &plan, &steps, journal, opts, "resuming an interrupted rollback").await?;
                 return Ok(Outcome::RolledBack(report));
             }
@@ -221,6 +226,22 @@ pub async fn resume(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions
         )),
         _ => Ok(Outcome::NothingToDo),
     }
+}
+
+/// Plans written before the executor scheduled from `depends_on` only (no `migration` in them)
+/// ran the role and application before the cutover without declaring it; keep that order.
+fn with_implied_order(mut plan: Plan) -> Plan {
+    if plan.migration.is_none() {
+        let present: Vec<StepId> = plan.changes.iter().map(|c| c.step.clone()).collect();
+        if let Some(c) = plan.changes.iter_mut().find(|c| c.step == StepId::ServiceCutover) {
+            for d in [StepId::ServiceRole, StepId::Application] {
+                if present.contains(&d) && !c.depends_on.contains(&d) {
+                    c.depends_on.push(d);
+                }
+            }
+        }
+    }
+    plan
 }
 
 /// What a rollback of the journal's last run would undo, one line each, newest last.
@@ -292,7 +313,12 @@ async fn run_one(cx: StepContext<'_>, step: &dyn Step, action: Action) -> StepRe
             Ok(id)
         }
         Err(e) => {
-            cx.emit(EventKind::StepFailed { step: id.clone(), error: crate::error::Report(&e).to_string() });
+            let error = crate::error::Report(&e).to_string();
+            // So a crash while the other steps drain is resumed as a rollback, not forward.
+            if !matches!(e, Error::Journal(_)) {
+                cx.journal.append(Entry::StepFailed { step: id.clone(), error: error.clone() }).map_err(j)?;
+            }
+            cx.emit(EventKind::StepFailed { step: id.clone(), error });
             Err((id, e))
         }
     }

@@ -80,14 +80,22 @@ async fn a_dependency_on_a_step_outside_the_transaction_is_refused_at_plan_time(
     let Err(Error::Plan(refused)) = result else { panic!("accepted: {result:?}") };
     assert!(refused.has(RefusalKind::StepGraph), "{refused}");
     assert!(refused.to_string().contains("test/nowhere"), "{refused}");
-    // A built-in step left out of a partial transaction is just as missing.
+    // A user's step that must run before a step the transaction does not hold.
     let result = Transaction::new(migration())
-        .without([StepId::GreenTargetGroup, StepId::TestListener, StepId::ServiceCutover, StepId::DeploymentGroup, StepId::PipelineDeployAction])
-        .step(marker("test/a", &[StepId::ServiceCutover], &[], &ran))
+        .step(marker("test/a", &[], &[StepId::new("test/elsewhere").unwrap()], &ran))
         .plan(&account.clients())
         .await;
     let Err(Error::Plan(refused)) = result else { panic!("accepted: {result:?}") };
-    assert!(refused.to_string().contains("depends on step service-cutover"), "{refused}");
+    assert!(refused.to_string().contains("must run before step test/elsewhere"), "{refused}");
+    // A built-in step left out of a partial transaction is done already, as for the built-in
+    // steps' own dependencies: the dependency is dropped, not refused.
+    let plan = Transaction::new(migration())
+        .without([StepId::ServiceCutover, StepId::DeploymentGroup, StepId::PipelineDeployAction])
+        .step(marker("test/a", &[StepId::ServiceCutover, StepId::GreenTargetGroup], &[StepId::DeploymentGroup], &ran))
+        .plan(&account.clients())
+        .await
+        .unwrap();
+    assert_eq!(plan.change(StepId::new("test/a").unwrap()).unwrap().depends_on, [StepId::GreenTargetGroup]);
     assert!(account.mutating_operations().is_empty());
 }
 
@@ -159,4 +167,40 @@ async fn the_order_comes_from_the_declared_dependencies_only() {
     let total = account.state().log.len();
     let last_at = starts[order("test/last")].1;
     assert_eq!(last_at, total, "every change was made before the last step started: {starts:?}");
+}
+
+/// A journal that stops the process (fails) as the rollback is about to start.
+struct CrashAtRollback(InMemoryJournal);
+
+impl ecs_bluegreen::Journal for CrashAtRollback {
+    fn append(&self, entry: ecs_bluegreen::journal::Entry) -> ecs_bluegreen::Result<u64> {
+        if matches!(entry, ecs_bluegreen::journal::Entry::RollbackStarted { .. }) {
+            return Err(Error::Journal("simulated crash".into()));
+        }
+        self.0.append(entry)
+    }
+    fn records(&self) -> ecs_bluegreen::Result<Vec<ecs_bluegreen::journal::Record>> {
+        self.0.records()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_after_a_step_failed_is_resumed_as_a_rollback_not_forward() {
+    use ecs_bluegreen::testing::{Fault, InjectedError};
+    let account = MockAccount::new(Scenario::default());
+    let start = account.state();
+    account.inject(Fault::nth_call("CreateService", 1, InjectedError::AccessDenied));
+    let plan = migration().plan(&account.clients()).await.unwrap();
+    let journal = CrashAtRollback(InMemoryJournal::new());
+    let result = plan.apply(&account.clients(), &journal, &opts(StepRegistry::new())).await;
+    assert!(matches!(result, Err(Error::Journal(_))), "{result:?}");
+    let records = ecs_bluegreen::Journal::records(&journal).unwrap();
+    assert!(records.iter().any(|r| matches!(&r.entry, ecs_bluegreen::journal::Entry::StepFailed { step, .. } if step == &StepId::ServiceCutover)));
+    // The failed CreateService would succeed now; going forward would migrate. It must not.
+    let outcome = ecs_bluegreen::resume(&account.clients(), &InMemoryJournal::from_records(records), &opts(StepRegistry::new()))
+        .await
+        .unwrap();
+    let Outcome::RolledBack(report) = outcome else { panic!("resumed forward: {outcome:?}") };
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(account.state().differences(&start), Vec::<String>::new());
 }

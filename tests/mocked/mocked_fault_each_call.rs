@@ -38,7 +38,9 @@ async fn fail_each_call(cutover: ServiceCutover) -> usize {
             }
             Ok(other) => panic!("{context}: unexpected {other:?}"),
             Err(Error::Apply(failed)) => {
-                assert!(failed.cause.to_string().contains("injected fault"), "{context}: {}", failed.cause);
+                // The fault is no answer from the service: its text is the cause's source.
+                let cause = ecs_bluegreen::error::Report(&failed.cause).to_string();
+                assert!(cause.contains("injected fault"), "{context}: {cause}");
                 assert!(failed.rollback.is_clean(), "{context}: {}", failed.rollback);
                 world.assert_as_before(&context);
             }

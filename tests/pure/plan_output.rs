@@ -143,6 +143,7 @@ fn test_listener_on_8080_forwards_to_the_green_group() {
                 target_group: s("web-tg-1-green"),
             },
             tags: owned(),
+            green_arn: None,
         }
     );
 }
@@ -378,6 +379,7 @@ fn without_a_test_port_the_green_group_joins_the_production_listener_at_weight_z
                 before: vec![WeightedTargetGroup { target_group_arn: s(sample::BLUE_TG_ARN), weight: 1 }],
             },
             tags: owned(),
+            green_arn: None,
         }
     );
     let ChangeDetail::DeploymentGroup(dg) = &change(&p, StepId::DeploymentGroup).detail else { panic!() };
