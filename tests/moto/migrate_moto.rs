@@ -194,7 +194,9 @@ async fn fault_at_every_mutating_call(cutover: ServiceCutover) {
                 break;
             }
             Err(Error::Apply(failed)) => {
-                assert!(failed.cause.to_string().contains("injected fault"), "{context}: {}", failed.cause);
+                // The fault is no answer from the service: its text is the cause's source.
+                let cause = ecs_bluegreen::error::Report(&failed.cause).to_string();
+                assert!(cause.contains("injected fault"), "{context}: {cause}");
                 assert!(failed.rollback.is_clean(), "{context}: {}", failed.rollback);
                 assert_same(&before, &snap(&aws, &f).await, &context);
             }
