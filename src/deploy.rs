@@ -36,7 +36,7 @@ use aws_sdk_codedeploy::types::{
     AppSpecContent, DeploymentStatus, RevisionLocation, RevisionLocationType, TargetLabel,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use crate::digest::sha256_hex;
 use typed_builder::TypedBuilder;
 
 use crate::AwsClients;
@@ -373,11 +373,6 @@ impl fmt::Display for DeploymentReport {
 
 pub use crate::error::DeployRefused;
 
-/// Hex (lower-case) SHA-256 of `content`, as `appSpecContent.sha256` expects it (the report
-/// carries it: [`DeploymentReport::appspec_sha256`]).
-pub(crate) fn sha256_hex(content: &str) -> String {
-    Sha256::digest(content.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Creates one blue/green deployment of the service behind `request`'s deployment group, with
 /// the task definition the service runs now, and follows it to its end or to the deadline.

@@ -8,6 +8,7 @@ pub mod clients;
 pub mod compose;
 pub(crate) mod convert;
 pub mod deploy;
+pub(crate) mod digest;
 pub mod discover;
 pub mod error;
 pub mod events;

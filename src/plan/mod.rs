@@ -346,7 +346,6 @@ pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> R
 /// same one. A changed desired count does count: the cutover would recreate the service with
 /// the count it planned.
 pub(crate) fn fingerprint(changes: &[Change]) -> String {
-    use sha2::Digest as _;
     fn strip(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(m) => {
@@ -369,8 +368,7 @@ pub(crate) fn fingerprint(changes: &[Change]) -> String {
         .collect();
     let mut v = serde_json::to_value(&built_in).unwrap_or_default();
     strip(&mut v);
-    let digest = sha2::Sha256::digest(v.to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::sha256_hex(&v.to_string())
 }
 
 

@@ -160,12 +160,12 @@ impl crate::step::Step for TestListenerStep {
             let crate::plan::ChangeDetail::TestListener { load_balancer_arn, route, tags, green_arn } = &self.0.detail else {
                 return Err(super::wrong_detail(&self.0));
             };
-            // Made by this run's green step; else the group the plan found (a partial
-            // transaction without the green step: the plan checked that it exists).
-            let green = match cx.output(crate::step::outputs::GREEN_TARGET_GROUP_ARN).or_else(|| green_arn.clone()) {
-                Some(arn) => arn,
-                None => green_group_arn(cx, route).await?,
-            };
+            // Made (or found unchanged) by this run's green step; else the group the plan found
+            // (a partial transaction without the green step: the plan checked that it exists).
+            let green = cx
+                .output(crate::step::outputs::GREEN_TARGET_GROUP_ARN)
+                .or_else(|| green_arn.clone())
+                .ok_or_else(|| crate::Error::custom("the plan names no green target group for the test route"))?;
             if let Some(arn) = apply(cx, load_balancer_arn, route, tags, &green).await? {
                 cx.set_output(crate::step::outputs::TEST_LISTENER_ARN, arn);
             }
@@ -178,14 +178,4 @@ impl crate::step::Step for TestListenerStep {
             cx.set_output(crate::step::outputs::TEST_LISTENER_ARN, arn.clone());
         }
     }
-}
-
-/// The green group's ARN by name, for a transaction that does not create it.
-async fn green_group_arn(cx: &Ctx<'_>, route: &TestRoute) -> Result<String> {
-    let TestRoute::Listener { target_group, .. } = route else {
-        return Err(crate::Error::custom("no green target group in this transaction or the account"));
-    };
-    let tg = crate::discover::describe_target_group(cx.aws, crate::discover::TgLookup::Name(target_group)).await?;
-    tg.map(|t| t.arn)
-        .ok_or_else(|| crate::Error::custom(format!("green target group {target_group} does not exist")))
 }
