@@ -157,6 +157,8 @@ impl From<Error> for Failure {
         let code = match &e {
             Error::Plan(_) | Error::Validation(_) | Error::Unfinished(_) | Error::DeployRefused(_) | Error::UnregisteredStep(_) => 2,
             Error::Apply(f) if !f.rollback.is_clean() => 3,
+            // Refused before any change (unreadable journal, another run's journal...).
+            Error::Journal(j) if j.changed_nothing() => 2,
             // The journal could not be written: the account's state needs `status` and `resume`.
             Error::Journal(_) => 3,
             _ => 1,

@@ -162,16 +162,29 @@ impl std::error::Error for ApplyFailed {
 pub struct JournalError {
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    before_any_change: bool,
 }
 
 impl JournalError {
     /// A journal error without an underlying cause.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), source: None }
+        Self { message: message.into(), source: None, before_any_change: false }
     }
     /// A journal error caused by `source` (an `io::Error`, a JSON error...).
     pub fn with_source(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self { message: message.into(), source: Some(Box::new(source)) }
+        Self { message: message.into(), source: Some(Box::new(source)), before_any_change: false }
+    }
+    /// Marks the error as raised before the run changed anything (a journal that cannot be
+    /// opened, read or first written, or that belongs to another run): the request is refused
+    /// and the account is as it was.
+    #[must_use]
+    pub fn before_any_change(mut self) -> Self {
+        self.before_any_change = true;
+        self
+    }
+    /// Whether the error came before the run changed anything (see [`Self::before_any_change`]).
+    pub fn changed_nothing(&self) -> bool {
+        self.before_any_change
     }
     /// The message (without the cause).
     pub fn message(&self) -> &str {
