@@ -1,4 +1,4 @@
-//! The bundle of the five SDK clients the migration talks to.
+//! The bundle of the SDK clients the migration talks to.
 
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_types::SdkConfig;
@@ -20,10 +20,14 @@ pub struct AwsClients {
     pub codepipeline: aws_sdk_codepipeline::Client,
     /// AWS IAM.
     pub iam: aws_sdk_iam::Client,
+    /// AWS STS: the caller's account, recorded in the journal and checked against it.
+    pub sts: aws_sdk_sts::Client,
+    /// AWS Systems Manager: the run lock (a parameter per service, see [`crate::lock`]).
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 impl AwsClients {
-    /// Clients for all five services from one shared SDK configuration.
+    /// Clients for every service from one shared SDK configuration.
     pub fn from_conf(config: &SdkConfig) -> Self {
         Self::builder(config).build()
     }
@@ -34,14 +38,17 @@ impl AwsClients {
     }
 
     /// Bundles ready-made clients (mocks, or clients configured by the caller).
+    #[allow(clippy::too_many_arguments)]
     pub fn from_clients(
         ecs: aws_sdk_ecs::Client,
         elbv2: aws_sdk_elasticloadbalancingv2::Client,
         codedeploy: aws_sdk_codedeploy::Client,
         codepipeline: aws_sdk_codepipeline::Client,
         iam: aws_sdk_iam::Client,
+        sts: aws_sdk_sts::Client,
+        ssm: aws_sdk_ssm::Client,
     ) -> Self {
-        Self { ecs, elbv2, codedeploy, codepipeline, iam }
+        Self { ecs, elbv2, codedeploy, codepipeline, iam, sts, ssm }
     }
 }
 
@@ -54,7 +61,7 @@ pub struct AwsClientsBuilder<'a> {
 }
 
 impl AwsClientsBuilder<'_> {
-    /// Adds an interceptor to every one of the five clients.
+    /// Adds an interceptor to every client.
     pub fn interceptor(mut self, interceptor: impl Intercept + 'static) -> Self {
         self.interceptors.push(SharedInterceptor::new(interceptor));
         self
@@ -77,6 +84,8 @@ impl AwsClientsBuilder<'_> {
             codedeploy: client!(aws_sdk_codedeploy),
             codepipeline: client!(aws_sdk_codepipeline),
             iam: client!(aws_sdk_iam),
+            sts: client!(aws_sdk_sts),
+            ssm: client!(aws_sdk_ssm),
         }
     }
 }

@@ -73,6 +73,9 @@ pub enum Error {
     /// [`StepRegistry`](crate::StepRegistry). Nothing was changed.
     #[error(transparent)]
     UnregisteredStep(#[from] UnregisteredStep),
+    /// Another run holds the service's run lock ([`crate::lock`]). Nothing was changed.
+    #[error(transparent)]
+    Locked(Box<crate::lock_holder::LockHeld>),
     /// An error of a user's step.
     #[error(transparent)]
     Custom(Box<dyn std::error::Error + Send + Sync + 'static>),
@@ -90,7 +93,7 @@ impl Error {
             Error::Aws(e) => e.kind(),
             Error::Plan(_) | Error::Validation(_) | Error::UnregisteredStep(_) => ErrorKind::InvalidInput,
             Error::Timeout { .. } => ErrorKind::Timeout,
-            Error::Journal(_) | Error::Unfinished(_) => ErrorKind::Conflict,
+            Error::Journal(_) | Error::Unfinished(_) | Error::Locked(_) => ErrorKind::Conflict,
             Error::Apply(f) => f.cause.kind(),
             Error::DeployRefused(r) => r.kind(),
             Error::Custom(e) => match e.downcast_ref::<Error>() {

@@ -76,6 +76,18 @@ pub enum EventKind {
         /// Error text.
         error: String,
     },
+    /// The run took the service's run lock.
+    Locked {
+        /// The lock.
+        lock: crate::lock_holder::LockInfo,
+    },
+    /// The run's lock could not be released: the next run is refused until it is broken.
+    LockNotReleased {
+        /// The lock.
+        lock: crate::lock_holder::LockInfo,
+        /// Why.
+        error: String,
+    },
 }
 
 /// A progress observer (see [`crate::ApplyOptions::observer`]).

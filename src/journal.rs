@@ -129,6 +129,9 @@ pub enum Entry {
     Begin {
         /// The plan (holds the original service definition and pipeline action).
         plan: Box<Plan>,
+        /// The run's id and what it belongs to (absent in journals written before 0.2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run: Option<Box<crate::identity::RunInfo>>,
     },
     /// A step started.
     StepStarted {
@@ -356,9 +359,18 @@ impl Journal for FileJournal {
 pub(crate) fn last_run(records: &[Record]) -> Option<(&Plan, &[Record])> {
     let start = records.iter().rposition(|r| matches!(r.entry, Entry::Begin { .. }))?;
     match &records[start].entry {
-        Entry::Begin { plan } => Some((plan, &records[start..])),
+        Entry::Begin { plan, .. } => Some((plan, &records[start..])),
         _ => None,
     }
+}
+
+/// The id and identity of the journal's last run (`None`: no run, or a journal written before
+/// runs recorded them).
+pub fn last_run_info(records: &[Record]) -> Option<&crate::identity::RunInfo> {
+    records.iter().rev().find_map(|r| match &r.entry {
+        Entry::Begin { run, .. } => Some(run.as_deref()),
+        _ => None,
+    })?
 }
 
 /// Where the journal stands.
@@ -434,7 +446,7 @@ mod tests {
             built_in_steps: vec![],
         };
         assert_eq!(status(&j.records().unwrap()), JournalStatus::Empty);
-        j.append(Entry::Begin { plan: Box::new(plan) }).unwrap();
+        j.append(Entry::Begin { plan: Box::new(plan), run: None }).unwrap();
         let a = j.append(Entry::Intent { step: StepId::Application, effect: effect("a") }).unwrap();
         j.append(Entry::Done { intent: a, effect: effect("a") }).unwrap();
         let b = j.append(Entry::Intent { step: StepId::Application, effect: effect("b") }).unwrap();

@@ -15,6 +15,8 @@ pub struct ApplyOptions {
     pub(crate) waits: Waits,
     pub(crate) registry: StepRegistry,
     pub(crate) check_current: bool,
+    pub(crate) run_lock: bool,
+    pub(crate) journal_service: Option<(String, String)>,
     observer: Option<Observer>,
 }
 
@@ -23,6 +25,8 @@ impl fmt::Debug for ApplyOptions {
         f.debug_struct("ApplyOptions")
             .field("waits", &self.waits)
             .field("registry", &self.registry)
+            .field("run_lock", &self.run_lock)
+            .field("journal_service", &self.journal_service)
             .field("observer", &self.observer.is_some())
             .finish()
     }
@@ -34,6 +38,8 @@ impl Default for ApplyOptions {
             waits: Waits::default(),
             registry: StepRegistry::new(),
             check_current: true,
+            run_lock: true,
+            journal_service: None,
             observer: None,
         }
     }
@@ -71,6 +77,20 @@ impl ApplyOptions {
     /// loaded from a file or shown to a person before applying.
     pub fn skip_stale_plan_check(mut self) -> Self {
         self.check_current = false;
+        self
+    }
+    /// Runs without the run lock ([`crate::lock`]): nothing then stops a second run on the
+    /// same service from another process or machine. For callers that serialise runs
+    /// themselves or may not use SSM parameters.
+    pub fn without_run_lock(mut self) -> Self {
+        self.run_lock = false;
+        self
+    }
+    /// `resume` and `rollback` refuse (changing nothing) a journal whose run belongs to
+    /// another service than `cluster`/`service` (its account and region are always checked
+    /// against the caller's).
+    pub fn journal_of(mut self, cluster: impl Into<String>, service: impl Into<String>) -> Self {
+        self.journal_service = Some((cluster.into(), service.into()));
         self
     }
     /// The registry of users' steps.

@@ -34,7 +34,10 @@ pub struct Call {
     pub operation: String,
     /// The request as the SDK's `Debug` prints it.
     pub input: String,
-    /// Whether the operation changes something (not Describe/Get/List/BatchGet).
+    /// Whether the operation changes the migrated resources: not Describe/Get/List/BatchGet,
+    /// and not the run's own bookkeeping (the run lock's SSM parameter calls, STS), which
+    /// [`Fault::nth_mutation`](super::Fault::nth_mutation) does not number either; fail those
+    /// by name (e.g. `Fault::every_call("PutParameter", ..)`).
     pub mutating: bool,
     /// The fault injected into this call, if any.
     pub fault: Option<InjectedError>,
@@ -149,6 +152,8 @@ pub struct AccountState {
     pub(crate) deployment_script: super::scenario::DeploymentScript,
     /// Pipelines by name.
     pub pipelines: BTreeMap<String, aws_sdk_codepipeline::types::PipelineDeclaration>,
+    /// SSM parameters by name (value): the run locks ([`crate::lock`]).
+    pub parameters: BTreeMap<String, String>,
     /// Every CreateService request accepted or refused, in order.
     pub create_service_requests: Vec<aws_sdk_ecs::operation::create_service::CreateServiceInput>,
     /// Changes made, in order (`Operation target`).
@@ -221,6 +226,7 @@ impl AccountState {
         diff_maps("deployment group", &a.deployment_groups, &b.deployment_groups, &mut out);
         diff_maps("deployment group tags", &a.deployment_group_tags, &b.deployment_group_tags, &mut out);
         diff_maps("pipeline", &a.pipelines, &b.pipelines, &mut out);
+        diff_maps("parameter", &a.parameters, &b.parameters, &mut out);
         out
     }
 
@@ -364,7 +370,7 @@ impl Inner {
     /// (the first that hits decides), records it with `input`, and returns the state (due
     /// background changes applied) with the verdict.
     pub(crate) fn admit(&self, operation: &str, input: String) -> (StateGuard<'_>, Verdict) {
-        let mutating = !is_read_only(operation);
+        let mutating = !is_read_only(operation) && !is_bookkeeping(operation);
         let mutation_no = mutating.then(|| {
             let mut m = self.mutations.lock().unwrap_or_else(|p| p.into_inner());
             *m += 1;
@@ -440,6 +446,12 @@ pub(crate) fn aws_error<E: CreateUnhandledError>(code: &str, message: &str) -> E
 /// Whether an operation only reads.
 pub(crate) fn is_read_only(operation: &str) -> bool {
     ["Describe", "Get", "List", "BatchGet"].iter().any(|p| operation.starts_with(p))
+}
+
+/// Whether an operation is the run's bookkeeping (the run lock, the caller's identity) rather
+/// than a change to what the migration moves.
+pub(crate) fn is_bookkeeping(operation: &str) -> bool {
+    matches!(operation, "PutParameter" | "DeleteParameter" | "GetParameter" | "GetCallerIdentity")
 }
 
 /// One operation the account answers: the name faults and [`Call`]s use, and its rule.
@@ -582,6 +594,8 @@ impl MockAccount {
             super::fake_iam::rules(&inner),
             super::fake_codedeploy::rules(&inner),
             super::fake_pipeline::rules(&inner),
+            super::fake_sts::rules(&inner),
+            super::fake_ssm::rules(&inner),
         ];
         let mut rules = Vec::new();
         let mut known = inner.known_operations.lock().unwrap_or_else(|p| p.into_inner());

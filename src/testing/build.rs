@@ -27,6 +27,7 @@ pub(crate) fn initial_state(scenario: &Scenario) -> AccountState {
             .iter()
             .map(|p| (p.name.clone(), crate::convert::pipeline_to_sdk(p, &scenario.account_id)))
             .collect(),
+        parameters: BTreeMap::new(),
         create_service_requests: Vec::new(),
         log: Vec::new(),
         calls: Vec::new(),

@@ -40,6 +40,8 @@ mod fake_ecs;
 mod fake_elb;
 mod fake_iam;
 mod fake_pipeline;
+mod fake_ssm;
+mod fake_sts;
 mod faults;
 mod harness;
 mod interceptor;

@@ -16,6 +16,8 @@ pub use crate::options::ApplyOptions;
 pub use crate::report::{LeftOver, Outcome, RollbackReport};
 
 use crate::error::{Error, Result};
+use crate::identity::{Caller, RunIdentity, RunInfo, short_cluster};
+use crate::lock::RunLock;
 use crate::journal::{Entry, Journal, JournalStatus, pending_effects};
 use crate::plan::{Action, Plan, PlanError, Refusal, RefusalKind, StepId};
 use crate::registry::StepRegistry;
@@ -148,21 +150,137 @@ async fn ensure_current(plan: &Plan, aws: &AwsClients) -> Result<()> {
 impl Plan {
     /// Applies the plan as a transaction. Before the first change it reads the account again
     /// and refuses a stale plan, and refuses a plan whose users' steps are not registered in
-    /// `opts` (nothing changed either way). On failure, everything this run did is undone and
-    /// [`Error::Apply`] carries the [`RollbackReport`]. A journal that cannot be written stops
-    /// the run at once (like a crash): resume or roll back from the journal afterwards.
+    /// `opts` (nothing changed either way). It records who runs it and on what in the journal
+    /// (refusing a journal that holds another migration's run), and holds the service's run
+    /// lock ([`crate::lock`]) from before the re-read to the end, also on failure. On
+    /// failure, everything this run did is undone and [`Error::Apply`] carries the
+    /// [`RollbackReport`]. A journal that cannot be written stops the run at once (like a
+    /// crash): resume or roll back from the journal afterwards.
     pub async fn apply(&self, aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions) -> Result<Outcome> {
         ensure_startable(journal)?;
         let steps = build_steps(self, opts.registry())?;
-        // Also for a plan with nothing to do: "nothing to do" must be true of the account now.
-        if opts.check_current {
-            ensure_current(self, aws).await?;
+        let caller = Caller::of(aws).await?;
+        let identity = RunIdentity::new(&caller, &self.cluster, &self.service, &self.migration_id);
+        ensure_same_migration(&journal.records()?, &identity)?;
+        if let Some(account) = self.account_id.as_deref().filter(|a| *a != caller.account_id) {
+            return Err(Error::Plan(PlanError::new(vec![Refusal::new(
+                RefusalKind::StalePlan,
+                format!("the plan was made in account {account}, and these credentials act in account {}", caller.account_id),
+                "plan with the credentials you apply with; nothing was changed",
+            )])));
         }
-        if self.is_noop() {
-            return Ok(Outcome::NothingToDo);
+        let run = RunInfo::new(identity);
+        let lock = take_lock(aws, opts, &caller, &self.cluster, &self.service, &self.migration_id, &run.run_id, "apply").await?;
+        let result = async {
+            // Also for a plan with nothing to do: "nothing to do" must be true of the account now.
+            if opts.check_current {
+                ensure_current(self, aws).await?;
+            }
+            if self.is_noop() {
+                return Ok(Outcome::NothingToDo);
+            }
+            journal
+                .append(Entry::Begin { plan: Box::new(self.clone()), run: Some(Box::new(run)) })
+                .map_err(nothing_changed)?;
+            Box::pin(finish(aws, self, &steps, journal, opts, true)).await
         }
-        journal.append(Entry::Begin { plan: Box::new(self.clone()) })?;
-        Box::pin(finish(aws, self, &steps, journal, opts, true)).await
+        .await;
+        release_lock(aws, opts, &self.migration_id, lock).await;
+        result
+    }
+}
+
+/// A journal failure before the run's first change: the request is refused, nothing changed.
+fn nothing_changed(e: Error) -> Error {
+    match e {
+        Error::Journal(j) => Error::Journal(j.before_any_change()),
+        other => other,
+    }
+}
+
+/// One journal, one migration: refuses a journal whose last run belongs to another account,
+/// region or service (its run could no longer be rolled back from it).
+fn ensure_same_migration(records: &[journal::Record], identity: &RunIdentity) -> Result<()> {
+    let Some((plan, _)) = journal::last_run(records) else { return Ok(()) };
+    let recorded = match journal::last_run_info(records) {
+        Some(info) => info.identity.clone(),
+        // Written before runs recorded their identity: the plan names the service.
+        None => RunIdentity { cluster: short_cluster(&plan.cluster).to_owned(), service: plan.service.clone(), migration_id: plan.migration_id.clone(), ..identity.clone() },
+    };
+    let same = recorded.partition == identity.partition
+        && recorded.account_id == identity.account_id
+        && recorded.region == identity.region
+        && recorded.cluster == identity.cluster
+        && recorded.service == identity.service
+        && recorded.migration_id == identity.migration_id;
+    if same {
+        return Ok(());
+    }
+    Err(Error::Journal(
+        crate::error::JournalError::new(format!(
+            "refusing to apply with this journal: it holds a run of {recorded}, and this run is for {identity}; \
+             one journal records one migration (its run could no longer be rolled back from it); use another journal \
+             path; nothing was changed"
+        ))
+        .before_any_change(),
+    ))
+}
+
+/// Checks that the journal's last run belongs to the caller's account and region (and to the
+/// service `opts` names, if any) before `resume` or `rollback` act on it.
+fn ensure_journal_belongs(records: &[journal::Record], plan: &Plan, caller: &Caller, opts: &ApplyOptions, what: &str) -> Result<()> {
+    let service = opts.journal_service.as_ref().map(|(c, s)| (c.as_str(), s.as_str()));
+    match journal::last_run_info(records) {
+        Some(info) => crate::identity::check_journal_run(&info.identity, caller, service, what),
+        None => {
+            // Written before runs recorded their identity: the plan knows the service, and
+            // the account when discovery saw it.
+            let recorded = RunIdentity {
+                partition: caller.partition.clone(),
+                account_id: plan.account_id.clone().unwrap_or_else(|| caller.account_id.clone()),
+                region: caller.region.clone(),
+                cluster: short_cluster(&plan.cluster).to_owned(),
+                service: plan.service.clone(),
+                migration_id: plan.migration_id.clone(),
+            };
+            crate::identity::check_journal_run(&recorded, caller, service, what)
+        }
+    }
+}
+
+/// The run id of the journal's last run (journals written before runs had ids: derived from
+/// the migration id, so resume and rollback of one still share a lock).
+fn journal_run_id(records: &[journal::Record], plan: &Plan) -> String {
+    journal::last_run_info(records).map_or_else(|| format!("legacy:{}", plan.migration_id), |i| i.run_id.clone())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn take_lock(
+    aws: &AwsClients,
+    opts: &ApplyOptions,
+    caller: &Caller,
+    cluster: &str,
+    service: &str,
+    migration_id: &str,
+    run_id: &str,
+    operation: &str,
+) -> Result<Option<RunLock>> {
+    if !opts.run_lock {
+        return Ok(None);
+    }
+    let lock = crate::lock::acquire(aws, cluster, service, run_id, operation, &crate::lock::holder_name(&caller.arn)).await?;
+    opts.emit(migration_id, EventKind::Locked { lock: lock.info().clone() });
+    Ok(Some(lock))
+}
+
+/// Releases the run's lock; a failure does not change the run's outcome, it is reported as
+/// an event (the next run is refused until the lock is broken by its id).
+async fn release_lock(aws: &AwsClients, opts: &ApplyOptions, migration_id: &str, lock: Option<RunLock>) {
+    let Some(lock) = lock else { return };
+    let info = lock.info().clone();
+    if let Err(e) = lock.release(aws).await {
+        tracing::warn!(error = %crate::error::Report(&e), "the run lock could not be released");
+        opts.emit(migration_id, EventKind::LockNotReleased { lock: info, error: crate::error::Report(&e).to_string() });
     }
 }
 
@@ -191,35 +309,51 @@ async fn finish(
 
 /// Undoes the last run recorded in the journal (a completed migration, an interrupted one,
 /// or an incomplete earlier rollback). Users' steps in it must be registered in `opts`.
+/// Refuses, changing nothing, a journal whose run belongs to another account or region than
+/// the clients' (or to another service than [`ApplyOptions::journal_of`] names), and while
+/// another run holds the service's lock.
 pub async fn rollback(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions) -> Result<RollbackReport> {
     let records = journal.records()?;
     let Some((plan, _)) = journal::last_run(&records) else { return Ok(RollbackReport::default()) };
+    let caller = Caller::of(aws).await?;
+    ensure_journal_belongs(&records, plan, &caller, opts, "roll back")?;
     if journal::status(&records) == JournalStatus::RolledBack {
         return Ok(RollbackReport::default());
     }
     let plan = plan.clone();
     let steps = build_steps(&plan, opts.registry())?;
-    compensate(aws, &plan, &steps, journal, opts, "rollback requested").await
+    let run_id = journal_run_id(&records, &plan);
+    let lock = take_lock(aws, opts, &caller, &plan.cluster, &plan.service, &plan.migration_id, &run_id, "rollback").await?;
+    let report = compensate(aws, &plan, &steps, journal, opts, "rollback requested").await;
+    release_lock(aws, opts, &plan.migration_id, lock).await;
+    report
 }
 
 /// Continues a run left unfinished by a crash: finishes the migration (every step is
 /// idempotent and looks at the live state first), or finishes an interrupted rollback.
-/// Users' steps in it must be registered in `opts`.
+/// Users' steps in it must be registered in `opts`. Refuses a journal of another account,
+/// region or service and a locked service as [`rollback`] does.
 pub async fn resume(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions) -> Result<Outcome> {
     let records = journal.records()?;
     let Some((plan, run)) = journal::last_run(&records) else { return Ok(Outcome::NothingToDo) };
+    let caller = Caller::of(aws).await?;
+    ensure_journal_belongs(&records, plan, &caller, opts, "resume")?;
     match journal::status(&records) {
         JournalStatus::Unfinished => {
             let plan = with_implied_order(plan.clone());
             let steps = build_steps(&plan, opts.registry())?;
+            let run_id = journal_run_id(&records, &plan);
+            let lock = take_lock(aws, opts, &caller, &plan.cluster, &plan.service, &plan.migration_id, &run_id, "resume").await?;
             // A step had failed (the crash came while the others drained, or during the
             // rollback): finish undoing rather than going forward.
             let failed = run.iter().any(|r| matches!(r.entry, Entry::RollbackStarted { .. } | Entry::StepFailed { .. }));
-            if failed {
-                let report = compensate(aws, &plan, &steps, journal, opts, "resuming an interrupted rollback").await?;
-                return Ok(Outcome::RolledBack(report));
-            }
-            finish(aws, &plan, &steps, journal, opts, false).await
+            let outcome = if failed {
+                compensate(aws, &plan, &steps, journal, opts, "resuming an interrupted rollback").await.map(Outcome::RolledBack)
+            } else {
+                finish(aws, &plan, &steps, journal, opts, false).await
+            };
+            release_lock(aws, opts, &plan.migration_id, lock).await;
+            outcome
         }
         JournalStatus::RollbackIncomplete => Err(Error::Unfinished(
             "the last rollback left resources behind: run rollback again".into(),

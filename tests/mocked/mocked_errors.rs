@@ -282,7 +282,7 @@ async fn e_apply_refuses_an_unfinished_journal_without_a_call() {
     let plan = plan();
     // A run that started (and e.g. crashed after creating the green group).
     let journal = InMemoryJournal::new();
-    journal.append(Entry::Begin { plan: Box::new(plan.clone()) }).unwrap();
+    journal.append(Entry::Begin { plan: Box::new(plan.clone()), run: None }).unwrap();
     journal.append(Entry::StepStarted { step: StepId::GreenTargetGroup }).unwrap();
     assert_eq!(status(&journal), JournalStatus::Unfinished);
     let records_before = journal.records().unwrap();
@@ -377,7 +377,7 @@ async fn g_rollback_recreates_a_service_that_is_still_draining() {
     assert_eq!(world.state().services[SERVICE].status, "DRAINING");
     let plan = recreate_plan();
     let journal = InMemoryJournal::new();
-    journal.append(Entry::Begin { plan: Box::new(plan) }).unwrap();
+    journal.append(Entry::Begin { plan: Box::new(plan), run: None }).unwrap();
     journal.append(Entry::StepStarted { step: StepId::ServiceCutover }).unwrap();
     journal
         .append(Entry::Intent {

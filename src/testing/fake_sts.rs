@@ -1,0 +1,23 @@
+//! STS in the mock account: who the clients act as (the scenario's account).
+
+use aws_sdk_sts::Client;
+use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
+use aws_smithy_mocks::mock;
+
+use super::account::{Answer, Shared, answer};
+
+/// The ARN the kit's clients act as.
+pub(crate) fn caller_arn(account_id: &str) -> String {
+    format!("arn:aws:iam::{account_id}:user/ecs-bluegreen-kit")
+}
+
+pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
+    let who = answer(acct, "GetCallerIdentity", mock!(Client::get_caller_identity), |st, _| {
+        Ok(GetCallerIdentityOutput::builder()
+            .account(st.account_id.clone())
+            .arn(caller_arn(&st.account_id))
+            .user_id("AIDAMOCKACCOUNTKIT")
+            .build())
+    });
+    vec![who]
+}
