@@ -35,7 +35,7 @@ struct Cli {
     opts: Opts,
 }
 
-const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n  1  failed and fully rolled back (verify: a check failed; deploy-check: the deployment failed, was stopped, or outlived --deadline)\n  2  invalid input, refused plan or deploy-check (e.g. another deployment in flight), or an unfinished journal from an earlier run (nothing changed)\n  3  failed and rollback incomplete (journal kept; the report says what is left)";
+const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n  1  failed and fully rolled back (verify: a check failed; deploy-check: the deployment failed, was stopped, or outlived --deadline)\n  2  invalid input, refused plan or deploy-check (e.g. another deployment in flight), an unfinished journal from an earlier run, a journal of another account/region/service, or the service locked by another run (nothing changed)\n  3  failed and rollback incomplete (journal kept; the report says what is left)";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -60,6 +60,13 @@ enum Command {
     /// stopped, or is still running at --deadline (left running unless --stop-on-deadline).
     #[command(name = "deploy-check")]
     DeployCheck,
+    /// Break the run lock of --cluster/--service left by a run that died, given the lock's id
+    /// (printed by the refused run). A lock with another id is left alone (exit 2).
+    Unlock {
+        /// The id of the lock to break.
+        #[arg(long)]
+        lock_id: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -155,7 +162,12 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         let code = match &e {
-            Error::Plan(_) | Error::Validation(_) | Error::Unfinished(_) | Error::DeployRefused(_) | Error::UnregisteredStep(_) => 2,
+            Error::Plan(_)
+            | Error::Validation(_)
+            | Error::Unfinished(_)
+            | Error::DeployRefused(_)
+            | Error::UnregisteredStep(_)
+            | Error::Locked(_) => 2,
             Error::Apply(f) if !f.rollback.is_clean() => 3,
             // Refused before any change (unreadable journal, another run's journal...).
             Error::Journal(j) if j.changed_nothing() => 2,
@@ -255,6 +267,11 @@ fn apply_options() -> ApplyOptions {
             EventKind::Undoing { what } => format!("<== undo {what}"),
             EventKind::Undone { what } => format!("    undone: {what}"),
             EventKind::UndoFailed { what, error } => format!("    UNDO FAILED: {what}: {error}"),
+            EventKind::Locked { lock } => format!("==> run lock taken: {lock}"),
+            EventKind::LockNotReleased { lock, error } => format!(
+                "    WARNING: the run lock was not released ({error}); break it with `migrate unlock --lock-id {}` and the same --cluster/--service",
+                lock.lock_id
+            ),
             _ => return None,
         })
     };
@@ -285,6 +302,16 @@ fn apply_options() -> ApplyOptions {
             .iam_propagation(ecs_bluegreen::wait::WaitPolicy::FAST);
     }
     opts
+}
+
+/// Options of `rollback`/`resume`: with --cluster/--service given, the journal must belong to
+/// that service (a journal of another service is refused before any change).
+fn journal_options(opts: &Opts) -> ApplyOptions {
+    let o = apply_options();
+    match (&opts.cluster, &opts.service) {
+        (Some(c), Some(s)) => o.journal_of(c, s),
+        _ => o,
+    }
 }
 
 /// Progress of deploy-check: a spinner on a terminal, plain lines on stderr otherwise.
@@ -403,14 +430,14 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         Command::Rollback => {
             let journal = FileJournal::open(journal_path(opts)?)?;
             let aws = clients(recorder).await;
-            let report = ecs_bluegreen::rollback(&aws, &journal, &apply_options()).await?;
+            let report = ecs_bluegreen::rollback(&aws, &journal, &journal_options(opts)).await?;
             print_report(output, "rollback", &report);
             if report.is_clean() { Ok(()) } else { Err(Failure { code: 3, message: "rollback incomplete".into(), json: None }) }
         }
         Command::Resume => {
             let journal = FileJournal::open(journal_path(opts)?)?;
             let aws = clients(recorder).await;
-            match ecs_bluegreen::resume(&aws, &journal, &apply_options()).await? {
+            match ecs_bluegreen::resume(&aws, &journal, &journal_options(opts)).await? {
                 Outcome::RolledBack(report) => {
                     print_report(output, "resumed rollback", &report);
                     if report.is_clean() { Ok(()) } else { Err(Failure { code: 3, message: "rollback incomplete".into(), json: None }) }
@@ -462,6 +489,20 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
                 let message = format!("deploy-check: deployment {} {}", report.deployment_id, report.outcome.as_str().replace('_', " "));
                 Err(Failure { code: 1, message, json: None })
             }
+        }
+        Command::Unlock { lock_id } => {
+            let cluster = opts.cluster.as_deref().ok_or_else(|| Failure::invalid("--cluster is required"))?;
+            let service = opts.service.as_deref().ok_or_else(|| Failure::invalid("--service is required"))?;
+            let aws = clients(recorder).await;
+            let broken = ecs_bluegreen::lock::unlock(&aws, cluster, service, &lock_id).await?;
+            match output {
+                Output::Text => println!("broke the run lock of {cluster}/{service}: {broken}"),
+                Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "result": "unlocked", "lock": broken })).expect("json")
+                ),
+            }
+            Ok(())
         }
         Command::Status => {
             let path = journal_path(opts)?;

@@ -71,7 +71,7 @@ pub async fn acquire(aws: &AwsClients, cluster: &str, service: &str, run_id: &st
             .await;
         match put {
             Ok(_) => return Ok(RunLock { parameter, info }),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_already_exists()) => {}
+            Err(e) if has_code(&e, "ParameterAlreadyExists") => {}
             Err(e) => return Err(e).ctx("PutParameter", &parameter),
         }
         match current_at(aws, &parameter).await? {
@@ -116,6 +116,12 @@ pub async fn unlock(aws: &AwsClients, cluster: &str, service: &str, lock_id: &st
     }
 }
 
+/// Whether `e` is AWS's answer with error `code` (by code, so an error the SDK did not model in
+/// this version, or a test double's, is recognised too).
+fn has_code<E: aws_sdk_ssm::error::ProvideErrorMetadata, R>(e: &aws_sdk_ssm::error::SdkError<E, R>, code: &str) -> bool {
+    e.as_service_error().is_some_and(|s| s.code() == Some(code))
+}
+
 async fn current_at(aws: &AwsClients, parameter: &str) -> Result<Option<LockInfo>> {
     match aws.ssm.get_parameter().name(parameter).send().await {
         Ok(out) => {
@@ -129,7 +135,7 @@ async fn current_at(aws: &AwsClients, parameter: &str) -> Result<Option<LockInfo
                 since_ms: 0,
             })))
         }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => Ok(None),
+        Err(e) if has_code(&e, "ParameterNotFound") => Ok(None),
         Err(e) => Err(e).ctx("GetParameter", parameter),
     }
 }
@@ -138,7 +144,7 @@ async fn delete(aws: &AwsClients, parameter: &str) -> Result<()> {
     match aws.ssm.delete_parameter().name(parameter).send().await {
         Ok(_) => Ok(()),
         // Already gone (a retried delete whose first answer was lost): released.
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => Ok(()),
+        Err(e) if has_code(&e, "ParameterNotFound") => Ok(()),
         Err(e) => Err(e).ctx("DeleteParameter", parameter),
     }
 }

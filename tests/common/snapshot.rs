@@ -7,7 +7,7 @@ use ecs_bluegreen::AwsClients;
 use serde_json::{Value, json};
 
 /// Reads services, target groups (+ attributes, tags), listeners (+ actions, tags), roles
-/// (+ tags, attached policies), CodeDeploy applications and groups, and the pipeline.
+/// (+ tags, attached policies), CodeDeploy applications and groups, the pipeline, and run locks.
 /// Runtime noise (deployment ids, timestamps, pipeline version) is left out.
 pub async fn snapshot(aws: &AwsClients, cluster: &str, lb_arn: &str, pipeline: &str) -> Value {
     let mut out = BTreeMap::new();
@@ -116,6 +116,12 @@ pub async fn snapshot(aws: &AwsClients, cluster: &str, lb_arn: &str, pipeline: &
         })
         .collect();
     out.insert("pipeline", json!({"name": decl.name(), "role": decl.role_arn(), "stages": stages}));
+
+    // Run locks (SSM parameters under /ecs-bluegreen/): a lock left behind is a leftover.
+    let params = aws.ssm.get_parameters_by_path().path("/ecs-bluegreen").recursive(true).send().await.unwrap();
+    let mut locks: Vec<String> = params.parameters().iter().filter_map(|p| p.name().map(str::to_owned)).collect();
+    locks.sort();
+    out.insert("run_locks", json!(locks));
     json!(out)
 }
 

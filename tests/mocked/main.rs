@@ -17,4 +17,5 @@ mod mocked_discovery;
 mod mocked_errors;
 mod mocked_fault_each_call;
 mod mocked_service_fields;
+mod run_lock;
 mod testing_kit;
