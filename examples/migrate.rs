@@ -236,6 +236,11 @@ async fn clients(recorder: &CallRecorder) -> AwsClients {
         let at = list.split(',').filter_map(|n| n.trim().parse().ok()).collect();
         builder = builder.interceptor(faults::FailNthMutation::at(at));
     }
+    // Test hook: lose the answers of the listed mutating calls (done, then retried by the SDK).
+    if let Ok(list) = std::env::var("ECS_BLUEGREEN_LOSE_ANSWERS") {
+        let at = list.split(',').filter_map(|n| n.trim().parse().ok()).collect();
+        builder = builder.interceptor(faults::LoseNthAnswer::at(at));
+    }
     builder.build()
 }
 

@@ -22,13 +22,20 @@ Refusals moto lacks (AWS refuses these; the order of a migration's calls depends
   Checked only when the application exists and the group does not, so moto's own errors keep their
   precedence.
 - ECS ``CreateService`` with a name that is still ACTIVE in that cluster -> 400
-  ``InvalidParameterException`` "Creation of service was not idempotent." (moto would silently replace it).
+  ``InvalidParameterException`` "Creation of service was not idempotent." (moto would silently replace it),
+  unless the request repeats the ``clientToken`` that created it: then the existing service, as AWS
+  answers an idempotent retry.
 - ECS ``UpdateService`` with ``deploymentController.type = CODE_DEPLOY`` -> 400
   ``InvalidParameterException`` (AWS has no in-place path into CODE_DEPLOY; the service must be recreated).
 - ECS ``UpdateService`` on a ``CODE_DEPLOY`` service changing ``taskDefinition``,
   ``networkConfiguration``, ``loadBalancers`` or setting ``forceNewDeployment`` -> 400
   ``InvalidParameterException`` with AWS's texts ("Unable to update task definition on services with a
   CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment." etc.).
+
+- ELBv2 ``CreateListener`` on a port the load balancer already listens on: AWS answers with the
+  existing listener when protocol, port and default actions are the same (the call is idempotent, as a
+  retry after a lost answer needs), else 400 ``DuplicateListener``. moto 5.2.5 compares the port with
+  listener ARNs, so it never refuses and makes a second listener on the port.
 
 Server economy (no behaviour the project relies on changes):
 
@@ -128,6 +135,36 @@ def _wrap_create_deployment_group(original):
     return create_deployment_group
 
 
+# ---------------------------------------------------------------- ELBv2: one listener per port
+
+
+def _action_key(action) -> str:
+    import json
+
+    return json.dumps(action.data, sort_keys=True, default=str)
+
+
+def _wrap_create_listener(original):
+    @functools.wraps(original)
+    def create_listener(self, load_balancer_arn, protocol, port, ssl_policy, certificate, actions, *args, **kwargs):
+        from moto.elbv2.exceptions import DuplicateListenerError
+        from moto.elbv2.models import FakeAction
+
+        balancer = self.load_balancers.get(load_balancer_arn)
+        if balancer is not None:
+            for listener in balancer.listeners.values():
+                if str(listener.port) != str(port):
+                    continue
+                wanted = [_action_key(FakeAction(a)) for a in actions]
+                have = [_action_key(a) for a in listener.default_actions]
+                if listener.protocol == protocol and wanted == have:
+                    return listener
+                raise DuplicateListenerError()
+        return original(self, load_balancer_arn, protocol, port, ssl_policy, certificate, actions, *args, **kwargs)
+
+    return create_listener
+
+
 # ---------------------------------------------------------------- ECS: refusals
 
 
@@ -136,10 +173,18 @@ def _wrap_create_service(original):
     def create_service(self: EC2ContainerServiceResponse):
         cluster_name = self._get_param("cluster", "default").split("/")[-1]
         service_name = self._get_param("serviceName")
+        token = self._get_param("clientToken")
         existing = self.ecs_backend.services.get(f"{cluster_name}:{service_name}")
         if existing is not None and existing.status == "ACTIVE":
+            # The same client token again (a retry after a lost answer): the service it made.
+            if token and getattr(existing, "_ebg_client_token", None) == token:
+                return ActionResult({"service": existing})
             raise InvalidParameterException("Creation of service was not idempotent.")
-        return original(self)
+        result = original(self)
+        created = self.ecs_backend.services.get(f"{cluster_name}:{service_name}")
+        if token and created is not None:
+            created._ebg_client_token = token
+        return result
 
     return create_service
 
@@ -223,7 +268,10 @@ def install() -> None:
     """Applies the extension to moto's classes (idempotent)."""
     if getattr(CodeDeployResponse, "_ecs_bluegreen_ext", False):
         return
+    from moto.elbv2.models import ELBv2Backend
     from moto.iam.models import IAMBackend
+
+    ELBv2Backend.create_listener = _wrap_create_listener(ELBv2Backend.create_listener)
 
     IAMBackend._init_aws_policies = _init_selected_aws_policies
     CodeDeployResponse.delete_application = delete_application

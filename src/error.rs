@@ -107,7 +107,28 @@ impl Error {
     /// else (timeouts, lost connections, users' errors) may have reached the service.
     pub(crate) fn is_refusal(&self) -> bool {
         match self {
-            Error::Aws(a) => a.code().is_some() && a.kind() != ErrorKind::Timeout,
+            Error::Aws(a) => a.code().is_some() && a.kind() != ErrorKind::Timeout && !self.is_already_exists(),
+            _ => false,
+        }
+    }
+
+    /// Whether AWS answered a create with "already exists". After a lost answer the SDK's
+    /// retry gets this for what its first attempt created, so it does not prove that nothing
+    /// changed: the resource must be looked up (and adopted when it carries this run's tag).
+    pub fn is_already_exists(&self) -> bool {
+        let Error::Aws(a) = self else { return false };
+        match a.code() {
+            Some(
+                "EntityAlreadyExists"
+                | "ApplicationAlreadyExistsException"
+                | "DeploymentGroupAlreadyExistsException"
+                | "DuplicateTargetGroupName"
+                | "DuplicateListener"
+                | "ParameterAlreadyExists"
+                | "ResourceAlreadyExistsException",
+            ) => true,
+            // ECS's answer to a CreateService retried without the first attempt's client token.
+            Some("InvalidParameterException") => a.message().is_some_and(|m| m.contains("not idempotent")),
             _ => false,
         }
     }

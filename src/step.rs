@@ -202,7 +202,8 @@ impl<'a> StepContext<'a> {
     /// Journals the intent, runs the call, journals its outcome. `done` turns the call's
     /// result into the effect as it happened (with identifiers AWS assigned). A refusal from
     /// the service is journaled as failed (nothing changed); any other failure (timeout, lost
-    /// connection) as uncertain, so undo looks the resource up.
+    /// connection, "already exists", which a retry after a lost answer also gets) as
+    /// uncertain, so undo looks the resource up.
     pub async fn mutate<T>(
         &self,
         intent: Effect,
@@ -211,7 +212,52 @@ impl<'a> StepContext<'a> {
     ) -> Result<T> {
         let seq = self.journal.append(Entry::Intent { step: self.step.clone(), effect: intent.clone() })?;
         self.emit(EventKind::Mutating { step: self.step.clone(), what: intent.describe() });
-        match call.await {
+        let result = call.await;
+        self.record(seq, intent, result, done)
+    }
+
+    /// [`StepContext::mutate`] for a create whose answer may be lost: when AWS answers
+    /// "already exists" ([`Error::is_already_exists`], e.g. the SDK retried a create whose first
+    /// answer never arrived), `adopt` looks the resource up and returns it when it carries this
+    /// run's ownership tag. Adopted, it is journaled as done (its undo removes it); found and
+    /// not ours, the create is journaled as refused (nothing of ours exists); if the look-up
+    /// fails, as uncertain.
+    pub async fn mutate_or_adopt<T, A>(
+        &self,
+        intent: Effect,
+        call: impl Future<Output = Result<T>>,
+        adopt: impl FnOnce() -> A,
+        done: impl FnOnce(&T, Effect) -> Effect,
+    ) -> Result<T>
+    where
+        A: Future<Output = Result<Option<T>>>,
+    {
+        let seq = self.journal.append(Entry::Intent { step: self.step.clone(), effect: intent.clone() })?;
+        self.emit(EventKind::Mutating { step: self.step.clone(), what: intent.describe() });
+        let result = match call.await {
+            Err(e) if e.is_already_exists() => match adopt().await {
+                Ok(Some(found)) => {
+                    tracing::info!(what = %intent.describe(), "already exists and carries this migration's tag: adopted");
+                    Ok(found)
+                }
+                Ok(None) => {
+                    self.journal.append(Entry::Failed { intent: seq, error: crate::error::Report(&e).to_string() })?;
+                    return Err(e);
+                }
+                Err(lookup) => {
+                    let error = format!("{}; looking it up failed: {}", crate::error::Report(&e), crate::error::Report(&lookup));
+                    self.journal.append(Entry::Uncertain { intent: seq, error })?;
+                    return Err(e);
+                }
+            },
+            other => other,
+        };
+        self.record(seq, intent, result, done)
+    }
+
+    /// Journals the outcome of the call journaled as intent `seq`.
+    fn record<T>(&self, seq: u64, intent: Effect, result: Result<T>, done: impl FnOnce(&T, Effect) -> Effect) -> Result<T> {
+        match result {
             Ok(v) => {
                 let effect = done(&v, intent);
                 self.journal.append(Entry::Done { intent: seq, effect })?;

@@ -24,12 +24,30 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, tags: &Tags) -> Result<()> 
     for (k, v) in tags {
         req = req.tags(cd::Tag::builder().key(k).value(v).build());
     }
-    ctx.mutate(Effect::ApplicationCreated { name: name.to_owned() },
-        async { req.send().await.ctx("CreateApplication", name) },
+    ctx.mutate_or_adopt(
+        Effect::ApplicationCreated { name: name.to_owned() },
+        async { req.send().await.ctx("CreateApplication", name).map(|_| ()) },
+        // The first attempt's answer was lost: the application it made carries our tag.
+        || async { Ok(is_ours(aws, ctx.plan(), name).await?.then_some(())) },
         |_, e| e,
     )
-    .await?;
-    Ok(())
+    .await
+}
+
+/// Whether the application `name` carries this migration's ownership tag.
+async fn is_ours(aws: &AwsClients, plan: &Plan, name: &str) -> Result<bool> {
+    let region = aws.codedeploy.config().region().map(|r| r.to_string());
+    let (Some(account), Some(region)) = (plan.account_id.as_deref(), region) else {
+        return Err(Error::Aws(crate::AwsApiError::new(
+            "ListTagsForResource",
+            name,
+            None,
+            "cannot tell whether this migration created the application (account unknown)",
+        )));
+    };
+    let arn = format!("arn:aws:codedeploy:{region}:{account}:application:{name}");
+    let tags = aws.codedeploy.list_tags_for_resource().resource_arn(&arn).send().await.ctx("ListTagsForResource", &arn)?;
+    Ok(tags.tags().iter().any(|t| t.key() == Some(OWNERSHIP_TAG) && t.value() == Some(plan.migration_id.as_str())))
 }
 
 /// Deletes the application (and with it its deployment groups) if this migration created it:
@@ -44,20 +62,18 @@ pub(crate) async fn undo(aws: &AwsClients, plan: &Plan, name: &str, confirmed: b
         return Ok(());
     }
     if !confirmed {
-        let region = aws.codedeploy.config().region().map(|r| r.to_string());
-        let (Some(account), Some(region)) = (plan.account_id.as_deref(), region) else {
-            return Err(Error::Aws(crate::AwsApiError::new(
-                "DeleteApplication",
-                name,
-                None,
-                "cannot tell whether this migration created the application (account unknown); left in place",
-            )));
-        };
-        let arn = format!("arn:aws:codedeploy:{region}:{account}:application:{name}");
-        let tags = aws.codedeploy.list_tags_for_resource().resource_arn(&arn).send().await.ctx("ListTagsForResource", &arn)?;
-        let ours = tags.tags().iter().any(|t| t.key() == Some(OWNERSHIP_TAG) && t.value() == Some(plan.migration_id.as_str()));
-        if !ours {
-            return Ok(());
+        match is_ours(aws, plan, name).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(Error::Aws(e)) if e.code().is_none() => {
+                return Err(Error::Aws(crate::AwsApiError::new(
+                    "DeleteApplication",
+                    name,
+                    None,
+                    "cannot tell whether this migration created the application (account unknown); left in place",
+                )));
+            }
+            Err(e) => return Err(e),
         }
     }
     aws.codedeploy.delete_application().application_name(name).send().await.ctx("DeleteApplication", name)?;

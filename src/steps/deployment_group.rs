@@ -5,7 +5,8 @@ use aws_sdk_codedeploy::types as cd;
 
 use super::{Ctx, has_code};
 use crate::error::{Error, Result, SdkResultExt};
-use crate::plan::DeploymentGroupValues;
+use crate::inventory::OWNERSHIP_TAG;
+use crate::plan::{DeploymentGroupValues, Plan};
 use crate::journal::Effect;
 use crate::wait;
 use crate::AwsClients;
@@ -88,20 +89,53 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, d: &DeploymentGroupValues, role_arn: &s
         req = req.tags(cd::Tag::builder().key(k).value(v).build());
     }
     let what = format!("{}/{}", d.application, d.name);
-    ctx.mutate(Effect::DeploymentGroupCreated { application: d.application.clone(), name: d.name.clone() },
+    ctx.mutate_or_adopt(
+        Effect::DeploymentGroupCreated { application: d.application.clone(), name: d.name.clone() },
         wait::retry(&format!("deployment group {what} (IAM propagation)"), ctx.opts.iam_propagation, is_role_propagation, || {
             let req = req.clone();
             let what = what.clone();
-            async move { req.send().await.ctx("CreateDeploymentGroup", what) }
+            async move { req.send().await.ctx("CreateDeploymentGroup", what).map(|_| ()) }
         }),
+        // The first attempt's answer was lost: the group it made carries our tag.
+        || async { Ok(is_ours(aws, ctx.plan(), &d.application, &d.name).await?.then_some(())) },
         |_, e| e,
     )
-    .await?;
-    Ok(())
+    .await
+}
+
+/// Whether the deployment group carries this migration's ownership tag.
+async fn is_ours(aws: &AwsClients, plan: &Plan, application: &str, name: &str) -> Result<bool> {
+    let region = aws.codedeploy.config().region().map(|r| r.to_string());
+    let (Some(account), Some(region)) = (plan.account_id.as_deref(), region) else {
+        return Err(Error::Aws(crate::AwsApiError::new(
+            "ListTagsForResource",
+            format!("{application}/{name}"),
+            None,
+            "cannot tell whether this migration created the deployment group (account unknown)",
+        )));
+    };
+    let arn = format!("arn:aws:codedeploy:{region}:{account}:deploymentgroup:{application}/{name}");
+    match aws.codedeploy.list_tags_for_resource().resource_arn(&arn).send().await {
+        Ok(tags) => Ok(tags.tags().iter().any(|t| t.key() == Some(OWNERSHIP_TAG) && t.value() == Some(plan.migration_id.as_str()))),
+        Err(e) if has_code(&e, &["ResourceArnRequiredException", "ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"]) => Ok(false),
+        Err(e) => Err(e).ctx("ListTagsForResource", arn),
+    }
 }
 
 /// Deletes the deployment group (idempotent: CodeDeploy reports no error for a missing group).
-pub(crate) async fn undo(aws: &AwsClients, application: &str, name: &str) -> Result<()> {
+/// When the create's outcome is unknown (`confirmed == false`: a lost answer, a crash, "already
+/// exists"), only a group carrying this migration's tag is deleted.
+pub(crate) async fn undo(aws: &AwsClients, plan: &Plan, application: &str, name: &str, confirmed: bool) -> Result<()> {
+    if !confirmed {
+        match aws.codedeploy.get_deployment_group().application_name(application).deployment_group_name(name).send().await {
+            Ok(_) => {}
+            Err(e) if has_code(&e, &["DeploymentGroupDoesNotExistException", "ApplicationDoesNotExistException"]) => return Ok(()),
+            Err(e) => return Err(e).ctx("GetDeploymentGroup", format!("{application}/{name}")),
+        }
+        if !is_ours(aws, plan, application, name).await? {
+            return Ok(());
+        }
+    }
     match aws.codedeploy.delete_deployment_group().application_name(application).deployment_group_name(name).send().await {
         Ok(_) => Ok(()),
         Err(e) if has_code(&e, &["ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"]) => Ok(()),

@@ -57,11 +57,16 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, s: &TargetGroupInfo) -> Result<String> 
     }
     let intent = Effect::TargetGroupCreated { name: s.name.clone(), arn: None };
     let arn = ctx
-        .mutate(
+        .mutate_or_adopt(
             intent,
             async {
                 let out = req.send().await.ctx("CreateTargetGroup", &s.name)?;
                 Ok(out.target_groups().first().and_then(|t| t.target_group_arn()).unwrap_or_default().to_owned())
+            },
+            // The first attempt's answer was lost: the group it made carries our tag.
+            || async {
+                let found = describe_target_group(aws, TgLookup::Name(&s.name)).await?;
+                Ok(found.filter(|t| t.tags.get(OWNERSHIP_TAG).map(String::as_str) == Some(ctx.migration_id())).map(|t| t.arn))
             },
             |arn: &String, _| Effect::TargetGroupCreated { name: s.name.clone(), arn: Some(arn.clone()) },
         )

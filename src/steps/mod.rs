@@ -109,7 +109,7 @@ pub(crate) async fn undo(cx: &UndoContext<'_>, effect: &Effect, confirmed: bool)
         }
         Effect::RoleCreated { name, policy_arn } => service_role::undo(aws, migration_id, name, policy_arn).await,
         Effect::ApplicationCreated { name } => application::undo(aws, plan, name, confirmed).await,
-        Effect::DeploymentGroupCreated { application, name } => deployment_group::undo(aws, application, name).await,
+        Effect::DeploymentGroupCreated { application, name } => deployment_group::undo(aws, plan, application, name, confirmed).await,
         Effect::ServiceCreated { cluster, name, controller } => {
             ecs_service::undo_create(aws, cluster, name, controller, opts).await
         }

@@ -47,10 +47,16 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, trust_policy: &str, policy_
                 req = req.tags(built("CreateRole", iam::Tag::builder().key(k).value(v).build())?);
             }
             let intent = Effect::RoleCreated { name: name.to_owned(), policy_arn: policy_arn.to_owned() };
-            ctx.mutate(intent,
+            ctx.mutate_or_adopt(
+                intent,
                 async {
                     let out = req.send().await.ctx("CreateRole", name)?;
                     Ok(out.role().map(|r| r.arn().to_owned()).unwrap_or_default())
+                },
+                || async {
+                    // The first attempt's answer was lost: the role it made carries our tag.
+                    let role = aws.iam.get_role().role_name(name).send().await.ctx("GetRole", name)?.role;
+                    Ok(role.filter(|r| r.tags().iter().any(|t| t.key() == OWNERSHIP_TAG && t.value() == ctx.migration_id())).map(|r| r.arn().to_owned()))
                 },
                 |_, e| e,
             )

@@ -49,11 +49,28 @@ pub(crate) async fn apply(
             }
             let intent = Effect::ListenerCreated { load_balancer_arn: load_balancer_arn.to_owned(), port: *port, arn: None };
             let arn = ctx
-                .mutate(
+                .mutate_or_adopt(
                     intent,
                     async {
                         let out = req.send().await.ctx("CreateListener", format!("{load_balancer_arn}:{port}"))?;
                         Ok(out.listeners().first().and_then(|l| l.listener_arn()).unwrap_or_default().to_owned())
+                    },
+                    // The first attempt's answer was lost: the listener it made carries our tag.
+                    || async {
+                        let out = aws
+                            .elbv2
+                            .describe_listeners()
+                            .load_balancer_arn(load_balancer_arn)
+                            .send()
+                            .await
+                            .ctx("DescribeListeners", load_balancer_arn)?;
+                        let Some(arn) = out.listeners().iter().find(|l| l.port() == Some(i32::from(*port))).and_then(|l| l.listener_arn())
+                        else {
+                            return Ok(None);
+                        };
+                        let tags = elb_tags(aws, &[arn.to_owned()]).await?;
+                        let ours = tags.get(arn).and_then(|t| t.get(OWNERSHIP_TAG)).map(String::as_str) == Some(ctx.migration_id());
+                        Ok(ours.then(|| arn.to_owned()))
                     },
                     |arn: &String, e| match e {
                         Effect::ListenerCreated { load_balancer_arn, port, .. } => {

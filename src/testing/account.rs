@@ -163,6 +163,9 @@ pub struct AccountState {
     /// Background conditions ECS reached, in order.
     pub transitions: Vec<Transition>,
     pub(crate) pending: BTreeMap<String, (Instant, Pending)>,
+    /// CreateService client tokens → the service they created (a retried create with the same
+    /// token answers with that service, as ECS does).
+    pub(crate) service_client_tokens: BTreeMap<String, String>,
     /// When created services' targets become healthy (absent: healthy).
     pub(crate) healthy_at: BTreeMap<String, Instant>,
     pub(crate) origin: Instant,
@@ -180,6 +183,7 @@ impl AccountState {
         r.log.clear();
         r.create_service_requests.clear();
         r.pending.clear();
+        r.service_client_tokens.clear();
         r.healthy_at.clear();
         r.transitions.clear();
         r.next_id = 0;
@@ -393,7 +397,7 @@ impl Inner {
         let at = Instant::now().saturating_duration_since(st.origin);
         let fault = match &verdict {
             Verdict::Proceed => None,
-            Verdict::Fail(e) | Verdict::Lose { error: e, .. } => Some(e.clone()),
+            Verdict::Fail(e) | Verdict::Lose { error: e, .. } | Verdict::Retried(e) => Some(e.clone()),
         };
         st.calls.push(Call { at, operation: operation.to_owned(), input, mutating, fault });
         (st, verdict)
@@ -482,7 +486,7 @@ pub(crate) fn serve<I, O, E>(
     acct: &Shared,
     operation: &'static str,
     input: &I,
-    f: impl FnOnce(&mut AccountState) -> Result<O, E>,
+    f: impl Fn(&mut AccountState) -> Result<O, E>,
 ) -> MockResponse<O, E>
 where
     I: Debug,
@@ -494,6 +498,13 @@ where
         Verdict::Fail(e) => {
             let (code, msg) = e.code_and_message(operation);
             Err(aws_error(&code, &msg))
+        }
+        Verdict::Retried(_) => {
+            // The first attempt takes effect; its answer is lost; the SDK sends it again.
+            let _lost = f(&mut st);
+            let retry = st.calls.last().map(|c| Call { fault: None, ..c.clone() });
+            st.calls.extend(retry);
+            f(&mut st)
         }
         Verdict::Lose { applied, .. } => {
             LOSE_THIS_RESPONSE.with(|c| c.set(true));

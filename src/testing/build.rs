@@ -33,6 +33,7 @@ pub(crate) fn initial_state(scenario: &Scenario) -> AccountState {
         calls: Vec::new(),
         transitions: Vec::new(),
         pending: BTreeMap::new(),
+        service_client_tokens: BTreeMap::new(),
         healthy_at: BTreeMap::new(),
         origin: tokio::time::Instant::now(),
         timing: scenario.ecs_timing,

@@ -70,6 +70,13 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
             return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
         }
         let name = input.service_name().unwrap_or_default().to_owned();
+        // The same client token again (a retry after a lost answer): the service it created.
+        if let Some(token) = input.client_token()
+            && st.service_client_tokens.get(token) == Some(&name)
+            && let Some(svc) = st.services.get(&name).filter(|s| s.status != "INACTIVE")
+        {
+            return Ok(CreateServiceOutput::builder().service(service_to_sdk(svc)).build());
+        }
         // AWS keeps a deleted service's name until it is INACTIVE.
         if st.services.get(&name).is_some_and(|s| s.status != "INACTIVE") {
             return Err(aws_error("InvalidParameterException", "Creation of service was not idempotent."));
@@ -97,6 +104,9 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         }
         let id = format!("ecs-svc/{}", u64::from_str_radix(&st.fresh_id(), 16).unwrap_or(1));
         let svc = service_from_create(input, service_arn(st, &name), cluster_arn(st), id);
+        if let Some(token) = input.client_token() {
+            st.service_client_tokens.insert(token.to_owned(), name.clone());
+        }
         st.log.push(format!("CreateService {name} {}", svc.deployment_controller));
         let out = CreateServiceOutput::builder().service(service_to_sdk(&svc)).build();
         st.pending.insert(name.clone(), (AccountState::after(st.timing.tasks_start), Pending::TasksRunning));

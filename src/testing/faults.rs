@@ -15,6 +15,12 @@ pub enum InjectedError {
     Timeout,
     /// The service did the call but the answer was lost (a timeout after the fact).
     ResponseLost,
+    /// The service did the call, its answer was lost, and the SDK's retry sent the call again:
+    /// the caller gets the second attempt's answer ("already exists" for a create, "not found"
+    /// for a delete). What a client with retries on meets after a lost answer; the kit's
+    /// clients have retries off, so this fault plays the retry inside the account (the retry
+    /// is recorded as a second call).
+    LostAnswer,
     /// Any AWS error code and message, nothing changed.
     Aws {
         /// Error code, e.g. `LimitExceededException`.
@@ -51,7 +57,7 @@ impl InjectedError {
                 "InvalidRoleException".to_owned(),
                 "Cannot assume role provided (injected fault)".to_owned(),
             ),
-            Self::Timeout | Self::ResponseLost => ("RequestTimeout".to_owned(), "injected timeout".to_owned()),
+            Self::Timeout | Self::ResponseLost | Self::LostAnswer => ("RequestTimeout".to_owned(), "injected timeout".to_owned()),
             Self::Aws { code, message } => (code.clone(), message.clone()),
         }
     }
@@ -100,6 +106,8 @@ pub(crate) enum Verdict {
     Proceed,
     Fail(InjectedError),
     Lose { applied: bool, error: InjectedError },
+    /// Done, answer lost, done again by the retry, whose answer the caller gets.
+    Retried(InjectedError),
 }
 
 impl Fault {
@@ -145,6 +153,7 @@ impl Fault {
         hit.then(|| match &self.error {
             InjectedError::Timeout => Verdict::Lose { applied: false, error: self.error.clone() },
             InjectedError::ResponseLost => Verdict::Lose { applied: true, error: self.error.clone() },
+            InjectedError::LostAnswer => Verdict::Retried(self.error.clone()),
             e => Verdict::Fail(e.clone()),
         })
     }

@@ -70,7 +70,7 @@ struct Planned {
 impl Planned {
     /// Whether the fault is a timeout rather than an AWS error.
     fn times_out(&self) -> bool {
-        matches!(self.error, InjectedError::Timeout | InjectedError::ResponseLost)
+        matches!(self.error, InjectedError::Timeout | InjectedError::ResponseLost | InjectedError::LostAnswer)
     }
 
     /// The service's error answer.
@@ -116,7 +116,9 @@ impl Intercept for AccountInterceptor {
         drop(st);
         let error = match verdict {
             Verdict::Proceed => return Ok(()),
-            Verdict::Fail(error) | Verdict::Lose { error, .. } => error,
+            // Through the interceptor the call is the client's own: a lost answer becomes a
+            // timeout, and the client's own retry (if on) sends the call again.
+            Verdict::Fail(error) | Verdict::Lose { error, .. } | Verdict::Retried(error) => error,
         };
         cfg.interceptor_state().store_put(Planned { operation, error, query_protocol: false });
         Ok(())

@@ -20,10 +20,17 @@ pub fn example(name: &str) -> PathBuf {
 /// Runs `migrate ARGS` in `dir`, acting in `account` on moto, with quick waits. `fail` is a
 /// comma-separated list of mutating calls to fail (the CLI's fault-injection test hook).
 pub fn migrate_with(account: &str, dir: &Path, args: &[&str], fail: Option<&str>) -> Output {
-    let mut cmd = Command::new(example("migrate"));
-    if let Some(f) = fail {
-        cmd.env("ECS_BLUEGREEN_FAIL_MUTATIONS", f);
+    match fail {
+        Some(f) => migrate_env(account, dir, args, &[("ECS_BLUEGREEN_FAIL_MUTATIONS", f)]),
+        None => migrate_env(account, dir, args, &[]),
     }
+}
+
+/// Runs `migrate ARGS` as [`migrate_with`] does, with extra environment variables (test hooks
+/// such as `ECS_BLUEGREEN_LOSE_ANSWERS`).
+pub fn migrate_env(account: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(example("migrate"));
+    cmd.envs(env.iter().copied());
     cmd.args(args)
         .current_dir(dir)
         .env("AWS_ENDPOINT_URL", moto_endpoint())

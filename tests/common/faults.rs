@@ -63,3 +63,67 @@ impl Intercept for FailNthMutation {
         Ok(())
     }
 }
+
+/// Loses the answer of the mutating calls numbered in `lose_at` (1-based, numbered as
+/// [`FailNthMutation`] does): the request reaches the service and takes effect, then the
+/// attempt ends in a timeout as if the answer never arrived. The SDK's retry (on by default)
+/// sends the call again and gets the service's second answer ("already exists", "not found").
+///
+/// Used by `examples/migrate.rs` (test hook `ECS_BLUEGREEN_LOSE_ANSWERS`).
+#[derive(Debug, Clone)]
+pub struct LoseNthAnswer {
+    pub lose_at: Vec<usize>,
+    pub seen: Arc<AtomicUsize>,
+}
+
+/// Marks an operation whose first attempt's answer is to be lost.
+#[derive(Debug, Clone)]
+struct LoseFirstAnswer(Arc<std::sync::atomic::AtomicBool>);
+
+impl aws_smithy_types::config_bag::Storable for LoseFirstAnswer {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+impl LoseNthAnswer {
+    pub fn at(lose_at: Vec<usize>) -> Self {
+        Self { lose_at, seen: Arc::default() }
+    }
+}
+
+impl Intercept for LoseNthAnswer {
+    fn name(&self) -> &'static str {
+        "LoseNthAnswer"
+    }
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(meta) = cfg.load::<Metadata>() else { return Ok(()) };
+        if is_read_only(meta.name()) {
+            return Ok(());
+        }
+        let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.lose_at.contains(&n) {
+            cfg.interceptor_state().store_put(LoseFirstAnswer(Arc::default()));
+        }
+        Ok(())
+    }
+    fn modify_before_attempt_completion(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(mark) = cfg.load::<LoseFirstAnswer>() else { return Ok(()) };
+        // Only the first attempt's answer is lost; the retry's answer arrives.
+        if !mark.0.swap(true, Ordering::SeqCst) {
+            use aws_smithy_runtime_api::client::orchestrator::OrchestratorError;
+            use aws_smithy_runtime_api::client::result::ConnectorError;
+            let lost = ConnectorError::timeout("injected fault: the answer was lost after the service did the call".into());
+            context.inner_mut().set_output_or_error(Err(OrchestratorError::connector(lost)));
+        }
+        Ok(())
+    }
+}

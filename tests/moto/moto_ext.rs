@@ -504,3 +504,44 @@ async fn code_deploy_service_refuses_what_codedeploy_owns() {
     assert_eq!(svc.load_balancers().len(), 1);
     assert_eq!(svc.load_balancers()[0].target_group_arn(), Some(TG_ARN));
 }
+
+#[tokio::test]
+async fn create_service_repeated_with_its_client_token_answers_with_the_service() {
+    let aws = moto_clients(&fresh_account());
+    let td = cluster_with_task_definition(&aws).await;
+    let create = |token: &'static str| {
+        aws.ecs.create_service().cluster(CLUSTER).service_name("api").task_definition(&td).desired_count(1).client_token(token).send()
+    };
+    let first = create("token-1").await.unwrap();
+    // A retry after a lost answer: same token, same service, no error, still one service.
+    let again = create("token-1").await.unwrap();
+    assert_eq!(again.service().and_then(|s| s.service_arn()), first.service().and_then(|s| s.service_arn()));
+    let listed = aws.ecs.list_services().cluster(CLUSTER).send().await.unwrap();
+    assert_eq!(listed.service_arns().len(), 1);
+    // Another token is another request: refused while the name is active.
+    let (code, message) = refusal(create("token-2").await);
+    assert_eq!((code.as_str(), message.as_str()), ("InvalidParameterException", "Creation of service was not idempotent."));
+}
+
+#[tokio::test]
+async fn create_listener_is_idempotent_for_the_same_settings_and_refuses_another_on_the_port() {
+    use aws_sdk_elasticloadbalancingv2::types as elb;
+    let account = fresh_account();
+    let aws = moto_clients(&account);
+    let f = common::fixture::seed_rolling_account(&aws, &common::moto_endpoint(), &account).await;
+    let forward = |tg: &str| elb::Action::builder().r#type(elb::ActionTypeEnum::Forward).target_group_arn(tg).build();
+    let create = |action: elb::Action| {
+        aws.elbv2.create_listener().load_balancer_arn(&f.load_balancer_arn).protocol(elb::ProtocolEnum::Http).port(8080).default_actions(action).send()
+    };
+    let first = create(forward(&f.target_group_arn)).await.unwrap();
+    let again = create(forward(&f.target_group_arn)).await.unwrap();
+    assert_eq!(again.listeners()[0].listener_arn(), first.listeners()[0].listener_arn(), "the same listener, not a second one");
+    let fixed = elb::Action::builder()
+        .r#type(elb::ActionTypeEnum::FixedResponse)
+        .fixed_response_config(elb::FixedResponseActionConfig::builder().status_code("503").build())
+        .build();
+    let (code, _) = refusal(create(fixed).await);
+    assert_eq!(code, "DuplicateListener");
+    let listeners = aws.elbv2.describe_listeners().load_balancer_arn(&f.load_balancer_arn).send().await.unwrap();
+    assert_eq!(listeners.listeners().iter().filter(|l| l.port() == Some(8080)).count(), 1);
+}

@@ -259,3 +259,33 @@ async fn the_lock_is_released_after_success_failure_and_rollback_and_a_stale_loc
     assert!(!locked().await);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The answer of each mutating call of `apply` lost in turn (the call takes effect on moto,
+/// the SDK sees a timeout and retries, meeting "already exists" for a create): every run
+/// ends applied (and then rolls back to the start) or rolled back with nothing left over.
+#[tokio::test]
+async fn a_lost_answer_at_every_mutating_call_ends_applied_or_rolled_back_with_nothing_left() {
+    let (account, aws, f, dir) = setup("lost").await;
+    let snap = || snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name);
+    let before = snap().await;
+    // 12 mutating calls in a clean apply (the README's call counts).
+    for n in 1..=12 {
+        let journal = dir.join(format!("lost-{n}.journal.json"));
+        let j = journal.to_str().unwrap();
+        let n_text = n.to_string();
+        let out = common::cli::migrate_env(&account, &dir, &args(&["apply", "--yes"], j, WEB), &[("ECS_BLUEGREEN_LOSE_ANSWERS", &n_text)]);
+        let stderr = text(&out.stderr);
+        match out.status.code() {
+            Some(0) => {
+                let verify = migrate(&account, &dir, &[&["verify"], WEB].concat());
+                assert!(verify.status.success(), "answer {n} lost: applied but verify fails: {}", text(&verify.stdout));
+                let rb = migrate(&account, &dir, &["rollback", "--journal", j]);
+                assert!(rb.status.success(), "answer {n} lost: {}", text(&rb.stderr));
+            }
+            Some(1) => {}
+            other => panic!("answer {n} lost: exit {other:?}: {stderr}"),
+        }
+        assert_same(&before, &snap().await, &format!("answer of mutating call {n} lost"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
