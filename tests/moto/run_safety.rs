@@ -268,7 +268,8 @@ async fn a_lost_answer_at_every_mutating_call_ends_applied_or_rolled_back_with_n
     let (account, aws, f, dir) = setup("lost").await;
     let snap = || snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name);
     let before = snap().await;
-    // 12 mutating calls in a clean apply (the README's call counts).
+    // The 12 mutating calls of a clean apply that change the migrated resources (the run
+    // lock's two SSM calls are not numbered; see tests/common/faults.rs).
     for n in 1..=12 {
         let journal = dir.join(format!("lost-{n}.journal.json"));
         let j = journal.to_str().unwrap();
