@@ -282,10 +282,11 @@ impl Journal for InMemoryJournal {
 /// (named after the process and the write), fsync, rename, fsync of the directory, so a crash
 /// leaves either the old or the new file.
 ///
-/// One process at a time: [`FileJournal::open`] takes an exclusive OS lock on a sidecar file
+/// One writer at a time: [`FileJournal::open`] takes an exclusive OS lock on a sidecar file
 /// `.<name>.lock` next to the journal and holds it until the `FileJournal` is dropped (the OS
-/// drops it when the process ends, also on a crash). A second opener is refused, changing
-/// nothing. The lock file is left in place: removing it would let two processes lock two
+/// drops it when the process ends, also on a crash). A second `open` of the same path, from
+/// another process or from this one while the first is alive, is refused, changing nothing;
+/// [`FileJournal::read`] reads without the lock. The lock file is left in place: removing it would let two processes lock two
 /// different files of the same name.
 #[derive(Debug)]
 pub struct FileJournal {
