@@ -7,8 +7,10 @@
 //!
 //! Exit codes: 0 done (including "nothing to do"); 1 failed and fully rolled back (verify: a
 //! check failed; deploy-check: the deployment failed, was stopped or outlived --deadline);
-//! 2 invalid input, refused plan or deploy-check, or an unfinished journal; 3 failed and rollback
-//! incomplete.
+//! 2 invalid input, refused plan or deploy-check, an unfinished journal, or a journal that cannot be
+//! used (missing for rollback/resume, corrupt, unreadable, unwritable, in use by another run);
+//! 3 failed and rollback incomplete; 4 (status only) the journal holds an unfinished run or an
+//! incomplete rollback.
 
 use std::process::ExitCode;
 
@@ -19,7 +21,7 @@ use ecs_bluegreen::txn::{Event, EventKind, Outcome};
 use ecs_bluegreen::deploy::{DEPLOYMENT_WAIT, DeployEvent, DeployOptions, DeployRequest};
 use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::error::Report;
-use ecs_bluegreen::{ApplyOptions, AwsClients, CallRecorder, Error, FileJournal, Journal};
+use ecs_bluegreen::{ApplyOptions, AwsClients, CallRecorder, Error, FileJournal};
 
 /// Move a live ECS service from rolling updates to CodeDeploy blue/green, as one
 /// previewable transaction that undoes itself on failure.
@@ -35,7 +37,7 @@ struct Cli {
     opts: Opts,
 }
 
-const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n  1  failed and fully rolled back (verify: a check failed; deploy-check: the deployment failed, was stopped, or outlived --deadline)\n  2  invalid input, refused plan or deploy-check (e.g. another deployment in flight), an unfinished journal from an earlier run, a journal of another account/region/service, or the service locked by another run (nothing changed)\n  3  failed and rollback incomplete (journal kept; the report says what is left)";
+const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n  1  failed and fully rolled back (verify: a check failed; deploy-check: the deployment failed, was stopped, or outlived --deadline)\n  2  invalid input, refused plan or deploy-check (e.g. another deployment in flight), an unfinished journal from an earlier run, the service locked by another run, or a journal that cannot be used: of another account/region/service, missing (rollback, resume), corrupt, unreadable, unwritable, or in use by another run (nothing changed)\n  3  failed and rollback incomplete (journal kept; the report says what is left)\n  4  status only: the journal holds an unfinished run or an incomplete rollback (run resume or rollback)";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -45,10 +47,15 @@ enum Command {
     /// on failure everything this run did is undone.
     Apply,
     /// Undo the migration recorded in the journal (completed, interrupted, or half rolled back).
+    /// With no journal at the path: exit 2, naming the path and what in the account carries the
+    /// migration's ownership tag (needs --cluster and --service).
     Rollback,
-    /// Finish a run that was interrupted (crash, kill) from its journal.
+    /// Finish a run that was interrupted (crash, kill) from its journal. With no journal at the
+    /// path: exit 2, as rollback.
     Resume,
-    /// Show what the journal records: status and the changes a rollback would undo.
+    /// Show what the journal records: status and the changes a rollback would undo. Reads the
+    /// journal only (also while a run holds it). Exit 0 when nothing is unfinished (no run,
+    /// applied, rolled back); 4 when a run is unfinished or a rollback left something behind.
     Status,
     /// Check, read-only, that the service is ready for blue/green (service, deployment group,
     /// target groups, listeners, role, pipeline, task definition); before a migration, what the
@@ -260,6 +267,46 @@ fn journal_path(opts: &Opts) -> Result<std::path::PathBuf, Failure> {
     Ok(std::path::PathBuf::from(format!(".ecs-bluegreen/{cluster}-{service}.journal.json")))
 }
 
+/// The journal `rollback` and `resume` act on. With none at the path (a typo, another working
+/// directory) they refuse, exit 2, naming the path and what in the account carries the
+/// migration's ownership tag: "rolled back 0 changes" there would be false reassurance.
+async fn existing_journal(opts: &Opts, recorder: &CallRecorder, what: &str) -> Result<FileJournal, Failure> {
+    let path = journal_path(opts)?;
+    match FileJournal::open_existing(&path) {
+        Ok(journal) => return Ok(journal),
+        Err(Error::Journal(j)) if j.io_error().is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut message = format!("there is no journal at {}: nothing to {what} from it; nothing was changed.", path.display());
+    let mut owned_json = serde_json::Value::Null;
+    match migration(opts) {
+        Err(_) => message.push_str(
+            " Pass --cluster and --service to list what carries the migration's ownership tag in the account.",
+        ),
+        Ok(m) => {
+            let aws = clients(recorder).await;
+            let tag = format!("{}={}", ecs_bluegreen::inventory::OWNERSHIP_TAG, m.migration_id());
+            match ecs_bluegreen::discover::owned_resources(&aws, &m).await {
+                Ok(owned) if owned.is_empty() => message.push_str(&format!(" In the account, no resource carries the tag {tag}.")),
+                Ok(owned) => {
+                    message.push_str(&format!(
+                        " In the account, {} resource(s) carry the tag {tag}, so a run of this migration left them; \
+                         point --journal at the journal that run wrote:",
+                        owned.len()
+                    ));
+                    for r in &owned {
+                        message.push_str(&format!("\n  {r}"));
+                    }
+                    owned_json = serde_json::to_value(&owned).expect("json");
+                }
+                Err(e) => message.push_str(&format!(" The resources carrying the tag {tag} could not be listed: {}", Report(&e))),
+            }
+        }
+    }
+    let json = serde_json::json!({ "error": message, "journal": path, "owned_resources": owned_json });
+    Err(Failure { code: 2, message, json: Some(json) })
+}
+
 fn apply_options() -> ApplyOptions {
     use std::io::IsTerminal;
     let line = |e: &Event| -> Option<String> {
@@ -433,14 +480,14 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
             Ok(())
         }
         Command::Rollback => {
-            let journal = FileJournal::open(journal_path(opts)?)?;
+            let journal = existing_journal(opts, recorder, "roll back").await?;
             let aws = clients(recorder).await;
             let report = ecs_bluegreen::rollback(&aws, &journal, &journal_options(opts)).await?;
             print_report(output, "rollback", &report);
             if report.is_clean() { Ok(()) } else { Err(Failure { code: 3, message: "rollback incomplete".into(), json: None }) }
         }
         Command::Resume => {
-            let journal = FileJournal::open(journal_path(opts)?)?;
+            let journal = existing_journal(opts, recorder, "resume").await?;
             let aws = clients(recorder).await;
             match ecs_bluegreen::resume(&aws, &journal, &journal_options(opts)).await? {
                 Outcome::RolledBack(report) => {
@@ -511,7 +558,8 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         }
         Command::Status => {
             let path = journal_path(opts)?;
-            let records = FileJournal::open(&path)?.records()?;
+            // Read only, without the journal's lock: status works while a run holds it.
+            let records = FileJournal::read(&path)?;
             let status = journal::status(&records);
             let pending: Vec<String> = ecs_bluegreen::txn::pending_changes(&records);
             match output {
@@ -534,7 +582,13 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
                         .expect("json")
                 ),
             }
-            Ok(())
+            match status {
+                // Scripts tell an unfinished run from a clean journal by the exit code alone.
+                JournalStatus::Unfinished | JournalStatus::RollbackIncomplete => {
+                    Err(Failure { code: 4, message: String::new(), json: None })
+                }
+                _ => Ok(()),
+            }
         }
     }
 }
@@ -569,7 +623,10 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            // `status` exit 4 has said everything already.
+            if !f.message.is_empty() {
+                eprintln!("error: {}", f.message);
+            }
             if let (Output::Json, Some(j)) = (output, &f.json) {
                 println!("{}", serde_json::to_string_pretty(j).expect("json"));
             }

@@ -137,6 +137,64 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
     })
 }
 
+/// A resource in the account that carries a migration's [`OWNERSHIP_TAG`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OwnedResource {
+    /// What it is: `target group`, `listener`, `IAM role`, `CodeDeploy application`,
+    /// `deployment group`, `ECS service`.
+    pub kind: &'static str,
+    /// Its name (`application/group` for a deployment group, `:port` for a listener).
+    pub name: String,
+    /// Its ARN, when known.
+    pub arn: Option<String>,
+}
+
+impl std::fmt::Display for OwnedResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)?;
+        match &self.arn {
+            Some(arn) => write!(f, " ({arn})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The resources under the names `migration` plans to use (green target group, test
+/// listener, role, CodeDeploy application and deployment group, the cutover's service, the
+/// service) that carry its ownership tag: what a run of it created and has not undone, found
+/// without a journal. Read-only: the same calls as [`discover`].
+pub async fn owned_resources(aws: &AwsClients, migration: &Migration) -> Result<Vec<OwnedResource>> {
+    let inv = discover(aws, migration).await?;
+    let id = migration.migration_id();
+    let ours = |tags: &Tags| tags.get(OWNERSHIP_TAG).is_some_and(|v| *v == id);
+    let mut out = Vec::new();
+    let e = &inv.existing;
+    if let Some(tg) = e.green_target_group.as_ref().filter(|t| ours(&t.tags)) {
+        out.push(OwnedResource { kind: "target group", name: tg.name.clone(), arn: Some(tg.arn.clone()) });
+    }
+    for l in inv.load_balancer.iter().flat_map(|lb| &lb.listeners).filter(|l| ours(&l.tags)) {
+        let port = l.port.map_or_else(String::new, |p| p.to_string());
+        out.push(OwnedResource { kind: "listener", name: format!(":{port}"), arn: Some(l.arn.clone()) });
+    }
+    if let Some(r) = e.role.as_ref().filter(|r| ours(&r.tags)) {
+        out.push(OwnedResource { kind: "IAM role", name: r.name.clone(), arn: Some(r.arn.clone()) });
+    }
+    if let Some(a) = e.application.as_ref().filter(|a| ours(&a.tags)) {
+        out.push(OwnedResource { kind: "CodeDeploy application", name: a.name.clone(), arn: None });
+    }
+    if let Some(d) = e.deployment_group.as_ref().filter(|d| ours(&d.tags)) {
+        let app = migration.application_spec()?.application_name().as_str().to_owned();
+        out.push(OwnedResource { kind: "deployment group", name: format!("{app}/{}", d.name), arn: None });
+    }
+    for s in [e.cutover_service.as_ref(), inv.service.as_ref()].into_iter().flatten() {
+        if s.status != "INACTIVE" && ours(&s.tags) {
+            out.push(OwnedResource { kind: "ECS service", name: s.name.clone(), arn: s.arn.clone() });
+        }
+    }
+    Ok(out)
+}
+
 async fn codedeploy_tags(aws: &AwsClients, arn: Option<&str>) -> Result<Tags> {
     let Some(arn) = arn else { return Ok(Tags::new()) };
     let out = aws.codedeploy.list_tags_for_resource().resource_arn(arn).send().await.ctx("ListTagsForResource", arn)?;

@@ -278,12 +278,22 @@ impl Journal for InMemoryJournal {
     }
 }
 
-/// A JSON file journal. Every append rewrites the file atomically: temp file, fsync, rename,
-/// fsync of the directory, so a crash leaves either the old or the new file.
+/// A JSON file journal. Every append rewrites the file atomically: a temp file of its own
+/// (named after the process and the write), fsync, rename, fsync of the directory, so a crash
+/// leaves either the old or the new file.
+///
+/// One writer at a time: [`FileJournal::open`] takes an exclusive OS lock on a sidecar file
+/// `.<name>.lock` next to the journal and holds it until the `FileJournal` is dropped (the OS
+/// drops it when the process ends, also on a crash). A second `open` of the same path, from
+/// another process or from this one while the first is alive, is refused, changing nothing;
+/// [`FileJournal::read`] reads without the lock. The lock file is left in place: removing it would let two processes lock two
+/// different files of the same name.
 #[derive(Debug)]
 pub struct FileJournal {
     path: PathBuf,
     records: Mutex<Vec<Record>>,
+    // Never read: holding the open file holds the lock.
+    _lock: std::fs::File,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -294,23 +304,98 @@ struct FileFormat {
 
 const FORMAT: &str = "ecs-bluegreen-journal/1";
 
+/// Temp files of one process get distinct names.
+static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A journal error raised before the run changed anything.
+fn refused(message: String, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Journal(JournalError::with_source(message, source).before_any_change())
+}
+
+fn file_name(path: &Path) -> &str {
+    path.file_name().and_then(|n| n.to_str()).unwrap_or("journal")
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
 impl FileJournal {
-    /// Opens `path`, reading its records when the file exists.
+    /// Opens `path` for a run, reading its records when the file exists, and locks it against
+    /// other processes (see [`FileJournal`]). Creates the journal's directory if needed.
+    ///
+    /// # Errors
+    /// [`Error::Journal`], marked [`JournalError::changed_nothing`], when another process holds
+    /// the journal, or when it cannot be locked, read or parsed.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
         let path = path.into();
-        let records = match std::fs::read(&path) {
+        let dir = parent_dir(&path);
+        std::fs::create_dir_all(dir)
+            .map_err(|e| refused(format!("cannot create the directory of {}", path.display()), e))?;
+        let lock_path = dir.join(format!(".{}.lock", file_name(&path)));
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| refused(format!("cannot open the lock file {} of {}", lock_path.display(), path.display()), e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Journal(
+                    JournalError::new(format!(
+                        "{} is locked: another run is using it (it holds {}); wait for that run to end, \
+                         or use another journal; nothing was changed",
+                        path.display(),
+                        lock_path.display()
+                    ))
+                    .before_any_change(),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(refused(format!("cannot lock {} (lock file {})", path.display(), lock_path.display()), e));
+            }
+        }
+        let records = Self::read(&path)?;
+        Ok(Self { path, records: Mutex::new(records), _lock: lock })
+    }
+
+    /// Like [`FileJournal::open`], but refuses (changing nothing, creating nothing) when there
+    /// is no file at `path`: for `rollback` and `resume`, where a missing journal is a mistake
+    /// (a typo, another working directory), not an empty history. The error's
+    /// [`JournalError::io_error`] is then of kind [`std::io::ErrorKind::NotFound`].
+    pub fn open_existing(path: impl Into<PathBuf>) -> Result<Self> {
+        let path = path.into();
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(refused(format!("there is no journal at {}; nothing was changed", path.display()), e))
+            }
+            _ => Self::open(path),
+        }
+    }
+
+    /// The records of the journal at `path`, read without locking it (a run in progress
+    /// replaces the file atomically, so this sees a whole journal); none when there is no file.
+    /// For read-only uses such as `status`.
+    ///
+    /// # Errors
+    /// [`Error::Journal`], marked [`JournalError::changed_nothing`], when the file cannot be
+    /// read or is not a journal.
+    pub fn read(path: &Path) -> Result<Vec<Record>> {
+        match std::fs::read(path) {
             Ok(bytes) => {
                 let f: FileFormat = serde_json::from_slice(&bytes)
-                    .map_err(|e| Error::Journal(JournalError::with_source(format!("{} is not a readable journal", path.display()), e)))?;
+                    .map_err(|e| refused(format!("{} is not a readable journal", path.display()), e))?;
                 if f.format != FORMAT {
-                    return Err(Error::Journal(format!("{} has unknown format {}", path.display(), f.format).into()));
+                    return Err(Error::Journal(
+                        JournalError::new(format!("{} has unknown format {}", path.display(), f.format)).before_any_change(),
+                    ));
                 }
-                f.records
+                Ok(f.records)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Error::Journal(JournalError::with_source(format!("cannot read {}", path.display()), e))),
-        };
-        Ok(Self { path, records: Mutex::new(records) })
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(refused(format!("cannot read {}", path.display()), e)),
+        }
     }
 
     /// The file path.
@@ -323,16 +408,20 @@ impl FileJournal {
         let io = |e: std::io::Error| Error::Journal(JournalError::with_source(format!("cannot write {}", self.path.display()), e));
         let body = serde_json::to_vec_pretty(&FileFormat { format: FORMAT.into(), records: records.to_vec() })
             .map_err(|e| Error::Journal(JournalError::with_source("cannot serialise the journal", e)))?;
-        let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = parent_dir(&self.path);
         std::fs::create_dir_all(dir).map_err(io)?;
-        let tmp = dir.join(format!(
-            ".{}.tmp",
-            self.path.file_name().and_then(|n| n.to_str()).unwrap_or("journal")
-        ));
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&body).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, &self.path).map_err(io)?;
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".{}.{}.{n}.tmp", file_name(&self.path), std::process::id()));
+        let written = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&body)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &self.path)
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io(e));
+        }
         // Persist the rename itself.
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
@@ -467,21 +556,90 @@ mod tests {
         assert_eq!(status(&recs), JournalStatus::RolledBack);
     }
 
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ebg-journal-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn file_journal_survives_reopen_and_leaves_no_temp_file() {
-        let dir = std::env::temp_dir().join(format!("ebg-journal-{}", std::process::id()));
+        let dir = temp_dir("reopen");
         let path = dir.join("prod-web.journal.json");
-        let _ = std::fs::remove_dir_all(&dir);
         let j = FileJournal::open(&path).unwrap();
         j.append(Entry::Committed).unwrap();
         j.append(Entry::RolledBack { clean: false }).unwrap();
+        let written = j.records().unwrap();
+        drop(j);
         let again = FileJournal::open(&path).unwrap();
-        assert_eq!(again.records().unwrap(), j.records().unwrap());
-        assert_eq!(again.records().unwrap().len(), 2);
-        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names.len(), 1, "{names:?}");
+        assert_eq!(again.records().unwrap(), written);
+        assert_eq!(written.len(), 2);
+        assert_eq!(FileJournal::read(&path).unwrap(), written);
+        // The journal and its lock file; no temp file.
+        assert_eq!(names(&dir), [".prod-web.journal.json.lock", "prod-web.journal.json"]);
+        drop(again);
         std::fs::write(&path, b"{not json").unwrap();
-        assert!(FileJournal::open(&path).unwrap_err().to_string().contains("not a readable journal"));
+        let e = FileJournal::open(&path).unwrap_err();
+        assert!(e.to_string().contains("not a readable journal"), "{e}");
+        assert!(matches!(&e, Error::Journal(j) if j.changed_nothing()), "{e:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_journal_is_locked_while_open_and_a_second_opener_is_refused_changing_nothing() {
+        let dir = temp_dir("lock");
+        let path = dir.join("prod-web.journal.json");
+        let first = FileJournal::open(&path).unwrap();
+        first.append(Entry::Committed).unwrap();
+        let e = FileJournal::open(&path).unwrap_err();
+        let Error::Journal(j) = &e else { panic!("{e:?}") };
+        assert!(j.changed_nothing(), "{e}");
+        assert!(e.to_string().contains(&path.display().to_string()) && e.to_string().contains("another run is using it"), "{e}");
+        assert!(FileJournal::open_existing(&path).is_err(), "open_existing takes the same lock");
+        // Reading (status) does not need the lock.
+        assert_eq!(FileJournal::read(&path).unwrap().len(), 1);
+        first.append(Entry::RolledBack { clean: true }).unwrap();
+        drop(first);
+        let second = FileJournal::open(&path).unwrap();
+        assert_eq!(second.records().unwrap().len(), 2, "the refused opener wrote nothing");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn open_existing_refuses_a_missing_journal_and_creates_nothing() {
+        let dir = temp_dir("missing");
+        let path = dir.join("sub").join("typo.journal.json");
+        let e = FileJournal::open_existing(&path).unwrap_err();
+        let Error::Journal(j) = &e else { panic!("{e:?}") };
+        assert!(j.changed_nothing());
+        assert_eq!(j.io_error().map(std::io::Error::kind), Some(std::io::ErrorKind::NotFound));
+        assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+        assert!(FileJournal::read(&path).unwrap().is_empty());
+        assert!(!dir.exists(), "nothing was created");
+    }
+
+    #[test]
+    fn an_unreadable_or_unwritable_journal_is_refused_before_any_change() {
+        let dir = temp_dir("unusable");
+        std::fs::create_dir_all(&dir).unwrap();
+        let empty = dir.join("empty.json");
+        std::fs::write(&empty, b"").unwrap();
+        let directory = dir.join("directory.json");
+        std::fs::create_dir_all(&directory).unwrap();
+        let file = dir.join("file");
+        std::fs::write(&file, b"x").unwrap();
+        for path in [empty, directory, file.join("under-a-file.json")] {
+            let e = FileJournal::open(&path).unwrap_err();
+            assert!(matches!(&e, Error::Journal(j) if j.changed_nothing()), "{}: {e:?}", path.display());
+            assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
-    /// The lock's id: what [`unlock`] must be given to break it.
+    /// The lock's id: what [`crate::lock::unlock`] must be given to break it.
     pub lock_id: String,
     /// The run holding it (the journal's run id).
     pub run_id: String,

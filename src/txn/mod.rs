@@ -311,10 +311,11 @@ async fn finish(
 /// or an incomplete earlier rollback). Users' steps in it must be registered in `opts`.
 /// Refuses, changing nothing, a journal whose run belongs to another account or region than
 /// the clients' (or to another service than [`ApplyOptions::journal_of`] names), and while
-/// another run holds the service's lock.
+/// another run holds the service's lock. A journal that records no run is refused too
+/// ([`Error::Journal`], nothing changed): it says nothing about the account.
 pub async fn rollback(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions) -> Result<RollbackReport> {
     let records = journal.records()?;
-    let Some((plan, _)) = journal::last_run(&records) else { return Ok(RollbackReport::default()) };
+    let Some((plan, _)) = journal::last_run(&records) else { return Err(no_run("roll back")) };
     let caller = Caller::of(aws).await?;
     ensure_journal_belongs(&records, plan, &caller, opts, "roll back")?;
     if journal::status(&records) == JournalStatus::RolledBack {
@@ -332,10 +333,10 @@ pub async fn rollback(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptio
 /// Continues a run left unfinished by a crash: finishes the migration (every step is
 /// idempotent and looks at the live state first), or finishes an interrupted rollback.
 /// Users' steps in it must be registered in `opts`. Refuses a journal of another account,
-/// region or service and a locked service as [`rollback`] does.
+/// region or service, a locked service, and a journal that records no run as [`rollback`] does.
 pub async fn resume(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions) -> Result<Outcome> {
     let records = journal.records()?;
-    let Some((plan, run)) = journal::last_run(&records) else { return Ok(Outcome::NothingToDo) };
+    let Some((plan, run)) = journal::last_run(&records) else { return Err(no_run("resume")) };
     let caller = Caller::of(aws).await?;
     ensure_journal_belongs(&records, plan, &caller, opts, "resume")?;
     match journal::status(&records) {
@@ -360,6 +361,18 @@ pub async fn resume(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions
         )),
         _ => Ok(Outcome::NothingToDo),
     }
+}
+
+/// A journal without a run tells nothing about the account: saying "rolled back, as it was"
+/// would be false reassurance when the run was recorded elsewhere.
+fn no_run(what: &str) -> Error {
+    Error::Journal(
+        crate::error::JournalError::new(format!(
+            "the journal records no run, so there is nothing to {what} from it (is it the journal the run wrote?); \
+             nothing was changed"
+        ))
+        .before_any_change(),
+    )
 }
 
 /// Plans written before the executor scheduled from `depends_on` only (no `migration` in them)

@@ -499,3 +499,58 @@ async fn a_hanging_deployment_reaches_the_deadline_and_blocks_the_next_check() {
     assert!(err.to_string().contains(&report.deployment_id), "{err}");
     assert_eq!(account.mutating_operations()[migration_calls..], ["CreateDeployment"], "the refused check created nothing");
 }
+
+/// A journal that records no run says nothing about the account: rollback and resume refuse
+/// it (nothing changed, no call made) instead of reporting "rolled back 0 change(s)" over an
+/// account that may well be migrated.
+#[tokio::test(start_paused = true)]
+async fn rollback_and_resume_refuse_a_journal_without_a_run() {
+    let account = MockAccount::default_scenario();
+    let aws = account.clients();
+    let opts = ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST);
+    let plan = default_migration(account.scenario()).plan(&aws).await.unwrap();
+    assert_eq!(plan.apply(&aws, &InMemoryJournal::new(), &opts).await.unwrap(), Outcome::Applied);
+    let migrated = account.state();
+    let calls = account.calls().len();
+    let empty = InMemoryJournal::new();
+    let results = [
+        ecs_bluegreen::rollback(&aws, &empty, &opts).await.map(|r| format!("{r}")),
+        ecs_bluegreen::resume(&aws, &empty, &opts).await.map(|o| format!("{o:?}")),
+    ];
+    for result in results {
+        match result {
+            Err(Error::Journal(j)) => {
+                assert!(j.changed_nothing(), "{j}");
+                assert!(j.message().contains("records no run"), "{j}");
+            }
+            other => panic!("a journal without a run was not refused: {other:?}"),
+        }
+    }
+    assert_eq!(account.calls().len(), calls, "no call was made");
+    assert_eq!(account.state().differences(&migrated), Vec::<String>::new());
+}
+
+/// A journal that cannot take the run's first record (its `Begin`) stops the run before any
+/// change, and the error says so: the CLI maps it to exit 2, not 3 ("something left over").
+#[tokio::test(start_paused = true)]
+async fn a_journal_that_refuses_the_first_record_stops_the_run_before_any_change() {
+    struct Unwritable;
+    impl ecs_bluegreen::Journal for Unwritable {
+        fn append(&self, _: ecs_bluegreen::journal::Entry) -> ecs_bluegreen::Result<u64> {
+            Err(Error::Journal("disk full".into()))
+        }
+        fn records(&self) -> ecs_bluegreen::Result<Vec<ecs_bluegreen::journal::Record>> {
+            Ok(Vec::new())
+        }
+    }
+    let account = MockAccount::default_scenario();
+    let start = account.state();
+    let aws = account.clients();
+    let opts = ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST);
+    let plan = default_migration(account.scenario()).plan(&aws).await.unwrap();
+    match plan.apply(&aws, &Unwritable, &opts).await {
+        Err(Error::Journal(j)) => assert!(j.changed_nothing(), "{j}"),
+        other => panic!("expected a journal error: {other:?}"),
+    }
+    assert_eq!(account.state().differences(&start), Vec::<String>::new());
+}

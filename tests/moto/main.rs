@@ -15,6 +15,7 @@ mod common;
 
 mod artifacts;
 mod cli_moto;
+mod journal_cli;
 mod kit_vs_moto;
 mod migrate_moto;
 mod moto_ext;
