@@ -127,6 +127,11 @@ struct Opts {
     /// Do not ask for confirmation before apply.
     #[arg(long, global = true)]
     yes: bool,
+    /// Time limit of every AWS call, retries included, in seconds (default 60; one attempt
+    /// gets at most 20). A call without an answer by then fails; during apply it counts as
+    /// uncertain and is undone by looking the resource up.
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    call_timeout: Option<u64>,
     /// Print the AWS calls made, per operation, on stderr at the end.
     #[arg(long, global = true)]
     stats: bool,
@@ -175,7 +180,20 @@ impl From<Error> for Failure {
             other => Some(serde_json::json!({ "error": Report(other).to_string() })),
         };
         // The whole cause chain: Display of each error holds only its own message.
-        Self { code, message: Report(&e).to_string(), json }
+        let mut message = Report(&e).to_string();
+        if call_timed_out(&e) {
+            message.push_str("\nhint: an AWS call got no answer in time; if the endpoint is only slow, raise --call-timeout SECONDS");
+        }
+        Self { code, message, json }
+    }
+}
+
+/// Whether an AWS call ran out of time (not a wait's deadline: --call-timeout does not set those).
+fn call_timed_out(e: &Error) -> bool {
+    match e {
+        Error::Aws(a) => a.kind() == ecs_bluegreen::ErrorKind::Timeout,
+        Error::Apply(f) => call_timed_out(&f.cause),
+        _ => false,
     }
 }
 
@@ -212,9 +230,12 @@ fn migration(opts: &Opts) -> Result<Migration, Failure> {
     Ok(builder.test_listener_port_opt(test_port).pipeline_opt(pipeline).build())
 }
 
-async fn clients(recorder: &CallRecorder) -> AwsClients {
+async fn clients(opts: &Opts, recorder: &CallRecorder) -> AwsClients {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let mut builder = AwsClients::builder(&config).interceptor(recorder.clone());
+    if let Some(secs) = opts.call_timeout {
+        builder = builder.call_timeout(std::time::Duration::from_secs(secs));
+    }
     // Test hook: route every call to one moto account (ignored against real AWS).
     if let Ok(account) = std::env::var("MOTO_ACCOUNT_ID") {
         builder = builder.interceptor(account_header::AccountHeader(account));
@@ -362,7 +383,7 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
     match cli.command {
         Command::Plan => {
             let m = migration(opts)?;
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             let plan = m.plan(&aws).await?;
             match output {
                 Output::Text => print!("{plan}"),
@@ -373,7 +394,7 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         Command::Apply => {
             let m = migration(opts)?;
             let journal = FileJournal::open(journal_path(opts)?)?;
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             let plan = m.plan(&aws).await?;
             match output {
                 Output::Text => print!("{plan}"),
@@ -402,14 +423,14 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         }
         Command::Rollback => {
             let journal = FileJournal::open(journal_path(opts)?)?;
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             let report = ecs_bluegreen::rollback(&aws, &journal, &apply_options()).await?;
             print_report(output, "rollback", &report);
             if report.is_clean() { Ok(()) } else { Err(Failure { code: 3, message: "rollback incomplete".into(), json: None }) }
         }
         Command::Resume => {
             let journal = FileJournal::open(journal_path(opts)?)?;
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             match ecs_bluegreen::resume(&aws, &journal, &apply_options()).await? {
                 Outcome::RolledBack(report) => {
                     print_report(output, "resumed rollback", &report);
@@ -427,7 +448,7 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         }
         Command::Verify => {
             let m = migration(opts)?;
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             let report = ecs_bluegreen::verify::verify(&aws, &m).await?;
             match output {
                 Output::Text => print!("{report}"),
@@ -443,7 +464,7 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         Command::DeployCheck => {
             let m = migration(opts)?;
             let request = DeployRequest::for_migration(&m).map_err(|e| Failure::invalid(e.to_string()))?;
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             // Test hook: moto answers at once, so poll it quickly.
             let mut wait = if std::env::var("ECS_BLUEGREEN_FAST_WAITS").is_ok() { WaitPolicy::FAST } else { DEPLOYMENT_WAIT };
             if let Some(secs) = opts.deadline {

@@ -20,13 +20,19 @@ pub fn example(name: &str) -> PathBuf {
 /// Runs `migrate ARGS` in `dir`, acting in `account` on moto, with quick waits. `fail` is a
 /// comma-separated list of mutating calls to fail (the CLI's fault-injection test hook).
 pub fn migrate_with(account: &str, dir: &Path, args: &[&str], fail: Option<&str>) -> Output {
+    migrate_at(&moto_endpoint(), account, dir, args, fail)
+}
+
+/// [`migrate_with`], talking to `endpoint` instead of moto (a proxy in front of it, or an
+/// endpoint that never answers).
+pub fn migrate_at(endpoint: &str, account: &str, dir: &Path, args: &[&str], fail: Option<&str>) -> Output {
     let mut cmd = Command::new(example("migrate"));
     if let Some(f) = fail {
         cmd.env("ECS_BLUEGREEN_FAIL_MUTATIONS", f);
     }
     cmd.args(args)
         .current_dir(dir)
-        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")

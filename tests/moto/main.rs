@@ -16,6 +16,7 @@ mod common;
 mod artifacts;
 mod cli_moto;
 mod kit_vs_moto;
+mod limits_cli;
 mod migrate_moto;
 mod moto_ext;
 mod moto_fixture;
