@@ -141,6 +141,11 @@ struct Opts {
     /// Do not ask for confirmation before apply.
     #[arg(long, global = true)]
     yes: bool,
+    /// Time limit of every AWS call, retries included, in seconds (default 60; one attempt
+    /// gets at most 20). A call without an answer by then fails; during apply it counts as
+    /// uncertain and is undone by looking the resource up.
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    call_timeout: Option<u64>,
     /// Print the AWS calls made, per operation, on stderr at the end.
     #[arg(long, global = true)]
     stats: bool,
@@ -194,7 +199,20 @@ impl From<Error> for Failure {
             other => Some(serde_json::json!({ "error": Report(other).to_string() })),
         };
         // The whole cause chain: Display of each error holds only its own message.
-        Self { code, message: Report(&e).to_string(), json }
+        let mut message = Report(&e).to_string();
+        if call_timed_out(&e) {
+            message.push_str("\nhint: an AWS call got no answer in time; if the endpoint is only slow, raise --call-timeout SECONDS");
+        }
+        Self { code, message, json }
+    }
+}
+
+/// Whether an AWS call ran out of time (not a wait's deadline: --call-timeout does not set those).
+fn call_timed_out(e: &Error) -> bool {
+    match e {
+        Error::Aws(a) => a.kind() == ecs_bluegreen::ErrorKind::Timeout,
+        Error::Apply(f) => call_timed_out(&f.cause),
+        _ => false,
     }
 }
 
@@ -231,9 +249,12 @@ fn migration(opts: &Opts) -> Result<Migration, Failure> {
     Ok(builder.test_listener_port_opt(test_port).pipeline_opt(pipeline).build())
 }
 
-async fn clients(recorder: &CallRecorder) -> AwsClients {
+async fn clients(opts: &Opts, recorder: &CallRecorder) -> AwsClients {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let mut builder = AwsClients::builder(&config).interceptor(recorder.clone());
+    if let Some(secs) = opts.call_timeout {
+        builder = builder.call_timeout(std::time::Duration::from_secs(secs));
+    }
     // Test hook: route every call to one moto account (ignored against real AWS).
     if let Ok(account) = std::env::var("MOTO_ACCOUNT_ID") {
         builder = builder.interceptor(account_header::AccountHeader(account));
@@ -284,7 +305,7 @@ async fn existing_journal(opts: &Opts, recorder: &CallRecorder, what: &str) -> R
             " Pass --cluster and --service to list what carries the migration's ownership tag in the account.",
         ),
         Ok(m) => {
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             let tag = format!("{}={}", ecs_bluegreen::inventory::OWNERSHIP_TAG, m.migration_id());
             match ecs_bluegreen::discover::owned_resources(&aws, &m).await {
                 Ok(owned) if owned.is_empty() => message.push_str(&format!(" In the account, no resource carries the tag {tag}.")),
@@ -441,7 +462,7 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
     match cli.command {
         Command::Plan => {
             let m = migration(opts)?;
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             let plan = m.plan(&aws).await?;
             match output {
                 Output::Text => print!("{plan}"),
@@ -452,7 +473,7 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         Command::Apply => {
             let m = migration(opts)?;
             let journal = FileJournal::open(journal_path(opts)?)?;
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             let plan = m.plan(&aws).await?;
             match output {
                 Output::Text => print!("{plan}"),
@@ -481,14 +502,14 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         }
         Command::Rollback => {
             let journal = existing_journal(opts, recorder, "roll back").await?;
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             let report = ecs_bluegreen::rollback(&aws, &journal, &journal_options(opts)).await?;
             print_report(output, "rollback", &report);
             if report.is_clean() { Ok(()) } else { Err(Failure { code: 3, message: "rollback incomplete".into(), json: None }) }
         }
         Command::Resume => {
             let journal = existing_journal(opts, recorder, "resume").await?;
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             match ecs_bluegreen::resume(&aws, &journal, &journal_options(opts)).await? {
                 Outcome::RolledBack(report) => {
                     print_report(output, "resumed rollback", &report);
@@ -506,7 +527,7 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         }
         Command::Verify => {
             let m = migration(opts)?;
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             let report = ecs_bluegreen::verify::verify(&aws, &m).await?;
             match output {
                 Output::Text => print!("{report}"),
@@ -522,7 +543,7 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         Command::DeployCheck => {
             let m = migration(opts)?;
             let request = DeployRequest::for_migration(&m).map_err(|e| Failure::invalid(e.to_string()))?;
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             // Test hook: moto answers at once, so poll it quickly.
             let mut wait = if std::env::var("ECS_BLUEGREEN_FAST_WAITS").is_ok() { WaitPolicy::FAST } else { DEPLOYMENT_WAIT };
             if let Some(secs) = opts.deadline {
@@ -545,7 +566,7 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         Command::Unlock { lock_id } => {
             let cluster = opts.cluster.as_deref().ok_or_else(|| Failure::invalid("--cluster is required"))?;
             let service = opts.service.as_deref().ok_or_else(|| Failure::invalid("--service is required"))?;
-            let aws = clients(recorder).await;
+            let aws = clients(opts, recorder).await;
             let broken = ecs_bluegreen::lock::unlock(&aws, cluster, service, &lock_id).await?;
             match output {
                 Output::Text => println!("broke the run lock of {cluster}/{service}: {broken}"),

@@ -12,6 +12,13 @@ Operations moto lacks (AWS's documented semantics):
   their tags. Succeeds when the application is already gone. Returns ``{}``.
 - CodeDeploy ``DeleteDeploymentGroup``: removes the deployment group and its tags. Succeeds when the group
   (or its application) is already gone. Returns ``{"hooksNotCleanedUp": []}``.
+- CodeDeploy ``CreateDeploymentConfig``: stores a custom config (name, ``computePlatform`` default
+  ``Server``, ``trafficRoutingConfig``, ``minimumHealthyHosts``) per account and region; a name taken by a
+  predefined or custom config -> 400 ``DeploymentConfigAlreadyExistsException``. Returns
+  ``{"deploymentConfigId": ...}``.
+- CodeDeploy ``GetDeploymentConfig``: a custom config, or one of AWS's predefined ones (ECS, Server and
+  Lambda ``CodeDeployDefault.*`` configs with their compute platform and traffic routing); an unknown
+  name -> 400 ``DeploymentConfigDoesNotExistException``.
 
 Refusals moto lacks (AWS refuses these; the order of a migration's calls depends on it):
 
@@ -21,6 +28,10 @@ Refusals moto lacks (AWS refuses these; the order of a migration's calls depends
   configured for a CODE_DEPLOY deployment controller." (a missing service gets its own message).
   Checked only when the application exists and the group does not, so moto's own errors keep their
   precedence.
+- CodeDeploy ``CreateDeploymentGroup`` naming a ``deploymentConfigName`` that is neither predefined nor
+  created -> 400 ``DeploymentConfigDoesNotExistException`` (moto stores any name); one of another compute
+  platform than the application's -> 400 ``InvalidDeploymentConfigNameException`` (the code AWS uses for
+  this is inferred, not documented). Same precedence as above.
 - ECS ``CreateService`` with a name that is still ACTIVE in that cluster -> 400
   ``InvalidParameterException`` "Creation of service was not idempotent." (moto would silently replace it),
   unless the request repeats the ``clientToken`` that created it: then the existing service, as AWS
@@ -73,6 +84,56 @@ class InvalidECSServiceException(CodeDeployException):
         super().__init__("InvalidECSServiceException", message)
 
 
+class _CodeDeployError(CodeDeployException):
+    code = 400
+
+    def __init__(self, error_type: str, message: str):
+        super().__init__(error_type, message)
+
+
+# AWS's predefined deployment configs: name -> (computePlatform, trafficRoutingConfig type or None).
+PREDEFINED_CONFIGS = {
+    "CodeDeployDefault.ECSAllAtOnce": ("ECS", "AllAtOnce"),
+    "CodeDeployDefault.ECSLinear10PercentEvery1Minutes": ("ECS", "TimeBasedLinear"),
+    "CodeDeployDefault.ECSLinear10PercentEvery3Minutes": ("ECS", "TimeBasedLinear"),
+    "CodeDeployDefault.ECSCanary10Percent5Minutes": ("ECS", "TimeBasedCanary"),
+    "CodeDeployDefault.ECSCanary10Percent15Minutes": ("ECS", "TimeBasedCanary"),
+    "CodeDeployDefault.OneAtATime": ("Server", None),
+    "CodeDeployDefault.HalfAtATime": ("Server", None),
+    "CodeDeployDefault.AllAtOnce": ("Server", None),
+    "CodeDeployDefault.LambdaAllAtOnce": ("Lambda", "AllAtOnce"),
+    "CodeDeployDefault.LambdaCanary10Percent5Minutes": ("Lambda", "TimeBasedCanary"),
+    "CodeDeployDefault.LambdaCanary10Percent10Minutes": ("Lambda", "TimeBasedCanary"),
+    "CodeDeployDefault.LambdaCanary10Percent15Minutes": ("Lambda", "TimeBasedCanary"),
+    "CodeDeployDefault.LambdaCanary10Percent30Minutes": ("Lambda", "TimeBasedCanary"),
+    "CodeDeployDefault.LambdaLinear10PercentEvery1Minute": ("Lambda", "TimeBasedLinear"),
+    "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes": ("Lambda", "TimeBasedLinear"),
+    "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes": ("Lambda", "TimeBasedLinear"),
+    "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes": ("Lambda", "TimeBasedLinear"),
+}
+
+
+def _custom_configs(backend: CodeDeployBackend) -> dict:
+    """The custom deployment configs of one account and region, kept on moto's backend object."""
+    if not hasattr(backend, "_ebg_deployment_configs"):
+        backend._ebg_deployment_configs = {}
+    return backend._ebg_deployment_configs
+
+
+def _find_config(backend: CodeDeployBackend, name: str):
+    """The config's info as GetDeploymentConfig returns it, or None."""
+    custom = _custom_configs(backend).get(name)
+    if custom is not None:
+        return custom
+    if name in PREDEFINED_CONFIGS:
+        platform, routing = PREDEFINED_CONFIGS[name]
+        info = {"deploymentConfigName": name, "deploymentConfigId": name, "computePlatform": platform}
+        if routing is not None:
+            info["trafficRoutingConfig"] = {"type": routing}
+        return info
+    return None
+
+
 # ---------------------------------------------------------------- CodeDeploy: missing operations
 
 
@@ -107,6 +168,41 @@ def delete_deployment_group(self: CodeDeployResponse) -> ActionResult:
     return ActionResult({"hooksNotCleanedUp": []})
 
 
+def create_deployment_config(self: CodeDeployResponse) -> ActionResult:
+    """CreateDeploymentConfig: a custom config in this account and region."""
+    import uuid
+    from datetime import datetime, timezone
+
+    backend = self.codedeploy_backend
+    name = self._get_param("deploymentConfigName")
+    if _find_config(backend, name) is not None:
+        raise _CodeDeployError(
+            "DeploymentConfigAlreadyExistsException", f"A deployment configuration with the name {name} already exists."
+        )
+    config_id = str(uuid.uuid4())
+    info = {
+        "deploymentConfigName": name,
+        "deploymentConfigId": config_id,
+        "computePlatform": self._get_param("computePlatform") or "Server",
+        "createTime": datetime.now(timezone.utc),
+    }
+    for member in ("trafficRoutingConfig", "minimumHealthyHosts", "zonalConfig"):
+        value = self._get_param(member)
+        if value is not None:
+            info[member] = value
+    _custom_configs(backend)[name] = info
+    return ActionResult({"deploymentConfigId": config_id})
+
+
+def get_deployment_config(self: CodeDeployResponse) -> ActionResult:
+    """GetDeploymentConfig: a custom or predefined config."""
+    name = self._get_param("deploymentConfigName")
+    info = _find_config(self.codedeploy_backend, name)
+    if info is None:
+        raise _CodeDeployError("DeploymentConfigDoesNotExistException", f"No deployment configuration found for name: {name}")
+    return ActionResult({"deploymentConfigInfo": info})
+
+
 # ---------------------------------------------------------------- CodeDeploy: refusals
 
 
@@ -117,6 +213,20 @@ def _wrap_create_deployment_group(original):
         app_name = self._get_param("applicationName")
         group_name = self._get_param("deploymentGroupName")
         if app_name in backend.applications and group_name not in backend.deployment_groups.get(app_name, {}):
+            config_name = self._get_param("deploymentConfigName")
+            if config_name is not None:
+                config = _find_config(backend, config_name)
+                if config is None:
+                    raise _CodeDeployError(
+                        "DeploymentConfigDoesNotExistException", f"No deployment configuration found for name: {config_name}"
+                    )
+                app_platform = backend.applications[app_name].compute_platform or "Server"
+                if config["computePlatform"] != app_platform:
+                    raise _CodeDeployError(
+                        "InvalidDeploymentConfigNameException",
+                        f"Deployment config {config_name} is for the {config['computePlatform']} compute platform, "
+                        f"not {app_platform}",
+                    )
             ecs = ecs_backends[self.current_account][self.region]
             for entry in self._get_param("ecsServices") or []:
                 cluster = (entry.get("clusterName") or "").split("/")[-1]
@@ -276,6 +386,8 @@ def install() -> None:
     IAMBackend._init_aws_policies = _init_selected_aws_policies
     CodeDeployResponse.delete_application = delete_application
     CodeDeployResponse.delete_deployment_group = delete_deployment_group
+    CodeDeployResponse.create_deployment_config = create_deployment_config
+    CodeDeployResponse.get_deployment_config = get_deployment_config
     CodeDeployResponse.create_deployment_group = _wrap_create_deployment_group(
         CodeDeployResponse.create_deployment_group
     )

@@ -1,7 +1,64 @@
-//! The bundle of the SDK clients the migration talks to.
+//! The bundle of the SDK clients the migration talks to, and the time limits of their calls.
+//!
+//! # Time limits
+//! Every call the library makes has an *attempt timeout* (one HTTP attempt) and an *operation
+//! timeout* (all attempts, retries included), so an endpoint that accepts the connection and
+//! never answers cannot hang a plan or a run. Defaults ([`CallTimeouts::DEFAULT`]): 20 s per
+//! attempt, 60 s per call. AWS control-plane calls answer in well under a second; the slowest
+//! the migration makes (CreateService, UpdatePipeline) take a few seconds, so 20 s is far above a
+//! healthy answer yet lets the SDK's standard retry (3 attempts) try a stuck connection again
+//! within one minute.
+//!
+//! The rule, per timeout: a value (or an explicit "disabled") the caller put on their own
+//! [`SdkConfig`] is kept; the library only fills in what the caller left unset. Only
+//! [`AwsClientsBuilder::call_timeout`] or [`AwsClientsBuilder::timeouts`] override the caller's
+//! operation and attempt timeouts (connect and read timeouts stay theirs). Clients bundled with
+//! [`AwsClients::from_clients`] are used as they are.
+//!
+//! A call that runs out of time gets no answer: the journal records a mutating call as
+//! *uncertain* (not "failed, nothing changed"), and its undo looks the resource up.
+
+use std::time::Duration;
 
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
+use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
+
+/// The time limits of every AWS call: per attempt and per call (all attempts).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallTimeouts {
+    /// One HTTP attempt, from sending the request to the end of the answer.
+    pub attempt: Duration,
+    /// The whole call, retries included.
+    pub operation: Duration,
+}
+
+impl CallTimeouts {
+    /// 20 s per attempt, 60 s per call (see the [module docs](self) for why).
+    pub const DEFAULT: CallTimeouts = CallTimeouts { attempt: Duration::from_secs(20), operation: Duration::from_secs(60) };
+
+    /// Explicit limits. An attempt limit above the call's is cut to the call's.
+    pub fn new(attempt: Duration, operation: Duration) -> Self {
+        Self { attempt: attempt.min(operation), operation }
+    }
+
+    /// No call takes longer than `limit` in all; an attempt gets the default 20 s, or `limit`
+    /// when that is shorter. This is what the CLI's `--call-timeout SECONDS` sets.
+    pub fn total(limit: Duration) -> Self {
+        Self::new(Self::DEFAULT.attempt, limit)
+    }
+
+    fn to_config(self) -> TimeoutConfig {
+        TimeoutConfig::builder().operation_attempt_timeout(self.attempt).operation_timeout(self.operation).build()
+    }
+}
+
+impl Default for CallTimeouts {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
 
 /// One client per AWS service the migration uses.
 ///
@@ -27,14 +84,16 @@ pub struct AwsClients {
 }
 
 impl AwsClients {
-    /// Clients for every service from one shared SDK configuration.
+    /// Clients for every service from one shared SDK configuration, with the default time
+    /// limits where `config` sets none (see [`CallTimeouts`]).
     pub fn from_conf(config: &SdkConfig) -> Self {
         Self::builder(config).build()
     }
 
-    /// A builder that can add interceptors (call accounting, test headers) to every client.
+    /// A builder that can add interceptors (call accounting, test headers) to every client and
+    /// set the time limits of every call.
     pub fn builder(config: &SdkConfig) -> AwsClientsBuilder<'_> {
-        AwsClientsBuilder { config, interceptors: Vec::new() }
+        AwsClientsBuilder { config, interceptors: Vec::new(), timeouts: None }
     }
 
     /// Bundles ready-made clients (mocks, or clients configured by the caller).
@@ -58,6 +117,8 @@ impl AwsClients {
 pub struct AwsClientsBuilder<'a> {
     config: &'a SdkConfig,
     interceptors: Vec<SharedInterceptor>,
+    /// Set by the caller: overrides the config's operation and attempt timeouts.
+    timeouts: Option<CallTimeouts>,
 }
 
 impl AwsClientsBuilder<'_> {
@@ -67,11 +128,44 @@ impl AwsClientsBuilder<'_> {
         self
     }
 
+    /// Limits every call to `limit` in all ([`CallTimeouts::total`]), overriding the operation
+    /// and attempt timeouts of the [`SdkConfig`].
+    pub fn call_timeout(self, limit: Duration) -> Self {
+        self.timeouts(CallTimeouts::total(limit))
+    }
+
+    /// Sets both time limits of every call, overriding those of the [`SdkConfig`].
+    pub fn timeouts(mut self, timeouts: CallTimeouts) -> Self {
+        self.timeouts = Some(timeouts);
+        self
+    }
+
+    /// The timeout configuration the clients get: the caller's values win unless
+    /// [`call_timeout`](Self::call_timeout) / [`timeouts`](Self::timeouts) asked otherwise.
+    fn timeout_config(&self) -> TimeoutConfig {
+        let theirs = self.config.timeout_config().cloned().unwrap_or_else(|| TimeoutConfig::builder().build());
+        match self.timeouts {
+            Some(asked) => {
+                let mut ours = asked.to_config();
+                ours.take_defaults_from(&theirs);
+                ours
+            }
+            None => {
+                let mut merged = theirs;
+                merged.take_defaults_from(&CallTimeouts::DEFAULT.to_config());
+                merged
+            }
+        }
+    }
+
     /// Builds the clients.
     pub fn build(self) -> AwsClients {
+        let timeouts = self.timeout_config();
         macro_rules! client {
             ($krate:ident) => {{
                 let mut b = $krate::config::Builder::from(self.config);
+                // The whole merged config: the service builder would merge again otherwise.
+                b.set_timeout_config(Some(timeouts.clone()));
                 for i in &self.interceptors {
                     b.push_interceptor(i.clone());
                 }
@@ -87,5 +181,71 @@ impl AwsClientsBuilder<'_> {
             sts: client!(aws_sdk_sts),
             ssm: client!(aws_sdk_ssm),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(timeouts: Option<TimeoutConfig>) -> SdkConfig {
+        let mut b = SdkConfig::builder()
+            .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
+            .region(aws_types::region::Region::new("us-east-1"));
+        b.set_timeout_config(timeouts);
+        b.build()
+    }
+
+    /// The timeout config of every client, asserted equal across the seven.
+    fn effective(aws: &AwsClients) -> TimeoutConfig {
+        let all = [
+            aws.ecs.config().timeout_config(),
+            aws.elbv2.config().timeout_config(),
+            aws.codedeploy.config().timeout_config(),
+            aws.codepipeline.config().timeout_config(),
+            aws.iam.config().timeout_config(),
+            aws.sts.config().timeout_config(),
+            aws.ssm.config().timeout_config(),
+        ];
+        let first = all[0].cloned().expect("a timeout config");
+        assert!(all.iter().all(|t| *t == Some(&first)), "{all:?}");
+        first
+    }
+
+    const fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn without_timeouts_of_the_callers_every_call_gets_the_defaults() {
+        let connect_only = TimeoutConfig::builder().connect_timeout(secs(3)).build();
+        for given in [None, Some(connect_only)] {
+            let t = effective(&AwsClients::from_conf(&config(given.clone())));
+            assert_eq!(t.operation_attempt_timeout(), Some(secs(20)), "{given:?}");
+            assert_eq!(t.operation_timeout(), Some(secs(60)), "{given:?}");
+        }
+        let t = effective(&AwsClients::from_conf(&config(Some(TimeoutConfig::builder().connect_timeout(secs(3)).build()))));
+        assert_eq!(t.connect_timeout(), Some(secs(3)), "the caller's connect timeout is kept");
+    }
+
+    #[test]
+    fn the_callers_own_timeouts_are_kept_unless_asked_otherwise() {
+        let theirs = TimeoutConfig::builder().operation_attempt_timeout(secs(5)).connect_timeout(secs(1)).build();
+        let t = effective(&AwsClients::from_conf(&config(Some(theirs.clone()))));
+        assert_eq!(t.operation_attempt_timeout(), Some(secs(5)), "the caller's attempt timeout is kept");
+        assert_eq!(t.operation_timeout(), Some(secs(60)), "what the caller left unset gets the default");
+
+        // Explicitly disabled by the caller: stays disabled.
+        let t = effective(&AwsClients::from_conf(&config(Some(TimeoutConfig::disabled()))));
+        assert_eq!((t.operation_attempt_timeout(), t.operation_timeout()), (None, None));
+
+        // Asked: the call limits override theirs; connect stays theirs.
+        let t = effective(&AwsClients::builder(&config(Some(theirs))).call_timeout(secs(2)).build());
+        assert_eq!((t.operation_attempt_timeout(), t.operation_timeout()), (Some(secs(2)), Some(secs(2))));
+        assert_eq!(t.connect_timeout(), Some(secs(1)));
+        let t = effective(&AwsClients::builder(&config(None)).call_timeout(secs(300)).build());
+        assert_eq!((t.operation_attempt_timeout(), t.operation_timeout()), (Some(secs(20)), Some(secs(300))));
+        let t = effective(&AwsClients::builder(&config(None)).timeouts(CallTimeouts::new(secs(9), secs(4))).build());
+        assert_eq!((t.operation_attempt_timeout(), t.operation_timeout()), (Some(secs(4)), Some(secs(4))), "attempt cut to the call's limit");
     }
 }

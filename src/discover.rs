@@ -38,7 +38,12 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
     // One DescribeServices call reads the service and the name the cutover will create.
     let mut names = vec![migration.service().as_str().to_owned()];
     names.extend(cutover_name.clone());
-    let (services, role, application, deployment_group, pipeline) = futures::try_join!(
+    // A predefined ECS config needs no call; a custom one must exist and be an ECS config.
+    let custom_config = match migration.deployment_group_spec()?.deployment_config() {
+        crate::spec::DeploymentConfig::Custom(name) => Some(name.clone()),
+        _ => None,
+    };
+    let (services, role, application, deployment_group, pipeline, deployment_config) = futures::try_join!(
         describe_services(aws, migration.cluster().as_str(), &names),
         async {
             if adopt_role { Ok(None) } else { get_role(aws, role_name.as_str()).await }
@@ -48,6 +53,12 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
         async {
             match &pipeline_name {
                 Some(name) => get_pipeline(aws, name.as_str()).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        async {
+            match &custom_config {
+                Some(name) => get_deployment_config(aws, name).await.map(Some),
                 None => Ok(None),
             }
         },
@@ -134,6 +145,7 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
         task_definition,
         pipeline,
         existing: ExistingResources { green_target_group, role, application, deployment_group, cutover_service },
+        deployment_config,
     })
 }
 
@@ -385,4 +397,13 @@ pub(crate) async fn get_deployment_group(aws: &AwsClients, app: &str, name: &str
     };
     let Some(dg) = out.deployment_group_info() else { return Ok(None) };
     Ok(Some(convert::deployment_group_from_sdk(dg, name)))
+}
+
+/// GetDeploymentConfig; `None` when it does not exist.
+async fn get_deployment_config(aws: &AwsClients, name: &str) -> Result<Option<DeploymentConfigInfo>> {
+    match aws.codedeploy.get_deployment_config().deployment_config_name(name).send().await {
+        Ok(out) => Ok(out.deployment_config_info().map(|c| convert::deployment_config_from_sdk(c, name))),
+        Err(e) if code_is(&e, &["DeploymentConfigDoesNotExistException"]) => Ok(None),
+        Err(e) => Err(e).ctx("GetDeploymentConfig", name),
+    }
 }

@@ -24,7 +24,8 @@ pub enum ErrorKind {
     AccessDenied,
     /// The input or the live setup is not acceptable; nothing was changed.
     InvalidInput,
-    /// A wait did not reach its condition before its deadline.
+    /// A wait did not reach its condition before its deadline, or an AWS call got no answer
+    /// within its time limit ([`crate::CallTimeouts`]).
     Timeout,
     /// Anything else.
     Other,
@@ -275,6 +276,9 @@ impl fmt::Display for UnregisteredStep {
 
 impl std::error::Error for UnregisteredStep {}
 
+/// The message of a call that ran out of time ([`crate::CallTimeouts`]).
+const TIMED_OUT: &str = "no answer within the time limit (the call may have taken effect)";
+
 /// Context of a failed AWS call: which operation, which resource, AWS's code and message.
 #[derive(Debug)]
 pub struct AwsApiError {
@@ -302,19 +306,23 @@ impl AwsApiError {
         R: fmt::Debug + Send + Sync + 'static,
     {
         use aws_smithy_runtime_api::client::result::SdkError;
+        let timed_out = match &err {
+            SdkError::TimeoutError(_) => true,
+            SdkError::DispatchFailure(d) => d.is_timeout(),
+            _ => false,
+        };
         let (code, message) = match &err {
             SdkError::ServiceError(se) => (
                 se.err().code().map(str::to_owned),
                 se.err().message().map(str::to_owned),
             ),
+            // The SDK's own text (which limit, after how long) follows as source().
+            _ if timed_out => (None, Some(TIMED_OUT.to_owned())),
             // No word from the service: what happened is the SDK error itself, reachable as
             // source() (copying its text here would print it twice in a Report).
             _ => (None, None),
         };
-        let kind = match &err {
-            SdkError::TimeoutError(_) => ErrorKind::Timeout,
-            _ => classify_code(code.as_deref()),
-        };
+        let kind = if timed_out { ErrorKind::Timeout } else { classify_code(code.as_deref()) };
         Self { operation, resource: resource.into(), code, message, kind, source: Some(Box::new(err)) }
     }
 
@@ -347,7 +355,8 @@ impl AwsApiError {
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()
     }
-    /// AWS's error message, when the service sent one.
+    /// AWS's error message, when the service sent one; for a call that ran out of time, a
+    /// message saying so ([`ErrorKind::Timeout`]).
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
     }

@@ -125,15 +125,15 @@ pub(crate) fn check_journal_run(
     if recorded.region != caller.region {
         problems.push(format!("it belongs to region {}, and the clients act in region {}", recorded.region, caller.region));
     }
-    if let Some((cluster, name)) = service {
-        if short_cluster(cluster) != recorded.cluster || name != recorded.service {
-            problems.push(format!(
-                "it belongs to service {}/{}, and {what} was asked for service {}/{name}",
-                recorded.cluster,
-                recorded.service,
-                short_cluster(cluster)
-            ));
-        }
+    if let Some((cluster, name)) = service
+        && (short_cluster(cluster) != recorded.cluster || name != recorded.service)
+    {
+        problems.push(format!(
+            "it belongs to service {}/{}, and {what} was asked for service {}/{name}",
+            recorded.cluster,
+            recorded.service,
+            short_cluster(cluster)
+        ));
     }
     if problems.is_empty() {
         return Ok(());

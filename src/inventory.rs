@@ -31,6 +31,32 @@ pub struct Inventory {
     pub pipeline: Option<Option<PipelineInfo>>,
     /// Resources that already carry the planned names.
     pub existing: ExistingResources,
+    /// The custom deployment config the migration names, as GetDeploymentConfig reads it:
+    /// `None` when it was not looked up (a predefined ECS config needs no lookup; the plan then
+    /// checks nothing about it), `Some(None)` when it does not exist.
+    #[serde(default, deserialize_with = "some_even_if_null", skip_serializing_if = "Option::is_none")]
+    pub deployment_config: Option<Option<DeploymentConfigInfo>>,
+}
+
+/// `null` means "looked up, not found" (`Some(None)`); only a missing key means "not looked up".
+fn some_even_if_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A CodeDeploy deployment configuration, as GetDeploymentConfig reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentConfigInfo {
+    /// Name.
+    pub name: String,
+    /// `ECS`, `Server` or `Lambda`.
+    pub compute_platform: Option<String>,
+    /// The traffic routing type of an ECS or Lambda config: `AllAtOnce`, `TimeBasedCanary` or
+    /// `TimeBasedLinear`.
+    pub traffic_routing: Option<String>,
 }
 
 /// Resources found under the names the migration plans to use.

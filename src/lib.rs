@@ -33,7 +33,7 @@ pub mod txn;
 pub mod verify;
 pub mod wait;
 
-pub use clients::{AwsClients, AwsClientsBuilder};
+pub use clients::{AwsClients, AwsClientsBuilder, CallTimeouts};
 pub use compose::Transaction;
 pub use deploy::{DeployOptions, DeployRequest, DeploymentOutcome, DeploymentReport, first_deployment};
 pub use error::{AwsApiError, Error, ErrorKind, Result};

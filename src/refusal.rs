@@ -41,6 +41,10 @@ pub enum RefusalKind {
     TestPortInUse,
     /// A Network Load Balancer supports only `CodeDeployDefault.ECSAllAtOnce`.
     NlbNeedsAllAtOnce,
+    /// The custom deployment config does not exist (GetDeploymentConfig).
+    DeploymentConfigMissing,
+    /// The custom deployment config is not for the ECS compute platform.
+    DeploymentConfigNotEcs,
     /// A name breaks an AWS limit.
     InvalidName,
     /// The named pipeline does not exist.

@@ -3,7 +3,7 @@
 use aws_sdk_codedeploy::types as cd;
 
 use super::text;
-use crate::inventory::{ApplicationInfo, DeploymentGroupInfo, Tags};
+use crate::inventory::{ApplicationInfo, DeploymentConfigInfo, DeploymentGroupInfo, Tags};
 
 /// The application as GetApplication reports it; `asked` is the name when the answer
 /// carries none. Tags come from another call: empty here.
@@ -53,4 +53,28 @@ pub(crate) fn application_to_sdk(app: &ApplicationInfo) -> cd::ApplicationInfo {
 #[cfg(feature = "test-util")]
 pub(crate) fn codedeploy_tags_to_sdk(tags: &Tags) -> Vec<cd::Tag> {
     tags.iter().map(|(k, v)| cd::Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// The deployment config as GetDeploymentConfig reports it; `asked` is the name when the
+/// answer carries none.
+pub(crate) fn deployment_config_from_sdk(c: &cd::DeploymentConfigInfo, asked: &str) -> DeploymentConfigInfo {
+    DeploymentConfigInfo {
+        name: c.deployment_config_name().unwrap_or(asked).to_owned(),
+        compute_platform: text(c.compute_platform()),
+        traffic_routing: text(c.traffic_routing_config().and_then(|t| t.r#type())),
+    }
+}
+
+/// The SDK shape of a deployment config (the test kit answers GetDeploymentConfig with it).
+#[cfg(feature = "test-util")]
+pub(crate) fn deployment_config_to_sdk(c: &DeploymentConfigInfo) -> cd::DeploymentConfigInfo {
+    cd::DeploymentConfigInfo::builder()
+        .deployment_config_name(&c.name)
+        .set_compute_platform(c.compute_platform.as_deref().map(cd::ComputePlatform::from))
+        .set_traffic_routing_config(
+            c.traffic_routing
+                .as_deref()
+                .map(|t| cd::TrafficRoutingConfig::builder().r#type(cd::TrafficRoutingType::from(t)).build()),
+        )
+        .build()
 }

@@ -226,18 +226,45 @@ pub(super) fn validate<'a>(migration: &'a Migration, inv: &'a Inventory, steps: 
     let is_nlb = lb.is_some_and(|l| l.r#type == "network");
     warnings.extend(migration.deployment_config_conflict());
     let deployment_config = dg_spec.deployment_config().clone();
-    if is_nlb && !deployment_config.is_all_at_once() {
-        if matches!(deployment_config, DeploymentConfig::Custom(_)) {
-            warnings.push(format!(
-                "the load balancer is a Network Load Balancer: CodeDeploy supports only all-at-once traffic shifting there; make sure {deployment_config} is an AllAtOnce config"
-            ));
-        } else {
-            refusals.push(Refusal::new(
-                RefusalKind::NlbNeedsAllAtOnce,
-                format!("{deployment_config} shifts traffic gradually, but the service is behind a Network Load Balancer, where CodeDeploy supports only all-at-once"),
-                "use --deployment-config CodeDeployDefault.ECSAllAtOnce",
-            ));
-        }
+    // What discovery read about a custom config (`None`: not looked up, nothing to check).
+    let custom = match (&deployment_config, &inv.deployment_config) {
+        (DeploymentConfig::Custom(name), Some(found)) => Some(found.as_ref().filter(|c| c.name == *name)),
+        _ => None,
+    };
+    let ecs_config = |c: &DeploymentConfigInfo| c.compute_platform.as_deref() == Some("ECS");
+    match custom {
+        Some(None) => refusals.push(Refusal::new(
+            RefusalKind::DeploymentConfigMissing,
+            format!("deployment config {deployment_config} does not exist in this account and region (GetDeploymentConfig)"),
+            "check the spelling of --deployment-config, use a predefined CodeDeployDefault.ECS* config, or create it first (aws deploy create-deployment-config --compute-platform ECS ...)",
+        )),
+        Some(Some(c)) if !ecs_config(c) => refusals.push(Refusal::new(
+            RefusalKind::DeploymentConfigNotEcs,
+            format!(
+                "deployment config {deployment_config} is for the {} compute platform; an ECS deployment group needs an ECS config",
+                c.compute_platform.as_deref().unwrap_or("unknown")
+            ),
+            "name a deployment config created with --compute-platform ECS, or a predefined CodeDeployDefault.ECS* config",
+        )),
+        _ => {}
+    }
+    // Whether traffic moves gradually: known for a predefined config and for a custom ECS
+    // config read from the account.
+    let gradual = match (&deployment_config, custom) {
+        (DeploymentConfig::Custom(_), Some(Some(c))) if ecs_config(c) => Some(c.traffic_routing.as_deref() != Some("AllAtOnce")),
+        (DeploymentConfig::Custom(_), _) => None,
+        (predefined, _) => Some(!predefined.is_all_at_once()),
+    };
+    match gradual {
+        Some(true) if is_nlb => refusals.push(Refusal::new(
+            RefusalKind::NlbNeedsAllAtOnce,
+            format!("{deployment_config} shifts traffic gradually, but the service is behind a Network Load Balancer, where CodeDeploy supports only all-at-once"),
+            "use --deployment-config CodeDeployDefault.ECSAllAtOnce",
+        )),
+        None if is_nlb && custom.is_none() => warnings.push(format!(
+            "the load balancer is a Network Load Balancer: CodeDeploy supports only all-at-once traffic shifting there; make sure {deployment_config} is an AllAtOnce config"
+        )),
+        _ => {}
     }
 
     let green_spec = blue.map(|b| migration.target_group_pair(&b.name).map_err(invalid_name));

@@ -154,6 +154,9 @@ pub struct AccountState {
     pub pipelines: BTreeMap<String, aws_sdk_codepipeline::types::PipelineDeclaration>,
     /// SSM parameters by name (value): the run locks ([`crate::lock`]).
     pub parameters: BTreeMap<String, String>,
+    /// Custom CodeDeploy deployment configs by name (CreateDeploymentConfig); the predefined
+    /// ones are always there and not listed.
+    pub deployment_configs: BTreeMap<String, crate::inventory::DeploymentConfigInfo>,
     /// Every CreateService request accepted or refused, in order.
     pub create_service_requests: Vec<aws_sdk_ecs::operation::create_service::CreateServiceInput>,
     /// Changes made, in order (`Operation target`).
@@ -231,6 +234,7 @@ impl AccountState {
         diff_maps("deployment group tags", &a.deployment_group_tags, &b.deployment_group_tags, &mut out);
         diff_maps("pipeline", &a.pipelines, &b.pipelines, &mut out);
         diff_maps("parameter", &a.parameters, &b.parameters, &mut out);
+        diff_maps("deployment config", &a.deployment_configs, &b.deployment_configs, &mut out);
         out
     }
 

@@ -28,6 +28,7 @@ pub(crate) fn initial_state(scenario: &Scenario) -> AccountState {
             .map(|p| (p.name.clone(), crate::convert::pipeline_to_sdk(p, &scenario.account_id)))
             .collect(),
         parameters: BTreeMap::new(),
+        deployment_configs: BTreeMap::new(),
         create_service_requests: Vec::new(),
         log: Vec::new(),
         calls: Vec::new(),

@@ -3,7 +3,9 @@
 
 use aws_sdk_codedeploy::Client;
 use aws_sdk_codedeploy::operation::create_application::CreateApplicationOutput;
+use aws_sdk_codedeploy::operation::create_deployment_config::CreateDeploymentConfigOutput;
 use aws_sdk_codedeploy::operation::create_deployment_group::CreateDeploymentGroupOutput;
+use aws_sdk_codedeploy::operation::get_deployment_config::GetDeploymentConfigOutput;
 use aws_sdk_codedeploy::operation::delete_application::DeleteApplicationOutput;
 use aws_sdk_codedeploy::operation::delete_deployment_group::DeleteDeploymentGroupOutput;
 use aws_sdk_codedeploy::operation::get_application::GetApplicationOutput;
@@ -22,7 +24,37 @@ use aws_sdk_codedeploy::operation::list_deployments::ListDeploymentsOutput;
 use aws_sdk_codedeploy::operation::stop_deployment::StopDeploymentOutput;
 
 use super::account::{AccountState, Answer, DeploymentState, Shared, answer, aws_error};
-use crate::inventory::ApplicationInfo;
+use crate::inventory::{ApplicationInfo, DeploymentConfigInfo};
+
+/// The predefined deployment configs of every account, with their compute platform and
+/// traffic routing [C-CFG].
+const PREDEFINED_CONFIGS: &[(&str, &str, Option<&str>)] = &[
+    ("CodeDeployDefault.ECSAllAtOnce", "ECS", Some("AllAtOnce")),
+    ("CodeDeployDefault.ECSLinear10PercentEvery1Minutes", "ECS", Some("TimeBasedLinear")),
+    ("CodeDeployDefault.ECSLinear10PercentEvery3Minutes", "ECS", Some("TimeBasedLinear")),
+    ("CodeDeployDefault.ECSCanary10Percent5Minutes", "ECS", Some("TimeBasedCanary")),
+    ("CodeDeployDefault.ECSCanary10Percent15Minutes", "ECS", Some("TimeBasedCanary")),
+    ("CodeDeployDefault.OneAtATime", "Server", None),
+    ("CodeDeployDefault.HalfAtATime", "Server", None),
+    ("CodeDeployDefault.AllAtOnce", "Server", None),
+    ("CodeDeployDefault.LambdaAllAtOnce", "Lambda", Some("AllAtOnce")),
+    ("CodeDeployDefault.LambdaCanary10Percent5Minutes", "Lambda", Some("TimeBasedCanary")),
+    ("CodeDeployDefault.LambdaLinear10PercentEvery1Minute", "Lambda", Some("TimeBasedLinear")),
+];
+
+/// A deployment config of the account: predefined or custom.
+fn find_config(st: &AccountState, name: &str) -> Option<DeploymentConfigInfo> {
+    let predefined = PREDEFINED_CONFIGS.iter().find(|(n, ..)| *n == name).map(|(n, platform, routing)| DeploymentConfigInfo {
+        name: (*n).to_owned(),
+        compute_platform: Some((*platform).to_owned()),
+        traffic_routing: routing.map(str::to_owned),
+    });
+    predefined.or_else(|| st.deployment_configs.get(name).cloned())
+}
+
+fn no_config(name: &str) -> String {
+    format!("No deployment configuration found for name: {name}")
+}
 
 fn is_active(status: &str) -> bool {
     crate::deploy::ACTIVE_STATUSES.contains(&status)
@@ -94,8 +126,16 @@ fn check_group(st: &AccountState, input: &aws_sdk_codedeploy::operation::create_
         return Err(("InvalidTargetGroupPairException", "The listeners of the target group pair must exist".into()));
     }
     let config = input.deployment_config_name().unwrap_or_default();
-    if !config.starts_with("CodeDeployDefault.ECS") {
-        return Err(("DeploymentConfigDoesNotExistException", format!("No deployment configuration found for name: {config}")));
+    match find_config(st, config) {
+        None => return Err(("DeploymentConfigDoesNotExistException", no_config(config))),
+        // The code AWS gives a config of another compute platform is inferred, not documented.
+        Some(c) if c.compute_platform.as_deref() != Some("ECS") => {
+            return Err((
+                "InvalidDeploymentConfigNameException",
+                format!("Deployment config {config} is for the {} compute platform, not ECS", c.compute_platform.unwrap_or_default()),
+            ));
+        }
+        Some(_) => {}
     }
     Ok(())
 }
@@ -209,6 +249,32 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
             st.log.push(format!("DeleteDeploymentGroup {app}/{group}"));
         }
         Ok(DeleteDeploymentGroupOutput::builder().build())
+    });
+
+    let get_config = answer(acct, "GetDeploymentConfig", mock!(Client::get_deployment_config), |st, input| {
+        let name = input.deployment_config_name().unwrap_or_default();
+        match find_config(st, name) {
+            Some(c) => Ok(GetDeploymentConfigOutput::builder()
+                .deployment_config_info(crate::convert::deployment_config_to_sdk(&c))
+                .build()),
+            None => Err(aws_error("DeploymentConfigDoesNotExistException", &no_config(name))),
+        }
+    });
+
+    let create_config = answer(acct, "CreateDeploymentConfig", mock!(Client::create_deployment_config), |st, input| {
+        let name = input.deployment_config_name().unwrap_or_default().to_owned();
+        if find_config(st, &name).is_some() {
+            return Err(aws_error(
+                "DeploymentConfigAlreadyExistsException",
+                &format!("A deployment configuration with the name {name} already exists"),
+            ));
+        }
+        let platform = input.compute_platform().map_or("Server", |p| p.as_str()).to_owned();
+        let routing = input.traffic_routing_config().and_then(|t| t.r#type()).map(|t| t.as_str().to_owned());
+        let info = DeploymentConfigInfo { name: name.clone(), compute_platform: Some(platform), traffic_routing: routing };
+        st.deployment_configs.insert(name.clone(), info);
+        st.log.push(format!("CreateDeploymentConfig {name}"));
+        Ok(CreateDeploymentConfigOutput::builder().deployment_config_id(st.fresh_id()).build())
     });
 
     let list_tags = answer(acct, "ListTagsForResource", mock!(Client::list_tags_for_resource), |st, input| {
@@ -355,6 +421,8 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         list_dgs,
         create_dg,
         delete_dg,
+        get_config,
+        create_config,
         list_tags,
         create_deployment,
         get_deployment,

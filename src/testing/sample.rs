@@ -316,5 +316,6 @@ pub fn inventory() -> Inventory {
         task_definition: Some(task_definition()),
         pipeline: Some(Some(pipeline())),
         existing: ExistingResources::default(),
+        deployment_config: None,
     }
 }

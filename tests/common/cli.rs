@@ -20,20 +20,31 @@ pub fn example(name: &str) -> PathBuf {
 /// Runs `migrate ARGS` in `dir`, acting in `account` on moto, with quick waits. `fail` is a
 /// comma-separated list of mutating calls to fail (the CLI's fault-injection test hook).
 pub fn migrate_with(account: &str, dir: &Path, args: &[&str], fail: Option<&str>) -> Output {
+    migrate_at(&moto_endpoint(), account, dir, args, fail)
+}
+
+/// [`migrate_with`], talking to `endpoint` instead of moto (a proxy in front of it, or an
+/// endpoint that never answers).
+pub fn migrate_at(endpoint: &str, account: &str, dir: &Path, args: &[&str], fail: Option<&str>) -> Output {
     match fail {
-        Some(f) => migrate_env(account, dir, args, &[("ECS_BLUEGREEN_FAIL_MUTATIONS", f)]),
-        None => migrate_env(account, dir, args, &[]),
+        Some(f) => migrate_env_at(endpoint, account, dir, args, &[("ECS_BLUEGREEN_FAIL_MUTATIONS", f)]),
+        None => migrate_env_at(endpoint, account, dir, args, &[]),
     }
 }
 
 /// Runs `migrate ARGS` as [`migrate_with`] does, with extra environment variables (test hooks
 /// such as `ECS_BLUEGREEN_LOSE_ANSWERS`).
 pub fn migrate_env(account: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    migrate_env_at(&moto_endpoint(), account, dir, args, env)
+}
+
+/// [`migrate_env`], talking to `endpoint`.
+pub fn migrate_env_at(endpoint: &str, account: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(example("migrate"));
     cmd.envs(env.iter().copied());
     cmd.args(args)
         .current_dir(dir)
-        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")

@@ -147,6 +147,64 @@ async fn refused_scenarios_change_nothing_and_say_why() {
     }
 }
 
+/// Plans and applies `prod/web` with `--deployment-config config` on the kit.
+async fn migrate_with_config(account: &MockAccount, config: &str) -> Result<Outcome, Error> {
+    let migration = Migration::for_service("prod", "web")?
+        .test_listener_port(Port::new(8080).unwrap())
+        .deployment_config(ecs_bluegreen::spec::DeploymentConfig::parse(config)?)
+        .build();
+    let plan = migration.plan(&account.clients()).await?;
+    let opts = ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST);
+    plan.apply(&account.clients(), &InMemoryJournal::new(), &opts).await
+}
+
+/// Creates a custom deployment config in the account through its CodeDeploy client.
+async fn create_config(account: &MockAccount, name: &str, platform: aws_sdk_codedeploy::types::ComputePlatform) {
+    use aws_sdk_codedeploy::types::{TrafficRoutingConfig, TrafficRoutingType};
+    let mut req = account.clients().codedeploy.create_deployment_config().deployment_config_name(name).compute_platform(platform.clone());
+    if platform == aws_sdk_codedeploy::types::ComputePlatform::Ecs {
+        req = req.traffic_routing_config(TrafficRoutingConfig::builder().r#type(TrafficRoutingType::AllAtOnce).build());
+    }
+    req.send().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_custom_deployment_config_is_checked_at_plan_time() {
+    use aws_sdk_codedeploy::types::ComputePlatform;
+    // A typo: refused at plan, naming the config, before any change.
+    let account = MockAccount::default_scenario();
+    let before = account.state();
+    let err = migrate_with_config(&account, "web-all-at-onse").await.unwrap_err();
+    let Error::Plan(refused) = &err else { panic!("{err}") };
+    assert!(refused.has(RefusalKind::DeploymentConfigMissing), "{err}");
+    assert!(err.to_string().contains("web-all-at-onse"), "{err}");
+    assert!(account.mutating_operations().is_empty(), "{:?}", account.mutating_operations());
+    assert!(account.operations().contains(&"GetDeploymentConfig".to_owned()), "{:?}", account.operations());
+    assert_eq!(before.differences(&account.state()), Vec::<String>::new());
+
+    // A custom config of the Server platform: refused the same way.
+    create_config(&account, "web-servers", ComputePlatform::Server).await;
+    let err = migrate_with_config(&account, "web-servers").await.unwrap_err();
+    let Error::Plan(refused) = &err else { panic!("{err}") };
+    assert!(refused.has(RefusalKind::DeploymentConfigNotEcs), "{err}");
+    assert!(err.to_string().contains("web-servers") && err.to_string().contains("Server"), "{err}");
+    assert_eq!(account.mutating_operations(), ["CreateDeploymentConfig"], "only the test's own call");
+
+    // A custom ECS config created beforehand: planned, applied, and the group uses it.
+    create_config(&account, "web-all-at-once", ComputePlatform::Ecs).await;
+    assert_eq!(migrate_with_config(&account, "web-all-at-once").await.unwrap(), Outcome::Applied);
+    let st = account.state();
+    let dg = &st.deployment_groups[&("prod-web".to_owned(), "web-bluegreen".to_owned())];
+    assert_eq!(dg.deployment_config_name(), Some("web-all-at-once"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_predefined_ecs_config_needs_no_lookup() {
+    let account = MockAccount::default_scenario();
+    assert_eq!(migrate_with_config(&account, "CodeDeployDefault.ECSCanary10Percent5Minutes").await.unwrap(), Outcome::Applied);
+    assert!(!account.operations().contains(&"GetDeploymentConfig".to_owned()), "{:?}", account.operations());
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_already_migrated_account_has_nothing_to_do() {
     let scenario = Scenario::default().already_migrated();

@@ -196,3 +196,37 @@ async fn deploy_check_reports_the_deadline_and_refuses_while_a_deployment_is_in_
     let listed = aws.codedeploy.list_deployments().application_name("prod-web").deployment_group_name("web-bluegreen").send().await.unwrap();
     assert_eq!(listed.deployments().len(), 1, "a refused deploy-check created a deployment");
 }
+
+/// A custom `--deployment-config` is checked at plan time: a typo or a config of another compute
+/// platform exits 2 naming it with nothing changed; a custom ECS config created beforehand plans
+/// and applies, and the deployment group uses it.
+#[tokio::test]
+async fn a_custom_deployment_config_is_checked_before_any_change() {
+    use aws_sdk_codedeploy::types::{ComputePlatform, TrafficRoutingConfig, TrafficRoutingType};
+    let (account, aws, f, dir) = setup().await;
+    aws.codedeploy.create_deployment_config().deployment_config_name("web-servers").compute_platform(ComputePlatform::Server).send().await.unwrap();
+    aws.codedeploy
+        .create_deployment_config()
+        .deployment_config_name("web-all-at-once")
+        .compute_platform(ComputePlatform::Ecs)
+        .traffic_routing_config(TrafficRoutingConfig::builder().r#type(TrafficRoutingType::AllAtOnce).build())
+        .send()
+        .await
+        .unwrap();
+    let before = snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await;
+    for (config, needle) in [("web-all-at-onse", "does not exist"), ("web-servers", "Server compute platform")] {
+        for command in ["plan", "apply"] {
+            let out = migrate(&account, &dir, &[&[command, "--yes", "--deployment-config", config], ARGS].concat());
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command} {config}: {stderr}");
+            assert!(stderr.contains(config) && stderr.contains(needle), "{command} {config}: {stderr}");
+        }
+    }
+    assert_same(&before, &snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await, "after refused configs");
+
+    let out = migrate(&account, &dir, &[&["apply", "--yes", "--deployment-config", "web-all-at-once"], ARGS].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dg = aws.codedeploy.get_deployment_group().application_name("prod-web").deployment_group_name("web-bluegreen").send().await.unwrap();
+    assert_eq!(dg.deployment_group_info().and_then(|d| d.deployment_config_name()), Some("web-all-at-once"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -17,6 +17,7 @@ mod artifacts;
 mod cli_moto;
 mod journal_cli;
 mod kit_vs_moto;
+mod limits_cli;
 mod migrate_moto;
 mod moto_ext;
 mod moto_fixture;

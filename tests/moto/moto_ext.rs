@@ -545,3 +545,54 @@ async fn create_listener_is_idempotent_for_the_same_settings_and_refuses_another
     let listeners = aws.elbv2.describe_listeners().load_balancer_arn(&f.load_balancer_arn).send().await.unwrap();
     assert_eq!(listeners.listeners().iter().filter(|l| l.port() == Some(8080)).count(), 1);
 }
+
+#[tokio::test]
+async fn deployment_configs_are_created_read_and_checked_by_create_deployment_group() {
+    use aws_sdk_codedeploy::types::{TrafficRoutingConfig, TrafficRoutingType};
+    let aws = moto_clients(&fresh_account());
+    let td = cluster_with_task_definition(&aws).await;
+    create_service(&aws, "web", &td, DeploymentControllerType::CodeDeploy).await;
+    create_application(&aws).await;
+
+    // Predefined configs read back with their platform; an unknown name is refused.
+    let get = |name: &str| aws.codedeploy.get_deployment_config().deployment_config_name(name).send();
+    let ecs = get("CodeDeployDefault.ECSAllAtOnce").await.unwrap();
+    let info = ecs.deployment_config_info().unwrap();
+    assert_eq!(info.compute_platform(), Some(&ComputePlatform::Ecs));
+    assert_eq!(info.traffic_routing_config().and_then(|t| t.r#type()), Some(&TrafficRoutingType::AllAtOnce));
+    let server = get("CodeDeployDefault.OneAtATime").await.unwrap();
+    assert_eq!(server.deployment_config_info().unwrap().compute_platform(), Some(&ComputePlatform::Server));
+    let (code, message) = refusal(get("web-typo").await);
+    assert_eq!(code, "DeploymentConfigDoesNotExistException");
+    assert!(message.contains("web-typo"), "{message}");
+
+    // A custom config reads back; its name cannot be taken twice.
+    let create = |name: &str, platform: ComputePlatform| {
+        let mut req = aws.codedeploy.create_deployment_config().deployment_config_name(name).compute_platform(platform.clone());
+        if platform == ComputePlatform::Ecs {
+            req = req.traffic_routing_config(TrafficRoutingConfig::builder().r#type(TrafficRoutingType::TimeBasedCanary).build());
+        }
+        req.send()
+    };
+    let created = create("web-canary", ComputePlatform::Ecs).await.unwrap();
+    assert!(created.deployment_config_id().is_some_and(|id| !id.is_empty()));
+    let custom = get("web-canary").await.unwrap();
+    let info = custom.deployment_config_info().unwrap();
+    assert_eq!((info.deployment_config_name(), info.compute_platform()), (Some("web-canary"), Some(&ComputePlatform::Ecs)));
+    assert_eq!(info.traffic_routing_config().and_then(|t| t.r#type()), Some(&TrafficRoutingType::TimeBasedCanary));
+    let (code, _) = refusal(create("web-canary", ComputePlatform::Ecs).await);
+    assert_eq!(code, "DeploymentConfigAlreadyExistsException");
+    create("web-servers", ComputePlatform::Server).await.unwrap();
+
+    // CreateDeploymentGroup refuses an unknown config and one of another platform, as AWS does.
+    let (code, message) = refusal(deployment_group(&aws, GROUP, "web").deployment_config_name("web-typo").send().await);
+    assert_eq!(code, "DeploymentConfigDoesNotExistException");
+    assert!(message.contains("web-typo"), "{message}");
+    for other in ["web-servers", "CodeDeployDefault.OneAtATime"] {
+        let (code, _) = refusal(deployment_group(&aws, GROUP, "web").deployment_config_name(other).send().await);
+        assert_eq!(code, "InvalidDeploymentConfigNameException", "{other}");
+    }
+    assert!(group_names(&aws).await.is_empty(), "a refused group was stored");
+    deployment_group(&aws, GROUP, "web").deployment_config_name("web-canary").send().await.unwrap();
+    assert_eq!(group_names(&aws).await, [GROUP]);
+}

@@ -6,7 +6,7 @@
 use crate::support;
 
 use ecs_bluegreen::inventory::{
-    ActionInfo, ApplicationInfo, DeploymentGroupInfo, DeploymentSummary, LoadBalancerEntry, OWNERSHIP_TAG, RoleInfo,
+    ActionInfo, ApplicationInfo, DeploymentConfigInfo, DeploymentGroupInfo, DeploymentSummary, LoadBalancerEntry, OWNERSHIP_TAG, RoleInfo,
     StageInfo, Tags, TargetGroupInfo, WeightedTargetGroup,
 };
 use ecs_bluegreen::plan::{Action, ChangeDetail, PlanError, RefusalKind, StepId, TestRoute, plan};
@@ -507,6 +507,59 @@ fn nlb_with_custom_config_is_planned_with_a_warning() {
         "{:?}",
         p.warnings
     );
+}
+
+/// What discovery reads for a custom config (GetDeploymentConfig).
+fn custom_config(name: &str, platform: &str, routing: Option<&str>) -> Option<Option<DeploymentConfigInfo>> {
+    Some(Some(DeploymentConfigInfo {
+        name: name.to_owned(),
+        compute_platform: Some(platform.to_owned()),
+        traffic_routing: routing.map(str::to_owned),
+    }))
+}
+
+#[test]
+fn a_custom_deployment_config_that_does_not_exist_is_refused_naming_it() {
+    let mut inv = sample::inventory();
+    // Discovery asked GetDeploymentConfig: DeploymentConfigDoesNotExistException.
+    inv.deployment_config = Some(None);
+    let m = sample::base().deployment_config(DeploymentConfig::parse("web-all-at-onse").unwrap()).build();
+    let err = refused(&m, &inv);
+    assert_only(&err, RefusalKind::DeploymentConfigMissing, &["web-all-at-onse", "does not exist", "create-deployment-config"]);
+}
+
+#[test]
+fn a_custom_deployment_config_of_another_compute_platform_is_refused_naming_it() {
+    let mut inv = sample::inventory();
+    inv.deployment_config = custom_config("web-one-at-a-time", "Server", None);
+    let m = sample::base().deployment_config(DeploymentConfig::parse("web-one-at-a-time").unwrap()).build();
+    let err = refused(&m, &inv);
+    assert_only(&err, RefusalKind::DeploymentConfigNotEcs, &["web-one-at-a-time", "Server", "ECS"]);
+}
+
+#[test]
+fn a_custom_ecs_deployment_config_is_planned_with_its_name() {
+    let mut inv = sample::inventory();
+    inv.deployment_config = custom_config("web-canary", "ECS", Some("TimeBasedCanary"));
+    let m = sample::base().deployment_config(DeploymentConfig::parse("web-canary").unwrap()).build();
+    let p = planned(&m, &inv);
+    let ChangeDetail::DeploymentGroup(dg) = &p.change(StepId::DeploymentGroup).unwrap().detail else { panic!() };
+    assert_eq!(dg.deployment_config.name(), "web-canary");
+}
+
+#[test]
+fn nlb_with_a_custom_gradual_config_is_refused_and_a_custom_all_at_once_one_planned_without_a_warning() {
+    let mut inv = sample::inventory();
+    nlb(&mut inv);
+    inv.deployment_config = custom_config("web-linear", "ECS", Some("TimeBasedLinear"));
+    let m = sample::base().deployment_config(DeploymentConfig::parse("web-linear").unwrap()).build();
+    let err = refused(&m, &inv);
+    assert_only(&err, RefusalKind::NlbNeedsAllAtOnce, &["web-linear", "Network Load Balancer"]);
+
+    inv.deployment_config = custom_config("web-all-at-once", "ECS", Some("AllAtOnce"));
+    let m = sample::base().deployment_config(DeploymentConfig::parse("web-all-at-once").unwrap()).build();
+    let p = planned(&m, &inv);
+    assert!(!p.warnings.iter().any(|w| w.contains("Network Load Balancer")), "{:?}", p.warnings);
 }
 
 // ---------------------------------------------------------------------------------------------
