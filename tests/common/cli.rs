@@ -20,10 +20,18 @@ pub fn example(name: &str) -> PathBuf {
 /// Runs `migrate ARGS` in `dir`, acting in `account` on moto, with quick waits. `fail` is a
 /// comma-separated list of mutating calls to fail (the CLI's fault-injection test hook).
 pub fn migrate_with(account: &str, dir: &Path, args: &[&str], fail: Option<&str>) -> Output {
-    let mut cmd = Command::new(example("migrate"));
+    let mut cmd = migrate_command(account, dir, args);
     if let Some(f) = fail {
         cmd.env("ECS_BLUEGREEN_FAIL_MUTATIONS", f);
     }
+    cmd.output().unwrap()
+}
+
+/// The command `migrate ARGS` in `dir`, acting in `account` on moto, with quick waits (to
+/// spawn it, e.g. to signal it midway).
+#[allow(dead_code)]
+pub fn migrate_command(account: &str, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(example("migrate"));
     cmd.args(args)
         .current_dir(dir)
         .env("AWS_ENDPOINT_URL", moto_endpoint())
@@ -36,9 +44,8 @@ pub fn migrate_with(account: &str, dir: &Path, args: &[&str], fail: Option<&str>
         .env_remove("AWS_DEFAULT_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
         .env("MOTO_ACCOUNT_ID", account)
-        .env("ECS_BLUEGREEN_FAST_WAITS", "1")
-        .output()
-        .unwrap()
+        .env("ECS_BLUEGREEN_FAST_WAITS", "1");
+    cmd
 }
 
 /// Output bytes as text.

@@ -117,3 +117,44 @@ impl RecordsLen for InMemoryJournal {
         self.records().unwrap().len()
     }
 }
+
+/// A run stopped through its cancel token (what the CLI does on SIGINT/SIGTERM) starts nothing
+/// new, returns `Error::Cancelled`, and leaves an unfinished journal that rollback undoes
+/// completely and resume finishes.
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_apply_leaves_an_unfinished_journal_that_rollback_and_resume_handle() {
+    use ecs_bluegreen::txn::journal::{self, JournalStatus};
+    use ecs_bluegreen::{CancelToken, EventKind, Journal, StepId};
+    for then_resume in [false, true] {
+        let account = MockAccount::default_scenario();
+        let start = account.state();
+        let aws = account.clients();
+        let plan = default_migration(account.scenario()).plan(&aws).await.unwrap();
+        let journal = InMemoryJournal::new();
+        let token = CancelToken::new();
+        let stop = token.clone();
+        let stopping = opts().cancel(token).observer(move |e| {
+            if matches!(&e.kind, EventKind::StepStarted { step } if *step == StepId::ServiceCutover) {
+                stop.cancel();
+            }
+        });
+        let err = plan.apply(&aws, &journal, &stopping).await.unwrap_err();
+        let Error::Cancelled(c) = &err else { panic!("not cancelled: {err:?}") };
+        assert_eq!((c.operation(), c.changed()), ("apply", true), "{err}");
+        let records = journal.records().unwrap();
+        assert_eq!(journal::status(&records), JournalStatus::Unfinished);
+        assert!(
+            !records.iter().any(|r| matches!(&r.entry, journal::Entry::StepStarted { step } if *step == StepId::DeploymentGroup)),
+            "a step started after the cancel"
+        );
+        assert!(!records.iter().any(|r| matches!(r.entry, journal::Entry::StepFailed { .. })), "a cancel is not a failure");
+        if then_resume {
+            assert_eq!(ecs_bluegreen::resume(&aws, &journal, &opts()).await.unwrap(), Outcome::Applied);
+            assert_eq!(account.state().services["web"].deployment_controller, "CODE_DEPLOY");
+        } else {
+            let report = ecs_bluegreen::rollback(&aws, &journal, &opts()).await.unwrap();
+            assert!(report.is_clean(), "{report}");
+            assert_eq!(start.differences(&account.state()), Vec::<String>::new());
+        }
+    }
+}

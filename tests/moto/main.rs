@@ -19,4 +19,5 @@ mod kit_vs_moto;
 mod migrate_moto;
 mod moto_ext;
 mod moto_fixture;
+mod rollback_cli;
 mod verify_moto;
