@@ -181,7 +181,7 @@ async fn verify_inventory(aws: &AwsClients, migration: &Migration, inv: &Invento
                 None => format!("service {service_name} was not found in cluster {cluster}"),
             };
             checks.push(Check::fail("service", reason, "check --cluster and --service (and the account and region)"));
-            push_plan_checks(&mut checks, migration, &inv);
+            push_plan_checks(&mut checks, migration, inv);
             return Ok(Report { checks });
         }
     };
@@ -191,7 +191,7 @@ async fn verify_inventory(aws: &AwsClients, migration: &Migration, inv: &Invento
             format!("service {} uses the {} deployment controller, not CODE_DEPLOY: it is not migrated yet", svc.name, svc.deployment_controller),
             "run `migrate plan` to review the migration, then `migrate apply`",
         ));
-        push_plan_checks(&mut checks, migration, &inv);
+        push_plan_checks(&mut checks, migration, inv);
         return Ok(Report { checks });
     }
     let tg_entries: Vec<_> = svc.load_balancers.iter().filter(|l| l.target_group_arn.is_some()).collect();
@@ -395,12 +395,12 @@ async fn verify_inventory(aws: &AwsClients, migration: &Migration, inv: &Invento
 
     // 6. The pipeline.
     if let Some(spec) = migration.pipeline() {
-        checks.push(check_pipeline(migration, spec, &inv, &app_name, &dg_name));
+        checks.push(check_pipeline(migration, spec, inv, &app_name, &dg_name));
     }
 
     // 7. The task definition: the live one, and the latest revision of its family.
     if let Some(entry) = lb_entry {
-        checks.push(check_task_definition(aws, &inv, entry).await?);
+        checks.push(check_task_definition(aws, inv, entry).await?);
     }
     Ok(Report { checks })
 }

@@ -402,10 +402,10 @@ async fn observe(aws: &AwsClients, plan: &Plan, records: &[journal::Record], opt
     let mut seen = drift::rollback_plan(plan, journal::status(records), &pending, drift, &in_flight, opts.force_rollback);
     // An interrupted rollback restores what the first attempt carried over (the migrated
     // service may be gone by now).
-    if seen.carry_over.is_empty() {
-        if let Some(c) = journal::last_carry_over(records) {
-            seen.carry_over = c;
-        }
+    if seen.carry_over.is_empty()
+        && let Some(c) = journal::last_carry_over(records)
+    {
+        seen.carry_over = c;
     }
     Ok(seen)
 }

@@ -93,7 +93,7 @@ async fn rollback_is_refused_while_a_deployment_is_in_flight_unless_forced() {
 
     let plan = ecs_bluegreen::txn::rollback_plan(&aws, &journal, &opts()).await.unwrap();
     assert!(plan.is_refused(), "{plan}");
-    assert_eq!(plan.deployments_in_flight, [id.clone()]);
+    assert_eq!(plan.deployments_in_flight, std::slice::from_ref(&id));
     let err = ecs_bluegreen::rollback(&aws, &journal, &opts()).await.unwrap_err();
     let Error::Plan(p) = &err else { panic!("not a refusal: {err:?}") };
     assert_eq!(p.refusals()[0].kind, RefusalKind::DeploymentInFlight);
