@@ -7,10 +7,11 @@
 //!
 //! Exit codes: 0 done (including "nothing to do"); 1 failed and fully rolled back (verify: a
 //! check failed; deploy-check: the deployment failed, was stopped or outlived --deadline);
-//! 2 invalid input, refused plan or deploy-check, an unfinished journal, or a journal that cannot be
-//! used (missing for rollback/resume, corrupt, unreadable, unwritable, in use by another run);
-//! 3 failed and rollback incomplete; 4 (status only) the journal holds an unfinished run or an
-//! incomplete rollback.
+//! 2 invalid input, refused plan, rollback or deploy-check, an unfinished journal, or a journal
+//! that cannot be used (missing for rollback/resume, corrupt, unreadable, unwritable, in use by
+//! another run); 3 failed and rollback incomplete; 4 (status only) the journal holds an
+//! unfinished run or an incomplete rollback; 130/143 stopped by SIGINT/SIGTERM (the journal says
+//! where: resume or roll back with the command printed).
 
 use std::process::ExitCode;
 
@@ -37,7 +38,7 @@ struct Cli {
     opts: Opts,
 }
 
-const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n  1  failed and fully rolled back (verify: a check failed; deploy-check: the deployment failed, was stopped, or outlived --deadline)\n  2  invalid input, refused plan or deploy-check (e.g. another deployment in flight), an unfinished journal from an earlier run, the service locked by another run, or a journal that cannot be used: of another account/region/service, missing (rollback, resume), corrupt, unreadable, unwritable, or in use by another run (nothing changed)\n  3  failed and rollback incomplete (journal kept; the report says what is left)\n  4  status only: the journal holds an unfinished run or an incomplete rollback (run resume or rollback)";
+const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n  1  failed and fully rolled back (verify: a check failed; deploy-check: the deployment failed, was stopped, or outlived --deadline)\n  2  invalid input, refused plan, rollback (a deployment in flight, without --force) or deploy-check (e.g. another deployment in flight), an unfinished journal from an earlier run, the service locked by another run, or a journal that cannot be used: of another account/region/service, missing (rollback, resume), corrupt, unreadable, unwritable, or in use by another run (nothing changed)\n  3  failed and rollback incomplete (journal kept; the report says what is left)\n  4  status only: the journal holds an unfinished run or an incomplete rollback (run resume or rollback)\n  130/143  stopped by SIGINT/SIGTERM during apply, resume or rollback (the journal is unfinished: run the printed resume or rollback command)";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -47,8 +48,11 @@ enum Command {
     /// on failure everything this run did is undone.
     Apply,
     /// Undo the migration recorded in the journal (completed, interrupted, or half rolled back).
-    /// With no journal at the path: exit 2, naming the path and what in the account carries the
-    /// migration's ownership tag (needs --cluster and --service).
+    /// Prints what it will undo first and asks for confirmation on a terminal (--yes skips it);
+    /// the restored service keeps the desired count and task definition it has now. Refuses
+    /// (exit 2) while a CodeDeploy deployment is in flight, unless --force. With no journal at
+    /// the path: exit 2, naming the path and what in the account carries the migration's
+    /// ownership tag (needs --cluster and --service).
     Rollback,
     /// Finish a run that was interrupted (crash, kill) from its journal. With no journal at the
     /// path: exit 2, as rollback.
@@ -138,7 +142,7 @@ struct Opts {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value = "text")]
     output: Output,
-    /// Do not ask for confirmation before apply.
+    /// Do not ask for confirmation before apply or rollback.
     #[arg(long, global = true)]
     yes: bool,
     /// Time limit of every AWS call, retries included, in seconds (default 60; one attempt
@@ -146,6 +150,9 @@ struct Opts {
     /// uncertain and is undone by looking the resource up.
     #[arg(long, global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     call_timeout: Option<u64>,
+    /// rollback: go ahead while a CodeDeploy deployment of the service is in flight.
+    #[arg(long, global = true)]
+    force: bool,
     /// Print the AWS calls made, per operation, on stderr at the end.
     #[arg(long, global = true)]
     stats: bool,
@@ -268,6 +275,10 @@ async fn clients(opts: &Opts, recorder: &CallRecorder) -> AwsClients {
     if let Ok(list) = std::env::var("ECS_BLUEGREEN_LOSE_ANSWERS") {
         let at = list.split(',').filter_map(|n| n.trim().parse().ok()).collect();
         builder = builder.interceptor(faults::LoseNthAnswer::at(at));
+    }
+    // Test hook: every mutating call takes this many milliseconds longer (to signal a run midway).
+    if let Some(ms) = std::env::var("ECS_BLUEGREEN_SLOW_MUTATIONS").ok().and_then(|v| v.parse().ok()) {
+        builder = builder.interceptor(faults::SlowMutations(std::time::Duration::from_millis(ms)));
     }
     builder.build()
 }
@@ -406,19 +417,19 @@ fn deploy_progress() -> Box<dyn FnMut(&DeployEvent) + Send> {
     }
 }
 
-fn confirm(opts: &Opts) -> Result<(), Failure> {
+fn confirm(opts: &Opts, question: &str) -> Result<(), Failure> {
     use std::io::{BufRead, IsTerminal, Write};
     if opts.yes || !std::io::stdin().is_terminal() {
         return Ok(());
     }
-    eprint!("Apply these changes? Only 'yes' is accepted: ");
+    eprint!("{question} Only 'yes' is accepted: ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).map_err(|e| Failure::invalid(e.to_string()))?;
     if line.trim() == "yes" {
         Ok(())
     } else {
-        Err(Failure::invalid("apply cancelled; nothing was changed"))
+        Err(Failure::invalid("cancelled; nothing was changed"))
     }
 }
 
@@ -481,9 +492,12 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
             }
             write_artifacts(opts, &aws, &plan).await?;
             if !plan.is_noop() {
-                confirm(opts)?;
+                confirm(opts, "Apply these changes?")?;
             }
-            let outcome = plan.apply(&aws, &journal, &apply_options()).await?;
+            let outcome = plan
+                .apply(&aws, &journal, &running(apply_options()))
+                .await
+                .map_err(|e| stopped(e, opts, journal.path()))?;
             let result = match outcome {
                 Outcome::NothingToDo => "nothing to do: the service is already migrated",
                 _ => "applied",
@@ -503,14 +517,35 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         Command::Rollback => {
             let journal = existing_journal(opts, recorder, "roll back").await?;
             let aws = clients(opts, recorder).await;
-            let report = ecs_bluegreen::rollback(&aws, &journal, &journal_options(opts)).await?;
-            print_report(output, "rollback", &report);
+            let options = if opts.force { journal_options(opts).force_rollback() } else { journal_options(opts) };
+            let plan = ecs_bluegreen::txn::rollback_plan(&aws, &journal, &options).await?;
+            match output {
+                Output::Text => print!("{plan}"),
+                Output::Json => {}
+            }
+            if !plan.is_empty() && !plan.is_refused() {
+                confirm(opts, "Roll back these changes?")?;
+            }
+            let report = ecs_bluegreen::rollback(&aws, &journal, &running(options))
+                .await
+                .map_err(|e| stopped(e, opts, journal.path()))?;
+            match output {
+                Output::Text => println!("rollback: {report}"),
+                Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "result": "rollback", "plan": plan, "rollback": report }))
+                        .expect("json")
+                ),
+            }
             if report.is_clean() { Ok(()) } else { Err(Failure { code: 3, message: "rollback incomplete".into(), json: None }) }
         }
         Command::Resume => {
             let journal = existing_journal(opts, recorder, "resume").await?;
             let aws = clients(opts, recorder).await;
-            match ecs_bluegreen::resume(&aws, &journal, &journal_options(opts)).await? {
+            let outcome = ecs_bluegreen::resume(&aws, &journal, &running(journal_options(opts)))
+                .await
+                .map_err(|e| stopped(e, opts, journal.path()))?;
+            match outcome {
                 Outcome::RolledBack(report) => {
                     print_report(output, "resumed rollback", &report);
                     if report.is_clean() { Ok(()) } else { Err(Failure { code: 3, message: "rollback incomplete".into(), json: None }) }
@@ -528,7 +563,11 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         Command::Verify => {
             let m = migration(opts)?;
             let aws = clients(opts, recorder).await;
-            let report = ecs_bluegreen::verify::verify(&aws, &m).await?;
+            // The journal tells a half-migrated service from one not migrated yet (read without
+            // its lock: verify changes nothing).
+            let path = journal_path(opts)?;
+            let records = FileJournal::read(&path)?;
+            let report = ecs_bluegreen::verify::verify_with_journal(&aws, &m, &records, &path.display().to_string()).await?;
             match output {
                 Output::Text => print!("{report}"),
                 Output::Json => println!("{}", serde_json::to_string_pretty(&report).expect("report serialises")),
@@ -614,6 +653,139 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
     }
 }
 
+/// SIGINT/SIGTERM: outside a run (planning, reading, a prompt) the CLI exits at once (nothing
+/// is being changed); during apply, resume or rollback the run is asked to stop cleanly
+/// through its cancel token (the current call answers, the journal is written) and the CLI
+/// prints where it stopped. A second signal exits at once.
+mod signals {
+    use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::OnceLock;
+
+    use ecs_bluegreen::CancelToken;
+
+    static SIGNAL: AtomicI32 = AtomicI32::new(0);
+    static RUN: OnceLock<CancelToken> = OnceLock::new();
+
+    /// The signal received (2 or 15), if any.
+    pub fn received() -> Option<i32> {
+        Some(SIGNAL.load(Ordering::SeqCst)).filter(|s| *s != 0)
+    }
+
+    /// The cancel token of the run about to start; signals from now on stop it cleanly.
+    pub fn run_token() -> CancelToken {
+        RUN.get_or_init(CancelToken::new).clone()
+    }
+
+    fn name(sig: i32) -> &'static str {
+        if sig == 2 { "SIGINT" } else { "SIGTERM" }
+    }
+
+    pub fn watch() {
+        tokio::spawn(async {
+            #[cfg(unix)]
+            let (Ok(mut int), Ok(mut term)) = (
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()),
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()),
+            ) else {
+                return;
+            };
+            loop {
+                #[cfg(unix)]
+                let sig = tokio::select! {
+                    _ = int.recv() => 2,
+                    _ = term.recv() => 15,
+                };
+                #[cfg(not(unix))]
+                let sig = {
+                    if tokio::signal::ctrl_c().await.is_err() {
+                        return;
+                    }
+                    2
+                };
+                let first = SIGNAL.swap(sig, Ordering::SeqCst) == 0;
+                match RUN.get() {
+                    Some(token) if first => {
+                        eprintln!("\n{}: stopping cleanly after the call in flight (send it again to stop at once)", name(sig));
+                        token.cancel();
+                    }
+                    Some(_) => {
+                        eprintln!("\n{}: stopping at once; run `migrate status` to see where the journal stands", name(sig));
+                        std::process::exit(128 + sig);
+                    }
+                    None => {
+                        eprintln!("\n{}: stopped before any change", name(sig));
+                        std::process::exit(128 + sig);
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// `opts` for a run that a signal may stop.
+fn running(opts: ApplyOptions) -> ApplyOptions {
+    opts.cancel(signals::run_token())
+}
+
+/// A run stopped by a signal: exit 130/143 with where it stopped and how to go on.
+fn stopped(e: Error, opts: &Opts, journal: &std::path::Path) -> Failure {
+    let Error::Cancelled(c) = &e else { return e.into() };
+    let sig = signals::received().unwrap_or(15);
+    let mut message = format!("{} ({})", Report(&e), if sig == 2 { "SIGINT" } else { "SIGTERM" });
+    if c.changed() {
+        let records = FileJournal::read(journal).unwrap_or_default();
+        let (cluster, service) = match journal::last_run_info(&records) {
+            Some(i) => (i.identity.cluster.clone(), i.identity.service.clone()),
+            None => (opts.cluster.clone().unwrap_or_default(), opts.service.clone().unwrap_or_default()),
+        };
+        let pending = ecs_bluegreen::txn::pending_changes(&records);
+        message.push_str(&format!(
+            "\nstate: journal {} is {}; the run made {} change(s) that a rollback would undo:",
+            journal.display(),
+            match journal::status(&records) {
+                JournalStatus::Unfinished => "UNFINISHED",
+                JournalStatus::RollbackIncomplete => "ROLLBACK INCOMPLETE",
+                _ => "not unfinished",
+            },
+            pending.len()
+        ));
+        for p in &pending {
+            message.push_str(&format!("\n  - {p}"));
+        }
+        match service_state(&records) {
+            Some(state) => message.push_str(&format!("\nservices: {state}")),
+            None => message.push_str(&format!("\nservices: none touched yet: {service} serves as before")),
+        }
+        let flags = format!("--cluster {cluster} --service {service} --journal {}", journal.display());
+        message.push_str(&format!(
+            "\nto finish it:  migrate resume {flags}\nto undo it:    migrate rollback {flags}"
+        ));
+    }
+    Failure { code: (128 + sig) as u8, message, json: Some(serde_json::json!({ "error": Report(&e).to_string(), "signal": sig })) }
+}
+
+/// The ECS services the journal's run touched, as the journal last saw them: which one serves.
+fn service_state(records: &[journal::Record]) -> Option<String> {
+    use ecs_bluegreen::journal::{Effect, Entry};
+    let mut services: Vec<(String, &'static str)> = Vec::new();
+    for r in records {
+        let (name, state) = match &r.entry {
+            Entry::Done { effect: Effect::ServiceCreated { name, controller, .. }, .. } => {
+                (name.clone(), if controller == "CODE_DEPLOY" { "created (CODE_DEPLOY)" } else { "created (ECS, serving meanwhile)" })
+            }
+            Entry::Done { effect: Effect::ServiceDeleted { definition, .. }, .. } => (definition.name.clone(), "deleted"),
+            Entry::Begin { .. } => {
+                services.clear();
+                continue;
+            }
+            _ => continue,
+        };
+        services.retain(|(n, _)| *n != name);
+        services.push((name, state));
+    }
+    (!services.is_empty()).then(|| services.iter().map(|(n, s)| format!("{n} {s}")).collect::<Vec<_>>().join(", "))
+}
+
 fn print_stats(recorder: &CallRecorder) {
     let calls = recorder.calls();
     let mut per_op = std::collections::BTreeMap::new();
@@ -637,6 +809,7 @@ async fn main() -> ExitCode {
     let output = cli.opts.output;
     let stats = cli.opts.stats;
     let recorder = CallRecorder::new();
+    signals::watch();
     let result = run(cli, &recorder).await;
     if stats {
         print_stats(&recorder);

@@ -42,11 +42,17 @@ Refusals moto lacks (AWS refuses these; the order of a migration's calls depends
   ``networkConfiguration``, ``loadBalancers`` or setting ``forceNewDeployment`` -> 400
   ``InvalidParameterException`` with AWS's texts ("Unable to update task definition on services with a
   CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment." etc.).
-
 - ELBv2 ``CreateListener`` on a port the load balancer already listens on: AWS answers with the
   existing listener when protocol, port and default actions are the same (the call is idempotent, as a
   retry after a lost answer needs), else 400 ``DuplicateListener``. moto 5.2.5 compares the port with
   listener ARNs, so it never refuses and makes a second listener on the port.
+
+Behaviour moto lacks:
+
+- ECS ``CreateService`` with a ``desiredCount`` above ``MOTO_ECS_SERVICE_RUNNING`` (when that is set):
+  the service reports its desired count running, as moto's own ``UpdateService`` already does and as
+  AWS does once the tasks start (moto would report ``MOTO_ECS_SERVICE_RUNNING`` tasks forever, so a
+  service restored with a larger count than the fixture's never looked stable).
 
 Server economy (no behaviour the project relies on changes):
 
@@ -347,6 +353,30 @@ def _wrap_update_service(original):
     return update_service
 
 
+def _wrap_backend_create_service(original):
+    @functools.wraps(original)
+    def create_service(self, *args, **kwargs):
+        import os
+
+        service = original(self, *args, **kwargs)
+        try:
+            started = int(os.environ.get("MOTO_ECS_SERVICE_RUNNING", "0")) > 0
+        except ValueError:
+            started = False
+        if started and service.desired_count > service.running_count:
+            extra = service.desired_count - service.running_count
+            cluster = self._get_cluster(service.cluster_name)
+            self.update_cluster_resources(cluster, extra, task_state="RUNNING")
+            self.update_cluster_resources(cluster, -service.pending_count, task_state="PENDING")
+            service.running_count = service.desired_count
+            service.pending_count = 0
+            for d in service.deployments:
+                d.update(runningCount=service.desired_count, pendingCount=0, rolloutState="COMPLETED")
+        return service
+
+    return create_service
+
+
 # AWS-managed policies the project's fixtures and migrations attach.
 LOADED_MANAGED_POLICIES = (
     "AWSCodeDeployRoleForECS",
@@ -393,6 +423,9 @@ def install() -> None:
     )
     EC2ContainerServiceResponse.create_service = _wrap_create_service(EC2ContainerServiceResponse.create_service)
     EC2ContainerServiceResponse.update_service = _wrap_update_service(EC2ContainerServiceResponse.update_service)
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    EC2ContainerServiceBackend.create_service = _wrap_backend_create_service(EC2ContainerServiceBackend.create_service)
     CodeDeployResponse._ecs_bluegreen_ext = True
 
 

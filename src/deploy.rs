@@ -568,7 +568,7 @@ where
 }
 
 /// Ids of the deployments in flight in the group (first page that has any).
-async fn active_deployments(aws: &AwsClients, app: &str, group: &str) -> Result<Vec<String>> {
+pub(crate) async fn active_deployments(aws: &AwsClients, app: &str, group: &str) -> Result<Vec<String>> {
     let mut token: Option<String> = None;
     loop {
         let mut req = aws

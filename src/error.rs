@@ -27,6 +27,8 @@ pub enum ErrorKind {
     /// A wait did not reach its condition before its deadline, or an AWS call got no answer
     /// within its time limit ([`crate::CallTimeouts`]).
     Timeout,
+    /// The run was stopped on request ([`crate::cancel::CancelToken`]).
+    Cancelled,
     /// Anything else.
     Other,
 }
@@ -77,6 +79,10 @@ pub enum Error {
     /// Another run holds the service's run lock ([`crate::lock`]). Nothing was changed.
     #[error(transparent)]
     Locked(Box<crate::lock_holder::LockHeld>),
+    /// The run was stopped through its [`CancelToken`](crate::cancel::CancelToken) before
+    /// it finished: the journal says where (resume or roll back from it).
+    #[error(transparent)]
+    Cancelled(Cancelled),
     /// An error of a user's step.
     #[error(transparent)]
     Custom(Box<dyn std::error::Error + Send + Sync + 'static>),
@@ -97,6 +103,7 @@ impl Error {
             Error::Journal(_) | Error::Unfinished(_) | Error::Locked(_) => ErrorKind::Conflict,
             Error::Apply(f) => f.cause.kind(),
             Error::DeployRefused(r) => r.kind(),
+            Error::Cancelled(_) => ErrorKind::Cancelled,
             Error::Custom(e) => match e.downcast_ref::<Error>() {
                 Some(inner) => inner.kind(),
                 None => ErrorKind::Other,
@@ -464,3 +471,26 @@ impl fmt::Display for DeployRefused {
     }
 }
 
+
+/// A run stopped on request ([`crate::cancel::CancelToken`]) before it finished.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} was stopped on request before it finished{}", if *.changed { "; its journal is unfinished: resume it or roll it back" } else { "; nothing was changed" })]
+pub struct Cancelled {
+    operation: String,
+    changed: bool,
+}
+
+impl Cancelled {
+    pub(crate) fn new(operation: impl Into<String>, changed: bool) -> Self {
+        Self { operation: operation.into(), changed }
+    }
+    /// `apply`, `resume` or `rollback`.
+    pub fn operation(&self) -> &str {
+        &self.operation
+    }
+    /// Whether the run had begun changing the account (its journal is then unfinished).
+    pub fn changed(&self) -> bool {
+        self.changed
+    }
+}

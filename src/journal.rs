@@ -120,6 +120,39 @@ impl Effect {
     }
 }
 
+/// What a restored service takes from the live migrated service instead of the journal.
+/// Journaled with the rollback, so an interrupted rollback restores the same values.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarryOver {
+    /// Desired count to restore with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_count: Option<i32>,
+    /// Task definition to restore with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
+}
+
+impl CarryOver {
+    /// Whether nothing is carried over.
+    pub fn is_empty(&self) -> bool {
+        self.desired_count.is_none() && self.task_definition.is_none()
+    }
+}
+
+impl std::fmt::Display for CarryOver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(n) = self.desired_count {
+            parts.push(format!("desired count {n}"));
+        }
+        if let Some(t) = &self.task_definition {
+            parts.push(format!("task definition {t}"));
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
 /// One journal entry.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -185,6 +218,10 @@ pub enum Entry {
     RollbackStarted {
         /// Why.
         reason: String,
+        /// What the restored service takes over from the live migrated one (drift since the
+        /// run); absent when nothing is, and in journals written before 0.2.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        carry_over: Option<CarryOver>,
     },
     /// The effect of intent `intent` was undone.
     Undone {
@@ -462,6 +499,16 @@ pub fn last_run_info(records: &[Record]) -> Option<&crate::identity::RunInfo> {
     })?
 }
 
+/// What the last run's latest rollback carried over from the live service, so an interrupted
+/// rollback finishes restoring the same values.
+pub(crate) fn last_carry_over(records: &[Record]) -> Option<CarryOver> {
+    let (_, run) = last_run(records)?;
+    run.iter().rev().find_map(|r| match &r.entry {
+        Entry::RollbackStarted { carry_over, .. } => carry_over.clone(),
+        _ => None,
+    })
+}
+
 /// Where the journal stands.
 pub fn status(records: &[Record]) -> JournalStatus {
     let Some((_, run)) = last_run(records) else { return JournalStatus::Empty };
@@ -547,7 +594,7 @@ mod tests {
         assert_eq!(p.len(), 2);
         assert_eq!((p[0].intent, p[0].confirmed), (a, true));
         assert_eq!((p[1].intent, p[1].confirmed), (c, false));
-        j.append(Entry::RollbackStarted { reason: "x".into() }).unwrap();
+        j.append(Entry::RollbackStarted { reason: "x".into(), carry_over: None }).unwrap();
         j.append(Entry::Undone { intent: c }).unwrap();
         j.append(Entry::Undone { intent: a }).unwrap();
         j.append(Entry::RolledBack { clean: true }).unwrap();

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod artifacts;
+pub mod cancel;
 pub mod clients;
 pub mod compose;
 pub(crate) mod convert;
@@ -33,6 +34,7 @@ pub mod txn;
 pub mod verify;
 pub mod wait;
 
+pub use cancel::CancelToken;
 pub use clients::{AwsClients, AwsClientsBuilder, CallTimeouts};
 pub use compose::Transaction;
 pub use deploy::{DeployOptions, DeployRequest, DeploymentOutcome, DeploymentReport, first_deployment};

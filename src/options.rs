@@ -1,8 +1,10 @@
-//! Settings of a run: waits, the progress observer, and the registry of users' steps.
+//! Settings of a run: waits, the progress observer, the registry of users' steps, and how
+//! the run may be stopped.
 
 use std::fmt;
 use std::sync::Arc;
 
+use crate::cancel::CancelToken;
 use crate::events::{Event, EventKind, Observer};
 use crate::registry::StepRegistry;
 use crate::wait::{WaitPolicy, Waits};
@@ -17,6 +19,8 @@ pub struct ApplyOptions {
     pub(crate) check_current: bool,
     pub(crate) run_lock: bool,
     pub(crate) journal_service: Option<(String, String)>,
+    pub(crate) cancel: Option<CancelToken>,
+    pub(crate) force_rollback: bool,
     observer: Option<Observer>,
 }
 
@@ -27,6 +31,8 @@ impl fmt::Debug for ApplyOptions {
             .field("registry", &self.registry)
             .field("run_lock", &self.run_lock)
             .field("journal_service", &self.journal_service)
+            .field("cancel", &self.cancel)
+            .field("force_rollback", &self.force_rollback)
             .field("observer", &self.observer.is_some())
             .finish()
     }
@@ -40,6 +46,8 @@ impl Default for ApplyOptions {
             check_current: true,
             run_lock: true,
             journal_service: None,
+            cancel: None,
+            force_rollback: false,
             observer: None,
         }
     }
@@ -92,6 +100,24 @@ impl ApplyOptions {
     pub fn journal_of(mut self, cluster: impl Into<String>, service: impl Into<String>) -> Self {
         self.journal_service = Some((cluster.into(), service.into()));
         self
+    }
+    /// Stops the run cleanly once `token` is cancelled (see [`crate::cancel`]): no new step or
+    /// mutating call starts, the journal is written, and the run returns
+    /// [`crate::Error::Cancelled`], leaving a journal that `resume` and `rollback` handle.
+    pub fn cancel(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+    /// `rollback` goes ahead while a CodeDeploy deployment of the service's deployment group
+    /// is in flight (it refuses by default, changing nothing: undoing the migration under a
+    /// deployment leaves the deployment without its service, group and target groups).
+    pub fn force_rollback(mut self) -> Self {
+        self.force_rollback = true;
+        self
+    }
+    /// The run's cancel token, if any.
+    pub fn cancel_token(&self) -> Option<&CancelToken> {
+        self.cancel.as_ref()
     }
     /// The registry of users' steps.
     pub fn registry(&self) -> &StepRegistry {

@@ -29,10 +29,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::future::BoxFuture;
 
 use crate::AwsClients;
+use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 use crate::events::{EventKind, Observer, emit};
 use crate::inventory::Inventory;
@@ -147,6 +149,10 @@ pub struct StepContext<'a> {
     pub(crate) opts: &'a Waits,
     pub(crate) observer: Option<&'a Observer>,
     pub(crate) outputs: &'a Mutex<BTreeMap<String, String>>,
+    /// Once cancelled, no new mutating call starts.
+    pub(crate) cancel: Option<&'a CancelToken>,
+    /// Mutating calls sent and not yet journaled: a cancelled run lets them answer.
+    pub(crate) calls_in_flight: &'a AtomicUsize,
     /// A first run straight after planning: what the plan saw is current, so steps create
     /// without looking again. A resumed run looks first (it may have done part already).
     pub(crate) fresh: bool,
@@ -203,13 +209,19 @@ impl<'a> StepContext<'a> {
     /// result into the effect as it happened (with identifiers AWS assigned). A refusal from
     /// the service is journaled as failed (nothing changed); any other failure (timeout, lost
     /// connection, "already exists", which a retry after a lost answer also gets) as
-    /// uncertain, so undo looks the resource up.
+    /// uncertain, so undo looks the resource up. Once the run is cancelled
+    /// ([`crate::cancel`]) it makes no call and returns [`Error::Cancelled`]; a call already
+    /// sent is allowed to answer.
     pub async fn mutate<T>(
         &self,
         intent: Effect,
         call: impl Future<Output = Result<T>>,
         done: impl FnOnce(&T, Effect) -> Effect,
     ) -> Result<T> {
+        if self.cancel.is_some_and(CancelToken::is_cancelled) {
+            return Err(Error::Cancelled(crate::error::Cancelled::new("the run", true)));
+        }
+        let _in_flight = InFlight::enter(self.calls_in_flight);
         let seq = self.journal.append(Entry::Intent { step: self.step.clone(), effect: intent.clone() })?;
         self.emit(EventKind::Mutating { step: self.step.clone(), what: intent.describe() });
         let result = call.await;
@@ -279,6 +291,22 @@ impl<'a> StepContext<'a> {
     pub async fn call<T>(&self, what: String, call: impl Future<Output = Result<T>>) -> Result<T> {
         self.emit(EventKind::Mutating { step: self.step.clone(), what });
         call.await
+    }
+}
+
+/// Counts a mutating call as in flight until it is journaled (or its future dropped).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::SeqCst);
+        Self(n)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

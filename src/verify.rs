@@ -9,7 +9,8 @@
 //!
 //! Check names (stable, see [`Check::name`]): `service`, `deployment-group`, `target-groups`,
 //! `production-listener`, `test-listener`, `role`, `role-policy`, `pipeline`,
-//! `task-definition`; before a migration also `plan` and `plan: <refusal-kind>`.
+//! `task-definition`; before a migration also `plan` and `plan: <refusal-kind>`; on a half-migrated
+//! service ([`verify_with_journal`]) first `run`.
 
 use std::fmt;
 
@@ -18,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::AwsClients;
 use crate::discover::{TgLookup, code_is, describe_target_group, discover};
 use crate::error::{Result, SdkResultExt};
-use crate::inventory::{Inventory, ListenerInfo, TargetGroupInfo};
+use crate::inventory::{Inventory, ListenerInfo, OWNERSHIP_TAG, TargetGroupInfo};
+use crate::journal::{JournalStatus, Record};
 use crate::spec::Migration;
 
 /// Managed policies that let CodeDeploy run ECS blue/green deployments.
@@ -108,6 +110,64 @@ impl fmt::Display for Report {
 /// [`crate::Error::Validation`] when a derived name is invalid.
 pub async fn verify(aws: &AwsClients, migration: &Migration) -> Result<Report> {
     let inv = discover(aws, migration).await?;
+    verify_inventory(aws, migration, &inv).await
+}
+
+/// [`verify`], knowing the journal of the migration's runs (`records`, read from `journal`,
+/// the path or address shown in the advice). On a half-migrated service (the journal holds an
+/// unfinished run or an incomplete rollback, or the account shows a cutover stopped halfway:
+/// this migration's bridge service still serving) the report starts with a failed `run`
+/// check advising `migrate resume` / `migrate rollback` with that journal, and no check
+/// advises `migrate apply` (which an unfinished run refuses).
+///
+/// # Errors
+/// As [`verify`].
+pub async fn verify_with_journal(aws: &AwsClients, migration: &Migration, records: &[Record], journal: &str) -> Result<Report> {
+    let inv = discover(aws, migration).await?;
+    let mut report = verify_inventory(aws, migration, &inv).await?;
+    if let Some(reason) = half_migrated(crate::journal::status(records), &inv, &migration.migration_id(), journal) {
+        advise_resume_or_rollback(&mut report, migration, reason, journal);
+    }
+    Ok(report)
+}
+
+/// Why the migration looks half done, if it does: the journal's state, or this migration's
+/// bridge service (controller `ECS`, carrying the ownership tag) still in the account.
+fn half_migrated(status: JournalStatus, inv: &Inventory, migration_id: &str, journal: &str) -> Option<String> {
+    match status {
+        JournalStatus::Unfinished => return Some(format!("journal {journal} holds an unfinished run (interrupted, or stopped)")),
+        JournalStatus::RollbackIncomplete => return Some(format!("journal {journal} holds a rollback that left resources behind")),
+        _ => {}
+    }
+    let bridge = inv.existing.cutover_service.as_ref().filter(|s| {
+        s.deployment_controller == "ECS" && s.tags.get(OWNERSHIP_TAG).is_some_and(|m| m == migration_id)
+    })?;
+    Some(format!(
+        "service {} of this migration is still running: the cutover stopped halfway (journal {journal} is {})",
+        bridge.name,
+        match status {
+            JournalStatus::Empty => "empty or elsewhere",
+            JournalStatus::Applied => "applied",
+            JournalStatus::RolledBack => "rolled back",
+            _ => "unfinished",
+        }
+    ))
+}
+
+/// Puts a failed `run` check first and turns every "run `migrate apply`" advice into the
+/// resume/rollback one.
+fn advise_resume_or_rollback(report: &mut Report, migration: &Migration, reason: String, journal: &str) {
+    let flags = format!("--cluster {} --service {} --journal {journal}", migration.cluster_name(), migration.service().as_str());
+    let fix = format!("finish the migration with `migrate resume {flags}`, or undo it with `migrate rollback {flags}` (apply is refused until then)");
+    for c in &mut report.checks {
+        if c.fix.as_deref().is_some_and(|f| f.contains("migrate apply")) {
+            c.fix = Some(format!("first {fix}"));
+        }
+    }
+    report.checks.insert(0, Check::fail("run", format!("the migration is half done: {reason}"), fix));
+}
+
+async fn verify_inventory(aws: &AwsClients, migration: &Migration, inv: &Inventory) -> Result<Report> {
     let mut checks = Vec::new();
     let service_name = migration.service().as_str();
     let cluster = migration.cluster_name();
@@ -121,7 +181,7 @@ pub async fn verify(aws: &AwsClients, migration: &Migration) -> Result<Report> {
                 None => format!("service {service_name} was not found in cluster {cluster}"),
             };
             checks.push(Check::fail("service", reason, "check --cluster and --service (and the account and region)"));
-            push_plan_checks(&mut checks, migration, &inv);
+            push_plan_checks(&mut checks, migration, inv);
             return Ok(Report { checks });
         }
     };
@@ -131,7 +191,7 @@ pub async fn verify(aws: &AwsClients, migration: &Migration) -> Result<Report> {
             format!("service {} uses the {} deployment controller, not CODE_DEPLOY: it is not migrated yet", svc.name, svc.deployment_controller),
             "run `migrate plan` to review the migration, then `migrate apply`",
         ));
-        push_plan_checks(&mut checks, migration, &inv);
+        push_plan_checks(&mut checks, migration, inv);
         return Ok(Report { checks });
     }
     let tg_entries: Vec<_> = svc.load_balancers.iter().filter(|l| l.target_group_arn.is_some()).collect();
@@ -335,12 +395,12 @@ pub async fn verify(aws: &AwsClients, migration: &Migration) -> Result<Report> {
 
     // 6. The pipeline.
     if let Some(spec) = migration.pipeline() {
-        checks.push(check_pipeline(migration, spec, &inv, &app_name, &dg_name));
+        checks.push(check_pipeline(migration, spec, inv, &app_name, &dg_name));
     }
 
     // 7. The task definition: the live one, and the latest revision of its family.
     if let Some(entry) = lb_entry {
-        checks.push(check_task_definition(aws, &inv, entry).await?);
+        checks.push(check_task_definition(aws, inv, entry).await?);
     }
     Ok(Report { checks })
 }
@@ -661,5 +721,32 @@ mod tests {
         assert!(!r.passed());
         let s = r.to_string();
         assert!(s.contains("[ok]   service") && s.contains("[FAIL] role: gone — recreate"), "{s}");
+    }
+
+    #[test]
+    fn a_half_migrated_service_is_advised_resume_or_rollback_not_apply() {
+        let migration = Migration::for_service("prod", "web").unwrap().build();
+        let id = migration.migration_id();
+        let mut inv = crate::testing::sample::inventory();
+        assert_eq!(half_migrated(JournalStatus::Empty, &inv, &id, "j.json"), None);
+        assert_eq!(half_migrated(JournalStatus::Applied, &inv, &id, "j.json"), None);
+        assert!(half_migrated(JournalStatus::Unfinished, &inv, &id, "j.json").unwrap().contains("j.json holds an unfinished run"));
+        // The bridge of this migration still serving: the cutover stopped halfway.
+        let mut bridge = inv.service.clone().unwrap();
+        bridge.name = "web-bridge".into();
+        bridge.tags.insert(OWNERSHIP_TAG.into(), id.clone());
+        inv.existing.cutover_service = Some(bridge.clone());
+        assert!(half_migrated(JournalStatus::Empty, &inv, &id, "j.json").unwrap().contains("web-bridge"));
+        bridge.tags.insert(OWNERSHIP_TAG.into(), "another".into());
+        inv.existing.cutover_service = Some(bridge);
+        assert_eq!(half_migrated(JournalStatus::Empty, &inv, &id, "j.json"), None, "not this migration's service");
+
+        let mut report = Report { checks: vec![Check::fail("deployment-group", "missing", "run `migrate apply` to create it")] };
+        advise_resume_or_rollback(&mut report, &migration, "x".into(), "j.json");
+        assert_eq!(report.checks[0].name, "run");
+        let text = report.to_string();
+        assert!(text.contains("migrate resume --cluster prod --service web --journal j.json"), "{text}");
+        assert!(text.contains("migrate rollback --cluster prod --service web --journal j.json"), "{text}");
+        assert!(!text.contains("`migrate apply`"), "{text}");
     }
 }

@@ -4,8 +4,11 @@
 //! newest first. Rollback is explicit and async and returns a [`RollbackReport`] the caller
 //! must read; nothing is undone in `Drop`.
 
+pub mod drift;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
@@ -14,8 +17,9 @@ pub use crate::events::{Event, EventKind};
 pub use crate::journal;
 pub use crate::options::ApplyOptions;
 pub use crate::report::{LeftOver, Outcome, RollbackReport};
+pub use drift::{CarryOver, RollbackPlan, ServiceDrift};
 
-use crate::error::{Error, Result};
+use crate::error::{Cancelled, Error, Result};
 use crate::identity::{Caller, RunIdentity, RunInfo, short_cluster};
 use crate::lock::RunLock;
 use crate::journal::{Entry, Journal, JournalStatus, pending_effects};
@@ -186,7 +190,15 @@ impl Plan {
         }
         .await;
         release_lock(aws, opts, &self.migration_id, lock).await;
-        result
+        result.map_err(|e| named_cancel(e, "apply"))
+    }
+}
+
+/// Names the operation a cancelled run was part of.
+fn named_cancel(e: Error, operation: &str) -> Error {
+    match e {
+        Error::Cancelled(c) => Error::Cancelled(Cancelled::new(operation, c.changed())),
+        other => other,
     }
 }
 
@@ -298,10 +310,11 @@ async fn finish(
             journal.append(Entry::Committed)?;
             Ok(Outcome::Applied)
         }
-        Err((_, e @ Error::Journal(_))) => Err(e),
+        // Stopped like a crash, but cleanly: the journal is unfinished, resume or roll back.
+        Err((_, e @ (Error::Journal(_) | Error::Cancelled(_)))) => Err(e),
         Err((step, cause)) => {
             let reason = format!("step {step} failed: {}", crate::error::Report(&cause));
-            let rollback = compensate(aws, plan, steps, journal, opts, &reason).await?;
+            let rollback = compensate(aws, plan, steps, journal, opts, &reason, None).await?;
             Err(Error::Apply(Box::new(ApplyFailed::new(step, cause, rollback))))
         }
     }
@@ -310,9 +323,15 @@ async fn finish(
 /// Undoes the last run recorded in the journal (a completed migration, an interrupted one,
 /// or an incomplete earlier rollback). Users' steps in it must be registered in `opts`.
 /// Refuses, changing nothing, a journal whose run belongs to another account or region than
-/// the clients' (or to another service than [`ApplyOptions::journal_of`] names), and while
-/// another run holds the service's lock. A journal that records no run is refused too
-/// ([`Error::Journal`], nothing changed): it says nothing about the account.
+/// the clients' (or to another service than [`ApplyOptions::journal_of`] names), while
+/// another run holds the service's lock, and while a CodeDeploy deployment of the
+/// migration's deployment group is in flight (unless [`ApplyOptions::force_rollback`]). A
+/// journal that records no run is refused too ([`Error::Journal`], nothing changed): it says
+/// nothing about the account.
+///
+/// Drift-aware: what changed on the migrated service since the run left it (desired count,
+/// task definition) is carried over into the restored service; [`rollback_plan`] shows it
+/// all before. A service that is gone or on another controller carries nothing over.
 pub async fn rollback(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions) -> Result<RollbackReport> {
     let records = journal.records()?;
     let Some((plan, _)) = journal::last_run(&records) else { return Err(no_run("roll back")) };
@@ -325,9 +344,72 @@ pub async fn rollback(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptio
     let steps = build_steps(&plan, opts.registry())?;
     let run_id = journal_run_id(&records, &plan);
     let lock = take_lock(aws, opts, &caller, &plan.cluster, &plan.service, &plan.migration_id, &run_id, "rollback").await?;
-    let report = compensate(aws, &plan, &steps, journal, opts, "rollback requested").await;
+    let report = async {
+        // Read under the lock: what is decided on is what the undo meets.
+        let seen = observe(aws, &plan, &journal.records()?, opts).await?;
+        if let Some(r) = seen.refusal {
+            return Err(Error::Plan(PlanError::new(vec![r])));
+        }
+        let carry = (!seen.carry_over.is_empty()).then_some(seen.carry_over);
+        compensate(aws, &plan, &steps, journal, opts, "rollback requested", carry).await
+    }
+    .await;
     release_lock(aws, opts, &plan.migration_id, lock).await;
-    report
+    report.map_err(|e| named_cancel(e, "rollback"))
+}
+
+/// What [`rollback`] would do now, without doing it: the changes it would undo (newest
+/// first), what changed on the migrated service since the run (carried over into the
+/// restored service), and whether it is refused (a CodeDeploy deployment in flight). Read-only;
+/// refuses a journal of another account, region or service as [`rollback`] does.
+pub async fn rollback_plan(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions) -> Result<RollbackPlan> {
+    let records = journal.records()?;
+    let status = journal::status(&records);
+    let Some((plan, _)) = journal::last_run(&records) else { return Ok(RollbackPlan::nothing(status)) };
+    let caller = Caller::of(aws).await?;
+    ensure_journal_belongs(&records, plan, &caller, opts, "roll back")?;
+    if status == JournalStatus::RolledBack {
+        return Ok(RollbackPlan::nothing(status));
+    }
+    observe(aws, plan, &records, opts).await
+}
+
+/// Reads the live migrated service and the deployment group's deployments in flight, and
+/// plans the rollback from them (the pure part: [`drift`]).
+async fn observe(aws: &AwsClients, plan: &Plan, records: &[journal::Record], opts: &ApplyOptions) -> Result<RollbackPlan> {
+    let pending = pending_effects(records);
+    let left = drift::left_service(plan, &pending);
+    let live = match left {
+        Some(l) => crate::discover::describe_service(aws, &plan.cluster, &l.name).await?,
+        None => None,
+    };
+    let group = drift::deployment_group(plan).map(|(a, g)| (a.to_owned(), g.to_owned()));
+    let deployments = match &group {
+        // Nothing to undo, nothing to refuse: a journal already rolled back reads nothing.
+        Some((app, g)) if !pending.is_empty() => match crate::deploy::active_deployments(aws, app, g).await {
+            Ok(d) => d,
+            Err(Error::Aws(a))
+                if a.code().is_some_and(|c| {
+                    ["ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"].contains(&c)
+                }) =>
+            {
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        },
+        _ => Vec::new(),
+    };
+    let in_flight = drift::InFlight { group, deployments, task_sets: live.as_ref().map_or(0, |s| s.task_set_count) };
+    let drift = left.map(|l| drift::compare(l, live.as_ref()));
+    let mut seen = drift::rollback_plan(plan, journal::status(records), &pending, drift, &in_flight, opts.force_rollback);
+    // An interrupted rollback restores what the first attempt carried over (the migrated
+    // service may be gone by now).
+    if seen.carry_over.is_empty()
+        && let Some(c) = journal::last_carry_over(records)
+    {
+        seen.carry_over = c;
+    }
+    Ok(seen)
 }
 
 /// Continues a run left unfinished by a crash: finishes the migration (every step is
@@ -349,12 +431,12 @@ pub async fn resume(aws: &AwsClients, journal: &dyn Journal, opts: &ApplyOptions
             // rollback): finish undoing rather than going forward.
             let failed = run.iter().any(|r| matches!(r.entry, Entry::RollbackStarted { .. } | Entry::StepFailed { .. }));
             let outcome = if failed {
-                compensate(aws, &plan, &steps, journal, opts, "resuming an interrupted rollback").await.map(Outcome::RolledBack)
+                compensate(aws, &plan, &steps, journal, opts, "resuming an interrupted rollback", None).await.map(Outcome::RolledBack)
             } else {
                 finish(aws, &plan, &steps, journal, opts, false).await
             };
             release_lock(aws, opts, &plan.migration_id, lock).await;
-            outcome
+            outcome.map_err(|e| named_cancel(e, "resume"))
         }
         JournalStatus::RollbackIncomplete => Err(Error::Unfinished(
             "the last rollback left resources behind: run rollback again".into(),
@@ -400,7 +482,10 @@ pub fn pending_changes(records: &[journal::Record]) -> Vec<String> {
 }
 
 /// Undoes pending effects of the last run in reverse order, each by the step that made it; a
-/// failed undo does not stop the others.
+/// failed undo does not stop the others. `carry` (or, when `None`, what an earlier rollback
+/// of this run journaled) is applied to the services the cutover deleted. A cancelled run
+/// stops before its next undo and abandons the one in progress (undos are idempotent), leaving
+/// the rollback unfinished in the journal.
 async fn compensate(
     aws: &AwsClients,
     plan: &Plan,
@@ -408,18 +493,34 @@ async fn compensate(
     journal: &dyn Journal,
     opts: &ApplyOptions,
     reason: &str,
+    carry: Option<CarryOver>,
 ) -> Result<RollbackReport> {
-    let pending = pending_effects(&journal.records()?);
-    journal.append(Entry::RollbackStarted { reason: reason.to_owned() })?;
+    let records = journal.records()?;
+    let pending = pending_effects(&records);
+    let carry = carry.or_else(|| journal::last_carry_over(&records));
+    journal.append(Entry::RollbackStarted { reason: reason.to_owned(), carry_over: carry.clone() })?;
+    let carry = carry.unwrap_or_default();
     let cx = UndoContext { aws, plan, opts: opts.waits() };
+    let cancel = opts.cancel_token();
+    let stopped = || Error::Cancelled(Cancelled::new("rollback", true));
     let mut report = RollbackReport::default();
     for p in pending.iter().rev() {
+        if cancel.is_some_and(crate::cancel::CancelToken::is_cancelled) {
+            return Err(stopped());
+        }
+        let effect = drift::carried(&p.step, &p.effect, &carry);
         let what = p.effect.describe();
         opts.emit(&plan.migration_id, EventKind::Undoing { what: what.clone() });
         let step = steps.iter().find(|s| s.id() == p.step);
-        let undone = match step {
-            Some(s) => Box::pin(s.undo(&cx, &p.effect, p.confirmed)).await,
-            None => Err(Error::custom(format!("the plan has no step {} to undo it", p.step))),
+        let undo = async {
+            match step {
+                Some(s) => Box::pin(s.undo(&cx, &effect, p.confirmed)).await,
+                None => Err(Error::custom(format!("the plan has no step {} to undo it", p.step))),
+            }
+        };
+        let undone = tokio::select! {
+            r = undo => r,
+            () = crate::cancel::cancelled(cancel) => return Err(stopped()),
         };
         match undone {
             Ok(()) => {
@@ -431,7 +532,7 @@ async fn compensate(
                 let error = crate::error::Report(&e).to_string();
                 journal.append(Entry::UndoFailed { intent: p.intent, error: error.clone() })?;
                 opts.emit(&plan.migration_id, EventKind::UndoFailed { what: what.clone(), error: error.clone() });
-                let fix = step.map_or_else(|| format!("undo by hand: {what}"), |s| s.manual_undo(&p.effect));
+                let fix = step.map_or_else(|| format!("undo by hand: {what}"), |s| s.manual_undo(&effect));
                 report.left_over.push(LeftOver::new(what, error, fix));
             }
         }
@@ -459,6 +560,8 @@ async fn run_one(cx: StepContext<'_>, step: &dyn Step, action: Action) -> StepRe
             cx.emit(EventKind::StepFinished { step: id.clone() });
             Ok(id)
         }
+        // Stopped on request: not a failure, so resume goes forward.
+        Err(e @ Error::Cancelled(_)) => Err((id, e)),
         Err(e) => {
             let error = crate::error::Report(&e).to_string();
             // So a crash while the other steps drain is resumed as a rollback, not forward.
@@ -483,12 +586,16 @@ async fn run_graph(
     fresh: bool,
 ) -> std::result::Result<(), (StepId, Error)> {
     let outputs = Mutex::new(BTreeMap::new());
+    let calls_in_flight = AtomicUsize::new(0);
+    let cancel = opts.cancel_token();
     let mut finished: BTreeSet<StepId> = BTreeSet::new();
     let mut started = vec![false; plan.changes.len()];
     let mut running = FuturesUnordered::new();
     let mut failure: Option<(StepId, Error)> = None;
+    let mut stopped;
     loop {
-        if failure.is_none() {
+        stopped = cancel.is_some_and(crate::cancel::CancelToken::is_cancelled);
+        if failure.is_none() && !stopped {
             for (i, change) in plan.changes.iter().enumerate() {
                 if started[i] || !change.depends_on.iter().all(|d| finished.contains(d)) {
                     continue;
@@ -502,15 +609,34 @@ async fn run_graph(
                     opts: opts.waits(),
                     observer: opts.observer_ref(),
                     outputs: &outputs,
+                    cancel,
+                    calls_in_flight: &calls_in_flight,
                     fresh,
                 };
                 running.push(run_one(cx, steps[i].as_ref(), change.action));
             }
         }
-        match running.next().await {
+        let next = if stopped {
+            // Stopping: calls already sent may answer and be journaled; once none is in
+            // flight, what is left (waits, mostly) is abandoned by dropping it.
+            if calls_in_flight.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            tokio::select! {
+                r = running.next() => r,
+                () = tokio::time::sleep(std::time::Duration::from_millis(20)) => continue,
+            }
+        } else {
+            tokio::select! {
+                r = running.next() => r,
+                () = crate::cancel::cancelled(cancel) => continue,
+            }
+        };
+        match next {
             Some(Ok(id)) => {
                 finished.insert(id);
             }
+            Some(Err((_, Error::Cancelled(_)))) => {}
             // A journal that cannot be written outranks any other failure: stop as if crashed.
             Some(Err(f)) => match &failure {
                 None => failure = Some(f),
@@ -519,6 +645,11 @@ async fn run_graph(
             },
             None => break,
         }
+    }
+    drop(running);
+    let unfinished = plan.changes.iter().find(|c| !finished.contains(&c.step));
+    if let (true, Some(c), false) = (stopped, unfinished, failure.as_ref().is_some_and(|f| matches!(f.1, Error::Journal(_)))) {
+        return Err((c.step.clone(), Error::Cancelled(Cancelled::new("apply", true))));
     }
     if let Some(f) = failure {
         return Err(f);

@@ -40,8 +40,20 @@ pub fn migrate_env(account: &str, dir: &Path, args: &[&str], env: &[(&str, &str)
 
 /// [`migrate_env`], talking to `endpoint`.
 pub fn migrate_env_at(endpoint: &str, account: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(example("migrate"));
+    let mut cmd = command_at(endpoint, account, dir, args);
     cmd.envs(env.iter().copied());
+    cmd.output().unwrap()
+}
+
+/// The command `migrate ARGS` in `dir`, acting in `account` on moto, with quick waits (to
+/// spawn it, e.g. to signal it midway).
+#[allow(dead_code)]
+pub fn migrate_command(account: &str, dir: &Path, args: &[&str]) -> Command {
+    command_at(&moto_endpoint(), account, dir, args)
+}
+
+fn command_at(endpoint: &str, account: &str, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(example("migrate"));
     cmd.args(args)
         .current_dir(dir)
         .env("AWS_ENDPOINT_URL", endpoint)
@@ -54,9 +66,8 @@ pub fn migrate_env_at(endpoint: &str, account: &str, dir: &Path, args: &[&str], 
         .env_remove("AWS_DEFAULT_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
         .env("MOTO_ACCOUNT_ID", account)
-        .env("ECS_BLUEGREEN_FAST_WAITS", "1")
-        .output()
-        .unwrap()
+        .env("ECS_BLUEGREEN_FAST_WAITS", "1");
+    cmd
 }
 
 /// Output bytes as text.

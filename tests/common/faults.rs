@@ -127,3 +127,26 @@ impl Intercept for LoseNthAnswer {
         Ok(())
     }
 }
+
+/// Makes every mutating call take `delay` longer (blocking the calling thread before the
+/// request is sent), so a test can signal a run in the middle. Used by `examples/migrate.rs`
+/// (test hook `ECS_BLUEGREEN_SLOW_MUTATIONS`, milliseconds).
+#[derive(Debug, Clone)]
+pub struct SlowMutations(pub std::time::Duration);
+
+impl Intercept for SlowMutations {
+    fn name(&self) -> &'static str {
+        "SlowMutations"
+    }
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg.load::<Metadata>().is_some_and(|m| !is_read_only(m.name())) {
+            std::thread::sleep(self.0);
+        }
+        Ok(())
+    }
+}

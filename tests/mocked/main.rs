@@ -11,6 +11,7 @@ mod mocks;
 mod faults;
 
 mod composition;
+mod drift_rollback;
 mod mocked_cutover_timing;
 mod mocked_deploy;
 mod mocked_discovery;

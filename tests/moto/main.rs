@@ -21,5 +21,6 @@ mod limits_cli;
 mod migrate_moto;
 mod moto_ext;
 mod moto_fixture;
+mod rollback_cli;
 mod run_safety;
 mod verify_moto;

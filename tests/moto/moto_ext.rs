@@ -596,3 +596,16 @@ async fn deployment_configs_are_created_read_and_checked_by_create_deployment_gr
     deployment_group(&aws, GROUP, "web").deployment_config_name("web-canary").send().await.unwrap();
     assert_eq!(group_names(&aws).await, [GROUP]);
 }
+
+/// A service created with more tasks than `MOTO_ECS_SERVICE_RUNNING` (2 in scripts/moto) runs
+/// them all, as on AWS once they start; a smaller one is left as moto reports it.
+#[tokio::test]
+async fn a_service_created_above_the_running_default_runs_its_desired_count() {
+    let aws = moto_clients(&fresh_account());
+    let td = cluster_with_task_definition(&aws).await;
+    for (name, desired, running) in [("big", 6, 6), ("small", 1, 2)] {
+        aws.ecs.create_service().cluster(CLUSTER).service_name(name).task_definition(&td).desired_count(desired).send().await.unwrap();
+        let s = ecs_bluegreen::discover::describe_service(&aws, CLUSTER, name).await.unwrap().unwrap();
+        assert_eq!((s.desired_count, s.running_count), (desired, running), "{name}");
+    }
+}
