@@ -80,6 +80,20 @@ pub struct ExistingResources {
 /// A key/value tag list, sorted by key.
 pub type Tags = BTreeMap<String, String>;
 
+/// The most tags AWS allows on a target group, listener or ECS service.
+pub const MAX_TAGS_PER_RESOURCE: usize = 50;
+
+/// Whether a tag key is reserved for AWS (`aws:` in any case, e.g. CloudFormation's
+/// `aws:cloudformation:stack-name`): AWS sets such tags itself and refuses them in a request.
+pub fn is_reserved_tag_key(key: &str) -> bool {
+    key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
+}
+
+/// `tags` without the keys reserved for AWS: what a copy of the resource can carry.
+pub fn copyable_tags(tags: &Tags) -> Tags {
+    tags.iter().filter(|(k, _)| !is_reserved_tag_key(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
 /// The service as DescribeServices reports it, with every field CreateService takes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceDefinition {

@@ -75,6 +75,11 @@ pub enum RefusalKind {
     StalePlan,
     /// A user's step refused.
     Custom,
+    /// The service attaches EBS volumes at deployment time (`volumeConfigurations`), which
+    /// CodeDeploy blue/green cannot carry.
+    ManagedEbsVolumes,
+    /// A resource the migration creates would carry more tags than AWS allows (50).
+    TooManyTags,
 }
 
 /// One reason the plan was refused, with the fix.

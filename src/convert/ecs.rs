@@ -160,6 +160,11 @@ pub(crate) fn service_to_sdk(s: &ServiceDefinition) -> ecs::Service {
                 .set_service_connect_configuration(
                     d.service_connect.then(|| ecs::ServiceConnectConfiguration::builder().enabled(true).namespace("internal").build()),
                 )
+                .set_volume_configurations((d.volume_configurations > 0).then(|| {
+                    (0..d.volume_configurations)
+                        .filter_map(|i| ecs::ServiceVolumeConfiguration::builder().name(format!("volume-{i}")).build().ok())
+                        .collect()
+                }))
                 .build()
         })
         .collect();

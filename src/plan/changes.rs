@@ -14,7 +14,8 @@ pub(super) fn green_target_group(b: &Basis<'_>) -> Change {
     if !green_spec.copy_attributes() {
         green.attributes.clear();
     }
-    let mut tags = if green_spec.copy_tags() { blue.tags.clone() } else { Tags::new() };
+    // Keys reserved for AWS (`aws:...`) cannot be set by a request: left out (the plan warns).
+    let mut tags = if green_spec.copy_tags() { crate::inventory::copyable_tags(&blue.tags) } else { Tags::new() };
     tags.extend(ownership.clone());
     green.tags = tags;
     Change {

@@ -194,6 +194,39 @@ pub(super) fn validate<'a>(migration: &'a Migration, inv: &'a Inventory, steps: 
             "remove the VPC Lattice configuration, or use ECS-native blue/green",
         ));
     }
+    if cutover_planned && svc.deployments.iter().any(|d| d.volume_configurations > 0) {
+        refusals.push(Refusal::new(
+            RefusalKind::ManagedEbsVolumes,
+            format!(
+                "service {service_name} attaches EBS volumes at deployment time (volumeConfigurations), which CodeDeploy \
+                 blue/green cannot carry: the recreated service would run without them"
+            ),
+            "remove the volume configuration from the service, or use ECS-native blue/green, which supports it",
+        ));
+    }
+    if cutover_planned {
+        let reserved: Vec<&String> = svc.tags.keys().filter(|k| crate::inventory::is_reserved_tag_key(k)).collect();
+        if !reserved.is_empty() {
+            warnings.push(format!(
+                "service {service_name} carries tags reserved for AWS ({}); AWS refuses them in a request, so the recreated \
+                 service (and a restored one after a rollback) goes without them; the stack that set them sees drift",
+                reserved.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let copied = crate::inventory::copyable_tags(&svc.tags).len();
+        if copied + 1 > crate::inventory::MAX_TAGS_PER_RESOURCE {
+            refusals.push(Refusal::new(
+                RefusalKind::TooManyTags,
+                format!(
+                    "service {service_name} has {copied} tags; with this migration's ownership tag the services the cutover \
+                     creates would carry {}, and AWS allows {}",
+                    copied + 1,
+                    crate::inventory::MAX_TAGS_PER_RESOURCE
+                ),
+                "remove a tag from the service and plan again",
+            ));
+        }
+    }
     if !identical && cutover_planned {
         let in_flight = svc.deployments.len() > 1
             || svc.deployments.iter().any(|d| d.rollout_state.as_deref() == Some("IN_PROGRESS"));
@@ -284,6 +317,31 @@ pub(super) fn validate<'a>(migration: &'a Migration, inv: &'a Inventory, steps: 
             format!("the green target group name {} is the blue group's name", b.name),
             "choose another green target group name",
         ));
+    }
+
+    if let Some(b) = blue.filter(|_| green_spec.as_ref().is_some_and(|g| g.copy_tags()) && has(StepId::GreenTargetGroup)) {
+        let reserved: Vec<&str> = b.tags.keys().filter(|k| crate::inventory::is_reserved_tag_key(k)).map(String::as_str).collect();
+        if !reserved.is_empty() {
+            warnings.push(format!(
+                "target group {} carries tags reserved for AWS ({}); the green group is created without them",
+                b.name,
+                reserved.join(", ")
+            ));
+        }
+        let copied = crate::inventory::copyable_tags(&b.tags).len();
+        if copied + 1 > crate::inventory::MAX_TAGS_PER_RESOURCE {
+            refusals.push(Refusal::new(
+                RefusalKind::TooManyTags,
+                format!(
+                    "target group {} has {copied} tags; its green clone with this migration's ownership tag would carry {}, \
+                     and AWS allows {}",
+                    b.name,
+                    copied + 1,
+                    crate::inventory::MAX_TAGS_PER_RESOURCE
+                ),
+                "remove a tag from the target group, or do not copy its tags (GreenTargetGroupSpec copy_tags false)",
+            ));
+        }
     }
 
     // Once migrated, CodeDeploy moves traffic between the groups on its own; trust the

@@ -146,7 +146,10 @@ pub(crate) async fn create_service(
         }
         req = req.deployment_configuration(b.build());
     }
-    for (k, v) in def.tags.iter().chain(extra_tags.iter().map(|(k, v)| (k, v))) {
+    // Keys reserved for AWS (`aws:...`, set by CloudFormation...) are refused in a request:
+    // the recreated service goes without them (the plan warns).
+    let tags = def.tags.iter().filter(|(k, _)| !crate::inventory::is_reserved_tag_key(k));
+    for (k, v) in tags.chain(extra_tags.iter().map(|(k, v)| (k, v))) {
         req = req.tags(ecs::Tag::builder().key(k).value(v).build());
     }
     req.send().await.ctx("CreateService", format!("{cluster}/{name}"))?;

@@ -70,6 +70,13 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
             return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
         }
         let name = input.service_name().unwrap_or_default().to_owned();
+        // Tag rules AWS enforces (ECS answers InvalidParameterException for bad tags).
+        if input.tags().iter().any(|t| t.key().is_some_and(crate::inventory::is_reserved_tag_key)) {
+            return Err(aws_error("InvalidParameterException", "Tag keys starting with 'aws:' are reserved for internal use"));
+        }
+        if input.tags().len() > crate::inventory::MAX_TAGS_PER_RESOURCE {
+            return Err(aws_error("InvalidParameterException", "Too many tags: a resource can have at most 50"));
+        }
         // The same client token again (a retry after a lost answer): the service it created.
         if let Some(token) = input.client_token()
             && st.service_client_tokens.get(token) == Some(&name)

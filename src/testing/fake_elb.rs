@@ -90,6 +90,13 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
 
     let create_tg = answer(acct, "CreateTargetGroup", mock!(Client::create_target_group), |st, input| {
         let name = input.name().unwrap_or_default().to_owned();
+        // Tag rules AWS enforces (the error code is inferred: ELBv2 documents only the rules).
+        if input.tags().iter().any(|t| t.key().is_some_and(crate::inventory::is_reserved_tag_key)) {
+            return Err(aws_error("ValidationError", "Tag keys starting with 'aws:' are reserved for internal use"));
+        }
+        if input.tags().len() > crate::inventory::MAX_TAGS_PER_RESOURCE {
+            return Err(aws_error("TooManyTags", "You've reached the limit on the number of tags for this resource"));
+        }
         if st.target_groups.values().any(|t| t.name == name) {
             return Err(aws_error(
                 "DuplicateTargetGroupName",
