@@ -91,7 +91,7 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
     let task_def_arn = service.as_ref().and_then(|s| s.task_definition.clone());
 
     let codedeploy_arn = |suffix: String| match (&region, &account_id) {
-        (Some(r), Some(a)) => Some(format!("arn:aws:codedeploy:{r}:{a}:{suffix}")),
+        (Some(r), Some(a)) => Some(format!("arn:{}:codedeploy:{r}:{a}:{suffix}", crate::inventory::partition_of_region(r))),
         _ => None,
     };
     let app_arn = application.as_ref().and_then(|_| codedeploy_arn(format!("application:{app_name}")));

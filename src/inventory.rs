@@ -80,6 +80,22 @@ pub struct ExistingResources {
 /// A key/value tag list, sorted by key.
 pub type Tags = BTreeMap<String, String>;
 
+/// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, `aws`
+/// otherwise. Every ARN the library builds uses it (`arn:aws-cn:iam::aws:policy/...`).
+pub fn partition_of_region(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else {
+        "aws"
+    }
+}
+
 /// The most tags AWS allows on a target group, listener or ECS service.
 pub const MAX_TAGS_PER_RESOURCE: usize = 50;
 

@@ -3,6 +3,11 @@
 use super::validate::Basis;
 use super::*;
 
+/// The partition of the account the inventory was read from (`aws` when the region is unknown).
+fn partition(inv: &Inventory) -> &'static str {
+    inv.region.as_deref().map_or("aws", crate::inventory::partition_of_region)
+}
+
 /// The green target group: a clone of the blue one but for name, ARN and tags.
 pub(super) fn green_target_group(b: &Basis<'_>) -> Change {
     let Basis { inv, blue, ref green_spec, ref ownership, .. } = *b;
@@ -105,7 +110,7 @@ pub(super) fn service_role(b: &Basis<'_>, warnings: &mut Vec<String>) -> (Change
             arn: role_arn.clone(),
             adopted,
             trust_policy: codedeploy_trust_policy(inv.account_id.as_deref()),
-            managed_policy_arn: role_spec.managed_policy().arn().to_owned(),
+            managed_policy_arn: role_spec.managed_policy().arn_in(partition(inv)),
             tags: ownership.clone(),
         },
     };

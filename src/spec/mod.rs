@@ -97,12 +97,17 @@ pub enum ManagedPolicy {
 }
 
 impl ManagedPolicy {
-    /// The policy ARN.
+    /// The policy ARN in the `aws` partition.
     pub fn arn(self) -> &'static str {
         match self {
             ManagedPolicy::Full => "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS",
             ManagedPolicy::Limited => "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECSLimited",
         }
+    }
+
+    /// The policy ARN in `partition` (`aws`, `aws-cn`, `aws-us-gov`...).
+    pub fn arn_in(self, partition: &str) -> String {
+        self.arn().replacen("arn:aws:", &format!("arn:{partition}:"), 1)
     }
 }
 

@@ -45,7 +45,7 @@ async fn is_ours(aws: &AwsClients, plan: &Plan, name: &str) -> Result<bool> {
             "cannot tell whether this migration created the application (account unknown)",
         )));
     };
-    let arn = format!("arn:aws:codedeploy:{region}:{account}:application:{name}");
+    let arn = format!("arn:{}:codedeploy:{region}:{account}:application:{name}", crate::inventory::partition_of_region(&region));
     let tags = aws.codedeploy.list_tags_for_resource().resource_arn(&arn).send().await.ctx("ListTagsForResource", &arn)?;
     Ok(tags.tags().iter().any(|t| t.key() == Some(OWNERSHIP_TAG) && t.value() == Some(plan.migration_id.as_str())))
 }

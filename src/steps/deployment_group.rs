@@ -114,7 +114,7 @@ async fn is_ours(aws: &AwsClients, plan: &Plan, application: &str, name: &str) -
             "cannot tell whether this migration created the deployment group (account unknown)",
         )));
     };
-    let arn = format!("arn:aws:codedeploy:{region}:{account}:deploymentgroup:{application}/{name}");
+    let arn = format!("arn:{}:codedeploy:{region}:{account}:deploymentgroup:{application}/{name}", crate::inventory::partition_of_region(&region));
     match aws.codedeploy.list_tags_for_resource().resource_arn(&arn).send().await {
         Ok(tags) => Ok(tags.tags().iter().any(|t| t.key() == Some(OWNERSHIP_TAG) && t.value() == Some(plan.migration_id.as_str()))),
         Err(e) if has_code(&e, &["ResourceArnRequiredException", "ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"]) => Ok(false),

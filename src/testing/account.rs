@@ -297,7 +297,7 @@ impl AccountState {
             for i in 0..svc.running_count.max(0) {
                 let id = format!("{:016x}{:016x}", fnv(name), i as u64 + 1);
                 out.push(FakeTask {
-                    arn: format!("arn:aws:ecs:{}:{}:task/{}/{id}", self.region, self.account_id, self.cluster),
+                    arn: format!("arn:{}:ecs:{}:{}:task/{}/{id}", crate::inventory::partition_of_region(&self.region), self.region, self.account_id, self.cluster),
                     service: name.clone(),
                     // Only awsvpc tasks have their own address (and are ip targets).
                     ip: svc.network_configuration.is_some().then(|| format!("10.0.{}.{}", n % 250, 10 + i)),

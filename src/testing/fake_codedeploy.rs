@@ -279,7 +279,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
 
     let list_tags = answer(acct, "ListTagsForResource", mock!(Client::list_tags_for_resource), |st, input| {
         let arn = input.resource_arn().unwrap_or_default();
-        let prefix = format!("arn:aws:codedeploy:{}:{}:", st.region, st.account_id);
+        let prefix = format!("arn:{}:codedeploy:{}:{}:", crate::inventory::partition_of_region(&st.region), st.region, st.account_id);
         let found = match arn.strip_prefix(&prefix) {
             Some(rest) if rest.starts_with("application:") => {
                 st.applications.get(&rest["application:".len()..]).map(|a| a.tags.clone())

@@ -21,11 +21,11 @@ fn cluster_matches(st: &AccountState, cluster: Option<&str>) -> bool {
 }
 
 fn service_arn(st: &AccountState, name: &str) -> String {
-    format!("arn:aws:ecs:{}:{}:service/{}/{name}", st.region, st.account_id, st.cluster)
+    format!("arn:{}:ecs:{}:{}:service/{}/{name}", crate::inventory::partition_of_region(&st.region), st.region, st.account_id, st.cluster)
 }
 
 fn cluster_arn(st: &AccountState) -> String {
-    format!("arn:aws:ecs:{}:{}:cluster/{}", st.region, st.account_id, st.cluster)
+    format!("arn:{}:ecs:{}:{}:cluster/{}", crate::inventory::partition_of_region(&st.region), st.region, st.account_id, st.cluster)
 }
 
 pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {

@@ -104,7 +104,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
             ));
         }
         let id = st.fresh_id();
-        let arn = format!("arn:aws:elasticloadbalancing:{}:{}:targetgroup/{name}/{id}", st.region, st.account_id);
+        let arn = format!("arn:{}:elasticloadbalancing:{}:{}:targetgroup/{name}/{id}", crate::inventory::partition_of_region(&st.region), st.region, st.account_id);
         let tg = target_group_from_create(input, arn.clone());
         let out = CreateTargetGroupOutput::builder().target_groups(target_group_to_sdk(&tg)).build();
         st.target_groups.insert(arn, tg);

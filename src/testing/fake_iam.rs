@@ -21,9 +21,9 @@ fn no_role(name: &str) -> String {
     format!("The role with name {name} cannot be found.")
 }
 
-/// Only AWS-managed policies exist in the fake.
-fn policy_exists(arn: &str) -> bool {
-    arn.starts_with("arn:aws:iam::aws:policy/")
+/// Only AWS-managed policies exist in the fake, in the account's partition.
+fn policy_exists(arn: &str, region: &str) -> bool {
+    arn.starts_with(&format!("arn:{}:iam::aws:policy/", crate::inventory::partition_of_region(region)))
 }
 
 pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
@@ -49,7 +49,12 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
             return Err(aws_error("EntityAlreadyExists", &format!("Role with name {name} already exists.")));
         }
         let role = RoleState {
-            arn: format!("arn:aws:iam::{}:role{}{name}", st.account_id, input.path().unwrap_or("/")),
+            arn: format!(
+                "arn:{}:iam::{}:role{}{name}",
+                crate::inventory::partition_of_region(&st.region),
+                st.account_id,
+                input.path().unwrap_or("/")
+            ),
             trust_policy: input.assume_role_policy_document().unwrap_or_default().to_owned(),
             policies: vec![],
             tags: input.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect(),
@@ -63,7 +68,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
     let attach = answer(acct, "AttachRolePolicy", mock!(Client::attach_role_policy), |st, input| {
         let name = input.role_name().unwrap_or_default().to_owned();
         let policy = input.policy_arn().unwrap_or_default().to_owned();
-        if !policy_exists(&policy) {
+        if !policy_exists(&policy, &st.region) {
             return Err(aws_error("NoSuchEntity", &format!("Policy {policy} does not exist or is not attachable.")));
         }
         let Some(role) = st.roles.get_mut(&name) else { return Err(aws_error("NoSuchEntity", &no_role(&name))) };

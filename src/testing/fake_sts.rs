@@ -7,15 +7,15 @@ use aws_smithy_mocks::mock;
 use super::account::{Answer, Shared, answer};
 
 /// The ARN the kit's clients act as.
-pub(crate) fn caller_arn(account_id: &str) -> String {
-    format!("arn:aws:iam::{account_id}:user/ecs-bluegreen-kit")
+pub(crate) fn caller_arn(account_id: &str, region: &str) -> String {
+    format!("arn:{}:iam::{account_id}:user/ecs-bluegreen-kit", crate::inventory::partition_of_region(region))
 }
 
 pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
     let who = answer(acct, "GetCallerIdentity", mock!(Client::get_caller_identity), |st, _| {
         Ok(GetCallerIdentityOutput::builder()
             .account(st.account_id.clone())
-            .arn(caller_arn(&st.account_id))
+            .arn(caller_arn(&st.account_id, &st.region))
             .user_id("AIDAMOCKACCOUNTKIT")
             .build())
     });

@@ -1,8 +1,8 @@
-//! What AWS would refuse later, refused or avoided at plan time (on the test kit, whose fakes
+//! What AWS would refuse or break later, handled at plan time (on the test kit, whose fakes
 //! enforce AWS's tag rules; moto does not): tags reserved for AWS (`aws:...`, set by
 //! CloudFormation) are not copied onto what the migration creates, a copy that would exceed 50
 //! tags is refused, and EBS volumes attached at deployment time, which CodeDeploy cannot carry,
-//! are refused instead of dropped.
+//! are refused instead of dropped; ARNs carry the partition of the region (aws-cn, aws-us-gov).
 
 use ecs_bluegreen::plan::RefusalKind;
 use ecs_bluegreen::testing::{MockAccount, Scenario};
@@ -92,4 +92,40 @@ async fn ebs_volumes_attached_at_deployment_are_refused_not_dropped() {
     let r = p.refusals().iter().find(|r| r.kind == RefusalKind::ManagedEbsVolumes).unwrap_or_else(|| panic!("{p:?}"));
     assert!(r.fix.contains("ECS-native"), "{}", r.fix);
     assert!(account.mutating_operations().is_empty());
+}
+
+/// In the China and GovCloud partitions every ARN the library builds carries the partition
+/// (`arn:aws-cn:iam::aws:policy/...`); the kit, like AWS, knows the managed policy only under
+/// its partition's ARN.
+#[tokio::test(start_paused = true)]
+async fn arns_carry_the_partition_of_the_region() {
+    assert_eq!(ecs_bluegreen::inventory::partition_of_region("cn-north-1"), "aws-cn");
+    assert_eq!(ecs_bluegreen::inventory::partition_of_region("us-gov-west-1"), "aws-us-gov");
+    assert_eq!(ecs_bluegreen::inventory::partition_of_region("eu-west-1"), "aws");
+    let mut scenario = Scenario::default();
+    scenario.region = "cn-north-1".into();
+    let to_cn = |arn: &Option<String>| arn.as_ref().map(|a| a.replace("arn:aws:", "arn:aws-cn:").replace("us-east-1", "cn-north-1"));
+    scenario.service.arn = to_cn(&scenario.service.arn);
+    scenario.service.cluster_arn = to_cn(&scenario.service.cluster_arn);
+    let account = MockAccount::new(scenario);
+    let start = account.state();
+    let aws = account.clients();
+    let plan = migration().plan(&aws).await.unwrap();
+    let Some(ecs_bluegreen::plan::ChangeDetail::ServiceRole { managed_policy_arn, .. }) =
+        plan.change(ecs_bluegreen::StepId::ServiceRole).map(|c| c.detail.clone())
+    else {
+        panic!("the plan creates no role")
+    };
+    assert_eq!(managed_policy_arn, "arn:aws-cn:iam::aws:policy/AWSCodeDeployRoleForECS");
+    let journal = InMemoryJournal::new();
+    assert_eq!(plan.apply(&aws, &journal, &opts()).await.unwrap(), Outcome::Applied);
+    let records = ecs_bluegreen::Journal::records(&journal).unwrap();
+    let run = ecs_bluegreen::journal::last_run_info(&records).unwrap();
+    assert_eq!(run.identity.partition, "aws-cn");
+    let role = &account.state().roles["prod-web-codedeploy"];
+    assert!(role.arn.starts_with("arn:aws-cn:iam::"), "{}", role.arn);
+    assert_eq!(role.policies, ["arn:aws-cn:iam::aws:policy/AWSCodeDeployRoleForECS"]);
+    let report = ecs_bluegreen::rollback(&aws, &journal, &opts()).await.unwrap();
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(start.differences(&account.state()), Vec::<String>::new());
 }
