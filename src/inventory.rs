@@ -391,6 +391,12 @@ pub struct WeightedTargetGroup {
 pub struct TaskDefinitionInfo {
     /// ARN.
     pub arn: String,
+    /// The task role (`taskRoleArn`), if any.
+    #[serde(default)]
+    pub task_role_arn: Option<String>,
+    /// The task execution role (`executionRoleArn`), if any.
+    #[serde(default)]
+    pub execution_role_arn: Option<String>,
     /// Family.
     pub family: String,
     /// Network mode.

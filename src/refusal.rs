@@ -80,6 +80,9 @@ pub enum RefusalKind {
     ManagedEbsVolumes,
     /// A resource the migration creates would carry more tags than AWS allows (50).
     TooManyTags,
+    /// The role uses `AWSCodeDeployRoleForECSLimited`, which lets CodeDeploy pass only roles
+    /// named `ecsTaskExecutionRole` / `ECSTaskExecution*`, and the task definition names another.
+    LimitedPolicyPassRole,
 }
 
 /// One reason the plan was refused, with the fix.

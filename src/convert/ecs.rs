@@ -110,6 +110,8 @@ pub(crate) fn service_from_sdk(s: &ecs::Service) -> ServiceDefinition {
 pub(crate) fn task_definition_from_sdk(td: &ecs::TaskDefinition, asked: &str) -> TaskDefinitionInfo {
     TaskDefinitionInfo {
         arn: td.task_definition_arn().unwrap_or(asked).to_owned(),
+        task_role_arn: td.task_role_arn().map(str::to_owned),
+        execution_role_arn: td.execution_role_arn().map(str::to_owned),
         family: td.family().unwrap_or_default().to_owned(),
         network_mode: text(td.network_mode()),
         requires_compatibilities: td.requires_compatibilities().iter().map(|c| c.as_str().to_owned()).collect(),
@@ -321,6 +323,8 @@ pub(crate) fn task_definition_to_sdk(t: &TaskDefinitionInfo) -> ecs::TaskDefinit
     let awsvpc = t.network_mode.as_deref() == Some("awsvpc");
     ecs::TaskDefinition::builder()
         .task_definition_arn(&t.arn)
+        .set_task_role_arn(t.task_role_arn.clone())
+        .set_execution_role_arn(t.execution_role_arn.clone())
         .family(&t.family)
         .revision(revision)
         .set_network_mode(sdk_enum(&t.network_mode))

@@ -431,6 +431,32 @@ pub(super) fn validate<'a>(migration: &'a Migration, inv: &'a Inventory, steps: 
         }
     }
 
+    // AWSCodeDeployRoleForECSLimited grants iam:PassRole only on roles named
+    // ecsTaskExecutionRole / ECSTaskExecution*; a deployment passes the task definition's roles.
+    if let Some(td) = &inv.task_definition
+        && role_spec.existing_role_arn().is_none()
+        && role_spec.managed_policy() == crate::spec::ManagedPolicy::Limited
+    {
+        let passable = |arn: &str| {
+            let name = arn.rsplit('/').next().unwrap_or(arn);
+            name == "ecsTaskExecutionRole" || name.starts_with("ECSTaskExecution")
+        };
+        for (what, arn) in [("task role", &td.task_role_arn), ("task execution role", &td.execution_role_arn)] {
+            if let Some(arn) = arn.as_deref().filter(|a| !passable(a)) {
+                refusals.push(Refusal::new(
+                    RefusalKind::LimitedPolicyPassRole,
+                    format!(
+                        "the {what} {arn} of task definition {} cannot be passed by a role with AWSCodeDeployRoleForECSLimited, \
+                         which allows iam:PassRole only on roles named ecsTaskExecutionRole or ECSTaskExecution*; \
+                         every deployment would fail",
+                        td.arn
+                    ),
+                    "use the full policy (ManagedPolicy::Full, AWSCodeDeployRoleForECS), or name the role ecsTaskExecutionRole / ECSTaskExecution*",
+                ));
+            }
+        }
+    }
+
     // Ownership of resources that carry the planned names.
     let not_owned = |what: &str, name: &str, fix: &str| {
         Refusal::new(

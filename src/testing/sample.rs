@@ -225,6 +225,8 @@ pub fn load_balancer() -> LoadBalancerInfo {
 pub fn task_definition() -> TaskDefinitionInfo {
     TaskDefinitionInfo {
         arn: s(TASK_DEFINITION_ARN),
+        task_role_arn: None,
+        execution_role_arn: Some(s("arn:aws:iam::123456789012:role/ecsTaskExecutionRole")),
         family: s("web"),
         network_mode: Some(s("awsvpc")),
         requires_compatibilities: vec![s("FARGATE")],

@@ -384,6 +384,7 @@ impl Reads {
                     .task_definition(
                         TaskDefinition::builder()
                             .task_definition_arn(TASK_DEFINITION_ARN)
+                            .execution_role_arn("arn:aws:iam::123456789012:role/ecsTaskExecutionRole")
                             .family("web")
                             .revision(3)
                             .network_mode(NetworkMode::Awsvpc)

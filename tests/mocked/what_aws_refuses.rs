@@ -129,3 +129,32 @@ async fn arns_carry_the_partition_of_the_region() {
     assert!(report.is_clean(), "{report}");
     assert_eq!(start.differences(&account.state()), Vec::<String>::new());
 }
+
+/// `AWSCodeDeployRoleForECSLimited` lets CodeDeploy pass only roles named
+/// `ecsTaskExecutionRole` / `ECSTaskExecution*`: a task definition with other role names would
+/// fail every deployment, so the plan refuses it.
+#[tokio::test(start_paused = true)]
+async fn the_limited_policy_is_refused_when_it_cannot_pass_the_task_roles() {
+    use ecs_bluegreen::spec::{CodeDeployRole, ManagedPolicy};
+    let limited = || {
+        Migration::for_service("prod", "web")
+            .unwrap()
+            .role(CodeDeployRole::builder().managed_policy(ManagedPolicy::Limited).build())
+            .build()
+    };
+    // The sample's execution role is ecsTaskExecutionRole and it has no task role: fine.
+    let account = MockAccount::new(Scenario::default());
+    let plan = limited().plan(&account.clients()).await.unwrap();
+    assert!(plan.change(ecs_bluegreen::StepId::ServiceRole).is_some());
+
+    let mut scenario = Scenario::default();
+    scenario.task_definition.task_role_arn = Some("arn:aws:iam::123456789012:role/web-task".into());
+    let account = MockAccount::new(scenario);
+    let err = limited().plan(&account.clients()).await.unwrap_err();
+    let Error::Plan(p) = &err else { panic!("{err:?}") };
+    let r = p.refusals().iter().find(|r| r.kind == RefusalKind::LimitedPolicyPassRole).unwrap_or_else(|| panic!("{p:?}"));
+    assert!(r.problem.contains("role/web-task") && r.fix.contains("ManagedPolicy::Full"), "{r:?}");
+    assert!(account.mutating_operations().is_empty());
+    // The full policy passes any role.
+    assert!(migration().plan(&account.clients()).await.is_ok());
+}
