@@ -351,6 +351,49 @@ pub struct ListenerInfo {
     pub tags: Tags,
 }
 
+/// Why a listener cannot be the production listener: plan and verify use the same rule.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteProblem {
+    /// The default action does not forward; `rules` are the listener's rules to the blue group.
+    NoForward {
+        /// Rules that forward to the blue group.
+        rules: Vec<String>,
+    },
+    /// The default action forwards to these groups too.
+    Stray(Vec<String>),
+}
+
+impl ListenerInfo {
+    /// Checks that the default action forwards, and only to `groups`. CodeDeploy shifts traffic
+    /// on the listener's default action; how it treats other rules is not documented, so a
+    /// listener that reaches the service only through a rule is not a production listener.
+    pub fn default_route(&self, groups: &[&str]) -> Result<(), RouteProblem> {
+        if self.default_forward.is_empty() {
+            return Err(RouteProblem::NoForward { rules: self.rules_to_blue.clone() });
+        }
+        let stray: Vec<String> = self
+            .default_forward
+            .iter()
+            .filter(|t| !groups.contains(&t.target_group_arn.as_str()))
+            .map(|t| t.target_group_arn.clone())
+            .collect();
+        if stray.is_empty() { Ok(()) } else { Err(RouteProblem::Stray(stray)) }
+    }
+}
+
+/// The words for [`RouteProblem::NoForward`], the same in plan refusals and verify.
+pub(crate) fn no_forward_message(rules: &[String]) -> String {
+    if rules.is_empty() {
+        "its default action does not forward".to_owned()
+    } else {
+        format!(
+            "its default action does not forward; it reaches the service's target group only through rule {} (CodeDeploy shifts traffic on the listener's default action)",
+            rules.join(", ")
+        )
+    }
+}
+
 /// One action of a listener's default actions or a rule's actions, every field AWS reports.
 ///
 /// An OIDC client secret is never kept: DescribeListeners does not return it, and the
