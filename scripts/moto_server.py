@@ -46,6 +46,11 @@ Refusals moto lacks (AWS refuses these; the order of a migration's calls depends
   existing listener when protocol, port and default actions are the same (the call is idempotent, as a
   retry after a lost answer needs), else 400 ``DuplicateListener``. moto 5.2.5 compares the port with
   listener ARNs, so it never refuses and makes a second listener on the port.
+- ELBv2 ``authenticate-oidc`` actions: AWS never returns ``ClientSecret`` in DescribeListeners /
+  DescribeRules; a ModifyListener / ModifyRule re-sending an OIDC action keeps the stored secret when
+  the action says ``UseExistingClientSecret: true`` and is refused (400 ``ValidationError``) when it has
+  neither (ELBv2 API reference, AuthenticateOidcActionConfig). moto 5.2.5 returns the secret, echoes
+  ``UseExistingClientSecret`` and forgets the secret.
 
 Behaviour moto lacks:
 
@@ -281,6 +286,54 @@ def _wrap_create_listener(original):
     return create_listener
 
 
+# ---------------------------------------------------------------- ELBv2: OIDC client secrets
+
+
+def _wrap_fake_action_init(original):
+    @functools.wraps(original)
+    def __init__(self, data):
+        cfg = data.get("AuthenticateOidcConfig")
+        secret, use_existing = None, False
+        if isinstance(cfg, dict):
+            # Kept out of `data`, which moto serialises into every describe.
+            secret = cfg.pop("ClientSecret", None)
+            use_existing = str(cfg.pop("UseExistingClientSecret", "false")).lower() == "true"
+        original(self, data)
+        self._oidc_secret = secret
+        self._oidc_use_existing = use_existing
+
+    return __init__
+
+
+def _carry_oidc_secrets(old_actions, new_actions):
+    from moto.elbv2.exceptions import ELBClientError as RESTError
+
+    old = [a for a in old_actions if getattr(a, "_oidc_secret", None)]
+    for action in new_actions:
+        if action.type != "authenticate-oidc" or action._oidc_secret:
+            continue
+        if action._oidc_use_existing and old:
+            action._oidc_secret = old[0]._oidc_secret
+        else:
+            raise RESTError("ValidationError", "A client secret must be specified for an authenticate-oidc action")
+
+
+def _wrap_modify_listener(original):
+    @functools.wraps(original)
+    def modify_listener(self, arn, *args, **kwargs):
+        listener = self.describe_listeners(load_balancer_arn=None, listener_arns=[arn])[0]
+        old = list(listener.default_actions)
+        result = original(self, arn, *args, **kwargs)
+        try:
+            _carry_oidc_secrets(old, result.default_actions)
+        except Exception:
+            listener.default_actions = old
+            raise
+        return result
+
+    return modify_listener
+
+
 # ---------------------------------------------------------------- ECS: refusals
 
 
@@ -412,6 +465,10 @@ def install() -> None:
     from moto.iam.models import IAMBackend
 
     ELBv2Backend.create_listener = _wrap_create_listener(ELBv2Backend.create_listener)
+    ELBv2Backend.modify_listener = _wrap_modify_listener(ELBv2Backend.modify_listener)
+    from moto.elbv2.models import FakeAction
+
+    FakeAction.__init__ = _wrap_fake_action_init(FakeAction.__init__)
 
     IAMBackend._init_aws_policies = _init_selected_aws_policies
     CodeDeployResponse.delete_application = delete_application

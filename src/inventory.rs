@@ -371,10 +371,113 @@ pub struct ListenerInfo {
     pub protocol: Option<String>,
     /// Target groups the default action forwards to, with weights.
     pub default_forward: Vec<WeightedTargetGroup>,
+    /// The whole default action list as DescribeListeners reports it (authentication,
+    /// forward with stickiness, ...), in order; re-sent with only the forward changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_actions: Vec<ListenerAction>,
     /// Non-default rules that forward to the blue target group.
     pub rules_to_blue: Vec<String>,
     /// Tags (used to recognise a listener this tool created).
     pub tags: Tags,
+}
+
+/// Why a listener cannot be the production listener: plan and verify use the same rule.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteProblem {
+    /// The default action does not forward; `rules` are the listener's rules to the blue group.
+    NoForward {
+        /// Rules that forward to the blue group.
+        rules: Vec<String>,
+    },
+    /// The default action forwards to these groups too.
+    Stray(Vec<String>),
+}
+
+impl ListenerInfo {
+    /// Checks that the default action forwards, and only to `groups`. CodeDeploy shifts traffic
+    /// on the listener's default action; how it treats other rules is not documented, so a
+    /// listener that reaches the service only through a rule is not a production listener.
+    pub fn default_route(&self, groups: &[&str]) -> Result<(), RouteProblem> {
+        if self.default_forward.is_empty() {
+            return Err(RouteProblem::NoForward { rules: self.rules_to_blue.clone() });
+        }
+        let stray: Vec<String> = self
+            .default_forward
+            .iter()
+            .filter(|t| !groups.contains(&t.target_group_arn.as_str()))
+            .map(|t| t.target_group_arn.clone())
+            .collect();
+        if stray.is_empty() { Ok(()) } else { Err(RouteProblem::Stray(stray)) }
+    }
+}
+
+/// The words for [`RouteProblem::NoForward`], the same in plan refusals and verify.
+pub(crate) fn no_forward_message(rules: &[String]) -> String {
+    if rules.is_empty() {
+        "its default action does not forward".to_owned()
+    } else {
+        format!(
+            "its default action does not forward; it reaches the service's target group only through rule {} (CodeDeploy shifts traffic on the listener's default action)",
+            rules.join(", ")
+        )
+    }
+}
+
+/// One action of a listener's default actions or a rule's actions, every field AWS reports.
+///
+/// An OIDC client secret is never kept: DescribeListeners does not return it, and the
+/// action is re-sent with `UseExistingClientSecret`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerAction {
+    /// `forward`, `authenticate-oidc`, `authenticate-cognito`, `redirect`, `fixed-response`.
+    pub r#type: String,
+    /// Order within the list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<i32>,
+    /// Single target group of a forward (the short form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_group_arn: Option<String>,
+    /// Weighted forward config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_config: Option<ForwardSettings>,
+    /// OIDC authentication config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authenticate_oidc: Option<AuthSettings>,
+    /// Cognito authentication config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authenticate_cognito: Option<AuthSettings>,
+    /// Redirect or fixed-response config: field name to value (`Protocol`, `Port`, `Host`,
+    /// `Path`, `Query`, `StatusCode`, `MessageBody`, `ContentType`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response: BTreeMap<String, String>,
+}
+
+/// A weighted forward: target groups and stickiness.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardSettings {
+    /// Target groups with weights.
+    pub target_groups: Vec<WeightedTargetGroup>,
+    /// `TargetGroupStickinessConfig.Enabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stickiness_enabled: Option<bool>,
+    /// `TargetGroupStickinessConfig.DurationSeconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stickiness_duration_seconds: Option<i32>,
+}
+
+/// An `authenticate-oidc` or `authenticate-cognito` config.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthSettings {
+    /// Scalar fields by API name (`Issuer`, `ClientId`, `UserPoolArn`, `Scope`,
+    /// `SessionCookieName`, `OnUnauthenticatedRequest`, ...); never `ClientSecret`.
+    pub fields: BTreeMap<String, String>,
+    /// `SessionTimeout` in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_timeout: Option<i64>,
+    /// `AuthenticationRequestExtraParams`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra_params: BTreeMap<String, String>,
 }
 
 /// A target group in a forward action.

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, JournalError, Result};
-use crate::inventory::{ActionInfo, ServiceDefinition, WeightedTargetGroup};
+use crate::inventory::{ActionInfo, ListenerAction, ServiceDefinition, WeightedTargetGroup};
 use crate::plan::Plan;
 use crate::spec::StepId;
 
@@ -38,6 +38,15 @@ pub enum Effect {
         listener_arn: String,
         /// The forward action before the change.
         before: Vec<WeightedTargetGroup>,
+    },
+    /// A listener's whole default action list was replaced (only its forward changed);
+    /// `before` restores it exactly. Journals written before it hold
+    /// [`Effect::ListenerForwardChanged`], still undone as before.
+    ListenerActionsChanged {
+        /// Listener ARN.
+        listener_arn: String,
+        /// Every default action before the change, in order.
+        before: Vec<ListenerAction>,
     },
     /// An IAM role was created (with its managed policy attached).
     RoleCreated {
@@ -107,6 +116,7 @@ impl Effect {
                 format!("listener :{port} on {load_balancer_arn}")
             }
             Effect::ListenerForwardChanged { listener_arn, .. } => format!("forward action of listener {listener_arn}"),
+            Effect::ListenerActionsChanged { listener_arn, .. } => format!("default actions of listener {listener_arn}"),
             Effect::RoleCreated { name, .. } => format!("IAM role {name}"),
             Effect::ApplicationCreated { name } => format!("CodeDeploy application {name}"),
             Effect::DeploymentGroupCreated { application, name } => format!("deployment group {application}/{name}"),

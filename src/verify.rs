@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::AwsClients;
 use crate::discover::{TgLookup, code_is, describe_target_group, discover};
 use crate::error::{Result, SdkResultExt};
-use crate::inventory::{Inventory, ListenerInfo, OWNERSHIP_TAG, TargetGroupInfo};
+use crate::inventory::{Inventory, ListenerInfo, OWNERSHIP_TAG, RouteProblem, TargetGroupInfo, no_forward_message};
 use crate::journal::{JournalStatus, Record};
 use crate::spec::Migration;
 
@@ -294,23 +294,15 @@ async fn verify_inventory(aws: &AwsClients, migration: &Migration, inv: &Invento
         arn.split_once(":targetgroup/").and_then(|(_, r)| r.split('/').next()).unwrap_or(arn).to_owned()
     };
     let forwards_to_pair = |l: &ListenerInfo| -> std::result::Result<(), String> {
-        if l.default_forward.is_empty() {
-            return Err("its default action does not forward".to_owned());
-        }
-        let stray: Vec<String> = l
-            .default_forward
-            .iter()
-            .filter(|t| !pair_arns.contains(&t.target_group_arn))
-            .map(|t| tg_label(&t.target_group_arn))
-            .collect();
-        if stray.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
+        let groups: Vec<&str> = pair_arns.iter().map(String::as_str).collect();
+        match l.default_route(&groups) {
+            Ok(()) => Ok(()),
+            Err(RouteProblem::NoForward { rules }) => Err(no_forward_message(&rules)),
+            Err(RouteProblem::Stray(stray)) => Err(format!(
                 "its default action forwards to {}, not to one of the deployment group's target groups ({})",
-                stray.join(", "),
+                stray.iter().map(|a| tg_label(a)).collect::<Vec<_>>().join(", "),
                 pair_names.join(", ")
-            ))
+            )),
         }
     };
     let prod_arns = dg.map(|d| d.prod_listener_arns.clone()).unwrap_or_default();

@@ -5,7 +5,7 @@ use aws_sdk_elasticloadbalancingv2::types as elb;
 use super::text;
 #[cfg(feature = "test-util")]
 use super::{pairs, sdk_enum};
-use crate::inventory::{ListenerInfo, LoadBalancerInfo, Tags, TargetGroupInfo, WeightedTargetGroup};
+use crate::inventory::{AuthSettings, ForwardSettings, ListenerAction, ListenerInfo, LoadBalancerInfo, Tags, TargetGroupInfo, WeightedTargetGroup};
 
 /// The target group as DescribeTargetGroups reports it, with its attributes and tags (read
 /// by other calls).
@@ -43,6 +43,7 @@ pub(crate) fn listener_from_sdk(l: &elb::Listener, rules_to_blue: Vec<String>, t
         port: l.port(),
         protocol: text(l.protocol()),
         default_forward: forward_targets(l.default_actions()),
+        default_actions: l.default_actions().iter().map(action_from_sdk).collect(),
         rules_to_blue,
         tags,
     }
@@ -155,6 +156,16 @@ pub(crate) fn target_group_attributes_to_sdk(attributes: &Tags) -> Vec<elb::Targ
 /// forwarding as `l` says, or a fixed 404 when it forwards nowhere.
 #[cfg(feature = "test-util")]
 pub(crate) fn listener_to_sdk(l: &ListenerInfo, lb_arn: &str) -> elb::Listener {
+    // The kit keeps whole action lists (as AWS does); a hand-built listener may name only its forward.
+    if !l.default_actions.is_empty() {
+        return elb::Listener::builder()
+            .listener_arn(&l.arn)
+            .load_balancer_arn(lb_arn)
+            .set_port(l.port)
+            .set_protocol(sdk_enum(&l.protocol))
+            .set_default_actions(Some(actions_to_sdk(&l.default_actions)))
+            .build();
+    }
     let action = match l.default_forward.as_slice() {
         [] => elb::Action::builder()
             .r#type(elb::ActionTypeEnum::FixedResponse)
@@ -226,3 +237,189 @@ pub(crate) fn forward(targets: &[WeightedTargetGroup]) -> elb::Action {
     }
 }
 
+
+/// An action as [`ListenerAction`]: every field but the OIDC client secret, which AWS never
+/// returns (moto does) and which must not reach a plan or journal.
+pub(crate) fn action_from_sdk(a: &elb::Action) -> ListenerAction {
+    let mut response = Tags::new();
+    let mut put = |k: &str, v: Option<&str>| {
+        if let Some(v) = v {
+            response.insert(k.to_owned(), v.to_owned());
+        }
+    };
+    if let Some(r) = a.redirect_config() {
+        put("Protocol", r.protocol());
+        put("Port", r.port());
+        put("Host", r.host());
+        put("Path", r.path());
+        put("Query", r.query());
+        put("StatusCode", r.status_code().map(|c| c.as_str()));
+    }
+    if let Some(f) = a.fixed_response_config() {
+        put("StatusCode", f.status_code());
+        put("MessageBody", f.message_body());
+        put("ContentType", f.content_type());
+    }
+    let auth = |fields: Vec<(&str, Option<&str>)>, timeout: Option<i64>, extra: Option<&std::collections::HashMap<String, String>>| AuthSettings {
+        fields: fields.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))).collect(),
+        session_timeout: timeout,
+        extra_params: extra.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+    };
+    ListenerAction {
+        r#type: text(a.r#type()).unwrap_or_default(),
+        order: a.order(),
+        target_group_arn: a.target_group_arn().map(str::to_owned),
+        forward_config: a.forward_config().map(|f| ForwardSettings {
+            target_groups: f
+                .target_groups()
+                .iter()
+                .filter_map(|t| Some(WeightedTargetGroup { target_group_arn: t.target_group_arn()?.to_owned(), weight: t.weight().unwrap_or(1) }))
+                .collect(),
+            stickiness_enabled: f.target_group_stickiness_config().and_then(|s| s.enabled()),
+            stickiness_duration_seconds: f.target_group_stickiness_config().and_then(|s| s.duration_seconds()),
+        }),
+        authenticate_oidc: a.authenticate_oidc_config().map(|c| {
+            auth(
+                vec![
+                    ("Issuer", c.issuer()),
+                    ("AuthorizationEndpoint", c.authorization_endpoint()),
+                    ("TokenEndpoint", c.token_endpoint()),
+                    ("UserInfoEndpoint", c.user_info_endpoint()),
+                    ("ClientId", c.client_id()),
+                    ("SessionCookieName", c.session_cookie_name()),
+                    ("Scope", c.scope()),
+                    ("OnUnauthenticatedRequest", c.on_unauthenticated_request().map(|b| b.as_str())),
+                ],
+                c.session_timeout(),
+                c.authentication_request_extra_params(),
+            )
+        }),
+        authenticate_cognito: a.authenticate_cognito_config().map(|c| {
+            auth(
+                vec![
+                    ("UserPoolArn", c.user_pool_arn()),
+                    ("UserPoolClientId", c.user_pool_client_id()),
+                    ("UserPoolDomain", c.user_pool_domain()),
+                    ("SessionCookieName", c.session_cookie_name()),
+                    ("Scope", c.scope()),
+                    ("OnUnauthenticatedRequest", c.on_unauthenticated_request().map(|b| b.as_str())),
+                ],
+                c.session_timeout(),
+                c.authentication_request_extra_params(),
+            )
+        }),
+        response,
+    }
+}
+
+/// The SDK actions for `actions` (the inverse of [`action_from_sdk`]); an OIDC action is
+/// sent with `UseExistingClientSecret`, since the secret is never read back.
+pub(crate) fn actions_to_sdk(actions: &[ListenerAction]) -> Vec<elb::Action> {
+    actions.iter().map(action_to_sdk).collect()
+}
+
+fn action_to_sdk(a: &ListenerAction) -> elb::Action {
+    let get = |m: &Tags, k: &str| m.get(k).cloned();
+    let extra = |s: &AuthSettings| {
+        (!s.extra_params.is_empty()).then(|| s.extra_params.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    };
+    let r = &a.response;
+    let mut b = elb::Action::builder()
+        .r#type(elb::ActionTypeEnum::from(a.r#type.as_str()))
+        .set_order(a.order)
+        .set_target_group_arn(a.target_group_arn.clone())
+        .set_forward_config(a.forward_config.as_ref().map(|f| {
+            let sticky = (f.stickiness_enabled.is_some() || f.stickiness_duration_seconds.is_some()).then(|| {
+                elb::TargetGroupStickinessConfig::builder()
+                    .set_enabled(f.stickiness_enabled)
+                    .set_duration_seconds(f.stickiness_duration_seconds)
+                    .build()
+            });
+            elb::ForwardActionConfig::builder()
+                .set_target_groups(Some(
+                    f.target_groups
+                        .iter()
+                        .map(|t| elb::TargetGroupTuple::builder().target_group_arn(&t.target_group_arn).weight(t.weight).build())
+                        .collect(),
+                ))
+                .set_target_group_stickiness_config(sticky)
+                .build()
+        }));
+    if let Some(c) = &a.authenticate_oidc {
+        let f = &c.fields;
+        b = b.authenticate_oidc_config(
+            elb::AuthenticateOidcActionConfig::builder()
+                .set_issuer(get(f, "Issuer"))
+                .set_authorization_endpoint(get(f, "AuthorizationEndpoint"))
+                .set_token_endpoint(get(f, "TokenEndpoint"))
+                .set_user_info_endpoint(get(f, "UserInfoEndpoint"))
+                .set_client_id(get(f, "ClientId"))
+                .set_session_cookie_name(get(f, "SessionCookieName"))
+                .set_scope(get(f, "Scope"))
+                .set_on_unauthenticated_request(get(f, "OnUnauthenticatedRequest").map(|v| v.as_str().into()))
+                .set_session_timeout(c.session_timeout)
+                .set_authentication_request_extra_params(extra(c))
+                .use_existing_client_secret(true)
+                .build(),
+        );
+    }
+    if let Some(c) = &a.authenticate_cognito {
+        let f = &c.fields;
+        b = b.authenticate_cognito_config(
+            elb::AuthenticateCognitoActionConfig::builder()
+                .set_user_pool_arn(get(f, "UserPoolArn"))
+                .set_user_pool_client_id(get(f, "UserPoolClientId"))
+                .set_user_pool_domain(get(f, "UserPoolDomain"))
+                .set_session_cookie_name(get(f, "SessionCookieName"))
+                .set_scope(get(f, "Scope"))
+                .set_on_unauthenticated_request(get(f, "OnUnauthenticatedRequest").map(|v| v.as_str().into()))
+                .set_session_timeout(c.session_timeout)
+                .set_authentication_request_extra_params(extra(c))
+                .build(),
+        );
+    }
+    match a.r#type.as_str() {
+        "redirect" => {
+            b = b.redirect_config(
+                elb::RedirectActionConfig::builder()
+                    .set_protocol(get(r, "Protocol"))
+                    .set_port(get(r, "Port"))
+                    .set_host(get(r, "Host"))
+                    .set_path(get(r, "Path"))
+                    .set_query(get(r, "Query"))
+                    .set_status_code(get(r, "StatusCode").map(|v| v.as_str().into()))
+                    .build()
+            );
+        }
+        "fixed-response" => {
+            b = b.fixed_response_config(
+                elb::FixedResponseActionConfig::builder()
+                    .set_status_code(get(r, "StatusCode"))
+                    .set_message_body(get(r, "MessageBody"))
+                    .set_content_type(get(r, "ContentType"))
+                    .build()
+            );
+        }
+        _ => {}
+    }
+    b.build()
+}
+
+/// `actions` with the green group added at weight 0 to the forward action, every other action
+/// and the forward's stickiness unchanged; `None` when there is no forward or green is already in it.
+pub(crate) fn with_green_at_zero(actions: &[ListenerAction], green_arn: &str) -> Option<Vec<ListenerAction>> {
+    let mut out = actions.to_vec();
+    let fwd = out.iter_mut().find(|a| a.r#type == "forward")?;
+    let mut settings = fwd.forward_config.clone().unwrap_or_default();
+    if settings.target_groups.is_empty() {
+        settings.target_groups = fwd.target_group_arn.iter().map(|a| WeightedTargetGroup { target_group_arn: a.clone(), weight: 1 }).collect();
+    }
+    if settings.target_groups.iter().any(|t| t.target_group_arn == green_arn) {
+        return None;
+    }
+    settings.target_groups.push(WeightedTargetGroup { target_group_arn: green_arn.to_owned(), weight: 0 });
+    // Two groups need the weighted form; AWS refuses TargetGroupArn next to several groups.
+    fwd.target_group_arn = None;
+    fwd.forward_config = Some(settings);
+    Some(out)
+}

@@ -58,7 +58,11 @@ pub(super) fn test_route(b: &Basis<'_>) -> (Change, Option<String>) {
             let attached = green_existing
                 .is_some_and(|g| prod.default_forward.iter().any(|t| t.target_group_arn == g.arn));
             (
-                TestRoute::ProductionWeightZero { listener_arn: prod.arn.clone(), before: prod.default_forward.clone() },
+                TestRoute::ProductionWeightZero {
+                    listener_arn: prod.arn.clone(),
+                    before: prod.default_forward.clone(),
+                    actions: prod.default_actions.clone(),
+                },
                 if attached || identical { Action::NoOp } else { Action::Update },
             )
         }

@@ -184,8 +184,12 @@ pub enum TestRoute {
     ProductionWeightZero {
         /// Production listener ARN.
         listener_arn: String,
-        /// Its forward action now (restored on undo).
+        /// Its forward action now.
         before: Vec<WeightedTargetGroup>,
+        /// Its whole default action list now (restored on undo); empty in plans written
+        /// before it was kept.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        actions: Vec<crate::inventory::ListenerAction>,
     },
 }
 

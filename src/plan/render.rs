@@ -137,7 +137,7 @@ impl Display for Plan {
                         writeln!(f, "  {sym} {v} test listener {protocol}:{port} -> {target_group}")?;
                         fields(f).row("arn", arn).row("load_balancer", load_balancer_arn).finish()?;
                     }
-                    TestRoute::ProductionWeightZero { listener_arn, before } => {
+                    TestRoute::ProductionWeightZero { listener_arn, before, actions } => {
                         if c.action == Action::NoOp {
                             writeln!(f, "  {sym} {v} production listener (the green target group is attached)")?;
                         } else {
@@ -145,7 +145,13 @@ impl Display for Plan {
                         }
                         let now: Vec<String> =
                             before.iter().map(|t| format!("{}@{}", t.target_group_arn, t.weight)).collect();
-                        fields(f).row("listener", listener_arn).row("forward now", now.join(", ")).finish()?;
+                        let kept: Vec<&str> = actions.iter().filter(|a| a.r#type != "forward").map(|a| a.r#type.as_str()).collect();
+                        let mut rows = fields(f);
+                        rows.row("listener", listener_arn).row("forward now", now.join(", "));
+                        if !kept.is_empty() {
+                            rows.row("actions kept", kept.join(", "));
+                        }
+                        rows.finish()?;
                     }
                 },
                 ChangeDetail::ServiceRole { name, arn, adopted, trust_policy, managed_policy_arn, .. } => {

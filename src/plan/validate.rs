@@ -2,6 +2,7 @@
 //! built. Pure: no I/O. What passes is the [`Basis`] the change builders work from.
 
 use super::*;
+use crate::inventory::{RouteProblem, no_forward_message};
 
 /// The validated inputs of the change builders.
 pub(super) struct Basis<'a> {
@@ -360,13 +361,28 @@ pub(super) fn validate<'a>(migration: &'a Migration, inv: &'a Inventory, steps: 
                 .collect();
             let by_rule: Vec<&ListenerInfo> = lb.listeners.iter().filter(|l| !l.rules_to_blue.is_empty()).collect();
             match (by_default.as_slice(), by_rule.as_slice()) {
-                ([one], _) => Some(*one),
-                ([], [one]) => {
-                    warnings.push(format!(
-                        "listener {} reaches the blue target group only through a rule, not its default action; CodeDeploy shifts traffic on the listener it is given, check that the rule follows",
-                        one.arn
-                    ));
-                    Some(*one)
+                ([one], _) | ([], [one]) => {
+                    // The rule verify applies too: the default action forwards, to the pair only.
+                    let green = inv.existing.green_target_group.as_ref().map(|g| g.arn.as_str());
+                    let groups: Vec<&str> = std::iter::once(blue.arn.as_str()).chain(green).collect();
+                    match one.default_route(&groups) {
+                        Ok(()) => Some(*one),
+                        Err(problem) => {
+                            let why = match problem {
+                                RouteProblem::NoForward { rules } => no_forward_message(&rules),
+                                RouteProblem::Stray(stray) => format!(
+                                    "its default action also forwards to {}, which is not the service's target group",
+                                    stray.join(", ")
+                                ),
+                            };
+                            refusals.push(Refusal::new(
+                                RefusalKind::NoProductionListener,
+                                format!("listener {} cannot be the production listener: {why}", one.arn),
+                                "make the listener's default action forward to the service's target group only",
+                            ));
+                            None
+                        }
+                    }
                 }
                 _ => {
                     refusals.push(Refusal::new(

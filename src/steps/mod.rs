@@ -107,6 +107,7 @@ pub(crate) async fn undo(cx: &UndoContext<'_>, effect: &Effect, confirmed: bool)
         Effect::ListenerForwardChanged { listener_arn, before } => {
             test_listener::undo_forward(aws, listener_arn, before).await
         }
+        Effect::ListenerActionsChanged { listener_arn, before } => test_listener::undo_actions(aws, listener_arn, before).await,
         Effect::RoleCreated { name, policy_arn } => service_role::undo(aws, migration_id, name, policy_arn).await,
         Effect::ApplicationCreated { name } => application::undo(aws, plan, name, confirmed).await,
         Effect::DeploymentGroupCreated { application, name } => deployment_group::undo(aws, plan, application, name, confirmed).await,
@@ -133,6 +134,9 @@ pub(crate) fn manual_removal(effect: &Effect) -> String {
         Effect::ListenerForwardChanged { listener_arn, before } => format!(
             "aws elbv2 modify-listener --listener-arn {listener_arn} --default-actions Type=forward,TargetGroupArn={}",
             before.first().map(|t| t.target_group_arn.as_str()).unwrap_or("<blue target group>")
+        ),
+        Effect::ListenerActionsChanged { listener_arn, .. } => format!(
+            "aws elbv2 modify-listener --listener-arn {listener_arn} --default-actions <the list journaled as `before`, OIDC with UseExistingClientSecret=true>"
         ),
         Effect::RoleCreated { name, policy_arn } => format!(
             "aws iam detach-role-policy --role-name {name} --policy-arn {policy_arn} && aws iam delete-role --role-name {name}"

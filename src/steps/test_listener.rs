@@ -3,7 +3,6 @@
 
 use aws_sdk_elasticloadbalancingv2::types as elb;
 
-use crate::discover::forward_targets;
 use super::{Ctx, has_code};
 use crate::discover::elb_tags;
 use crate::error::{Result, SdkResultExt};
@@ -82,26 +81,27 @@ pub(crate) async fn apply(
                 .await?;
             Ok(Some(arn))
         }
-        TestRoute::ProductionWeightZero { listener_arn, before: planned } => {
-            let before = if ctx.fresh {
-                planned.clone()
+        TestRoute::ProductionWeightZero { listener_arn, before: planned, actions } => {
+            // Only the forward's target groups change: authentication actions, order and
+            // stickiness stay, so production traffic keeps its path.
+            let current = if ctx.fresh && !actions.is_empty() {
+                actions.clone()
             } else {
                 let out =
                     aws.elbv2.describe_listeners().listener_arns(listener_arn).send().await.ctx("DescribeListeners", listener_arn)?;
-                forward_targets(&out.listeners().first().map(|l| l.default_actions().to_vec()).unwrap_or_default())
+                out.listeners().first().map(|l| l.default_actions().iter().map(crate::convert::action_from_sdk).collect()).unwrap_or_default()
             };
-            if before.iter().any(|t| t.target_group_arn == green_arn) {
+            let _ = planned;
+            let Some(after) = crate::convert::with_green_at_zero(&current, green_arn) else {
                 return Ok(None);
-            }
-            let mut after = before.clone();
-            after.push(WeightedTargetGroup { target_group_arn: green_arn.to_owned(), weight: 0 });
-            let intent = Effect::ListenerForwardChanged { listener_arn: listener_arn.clone(), before };
+            };
+            let intent = Effect::ListenerActionsChanged { listener_arn: listener_arn.clone(), before: current };
             ctx.mutate(intent,
                 async {
                     aws.elbv2
                         .modify_listener()
                         .listener_arn(listener_arn)
-                        .default_actions(forward(&after))
+                        .set_default_actions(Some(crate::convert::actions_to_sdk(&after)))
                         .send()
                         .await
                         .ctx("ModifyListener", listener_arn)
@@ -156,6 +156,15 @@ pub(crate) async fn undo_create(
 /// Restores the production listener's forward action.
 pub(crate) async fn undo_forward(aws: &AwsClients, listener_arn: &str, before: &[WeightedTargetGroup]) -> Result<()> {
     match aws.elbv2.modify_listener().listener_arn(listener_arn).default_actions(forward(before)).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, &["ListenerNotFound"]) => Ok(()),
+        Err(e) => Err(e).ctx("ModifyListener", listener_arn),
+    }
+}
+
+/// Restores the production listener's whole default action list.
+pub(crate) async fn undo_actions(aws: &AwsClients, listener_arn: &str, before: &[crate::inventory::ListenerAction]) -> Result<()> {
+    match aws.elbv2.modify_listener().listener_arn(listener_arn).set_default_actions(Some(crate::convert::actions_to_sdk(before))).send().await {
         Ok(_) => Ok(()),
         Err(e) if has_code(&e, &["ListenerNotFound"]) => Ok(()),
         Err(e) => Err(e).ctx("ModifyListener", listener_arn),

@@ -216,6 +216,14 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
 
     let modify_listener = answer(acct, "ModifyListener", mock!(Client::modify_listener), |st, input| {
         let arn = input.listener_arn().unwrap_or_default();
+        // AWS never returns an OIDC client secret, so a re-sent OIDC action needs the secret or
+        // UseExistingClientSecret (ELBv2 API reference, AuthenticateOidcActionConfig).
+        let oidc_without_secret = input.default_actions().iter().filter_map(|a| a.authenticate_oidc_config()).any(|c| {
+            c.client_secret().is_none() && c.use_existing_client_secret() != Some(true)
+        });
+        if oidc_without_secret {
+            return Err(aws_error("ValidationError", "An OIDC action needs ClientSecret or UseExistingClientSecret"));
+        }
         let forward = forward_targets(input.default_actions());
         if let Some(missing) = forward.iter().find(|w| !st.target_groups.contains_key(&w.target_group_arn)) {
             return Err(aws_error("TargetGroupNotFound", &format!("Target group '{}' not found", missing.target_group_arn)));
@@ -225,7 +233,9 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
             return Err(aws_error("ListenerNotFound", LISTENER_NOT_FOUND));
         };
         if !input.default_actions().is_empty() {
+            // AWS keeps the whole list as sent (authentication, order, stickiness).
             l.default_forward = forward;
+            l.default_actions = input.default_actions().iter().map(crate::convert::action_from_sdk).collect();
         }
         if let Some(p) = input.port() {
             l.port = Some(p);

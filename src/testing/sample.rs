@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use crate::Inventory;
-use crate::inventory::{
+use crate::inventory::{ListenerAction, 
     ActionInfo, AwsVpcConfiguration, ContainerInfo, DeploymentConfigurationDef, DeploymentSummary, ExistingResources,
     ListenerInfo, LoadBalancerEntry, LoadBalancerInfo, OWNERSHIP_TAG, PipelineInfo, ServiceDefinition, StageInfo, Tags,
     TargetGroupInfo, TaskDefinitionInfo, WeightedTargetGroup,
@@ -193,9 +193,15 @@ pub fn prod_listener() -> ListenerInfo {
         port: Some(80),
         protocol: Some(s("HTTP")),
         default_forward: vec![WeightedTargetGroup { target_group_arn: s(BLUE_TG_ARN), weight: 1 }],
+        default_actions: vec![forward_action(BLUE_TG_ARN)],
         rules_to_blue: vec![],
         tags: Tags::new(),
     }
+}
+
+/// A forward to one target group, as DescribeListeners reports it.
+pub fn forward_action(target_group_arn: &str) -> ListenerAction {
+    ListenerAction { r#type: s("forward"), target_group_arn: Some(s(target_group_arn)), ..ListenerAction::default() }
 }
 
 /// A listener on port 8080 forwarding to `target_group_arn`, with `tags`.
@@ -205,6 +211,7 @@ pub fn listener_8080(target_group_arn: &str, tags: Tags) -> ListenerInfo {
         port: Some(8080),
         protocol: Some(s("HTTP")),
         default_forward: vec![WeightedTargetGroup { target_group_arn: s(target_group_arn), weight: 1 }],
+        default_actions: vec![forward_action(target_group_arn)],
         rules_to_blue: vec![],
         tags,
     }

@@ -240,6 +240,7 @@ impl Scenario {
             port: Some(i32::from(port)),
             protocol: self.load_balancer.listeners[0].protocol.clone(),
             default_forward: vec![],
+            default_actions: vec![],
             rules_to_blue: vec![],
             tags: BTreeMap::new(),
         });

@@ -18,6 +18,7 @@ mod cli_moto;
 mod journal_cli;
 mod kit_vs_moto;
 mod limits_cli;
+mod listener_actions_moto;
 mod migrate_moto;
 mod moto_ext;
 mod moto_fixture;

@@ -377,6 +377,7 @@ fn without_a_test_port_the_green_group_joins_the_production_listener_at_weight_z
             route: TestRoute::ProductionWeightZero {
                 listener_arn: s(sample::PROD_LISTENER_ARN),
                 before: vec![WeightedTargetGroup { target_group_arn: s(sample::BLUE_TG_ARN), weight: 1 }],
+                actions: vec![sample::forward_action(sample::BLUE_TG_ARN)],
             },
             tags: owned(),
             green_arn: None,

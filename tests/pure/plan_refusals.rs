@@ -318,25 +318,31 @@ fn two_listeners_forwarding_to_the_blue_group_are_refused() {
 }
 
 #[test]
-fn listener_reaching_the_blue_group_only_through_a_rule_is_planned_with_a_warning() {
-    // Not a refusal: the one listener with a rule to the blue group is taken, with a warning.
+fn listener_reaching_the_blue_group_only_through_a_rule_is_refused_as_verify_fails_it() {
+    // One rule for plan and verify: CodeDeploy shifts traffic on the default action, so a
+    // listener whose default action does not forward is no production listener.
     let mut inv = sample::inventory();
     let l = &mut inv.load_balancer.as_mut().unwrap().listeners[0];
     l.default_forward.clear();
-    l.rules_to_blue = vec![
-        "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9a8b7c6d5e4f3a2b"
-            .to_owned(),
-    ];
-    let p = planned(&sample::migration(), &inv);
-    assert!(
-        p.warnings.iter().any(|w| w.contains(sample::PROD_LISTENER_ARN) && w.contains("only through a rule")),
-        "{:?}",
-        p.warnings
+    l.default_actions.clear();
+    let rule = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9a8b7c6d5e4f3a2b";
+    l.rules_to_blue = vec![rule.to_owned()];
+    let err = refused(&sample::migration(), &inv);
+    assert_only(
+        &err,
+        RefusalKind::NoProductionListener,
+        &[sample::PROD_LISTENER_ARN, "its default action does not forward", "only through rule", rule],
     );
-    let Some(ChangeDetail::DeploymentGroup(dg)) = p.change(StepId::DeploymentGroup).map(|c| &c.detail) else {
-        panic!("no deployment group")
-    };
-    assert_eq!(dg.prod_listener_arn, sample::PROD_LISTENER_ARN);
+}
+
+#[test]
+fn listener_forwarding_to_the_blue_group_and_another_is_refused() {
+    let mut inv = sample::inventory();
+    let l = &mut inv.load_balancer.as_mut().unwrap().listeners[0];
+    let other = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/other/0123456789abcdef";
+    l.default_forward.push(WeightedTargetGroup { target_group_arn: other.to_owned(), weight: 1 });
+    let err = refused(&sample::migration(), &inv);
+    assert_only(&err, RefusalKind::NoProductionListener, &[sample::PROD_LISTENER_ARN, "also forwards to", other]);
 }
 
 #[test]
