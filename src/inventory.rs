@@ -375,6 +375,9 @@ pub struct ListenerInfo {
     /// forward with stickiness, ...), in order; re-sent with only the forward changed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_actions: Vec<ListenerAction>,
+    /// TLS settings of an HTTPS or TLS listener (policy, default certificate, ALPN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ListenerTls>,
     /// Non-default rules that forward to the blue target group.
     pub rules_to_blue: Vec<String>,
     /// Tags (used to recognise a listener this tool created).
@@ -478,6 +481,18 @@ pub struct AuthSettings {
     /// `AuthenticationRequestExtraParams`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra_params: BTreeMap<String, String>,
+}
+
+/// The TLS settings of an HTTPS (ALB) or TLS (NLB) listener, copied onto the test listener.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerTls {
+    /// Security policy (`SslPolicy`).
+    pub ssl_policy: Option<String>,
+    /// Default certificate ARN.
+    pub certificate_arn: Option<String>,
+    /// ALPN policy (NLB TLS listeners).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alpn_policy: Vec<String>,
 }
 
 /// A target group in a forward action.

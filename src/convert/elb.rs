@@ -5,7 +5,7 @@ use aws_sdk_elasticloadbalancingv2::types as elb;
 use super::text;
 #[cfg(feature = "test-util")]
 use super::{pairs, sdk_enum};
-use crate::inventory::{AuthSettings, ForwardSettings, ListenerAction, ListenerInfo, LoadBalancerInfo, Tags, TargetGroupInfo, WeightedTargetGroup};
+use crate::inventory::{AuthSettings, ForwardSettings, ListenerAction, ListenerInfo, ListenerTls, LoadBalancerInfo, Tags, TargetGroupInfo, WeightedTargetGroup};
 
 /// The target group as DescribeTargetGroups reports it, with its attributes and tags (read
 /// by other calls).
@@ -44,6 +44,12 @@ pub(crate) fn listener_from_sdk(l: &elb::Listener, rules_to_blue: Vec<String>, t
         protocol: text(l.protocol()),
         default_forward: forward_targets(l.default_actions()),
         default_actions: l.default_actions().iter().map(action_from_sdk).collect(),
+        // Only HTTPS/TLS listeners have TLS settings (moto also reports a policy on HTTP ones).
+        tls: matches!(l.protocol().map(|p| p.as_str()), Some("HTTPS" | "TLS")).then(|| ListenerTls {
+            ssl_policy: l.ssl_policy().map(str::to_owned),
+            certificate_arn: l.certificates().first().and_then(|c| c.certificate_arn()).map(str::to_owned),
+            alpn_policy: l.alpn_policy().to_vec(),
+        }),
         rules_to_blue,
         tags,
     }
@@ -164,6 +170,9 @@ pub(crate) fn listener_to_sdk(l: &ListenerInfo, lb_arn: &str) -> elb::Listener {
             .set_port(l.port)
             .set_protocol(sdk_enum(&l.protocol))
             .set_default_actions(Some(actions_to_sdk(&l.default_actions)))
+            .set_ssl_policy(l.tls.as_ref().and_then(|t| t.ssl_policy.clone()))
+            .set_certificates(tls_certificates(l))
+            .set_alpn_policy(l.tls.as_ref().map(|t| t.alpn_policy.clone()).filter(|a| !a.is_empty()))
             .build();
     }
     let action = match l.default_forward.as_slice() {
@@ -179,7 +188,16 @@ pub(crate) fn listener_to_sdk(l: &ListenerInfo, lb_arn: &str) -> elb::Listener {
         .set_port(l.port)
         .set_protocol(sdk_enum(&l.protocol))
         .default_actions(action)
+        .set_ssl_policy(l.tls.as_ref().and_then(|t| t.ssl_policy.clone()))
+        .set_certificates(tls_certificates(l))
+        .set_alpn_policy(l.tls.as_ref().map(|t| t.alpn_policy.clone()).filter(|a| !a.is_empty()))
         .build()
+}
+
+#[cfg(feature = "test-util")]
+fn tls_certificates(l: &ListenerInfo) -> Option<Vec<elb::Certificate>> {
+    let arn = l.tls.as_ref()?.certificate_arn.as_ref()?;
+    Some(vec![elb::Certificate::builder().certificate_arn(arn).build()])
 }
 
 /// The listener a CreateListener request makes, read with [`listener_from_sdk`].
@@ -194,6 +212,9 @@ pub(crate) fn listener_from_create(
         .port(i.port().unwrap_or_default())
         .set_protocol(i.protocol().cloned())
         .set_default_actions(Some(i.default_actions().to_vec()))
+        .set_ssl_policy(i.ssl_policy().map(str::to_owned))
+        .set_certificates((!i.certificates().is_empty()).then(|| i.certificates().to_vec()))
+        .set_alpn_policy((!i.alpn_policy().is_empty()).then(|| i.alpn_policy().to_vec()))
         .build();
     listener_from_sdk(&l, vec![], pairs(i.tags(), |t| (t.key(), t.value())))
 }

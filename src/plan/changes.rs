@@ -38,11 +38,16 @@ pub(super) fn test_route(b: &Basis<'_>) -> (Change, Option<String>) {
     let green_existing = inv.existing.green_target_group.as_ref();
     let (route, test_action) = match migration.test_listener_port() {
         Some(port) => {
+            // Same protocol and certificate as production (gRPC/HTTP2 groups take HTTPS only);
+            // without a known certificate, the plain protocol as before.
+            let tls = prod.tls.clone().filter(|t| t.certificate_arn.is_some());
             let protocol = match prod.protocol.as_deref() {
+                Some(p @ ("HTTPS" | "TLS")) if tls.is_some() => p,
                 Some("HTTP" | "HTTPS") | None => "HTTP",
                 Some("TLS") => "TCP",
                 Some(other) => other,
             };
+            let tls = tls.filter(|_| matches!(protocol, "HTTPS" | "TLS"));
             let arn = existing_test_listener.map_or_else(|| KNOWN_AFTER_APPLY.to_owned(), |l| l.arn.clone());
             (
                 TestRoute::Listener {
@@ -50,6 +55,7 @@ pub(super) fn test_route(b: &Basis<'_>) -> (Change, Option<String>) {
                     protocol: protocol.to_owned(),
                     arn,
                     target_group: green_spec.green_name().as_str().to_owned(),
+                    tls,
                 },
                 if existing_test_listener.is_some() { Action::NoOp } else { Action::Create },
             )

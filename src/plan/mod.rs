@@ -179,6 +179,9 @@ pub enum TestRoute {
         arn: String,
         /// Green target group name.
         target_group: String,
+        /// For an HTTPS/TLS production listener: its policy and default certificate, copied.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tls: Option<crate::inventory::ListenerTls>,
     },
     /// No test port: the green group joins the production listener's forward action at weight 0.
     ProductionWeightZero {

@@ -133,9 +133,15 @@ impl Display for Plan {
                     w.finish()?;
                 }
                 ChangeDetail::TestListener { load_balancer_arn, route, .. } => match route {
-                    TestRoute::Listener { port, protocol, arn, target_group } => {
+                    TestRoute::Listener { port, protocol, arn, target_group, tls } => {
                         writeln!(f, "  {sym} {v} test listener {protocol}:{port} -> {target_group}")?;
-                        fields(f).row("arn", arn).row("load_balancer", load_balancer_arn).finish()?;
+                        let mut rows = fields(f);
+                        rows.row("arn", arn).row("load_balancer", load_balancer_arn);
+                        if let Some(t) = tls {
+                            rows.row("ssl_policy", t.ssl_policy.as_deref().unwrap_or("-"))
+                                .row("certificate", t.certificate_arn.as_deref().unwrap_or("-"));
+                        }
+                        rows.finish()?;
                     }
                     TestRoute::ProductionWeightZero { listener_arn, before, actions } => {
                         if c.action == Action::NoOp {

@@ -22,7 +22,7 @@ pub(crate) async fn apply(
 ) -> Result<Option<String>> {
     let aws = ctx.aws;
     match route {
-        TestRoute::Listener { port, protocol, .. } => {
+        TestRoute::Listener { port, protocol, tls, .. } => {
             if !ctx.fresh {
                 // describe-then-create: moto would create a duplicate; AWS would refuse.
                 let listeners = aws
@@ -43,6 +43,12 @@ pub(crate) async fn apply(
                 .port(i32::from(*port))
                 .protocol(elb::ProtocolEnum::from(protocol.as_str()))
                 .default_actions(forward(&[WeightedTargetGroup { target_group_arn: green_arn.to_owned(), weight: 1 }]));
+            if let Some(t) = tls {
+                req = req
+                    .set_ssl_policy(t.ssl_policy.clone())
+                    .set_certificates(t.certificate_arn.as_ref().map(|a| vec![elb::Certificate::builder().certificate_arn(a).build()]))
+                    .set_alpn_policy((!t.alpn_policy.is_empty()).then(|| t.alpn_policy.clone()));
+            }
             for (k, v) in tags {
                 req = req.tags(elb::Tag::builder().key(k).value(v).build());
             }

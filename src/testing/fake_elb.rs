@@ -186,6 +186,11 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
             return Err(aws_error("LoadBalancerNotFound", "One or more load balancers not found"));
         }
         let port = input.port().unwrap_or_default();
+        // AWS: an HTTPS or TLS listener needs a default certificate.
+        let secure = matches!(input.protocol().map(|p| p.as_str()), Some("HTTPS" | "TLS"));
+        if secure && input.certificates().iter().all(|c| c.certificate_arn().is_none()) {
+            return Err(aws_error("ValidationError", "A certificate must be specified for HTTPS and TLS listeners"));
+        }
         if st.load_balancer.listeners.iter().any(|l| l.port == Some(port)) {
             return Err(aws_error("DuplicateListener", "A listener already exists on this port for this load balancer"));
         }

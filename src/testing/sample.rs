@@ -194,6 +194,7 @@ pub fn prod_listener() -> ListenerInfo {
         protocol: Some(s("HTTP")),
         default_forward: vec![WeightedTargetGroup { target_group_arn: s(BLUE_TG_ARN), weight: 1 }],
         default_actions: vec![forward_action(BLUE_TG_ARN)],
+        tls: None,
         rules_to_blue: vec![],
         tags: Tags::new(),
     }
@@ -212,6 +213,7 @@ pub fn listener_8080(target_group_arn: &str, tags: Tags) -> ListenerInfo {
         protocol: Some(s("HTTP")),
         default_forward: vec![WeightedTargetGroup { target_group_arn: s(target_group_arn), weight: 1 }],
         default_actions: vec![forward_action(target_group_arn)],
+        tls: None,
         rules_to_blue: vec![],
         tags,
     }

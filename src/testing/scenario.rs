@@ -241,6 +241,7 @@ impl Scenario {
             protocol: self.load_balancer.listeners[0].protocol.clone(),
             default_forward: vec![],
             default_actions: vec![],
+            tls: None,
             rules_to_blue: vec![],
             tags: BTreeMap::new(),
         });

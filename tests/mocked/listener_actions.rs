@@ -105,3 +105,35 @@ async fn a_failed_run_restores_the_listener_action_list_exactly() {
     assert!(account.mutating_operations().iter().any(|o| o.starts_with("ModifyListener")), "{:?}", account.mutating_operations());
     assert_eq!(prod_actions(&account), before);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_https_production_listener_gets_an_https_test_listener_with_its_policy_and_certificate() {
+    const CERT: &str = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
+    const POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+    let account = MockAccount::default_scenario();
+    account.edit(|st| {
+        let l = &mut st.load_balancer.listeners[0];
+        l.port = Some(443);
+        l.protocol = Some(s("HTTPS"));
+        l.tls = Some(ecs_bluegreen::inventory::ListenerTls {
+            ssl_policy: Some(s(POLICY)),
+            certificate_arn: Some(s(CERT)),
+            alpn_policy: vec![],
+        });
+    });
+    let aws = account.clients();
+    let plan = Migration::for_service("prod", "web")
+        .unwrap()
+        .test_listener_port(ecs_bluegreen::spec::Port::new(8443).unwrap())
+        .build()
+        .plan(&aws)
+        .await
+        .unwrap();
+    let opts = ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST);
+    assert_eq!(plan.apply(&aws, &InMemoryJournal::new(), &opts).await.unwrap(), Outcome::Applied);
+    let st = account.state();
+    let test = st.load_balancer.listeners.iter().find(|l| l.port == Some(8443)).expect("a test listener on 8443");
+    assert_eq!(test.protocol.as_deref(), Some("HTTPS"));
+    let tls = test.tls.as_ref().expect("TLS settings on the test listener");
+    assert_eq!((tls.ssl_policy.as_deref(), tls.certificate_arn.as_deref()), (Some(POLICY), Some(CERT)));
+}

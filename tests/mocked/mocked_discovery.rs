@@ -549,6 +549,7 @@ async fn discovery_reads_the_fields_moto_does_not_return() {
                 protocol: Some(s("HTTP")),
                 default_forward: vec![WeightedTargetGroup { target_group_arn: s(BLUE_TG_ARN), weight: 1 }],
                 default_actions: vec![sample::forward_action(BLUE_TG_ARN)],
+                tls: None,
                 rules_to_blue: vec![s(PATH_RULE_ARN)],
                 tags: [(s("env"), s("prod"))].into(),
             }],

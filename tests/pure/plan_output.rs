@@ -141,6 +141,7 @@ fn test_listener_on_8080_forwards_to_the_green_group() {
                 protocol: s("HTTP"),
                 arn: s(KNOWN_AFTER_APPLY),
                 target_group: s("web-tg-1-green"),
+                tls: None,
             },
             tags: owned(),
             green_arn: None,
