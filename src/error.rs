@@ -142,6 +142,14 @@ impl Error {
     }
 }
 
+/// Whether an SDK error carries one of `codes`.
+pub(crate) fn has_code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    codes: &[&str],
+) -> bool {
+    err.as_service_error().and_then(|e| e.code()).is_some_and(|c| codes.contains(&c))
+}
+
 /// Prints an error and its whole `source()` chain on one line, `a: b: c`.
 #[derive(Debug, Clone, Copy)]
 pub struct Report<'a>(pub &'a (dyn std::error::Error + 'static));

@@ -10,7 +10,7 @@
 //! else needs [`unlock`] with the lock's id (`migrate unlock --lock-id ID`).
 
 
-use crate::error::{Error, Result, SdkResultExt};
+use crate::error::{Error, Result, SdkResultExt, has_code};
 use crate::identity::short_cluster;
 use crate::AwsClients;
 pub use crate::lock_holder::{LockHeld, LockInfo};
@@ -71,7 +71,7 @@ pub async fn acquire(aws: &AwsClients, cluster: &str, service: &str, run_id: &st
             .await;
         match put {
             Ok(_) => return Ok(RunLock { parameter, info }),
-            Err(e) if has_code(&e, "ParameterAlreadyExists") => {}
+            Err(e) if has_code(&e, &["ParameterAlreadyExists"]) => {}
             Err(e) => return Err(e).ctx("PutParameter", &parameter),
         }
         match current_at(aws, &parameter).await? {
@@ -116,12 +116,6 @@ pub async fn unlock(aws: &AwsClients, cluster: &str, service: &str, lock_id: &st
     }
 }
 
-/// Whether `e` is AWS's answer with error `code` (by code, so an error the SDK did not model in
-/// this version, or a test double's, is recognised too).
-fn has_code<E: aws_sdk_ssm::error::ProvideErrorMetadata, R>(e: &aws_sdk_ssm::error::SdkError<E, R>, code: &str) -> bool {
-    e.as_service_error().is_some_and(|s| s.code() == Some(code))
-}
-
 async fn current_at(aws: &AwsClients, parameter: &str) -> Result<Option<LockInfo>> {
     match aws.ssm.get_parameter().name(parameter).send().await {
         Ok(out) => {
@@ -135,7 +129,7 @@ async fn current_at(aws: &AwsClients, parameter: &str) -> Result<Option<LockInfo
                 since_ms: 0,
             })))
         }
-        Err(e) if has_code(&e, "ParameterNotFound") => Ok(None),
+        Err(e) if has_code(&e, &["ParameterNotFound"]) => Ok(None),
         Err(e) => Err(e).ctx("GetParameter", parameter),
     }
 }
@@ -144,7 +138,7 @@ async fn delete(aws: &AwsClients, parameter: &str) -> Result<()> {
     match aws.ssm.delete_parameter().name(parameter).send().await {
         Ok(_) => Ok(()),
         // Already gone (a retried delete whose first answer was lost): released.
-        Err(e) if has_code(&e, "ParameterNotFound") => Ok(()),
+        Err(e) if has_code(&e, &["ParameterNotFound"]) => Ok(()),
         Err(e) => Err(e).ctx("DeleteParameter", parameter),
     }
 }

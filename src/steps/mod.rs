@@ -86,13 +86,7 @@ pub(crate) fn built<T>(op: &'static str, r: std::result::Result<T, aws_smithy_ty
     r.map_err(|e| Error::Aws(AwsApiError::new(op, "request", None, e.to_string())))
 }
 
-/// Whether an SDK error carries one of `codes`.
-pub(crate) fn has_code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
-    err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-    codes: &[&str],
-) -> bool {
-    err.as_service_error().and_then(|e| e.code()).is_some_and(|c| codes.contains(&c))
-}
+pub(crate) use crate::error::has_code;
 
 /// Undoes one effect of a built-in step. `confirmed == false` means the call's outcome is
 /// unknown (crash): the resource is looked up by name and ownership before anything is removed.

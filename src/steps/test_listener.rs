@@ -25,15 +25,8 @@ pub(crate) async fn apply(
         TestRoute::Listener { port, protocol, tls, .. } => {
             if !ctx.fresh {
                 // describe-then-create: moto would create a duplicate; AWS would refuse.
-                let listeners = aws
-                    .elbv2
-                    .describe_listeners()
-                    .load_balancer_arn(load_balancer_arn)
-                    .send()
-                    .await
-                    .ctx("DescribeListeners", load_balancer_arn)?;
-                if let Some(l) = listeners.listeners().iter().find(|l| l.port() == Some(i32::from(*port))) {
-                    return Ok(l.listener_arn().map(str::to_owned));
+                if let Some(arn) = listener_on_port(aws, load_balancer_arn, *port).await? {
+                    return Ok(Some(arn));
                 }
             }
             let mut req = aws
@@ -62,20 +55,10 @@ pub(crate) async fn apply(
                     },
                     // The first attempt's answer was lost: the listener it made carries our tag.
                     || async {
-                        let out = aws
-                            .elbv2
-                            .describe_listeners()
-                            .load_balancer_arn(load_balancer_arn)
-                            .send()
-                            .await
-                            .ctx("DescribeListeners", load_balancer_arn)?;
-                        let Some(arn) = out.listeners().iter().find(|l| l.port() == Some(i32::from(*port))).and_then(|l| l.listener_arn())
-                        else {
-                            return Ok(None);
-                        };
-                        let tags = elb_tags(aws, &[arn.to_owned()]).await?;
-                        let ours = tags.get(arn).and_then(|t| t.get(OWNERSHIP_TAG)).map(String::as_str) == Some(ctx.migration_id());
-                        Ok(ours.then(|| arn.to_owned()))
+                        let Some(arn) = listener_on_port(aws, load_balancer_arn, *port).await? else { return Ok(None) };
+                        let tags = elb_tags(aws, std::slice::from_ref(&arn)).await?;
+                        let ours = tags.get(&arn).and_then(|t| t.get(OWNERSHIP_TAG)).map(String::as_str) == Some(ctx.migration_id());
+                        Ok(ours.then_some(arn))
                     },
                     |arn: &String, e| match e {
                         Effect::ListenerCreated { load_balancer_arn, port, .. } => {
@@ -122,6 +105,12 @@ pub(crate) async fn apply(
 
 pub(crate) use crate::convert::forward;
 
+/// The ARN of the load balancer's listener on `port`, if any.
+async fn listener_on_port(aws: &AwsClients, load_balancer_arn: &str, port: u16) -> Result<Option<String>> {
+    let out = aws.elbv2.describe_listeners().load_balancer_arn(load_balancer_arn).send().await.ctx("DescribeListeners", load_balancer_arn)?;
+    Ok(out.listeners().iter().find(|l| l.port() == Some(i32::from(port))).and_then(|l| l.listener_arn()).map(str::to_owned))
+}
+
 /// Deletes the test listener if it exists and carries this migration's ownership tag.
 pub(crate) async fn undo_create(
     aws: &AwsClients,
@@ -132,17 +121,12 @@ pub(crate) async fn undo_create(
 ) -> Result<()> {
     let arn = match arn {
         Some(a) => a.to_owned(),
-        None => {
-            let out = match aws.elbv2.describe_listeners().load_balancer_arn(load_balancer_arn).send().await {
-                Ok(o) => o,
-                Err(e) if has_code(&e, &["LoadBalancerNotFound"]) => return Ok(()),
-                Err(e) => return Err(e).ctx("DescribeListeners", load_balancer_arn),
-            };
-            match out.listeners().iter().find(|l| l.port() == Some(i32::from(port))).and_then(|l| l.listener_arn()) {
-                Some(a) => a.to_owned(),
-                None => return Ok(()),
-            }
-        }
+        None => match listener_on_port(aws, load_balancer_arn, port).await {
+            Ok(Some(a)) => a,
+            Ok(None) => return Ok(()),
+            Err(crate::Error::Aws(e)) if e.code() == Some("LoadBalancerNotFound") => return Ok(()),
+            Err(e) => return Err(e),
+        },
     };
     let tags = match elb_tags(aws, std::slice::from_ref(&arn)).await {
         Ok(t) => t,
