@@ -59,6 +59,34 @@ Behaviour moto lacks:
   AWS does once the tasks start (moto would report ``MOTO_ECS_SERVICE_RUNNING`` tasks forever, so a
   service restored with a larger count than the fixture's never looked stable).
 
+ECS-native blue/green (aws-facts.md §14; moto 5.2.5 has none of it):
+
+- ECS ``CreateService`` keeps ``deploymentConfiguration`` (moto drops it) and a ``CODE_DEPLOY`` service
+  gets its PRIMARY task set, as AWS creates one ("Service creation results in the creation of a (blue)
+  task set").
+- ECS ``CreateService`` / ``UpdateService`` check ``deploymentConfiguration`` as documented: strategy
+  ROLLING | BLUE_GREEN | LINEAR | CANARY; ``bakeTimeInMinutes`` 0-1440 and required with BLUE_GREEN;
+  ``linearConfiguration.stepPercent`` 3-100, ``canaryConfiguration.canaryPercent`` 0.1-100, their bake
+  times 0-1440; no PAUSE hook at the two ``*_TRAFFIC_SHIFT`` stages -> 400 ``InvalidParameterException``
+  (the texts are ours). UpdateService merges the given members into the stored configuration.
+- ECS ``UpdateService`` from ``CODE_DEPLOY`` to ``ECS``: refused with more than one task set or without a
+  PRIMARY one (AWS's texts); otherwise the service runs its primary task set's task definition as an
+  ECS deployment, the task sets are gone, and the same call may carry ``loadBalancers`` (the documented
+  migration), which a CODE_DEPLOY service otherwise refuses.
+- Service deployments: CreateService of an ECS-controller service, and an UpdateService that changes
+  what runs (task definition, load balancers, network, Service Connect, volumes, capacity, platform,
+  registries, ``forceNewDeployment``, the switch to ECS) record one finished service deployment and its
+  service revision; ``deploymentConfiguration`` or ``desiredCount`` alone record none. With a BLUE_GREEN /
+  LINEAR / CANARY strategy the deployment is ROLLBACK_SUCCESSFUL (service back on the source revision's
+  task definition) with AWS's reason "... Both targetGroup and alternateTargetGroup must be associated
+  with the productionListenerRule or testListenerRule." unless both target groups are forwarded to by
+  the production rule (ALB rule ARN or NLB listener ARN) or the test rule, and when a rule also
+  redirects or answers fixed responses; otherwise SUCCESSFUL, and the production rule's forward then
+  sends weight 100 to the group that had none (ECS swings the weights).
+- ECS ``ListServiceDeployments`` (newest first, ``status`` filter), ``DescribeServiceDeployments``,
+  ``DescribeServiceRevisions`` over those records; unknown ARNs are ``failures`` with reason MISSING.
+- IAM: ``AmazonECSInfrastructureRolePolicyForLoadBalancers`` is among the loaded managed policies.
+
 Server economy (no behaviour the project relies on changes):
 
 - IAM AWS-managed policies: with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true`` moto parses and builds all
@@ -396,7 +424,9 @@ def _wrap_update_service(original):
         service_name = (self._get_param("service") or "").split("/")[-1]
         service = self.ecs_backend.services.get(f"{cluster_name}:{service_name}")
         # Unknown services fall through to moto's own ServiceNotFoundException.
-        if service is not None and (service.deployment_controller or {}).get("type") == CODE_DEPLOY:
+        # The call that switches a CODE_DEPLOY service to ECS may carry them (the documented migration).
+        switching_to_ecs = controller.get("type") == "ECS"
+        if service is not None and (service.deployment_controller or {}).get("type") == CODE_DEPLOY and not switching_to_ecs:
             for member, message in _CODE_DEPLOY_FIXED:
                 value = self._get_param(member)
                 if value is not None and value is not False:
@@ -430,11 +460,379 @@ def _wrap_backend_create_service(original):
     return create_service
 
 
+# ---------------------------------------------------------------- ECS-native blue/green
+
+_NATIVE_STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
+_STRATEGIES = ("ROLLING",) + _NATIVE_STRATEGIES
+# UpdateService members that start a new service deployment (deploymentConfiguration and desiredCount
+# alone do not: "doesn't trigger a new service deployment").
+_DEPLOYING_MEMBERS = (
+    "taskDefinition",
+    "loadBalancers",
+    "networkConfiguration",
+    "serviceConnectConfiguration",
+    "volumeConfigurations",
+    "vpcLatticeConfigurations",
+    "capacityProviderStrategy",
+    "platformVersion",
+    "serviceRegistries",
+)
+_INVALID_NETWORKING = (
+    "Service deployment rolled back because of invalid networking configuration. "
+    "Both targetGroup and alternateTargetGroup must be associated with the productionListenerRule or "
+    "testListenerRule."
+)
+
+
+def _check_range(name: str, value, low: float, high: float) -> None:
+    if value is None:
+        return
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterException(f"{name} must be a number.")
+    if not low <= number <= high:
+        raise InvalidParameterException(f"{name} must be between {low:g} and {high:g}.")
+
+
+def _validate_deployment_configuration(config: dict) -> None:
+    """The documented ranges and requirements of DeploymentConfiguration (ECS API reference)."""
+    strategy = config.get("strategy") or "ROLLING"
+    if strategy not in _STRATEGIES:
+        raise InvalidParameterException(f"Invalid deployment strategy: {strategy}.")
+    _check_range("bakeTimeInMinutes", config.get("bakeTimeInMinutes"), 0, 1440)
+    if strategy == "BLUE_GREEN" and config.get("bakeTimeInMinutes") is None:
+        raise InvalidParameterException("bakeTimeInMinutes is required for the BLUE_GREEN deployment strategy.")
+    linear = config.get("linearConfiguration") or {}
+    _check_range("linearConfiguration.stepPercent", linear.get("stepPercent"), 3.0, 100.0)
+    _check_range("linearConfiguration.stepBakeTimeInMinutes", linear.get("stepBakeTimeInMinutes"), 0, 1440)
+    canary = config.get("canaryConfiguration") or {}
+    _check_range("canaryConfiguration.canaryPercent", canary.get("canaryPercent"), 0.1, 100.0)
+    _check_range("canaryConfiguration.canaryBakeTimeInMinutes", canary.get("canaryBakeTimeInMinutes"), 0, 1440)
+    for hook in config.get("lifecycleHooks") or []:
+        if hook.get("targetType") == "PAUSE":
+            for stage in hook.get("lifecycleStages") or []:
+                if stage in ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"):
+                    raise InvalidParameterException(f"A PAUSE lifecycle hook is not supported at the {stage} stage.")
+
+
+def _native_state(backend) -> dict:
+    """Service deployments and revisions of one account and region, kept on moto's ECS backend."""
+    if not hasattr(backend, "_ebg_native"):
+        backend._ebg_native = {"deployments": {}, "revisions": {}}
+    return backend._ebg_native
+
+
+def _forward_groups(actions) -> list:
+    groups = []
+    for action in actions:
+        data = action.data
+        if data.get("Type") != "forward":
+            continue
+        if data.get("TargetGroupArn"):
+            groups.append(data["TargetGroupArn"])
+        for tg in (data.get("ForwardConfig") or {}).get("TargetGroups") or []:
+            if tg.get("TargetGroupArn") and tg["TargetGroupArn"] not in groups:
+                groups.append(tg["TargetGroupArn"])
+    return groups
+
+
+def _find_route(elb, arn: str):
+    """The rule (ALB: a rule ARN) or listener (NLB: a listener ARN) of an advanced configuration."""
+    if not arn:
+        return None
+    for balancer in elb.load_balancers.values():
+        for listener in balancer.listeners.values():
+            if listener.arn == arn:
+                return listener._default_rule[0]
+            for rule in listener.rules.values():
+                if rule.arn == arn:
+                    return rule
+    return None
+
+
+def _networking_problem(backend, service):
+    """Why a native blue/green deployment of `service` would roll back, or None."""
+    from moto.elbv2.models import elbv2_backends
+
+    elb = elbv2_backends[backend.account_id][backend.region_name]
+    for lb in service.load_balancers or []:
+        advanced = lb.get("advancedConfiguration")
+        if not advanced:
+            continue
+        production = _find_route(elb, advanced.get("productionListenerRule"))
+        test = _find_route(elb, advanced.get("testListenerRule"))
+        associated = set()
+        for route in (production, test):
+            if route is None:
+                continue
+            if any(a.data.get("Type") in ("redirect", "fixed-response") for a in route.actions):
+                return _INVALID_NETWORKING
+            associated.update(_forward_groups(route.actions))
+        if production is None or not {lb.get("targetGroupArn"), advanced.get("alternateTargetGroupArn")} <= associated:
+            return _INVALID_NETWORKING
+    return None
+
+
+def _swing_production_traffic(backend, service) -> None:
+    """After a native blue/green deployment, production traffic is on the other target group."""
+    from moto.elbv2.models import FakeAction, elbv2_backends
+
+    elb = elbv2_backends[backend.account_id][backend.region_name]
+    for lb in service.load_balancers or []:
+        advanced = lb.get("advancedConfiguration") or {}
+        route = _find_route(elb, advanced.get("productionListenerRule"))
+        if route is None:
+            continue
+        pair = [lb.get("targetGroupArn"), advanced.get("alternateTargetGroupArn")]
+        new_actions = []
+        for action in route.actions:
+            data = dict(action.data)
+            if data.get("Type") == "forward":
+                weights = {tg["TargetGroupArn"]: int(tg.get("Weight", 1)) for tg in (data.get("ForwardConfig") or {}).get("TargetGroups") or []}
+                if data.get("TargetGroupArn") and not weights:
+                    weights = {data["TargetGroupArn"]: 1}
+                serving = max(pair, key=lambda arn: weights.get(arn, 0))
+                idle = pair[1] if serving == pair[0] else pair[0]
+                stickiness = (data.get("ForwardConfig") or {}).get("TargetGroupStickinessConfig") or {"Enabled": False}
+                data.pop("TargetGroupArn", None)
+                data["ForwardConfig"] = {
+                    "TargetGroups": [{"TargetGroupArn": idle, "Weight": 100}, {"TargetGroupArn": serving, "Weight": 0}],
+                    "TargetGroupStickinessConfig": stickiness,
+                }
+                replacement = FakeAction(data)
+                for attr in ("_oidc_secret", "_oidc_use_existing"):
+                    if hasattr(action, attr):
+                        setattr(replacement, attr, getattr(action, attr))
+                new_actions.append(replacement)
+            else:
+                new_actions.append(action)
+        route.actions = new_actions
+        if route.is_default:
+            for balancer in elb.load_balancers.values():
+                listener = balancer.listeners.get(route.listener_arn)
+                if listener is not None:
+                    listener.default_actions = new_actions
+
+
+def _record_service_deployment(backend, service) -> dict:
+    """One finished service deployment (and its revision), as ListServiceDeployments shows it."""
+    import copy
+    import uuid
+
+    from moto.core.utils import utcnow
+
+    state = _native_state(backend)
+    now = utcnow()
+    cluster, name = service.cluster_name, service.name
+    prefix = f"arn:{service.arn.split(':')[1]}:ecs:{backend.region_name}:{backend.account_id}"
+    previous = [
+        d for d in state["deployments"].values() if d["serviceArn"] == service.arn and d["status"] == "SUCCESSFUL"
+    ]
+    source = previous[-1]["targetServiceRevision"]["arn"] if previous else None
+    revision_arn = f"{prefix}:service-revision/{cluster}/{name}/{uuid.uuid4().int % 10**19}"
+    config = copy.deepcopy(getattr(service, "deployment_configuration", None) or {})
+    strategy = config.get("strategy") or "ROLLING"
+    problem = _networking_problem(backend, service) if strategy in _NATIVE_STRATEGIES and source else None
+    state["revisions"][revision_arn] = {
+        "serviceRevisionArn": revision_arn,
+        "serviceArn": service.arn,
+        "clusterArn": service.cluster_arn,
+        "taskDefinition": service.task_definition,
+        "loadBalancers": copy.deepcopy(service.load_balancers or []),
+        "launchType": service.launch_type,
+        "createdAt": now,
+    }
+    deployment = {
+        "serviceDeploymentArn": f"{prefix}:service-deployment/{cluster}/{name}/{uuid.uuid4().hex[:22]}",
+        "serviceArn": service.arn,
+        "clusterArn": service.cluster_arn,
+        "createdAt": now,
+        "startedAt": now,
+        "finishedAt": now,
+        "updatedAt": now,
+        "targetServiceRevision": {
+            "arn": revision_arn,
+            "requestedTaskCount": service.desired_count,
+            "runningTaskCount": service.desired_count if problem is None else 0,
+            "pendingTaskCount": 0,
+        },
+        "sourceServiceRevisions": (
+            [{"arn": source, "requestedTaskCount": 0, "runningTaskCount": 0, "pendingTaskCount": 0}] if source else []
+        ),
+        "status": "SUCCESSFUL" if problem is None else "ROLLBACK_SUCCESSFUL",
+        "deploymentConfiguration": config,
+    }
+    if problem is not None:
+        # Rolled back: the service keeps running the source revision.
+        service.task_definition = state["revisions"][source]["taskDefinition"]
+        deployment["statusReason"] = problem
+        deployment["rollback"] = {"reason": problem, "startedAt": now, "serviceRevisionArn": source}
+    elif strategy in _NATIVE_STRATEGIES and source:
+        _swing_production_traffic(backend, service)
+    state["deployments"][deployment["serviceDeploymentArn"]] = deployment
+    return deployment
+
+
+def _wrap_native_create_service(original):
+    @functools.wraps(original)
+    def create_service(self: EC2ContainerServiceResponse):
+        config = self._get_param("deploymentConfiguration")
+        if config is not None:
+            _validate_deployment_configuration(config)
+        cluster_name = self._get_param("cluster", "default").split("/")[-1]
+        service_name = self._get_param("serviceName")
+        before = self.ecs_backend.services.get(f"{cluster_name}:{service_name}")
+        result = original(self)
+        service = self.ecs_backend.services.get(f"{cluster_name}:{service_name}")
+        if service is None or service is before:
+            return result
+        if config is not None:
+            # moto drops it; AWS returns what was given.
+            service.deployment_configuration = config
+        controller = (service.deployment_controller or {}).get("type")
+        if controller == CODE_DEPLOY and service.task_definition:
+            # "Service creation results in the creation of a (blue) task set registered with the
+            # specified target group" (ECS developer guide).
+            task_set = self.ecs_backend.create_task_set(
+                service.arn,
+                cluster_name,
+                service.task_definition,
+                load_balancers=service.load_balancers,
+                launch_type=service.launch_type or "FARGATE",
+                network_configuration=self._get_param("networkConfiguration"),
+                service_registries=service.service_registries,
+            )
+            task_set.status = "PRIMARY"
+            task_set.computedDesiredCount = service.desired_count
+            task_set.runningCount = service.running_count
+        elif controller == "ECS":
+            _record_service_deployment(self.ecs_backend, service)
+        return result
+
+    return create_service
+
+
+def _wrap_native_update_service(original):
+    @functools.wraps(original)
+    def update_service(self: EC2ContainerServiceResponse):
+        import copy
+
+        cluster_name = self._get_param("cluster", "default").split("/")[-1]
+        service_name = (self._get_param("service") or "").split("/")[-1]
+        service = self.ecs_backend.services.get(f"{cluster_name}:{service_name}")
+        if service is None:
+            return original(self)
+        config = self._get_param("deploymentConfiguration")
+        merged = None
+        if config is not None:
+            merged = {**(copy.deepcopy(getattr(service, "deployment_configuration", None) or {})), **config}
+            _validate_deployment_configuration(merged)
+        controller = (self._get_param("deploymentController") or {}).get("type")
+        current = (service.deployment_controller or {}).get("type")
+        switching_to_ecs = controller == "ECS" and current == CODE_DEPLOY
+        if switching_to_ecs:
+            if len(service.task_sets) > 1:
+                raise InvalidParameterException(
+                    "Updating the deployment controller is not supported when there are multiple tasksets in the service."
+                )
+            primary = [t for t in service.task_sets if t.status == "PRIMARY"]
+            if not primary:
+                raise InvalidParameterException("Updating the deployment controller requires a primary taskset in the service.")
+        result = original(self)
+        if merged is not None:
+            service.deployment_configuration = merged
+        if switching_to_ecs:
+            from moto.core.utils import utcnow
+
+            task_set = service.task_sets[0]
+            if not self._get_param("taskDefinition"):
+                service.task_definition = task_set.task_definition
+            service.task_sets = []
+            service.deployments = [
+                {
+                    "createdAt": utcnow(),
+                    "desiredCount": service.desired_count,
+                    "failedTasks": 0,
+                    "id": task_set.id,
+                    "launchType": service.launch_type,
+                    "pendingCount": 0,
+                    "rolloutState": "COMPLETED",
+                    "rolloutStateReason": f"ECS deployment {task_set.id} completed.",
+                    "runningCount": service.desired_count,
+                    "status": "PRIMARY",
+                    "taskDefinition": service.task_definition,
+                    "updatedAt": utcnow(),
+                }
+            ]
+        if (service.deployment_controller or {}).get("type", "ECS") == "ECS" and (
+            switching_to_ecs
+            or self._get_param("forceNewDeployment")
+            or any(self._get_param(member) is not None for member in _DEPLOYING_MEMBERS)
+        ):
+            _record_service_deployment(self.ecs_backend, service)
+        return result
+
+    return update_service
+
+
+def _service_deployment_brief(deployment: dict) -> dict:
+    brief = {k: deployment[k] for k in ("serviceDeploymentArn", "serviceArn", "clusterArn", "startedAt", "createdAt",
+                                        "finishedAt", "status") if k in deployment}
+    brief["targetServiceRevisionArn"] = deployment["targetServiceRevision"]["arn"]
+    if "statusReason" in deployment:
+        brief["statusReason"] = deployment["statusReason"]
+    return brief
+
+
+def list_service_deployments(self: EC2ContainerServiceResponse) -> ActionResult:
+    """ListServiceDeployments: newest first, optionally filtered by status."""
+    from moto.ecs.exceptions import ServiceNotFoundException
+
+    cluster_name = self._get_param("cluster", "default").split("/")[-1]
+    service_name = (self._get_param("service") or "").split("/")[-1]
+    service = self.ecs_backend.services.get(f"{cluster_name}:{service_name}")
+    if service is None:
+        raise ServiceNotFoundException
+    statuses = self._get_param("status") or []
+    found = [
+        _service_deployment_brief(d)
+        for d in reversed(list(_native_state(self.ecs_backend)["deployments"].values()))
+        if d["serviceArn"] == service.arn and (not statuses or d["status"] in statuses)
+    ]
+    return ActionResult({"serviceDeployments": found})
+
+
+def describe_service_deployments(self: EC2ContainerServiceResponse) -> ActionResult:
+    """DescribeServiceDeployments: the deployments asked for; unknown ARNs are failures."""
+    deployments = _native_state(self.ecs_backend)["deployments"]
+    found, failures = [], []
+    for arn in self._get_param("serviceDeploymentArns") or []:
+        if arn in deployments:
+            found.append(deployments[arn])
+        else:
+            failures.append({"arn": arn, "reason": "MISSING"})
+    return ActionResult({"serviceDeployments": found, "failures": failures})
+
+
+def describe_service_revisions(self: EC2ContainerServiceResponse) -> ActionResult:
+    """DescribeServiceRevisions: the revisions asked for; unknown ARNs are failures."""
+    revisions = _native_state(self.ecs_backend)["revisions"]
+    found, failures = [], []
+    for arn in self._get_param("serviceRevisionArns") or []:
+        if arn in revisions:
+            found.append(revisions[arn])
+        else:
+            failures.append({"arn": arn, "reason": "MISSING"})
+    return ActionResult({"serviceRevisions": found, "failures": failures})
+
+
 # AWS-managed policies the project's fixtures and migrations attach.
 LOADED_MANAGED_POLICIES = (
     "AWSCodeDeployRoleForECS",
     "AWSCodeDeployRoleForECSLimited",
     "AmazonECSTaskExecutionRolePolicy",
+    "AmazonECSInfrastructureRolePolicyForLoadBalancers",
 )
 
 
@@ -478,8 +876,15 @@ def install() -> None:
     CodeDeployResponse.create_deployment_group = _wrap_create_deployment_group(
         CodeDeployResponse.create_deployment_group
     )
-    EC2ContainerServiceResponse.create_service = _wrap_create_service(EC2ContainerServiceResponse.create_service)
-    EC2ContainerServiceResponse.update_service = _wrap_update_service(EC2ContainerServiceResponse.update_service)
+    EC2ContainerServiceResponse.create_service = _wrap_native_create_service(
+        _wrap_create_service(EC2ContainerServiceResponse.create_service)
+    )
+    EC2ContainerServiceResponse.update_service = _wrap_native_update_service(
+        _wrap_update_service(EC2ContainerServiceResponse.update_service)
+    )
+    EC2ContainerServiceResponse.list_service_deployments = list_service_deployments
+    EC2ContainerServiceResponse.describe_service_deployments = describe_service_deployments
+    EC2ContainerServiceResponse.describe_service_revisions = describe_service_revisions
     from moto.ecs.models import EC2ContainerServiceBackend
 
     EC2ContainerServiceBackend.create_service = _wrap_backend_create_service(EC2ContainerServiceBackend.create_service)

@@ -259,6 +259,16 @@ pub(crate) fn service_to_sdk(s: &ServiceDefinition) -> ecs::Service {
         .set_availability_zone_rebalancing(sdk_enum(&s.availability_zone_rebalancing))
         .set_role_arn(s.role_arn.clone())
         .set_deployments(Some(deployments))
+        .set_task_sets(Some(
+            (0..s.task_set_count)
+                .map(|i| {
+                    ecs::TaskSet::builder()
+                        .status(if i == 0 { "PRIMARY" } else { "ACTIVE" })
+                        .set_task_definition(s.task_definition.clone())
+                        .build()
+                })
+                .collect(),
+        ))
         .build()
 }
 
@@ -311,6 +321,10 @@ pub(crate) fn service_from_create(
         .set_availability_zone_rebalancing(input.availability_zone_rebalancing().cloned())
         .set_role_arn(input.role().map(str::to_owned))
         .set_deployments(ecs_controller.then(|| vec![deployment]))
+        // "Service creation results in the creation of a (blue) task set" (ECS developer guide).
+        .set_task_sets((!ecs_controller && input.task_definition().is_some()).then(|| {
+            vec![ecs::TaskSet::builder().status("PRIMARY").set_task_definition(input.task_definition().map(str::to_owned)).build()]
+        }))
         .build();
     service_from_sdk(&service)
 }

@@ -21,6 +21,7 @@ mod limits_cli;
 mod listener_actions_moto;
 mod migrate_moto;
 mod moto_ext;
+mod moto_ext_native;
 mod moto_fixture;
 mod rollback_cli;
 mod run_safety;
