@@ -118,6 +118,7 @@ fn expected_service() -> ServiceDefinition {
             volume_configurations: 0,
         }],
         task_set_count: 0,
+        scaling: None,
     }
 }
 
