@@ -24,4 +24,5 @@ mod moto_ext;
 mod moto_fixture;
 mod rollback_cli;
 mod run_safety;
+mod scaling_moto;
 mod verify_moto;
