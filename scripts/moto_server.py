@@ -54,6 +54,16 @@ Refusals moto lacks (AWS refuses these; the order of a migration's calls depends
 
 Behaviour moto lacks:
 
+- ECS ``DeleteService`` deregisters the service's Application Auto Scaling scalable target
+  (``service/<cluster>/<service>``, ``ecs:service:DesiredCount``) with its scaling policies (and the
+  ``TargetTracking-`` alarms those created) and its scheduled actions, as AWS does
+  (DeregisterScalableTarget "deletes the scaling policies and the scheduled actions"). moto 5.2.5 keeps
+  them.
+- Application Auto Scaling ``RegisterScalableTarget`` for an ECS service that is not ACTIVE -> 400
+  ``ValidationException`` "ECS service doesn't exist: <resource id>". moto 5.2.5 refuses a service it
+  never had with that error but accepts a deleted (INACTIVE) one; it has no DRAINING state (a deleted
+  service is INACTIVE at once).
+
 - ECS ``CreateService`` with a ``desiredCount`` above ``MOTO_ECS_SERVICE_RUNNING`` (when that is set):
   the service reports its desired count running, as moto's own ``UpdateService`` already does and as
   AWS does once the tasks start (moto would report ``MOTO_ECS_SERVICE_RUNNING`` tasks forever, so a
@@ -827,6 +837,48 @@ def describe_service_revisions(self: EC2ContainerServiceResponse) -> ActionResul
     return ActionResult({"serviceRevisions": found, "failures": failures})
 
 
+def _deregister_scaling(account_id: str, region: str, cluster_name: str, service_name: str) -> None:
+    """Removes the scalable target of an ECS service with its policies and scheduled actions."""
+    from moto.applicationautoscaling.models import applicationautoscaling_backends
+
+    backend = applicationautoscaling_backends[account_id][region]
+    rid = f"service/{cluster_name}/{service_name}"
+    dimension = "ecs:service:DesiredCount"
+    backend.targets.get(dimension, {}).pop(rid, None)
+    for key, policy in list(backend.policies.items()):
+        if policy.service_namespace == "ecs" and policy.resource_id == rid:
+            policy.delete_alarms(account_id, region)
+            del backend.policies[key]
+    backend.scheduled_actions = [
+        a for a in backend.scheduled_actions if not (a.service_namespace == "ecs" and a.resource_id == rid)
+    ]
+
+
+def _wrap_backend_delete_service(original):
+    @functools.wraps(original)
+    def delete_service(self, cluster_name, service_name, force):
+        service = original(self, cluster_name, service_name, force)
+        _deregister_scaling(self.account_id, self.region_name, service.cluster_name, service.name)
+        return service
+
+    return delete_service
+
+
+def _wrap_ecs_service_exists_for_target(original):
+    @functools.wraps(original)
+    def ecs_service_exists(self, r_id):
+        original(self, r_id)
+        _, cluster, service = r_id.split("/")
+        found, _ = self.ecs_backend.describe_services(cluster, [service])
+        if not found or found[0].status != "ACTIVE":
+            from moto.applicationautoscaling.exceptions import AWSValidationException
+
+            raise AWSValidationException(f"ECS service doesn't exist: {r_id}")
+        return True
+
+    return ecs_service_exists
+
+
 # AWS-managed policies the project's fixtures and migrations attach.
 LOADED_MANAGED_POLICIES = (
     "AWSCodeDeployRoleForECS",
@@ -888,6 +940,12 @@ def install() -> None:
     from moto.ecs.models import EC2ContainerServiceBackend
 
     EC2ContainerServiceBackend.create_service = _wrap_backend_create_service(EC2ContainerServiceBackend.create_service)
+    EC2ContainerServiceBackend.delete_service = _wrap_backend_delete_service(EC2ContainerServiceBackend.delete_service)
+    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
+
+    ApplicationAutoscalingBackend._ecs_service_exists_for_target = _wrap_ecs_service_exists_for_target(
+        ApplicationAutoscalingBackend._ecs_service_exists_for_target
+    )
     CodeDeployResponse._ecs_bluegreen_ext = True
 
 

@@ -81,6 +81,14 @@ pub struct AwsClients {
     pub sts: aws_sdk_sts::Client,
     /// AWS Systems Manager: the run lock (a parameter per service, see [`crate::lock`]).
     pub ssm: aws_sdk_ssm::Client,
+    /// Application Auto Scaling: the service's scalable target, policies and scheduled actions,
+    /// which deleting the service removes and the cutover registers again. `None` only for
+    /// clients bundled with [`AwsClients::from_clients`] without
+    /// [`AwsClients::with_autoscaling`]: discovery then fails rather than lose the scaling.
+    pub autoscaling: Option<aws_sdk_applicationautoscaling::Client>,
+    /// Amazon CloudWatch: the alarms that invoke the service's step scaling policies (`None`
+    /// as for [`AwsClients::autoscaling`]).
+    pub cloudwatch: Option<aws_sdk_cloudwatch::Client>,
 }
 
 impl AwsClients {
@@ -97,6 +105,11 @@ impl AwsClients {
     }
 
     /// Bundles ready-made clients (mocks, or clients configured by the caller).
+    ///
+    /// Add the Application Auto Scaling and CloudWatch clients with
+    /// [`AwsClients::with_autoscaling`] and [`AwsClients::with_cloudwatch`]: without them,
+    /// discovery refuses to plan (it could not see the service's auto scaling, which the
+    /// cutover must carry).
     #[allow(clippy::too_many_arguments)]
     pub fn from_clients(
         ecs: aws_sdk_ecs::Client,
@@ -107,8 +120,39 @@ impl AwsClients {
         sts: aws_sdk_sts::Client,
         ssm: aws_sdk_ssm::Client,
     ) -> Self {
-        Self { ecs, elbv2, codedeploy, codepipeline, iam, sts, ssm }
+        Self { ecs, elbv2, codedeploy, codepipeline, iam, sts, ssm, autoscaling: None, cloudwatch: None }
     }
+
+    /// These clients with `client` for Application Auto Scaling.
+    #[must_use]
+    pub fn with_autoscaling(mut self, client: aws_sdk_applicationautoscaling::Client) -> Self {
+        self.autoscaling = Some(client);
+        self
+    }
+
+    /// These clients with `client` for CloudWatch.
+    #[must_use]
+    pub fn with_cloudwatch(mut self, client: aws_sdk_cloudwatch::Client) -> Self {
+        self.cloudwatch = Some(client);
+        self
+    }
+
+    /// The Application Auto Scaling client, or why there is none.
+    pub(crate) fn scaling_client(&self) -> crate::Result<&aws_sdk_applicationautoscaling::Client> {
+        self.autoscaling.as_ref().ok_or_else(|| missing_client("Application Auto Scaling", "with_autoscaling"))
+    }
+
+    /// The CloudWatch client, or why there is none.
+    pub(crate) fn cloudwatch_client(&self) -> crate::Result<&aws_sdk_cloudwatch::Client> {
+        self.cloudwatch.as_ref().ok_or_else(|| missing_client("CloudWatch", "with_cloudwatch"))
+    }
+}
+
+fn missing_client(what: &str, setter: &str) -> crate::Error {
+    crate::Error::custom(format!(
+        "the AWS clients have no {what} client (bundled with AwsClients::from_clients): add one with AwsClients::{setter}, \
+         so that the service's auto scaling is read and registered again after the cutover"
+    ))
 }
 
 /// Builds [`AwsClients`] from an [`SdkConfig`] with extra interceptors.
@@ -180,6 +224,8 @@ impl AwsClientsBuilder<'_> {
             iam: client!(aws_sdk_iam),
             sts: client!(aws_sdk_sts),
             ssm: client!(aws_sdk_ssm),
+            autoscaling: Some(client!(aws_sdk_applicationautoscaling)),
+            cloudwatch: Some(client!(aws_sdk_cloudwatch)),
         }
     }
 }
@@ -196,7 +242,7 @@ mod tests {
         b.build()
     }
 
-    /// The timeout config of every client, asserted equal across the seven.
+    /// The timeout config of every client, asserted equal across the nine.
     fn effective(aws: &AwsClients) -> TimeoutConfig {
         let all = [
             aws.ecs.config().timeout_config(),
@@ -206,6 +252,8 @@ mod tests {
             aws.iam.config().timeout_config(),
             aws.sts.config().timeout_config(),
             aws.ssm.config().timeout_config(),
+            aws.autoscaling.as_ref().expect("built").config().timeout_config(),
+            aws.cloudwatch.as_ref().expect("built").config().timeout_config(),
         ];
         let first = all[0].cloned().expect("a timeout config");
         assert!(all.iter().all(|t| *t == Some(&first)), "{all:?}");

@@ -97,7 +97,8 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
     let app_arn = application.as_ref().and_then(|_| codedeploy_arn(format!("application:{app_name}")));
     let dg_arn = deployment_group.as_ref().and_then(|_| codedeploy_arn(format!("deploymentgroup:{app_name}/{dg_name}")));
 
-    let (blue_target_group, task_definition, app_tags, dg_tags) = futures::try_join!(
+    let scaling_of = service.as_ref().filter(|s| s.status == "ACTIVE").map(|s| s.name.clone());
+    let (blue_target_group, task_definition, app_tags, dg_tags, scaling) = futures::try_join!(
         async {
             match &blue_arn {
                 Some(arn) => describe_target_group(aws, TgLookup::Arn(arn)).await,
@@ -112,7 +113,14 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
         },
         codedeploy_tags(aws, app_arn.as_deref()),
         codedeploy_tags(aws, dg_arn.as_deref()),
+        async {
+            match &scaling_of {
+                Some(name) => describe_scaling(aws, migration.cluster().as_str(), name).await,
+                None => Ok(None),
+            }
+        },
     )?;
+    let service = service.map(|s| ServiceDefinition { scaling, ..s });
     let application = application.map(|a| ApplicationInfo { tags: app_tags, ..a });
     let deployment_group = deployment_group.map(|d| DeploymentGroupInfo { tags: dg_tags, ..d });
 
@@ -406,4 +414,125 @@ async fn get_deployment_config(aws: &AwsClients, name: &str) -> Result<Option<De
         Err(e) if code_is(&e, &["DeploymentConfigDoesNotExistException"]) => Ok(None),
         Err(e) => Err(e).ctx("GetDeploymentConfig", name),
     }
+}
+
+/// The Application Auto Scaling of service `cluster/service`: its scalable target, every policy
+/// and scheduled action, and the CloudWatch metric alarms whose actions (ALARM, OK or
+/// INSUFFICIENT_DATA) name one of its step policies. `None` when it has no scalable target.
+pub async fn describe_scaling(aws: &AwsClients, cluster: &str, service: &str) -> Result<Option<ServiceScaling>> {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let rid = scaling_resource_id(cluster, service);
+    let targets = aws
+        .scaling_client()?
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids(&rid)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .send()
+        .await
+        .ctx("DescribeScalableTargets", &rid)?;
+    let Some(target) = targets.scalable_targets().first() else { return Ok(None) };
+    let mut scaling = ServiceScaling::new(convert::scalable_target_from_sdk(target));
+    let (policies, scheduled) = futures::try_join!(scaling_policies(aws, &rid), scheduled_actions(aws, &rid))?;
+    scaling.policies = policies;
+    scaling.scheduled_actions = scheduled;
+    let step_arns: Vec<&str> =
+        scaling.policies.iter().filter(|p| p.policy_type == "StepScaling").map(|p| p.arn.as_str()).collect();
+    if !step_arns.is_empty() {
+        scaling.alarms = alarms_naming(aws, &step_arns).await?;
+    }
+    Ok(Some(scaling))
+}
+
+/// Every scaling policy of resource `rid` (all pages).
+pub(crate) async fn scaling_policies(aws: &AwsClients, rid: &str) -> Result<Vec<ScalingPolicyInfo>> {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = aws
+            .scaling_client()?
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(rid)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .set_next_token(token)
+            .send()
+            .await
+            .ctx("DescribeScalingPolicies", rid)?;
+        out.extend(page.scaling_policies().iter().map(convert::scaling_policy_from_sdk));
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// Every scheduled action of resource `rid` (all pages).
+pub(crate) async fn scheduled_actions(aws: &AwsClients, rid: &str) -> Result<Vec<ScheduledActionInfo>> {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = aws
+            .scaling_client()?
+            .describe_scheduled_actions()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(rid)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .set_next_token(token)
+            .send()
+            .await
+            .ctx("DescribeScheduledActions", rid)?;
+        out.extend(page.scheduled_actions().iter().map(convert::scheduled_action_from_sdk));
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// The metric alarms any of whose actions name one of `arns`. DescribeAlarms' `ActionPrefix`
+/// filter is documented for alarm actions only, so every metric alarm is read (all pages) and
+/// the three action lists are matched here.
+pub(crate) async fn alarms_naming(aws: &AwsClients, arns: &[&str]) -> Result<Vec<MetricAlarmInfo>> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = aws
+            .cloudwatch_client()?
+            .describe_alarms()
+            .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+            .set_next_token(token)
+            .send()
+            .await
+            .ctx("DescribeAlarms", "metric alarms")?;
+        out.extend(
+            page.metric_alarms()
+                .iter()
+                .map(convert::alarm_from_sdk)
+                .filter(|a| a.all_actions().any(|x| arns.contains(&x.as_str()))),
+        );
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// The metric alarms named `names` (missing ones left out).
+pub(crate) async fn alarms_named(aws: &AwsClients, names: &[String]) -> Result<Vec<MetricAlarmInfo>> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(100) {
+        let page = aws
+            .cloudwatch_client()?
+            .describe_alarms()
+            .set_alarm_names(Some(chunk.to_vec()))
+            .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+            .send()
+            .await
+            .ctx("DescribeAlarms", chunk.join(","))?;
+        out.extend(page.metric_alarms().iter().map(convert::alarm_from_sdk));
+    }
+    Ok(out)
 }

@@ -167,6 +167,12 @@ pub struct ServiceDefinition {
     pub deployments: Vec<DeploymentSummary>,
     /// Number of task sets (CODE_DEPLOY / EXTERNAL services).
     pub task_set_count: usize,
+    /// Its Application Auto Scaling (scalable target, policies, scheduled actions, the alarms
+    /// of its step policies), as discovery read it for the migrated service; `None` when the
+    /// service has no scalable target or it was not read. Deleting a service deregisters all
+    /// of it, so the cutover registers it again (and a rollback restores it from here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<ServiceScaling>,
 }
 
 impl ServiceDefinition {
@@ -637,4 +643,254 @@ pub struct DeploymentGroupInfo {
     pub test_listener_arns: Vec<String>,
     /// Tags.
     pub tags: Tags,
+}
+
+/// The Application Auto Scaling of an ECS service (`service/<cluster>/<service>`, dimension
+/// `ecs:service:DesiredCount`): everything DeleteService removes with the service, and the
+/// CloudWatch alarms that invoke its step policies (they outlive it, naming dead ARNs).
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceScaling {
+    /// The scalable target.
+    pub target: ScalableTargetInfo,
+    /// Every scaling policy, in the order DescribeScalingPolicies lists them.
+    #[serde(default)]
+    pub policies: Vec<ScalingPolicyInfo>,
+    /// Every scheduled action.
+    #[serde(default)]
+    pub scheduled_actions: Vec<ScheduledActionInfo>,
+    /// The alarms whose actions name one of the step policies, with every field PutMetricAlarm
+    /// takes (it rewrites the whole alarm).
+    #[serde(default)]
+    pub alarms: Vec<MetricAlarmInfo>,
+}
+
+impl ServiceScaling {
+    /// A scaling of `target` alone (policies, scheduled actions and alarms added to the fields).
+    pub fn new(target: ScalableTargetInfo) -> Self {
+        Self { target, ..Self::default() }
+    }
+}
+
+/// The namespace of ECS scalable targets.
+pub const ECS_NAMESPACE: &str = "ecs";
+/// The scalable dimension of an ECS service.
+pub const ECS_DESIRED_COUNT: &str = "ecs:service:DesiredCount";
+
+/// The Application Auto Scaling resource id of an ECS service.
+pub fn scaling_resource_id(cluster: &str, service: &str) -> String {
+    format!("service/{cluster}/{service}")
+}
+
+/// A scalable target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScalableTargetInfo {
+    /// Minimum capacity.
+    pub min_capacity: i32,
+    /// Maximum capacity.
+    pub max_capacity: i32,
+    /// `SuspendedState.DynamicScalingInSuspended`.
+    #[serde(default)]
+    pub dynamic_scaling_in_suspended: bool,
+    /// `SuspendedState.DynamicScalingOutSuspended`.
+    #[serde(default)]
+    pub dynamic_scaling_out_suspended: bool,
+    /// `SuspendedState.ScheduledScalingSuspended`.
+    #[serde(default)]
+    pub scheduled_scaling_suspended: bool,
+    /// The role Application Auto Scaling uses (the service-linked role unless one was given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+}
+
+/// A scaling policy with its whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScalingPolicyInfo {
+    /// Name (unique per scalable target).
+    pub name: String,
+    /// Its ARN (a new one each time it is created).
+    pub arn: String,
+    /// `StepScaling`, `TargetTrackingScaling` or `PredictiveScaling`.
+    pub policy_type: String,
+    /// The step scaling configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepScalingConfig>,
+    /// The target tracking configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_tracking: Option<TargetTrackingConfig>,
+}
+
+/// `StepScalingPolicyConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepScalingConfig {
+    /// `ChangeInCapacity`, `PercentChangeInCapacity` or `ExactCapacity`.
+    pub adjustment_type: Option<String>,
+    /// The steps.
+    pub step_adjustments: Vec<StepAdjustmentDef>,
+    /// Minimum adjustment magnitude (percent adjustments).
+    pub min_adjustment_magnitude: Option<i32>,
+    /// Cooldown in seconds.
+    pub cooldown: Option<i32>,
+    /// `Average`, `Minimum` or `Maximum`.
+    pub metric_aggregation_type: Option<String>,
+}
+
+/// One step of a step scaling policy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepAdjustmentDef {
+    /// Lower bound (relative to the alarm threshold).
+    pub lower_bound: Option<f64>,
+    /// Upper bound.
+    pub upper_bound: Option<f64>,
+    /// Adjustment.
+    pub scaling_adjustment: i32,
+}
+
+/// `TargetTrackingScalingPolicyConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetTrackingConfig {
+    /// The target value.
+    pub target_value: f64,
+    /// A predefined metric: `(type, resource label)`.
+    pub predefined_metric: Option<(String, Option<String>)>,
+    /// A customized metric.
+    pub customized_metric: Option<CustomizedMetricDef>,
+    /// Scale-out cooldown in seconds.
+    pub scale_out_cooldown: Option<i32>,
+    /// Scale-in cooldown in seconds.
+    pub scale_in_cooldown: Option<i32>,
+    /// Whether scale-in is disabled.
+    pub disable_scale_in: Option<bool>,
+}
+
+/// A customized metric of a target tracking policy (a single metric; metric math is refused
+/// at plan time).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CustomizedMetricDef {
+    /// Metric name.
+    pub metric_name: Option<String>,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Dimensions, in order.
+    pub dimensions: Vec<(String, String)>,
+    /// Statistic.
+    pub statistic: Option<String>,
+    /// Unit.
+    pub unit: Option<String>,
+    /// Whether it uses metric math (`Metrics`), which is not carried.
+    #[serde(default)]
+    pub metric_math: bool,
+}
+
+/// A scheduled action.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledActionInfo {
+    /// Name.
+    pub name: String,
+    /// `at(...)`, `rate(...)` or `cron(...)`.
+    pub schedule: String,
+    /// Time zone of the schedule.
+    pub timezone: Option<String>,
+    /// Start time, seconds since the epoch.
+    pub start_time: Option<i64>,
+    /// End time, seconds since the epoch.
+    pub end_time: Option<i64>,
+    /// New minimum capacity.
+    pub min_capacity: Option<i32>,
+    /// New maximum capacity.
+    pub max_capacity: Option<i32>,
+}
+
+/// A CloudWatch metric alarm with every field PutMetricAlarm takes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricAlarmInfo {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Whether actions run.
+    pub actions_enabled: Option<bool>,
+    /// Actions on OK.
+    pub ok_actions: Vec<String>,
+    /// Actions on ALARM.
+    pub alarm_actions: Vec<String>,
+    /// Actions on INSUFFICIENT_DATA.
+    pub insufficient_data_actions: Vec<String>,
+    /// Metric name (single-metric alarms).
+    pub metric_name: Option<String>,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Statistic.
+    pub statistic: Option<String>,
+    /// Extended statistic (`p99`).
+    pub extended_statistic: Option<String>,
+    /// Dimensions, in order.
+    pub dimensions: Vec<(String, String)>,
+    /// Period in seconds.
+    pub period: Option<i32>,
+    /// Unit.
+    pub unit: Option<String>,
+    /// Evaluation periods.
+    pub evaluation_periods: Option<i32>,
+    /// Datapoints to alarm.
+    pub datapoints_to_alarm: Option<i32>,
+    /// Threshold.
+    pub threshold: Option<f64>,
+    /// Comparison operator.
+    pub comparison_operator: Option<String>,
+    /// `breaching`, `notBreaching`, `ignore`, `missing`.
+    pub treat_missing_data: Option<String>,
+    /// `evaluate` or `ignore`.
+    pub evaluate_low_sample_count_percentile: Option<String>,
+    /// Metric math queries (alarms on several metrics).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<MetricQueryDef>,
+    /// Threshold metric id (anomaly detection).
+    pub threshold_metric_id: Option<String>,
+}
+
+impl MetricAlarmInfo {
+    /// Every action of the alarm (OK, ALARM, INSUFFICIENT_DATA).
+    pub fn all_actions(&self) -> impl Iterator<Item = &String> {
+        self.ok_actions.iter().chain(&self.alarm_actions).chain(&self.insufficient_data_actions)
+    }
+}
+
+/// One metric query of a metric math alarm.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricQueryDef {
+    /// Id.
+    pub id: String,
+    /// Expression.
+    pub expression: Option<String>,
+    /// Label.
+    pub label: Option<String>,
+    /// Whether it returns data.
+    pub return_data: Option<bool>,
+    /// Period.
+    pub period: Option<i32>,
+    /// Account id.
+    pub account_id: Option<String>,
+    /// The metric: `(namespace, name, dimensions)`.
+    pub metric: Option<(Option<String>, Option<String>, Vec<(String, String)>)>,
+    /// Metric stat period.
+    pub stat_period: Option<i32>,
+    /// Metric stat statistic.
+    pub stat: Option<String>,
+    /// Metric stat unit.
+    pub stat_unit: Option<String>,
+}
+
+/// The parts of a scaling policy ARN
+/// (`arn:aws:autoscaling:region:account:scalingPolicy:uuid:resource/ecs/service/c/s:policyName/n`):
+/// `(resource id, policy name)` of an ECS service's policy, else `None`.
+pub fn policy_arn_parts(arn: &str) -> Option<(&str, &str)> {
+    if !arn.contains(":scalingPolicy:") {
+        return None;
+    }
+    let (_, rest) = arn.split_once(":resource/ecs/")?;
+    let (resource, name) = rest.split_once(":policyName/")?;
+    // A target tracking alarm's action carries `:createdBy/<uuid>` after the name.
+    let name = name.split(":createdBy/").next().unwrap_or(name);
+    Some((resource, name))
 }

@@ -83,6 +83,22 @@ pub enum Effect {
         /// The full definition, written before the delete.
         definition: Box<ServiceDefinition>,
     },
+    /// A scalable target (with its policies and scheduled actions) was registered on a service
+    /// this run created; undo deregisters it while that service is still the run's.
+    ScalingRegistered {
+        /// Cluster.
+        cluster: String,
+        /// Service the target scales.
+        service: String,
+        /// The controller of the service the run created (`ECS` bridge, `CODE_DEPLOY` final).
+        controller: String,
+    },
+    /// A CloudWatch alarm's actions were re-pointed to new scaling policy ARNs; `before` is the
+    /// whole alarm as it was (undo puts it back, naming the original service's live policies).
+    AlarmActionsChanged {
+        /// The alarm before the change.
+        before: Box<crate::inventory::MetricAlarmInfo>,
+    },
     /// A pipeline action was rewritten; `before` is the original action.
     PipelineActionReplaced {
         /// Pipeline.
@@ -125,6 +141,8 @@ impl Effect {
             Effect::PipelineActionReplaced { pipeline, stage, before } => {
                 format!("pipeline {pipeline} action {stage}/{}", before.name)
             }
+            Effect::ScalingRegistered { cluster, service, .. } => format!("auto scaling of ECS service {cluster}/{service}"),
+            Effect::AlarmActionsChanged { before } => format!("actions of CloudWatch alarm {}", before.name),
             Effect::Custom { what, .. } => what.clone(),
         }
     }

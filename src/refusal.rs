@@ -83,6 +83,9 @@ pub enum RefusalKind {
     /// The role uses `AWSCodeDeployRoleForECSLimited`, which lets CodeDeploy pass only roles
     /// named `ecsTaskExecutionRole` / `ECSTaskExecution*`, and the task definition names another.
     LimitedPolicyPassRole,
+    /// The service's auto scaling holds what the migration cannot register again (a predictive
+    /// scaling policy, a target tracking policy on a metric math expression).
+    ScalingNotCarried,
 }
 
 /// One reason the plan was refused, with the fix.

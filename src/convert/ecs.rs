@@ -102,6 +102,7 @@ pub(crate) fn service_from_sdk(s: &ecs::Service) -> ServiceDefinition {
         role_arn: s.role_arn().map(str::to_owned),
         deployments,
         task_set_count: s.task_sets().len(),
+        scaling: None,
     }
 }
 

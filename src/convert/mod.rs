@@ -13,12 +13,17 @@ mod codepipeline;
 mod ecs;
 mod elb;
 mod iam;
+mod scaling;
 
 pub(crate) use codedeploy::{application_from_sdk, deployment_config_from_sdk, deployment_group_from_sdk};
 pub(crate) use codepipeline::pipeline_from_sdk;
 pub(crate) use ecs::{service_from_sdk, task_definition_from_sdk};
 pub(crate) use elb::{action_from_sdk, actions_to_sdk, forward, forward_targets, listener_from_sdk, with_green_at_zero, load_balancer_from_sdk, target_group_from_sdk};
 pub(crate) use iam::role_from_sdk;
+pub(crate) use scaling::{
+    alarm_from_sdk, datetime, put_alarm_request, scalable_target_from_sdk, scaling_policy_from_sdk, scheduled_action_from_sdk,
+    step_config_to_sdk, target_tracking_to_sdk,
+};
 
 #[cfg(feature = "test-util")]
 pub(crate) use codedeploy::{application_to_sdk, codedeploy_tags_to_sdk, deployment_config_to_sdk};
@@ -26,6 +31,10 @@ pub(crate) use codedeploy::{application_to_sdk, codedeploy_tags_to_sdk, deployme
 pub(crate) use codepipeline::pipeline_to_sdk;
 #[cfg(feature = "test-util")]
 pub(crate) use iam::role_to_sdk;
+#[cfg(feature = "test-util")]
+pub(crate) use scaling::{
+    alarm_from_put, alarm_to_sdk, scalable_target_to_sdk, scaling_policy_from_put, scaling_policy_to_sdk, scheduled_action_to_sdk,
+};
 #[cfg(feature = "test-util")]
 pub(crate) use ecs::{service_from_create, service_to_sdk, task_definition_to_sdk};
 #[cfg(feature = "test-util")]

@@ -149,6 +149,8 @@ pub(super) fn service_cutover(b: &Basis<'_>, warnings: &mut Vec<String>) -> (Cha
     to.task_set_count = 0;
     to.running_count = 0;
     to.arn = None;
+    // The scaling is registered by its own step once the final service exists.
+    to.scaling = None;
     if let Some(dc) = &mut to.deployment_configuration {
         if dc.circuit_breaker.take().is_some() {
             dropped.push(DroppedSetting {
@@ -244,4 +246,17 @@ pub(super) fn deployment_group(b: &Basis<'_>, role_arn: String, test_listener_ar
             tags: ownership.clone(),
         }),
     }
+}
+
+/// The service's auto scaling, registered again on the final service: only for a service with
+/// a scalable target. After the cutover, which deletes the original (and with it the scaling).
+pub(super) fn service_scaling(b: &Basis<'_>, final_service: &str) -> Option<Change> {
+    let Basis { svc, identical, ref cluster, .. } = *b;
+    let scaling = svc.scaling.clone()?;
+    Some(Change {
+        step: StepId::ServiceScaling,
+        action: if identical { Action::NoOp } else { Action::Create },
+        depends_on: vec![StepId::ServiceCutover],
+        detail: ChangeDetail::ServiceScaling { cluster: cluster.clone(), service: final_service.to_owned(), scaling },
+    })
 }

@@ -119,6 +119,16 @@ pub enum ChangeDetail {
         /// Settings that `CODE_DEPLOY` forbids and that are dropped, with the reason.
         dropped: Vec<DroppedSetting>,
     },
+    /// The service's auto scaling registered again on the final service (deleting the
+    /// original deregistered it), and the step policies' alarms re-pointed.
+    ServiceScaling {
+        /// Cluster name.
+        cluster: String,
+        /// The service that gets the scaling (after the cutover).
+        service: String,
+        /// The scaling as discovery read it from the original service.
+        scaling: ServiceScaling,
+    },
     /// The pipeline's Deploy action rewritten to `CodeDeployToECS`.
     PipelineDeployAction {
         /// Pipeline name.
@@ -327,7 +337,9 @@ pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> R
     let (route, test_listener_arn) = changes::test_route(&b);
     let (role, role_arn) = changes::service_role(&b, &mut warnings);
     let (cutover, final_service) = changes::service_cutover(&b, &mut warnings);
+    let scaling = changes::service_scaling(&b, &final_service);
     let mut changes = vec![changes::green_target_group(&b), route, role, changes::application(&b), cutover];
+    changes.extend(scaling);
     changes.push(changes::deployment_group(&b, role_arn, test_listener_arn, final_service));
     changes.extend(b.pipeline_change.take());
     // Keep the planned steps only, and dependencies among them (the others exist: checked).
@@ -335,6 +347,7 @@ pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> R
     for c in &mut changes {
         c.depends_on.retain(|d| steps.contains(d));
     }
+    let has_scaling = changes.iter().any(|c| c.step == StepId::ServiceScaling);
     Ok(Plan {
         migration_id: b.id,
         cluster: b.cluster,
@@ -344,7 +357,14 @@ pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> R
         changes,
         warnings,
         migration: Some(Box::new(migration.clone())),
-        built_in_steps: StepId::BUILT_IN.iter().filter(|s| steps.contains(s)).cloned().collect(),
+        // The scaling step exists only for a service with scaling: a plan without it lists
+        // the steps it listed before that step existed.
+        built_in_steps: StepId::BUILT_IN
+            .iter()
+            .filter(|s| steps.contains(s))
+            .filter(|s| **s != StepId::ServiceScaling || has_scaling)
+            .cloned()
+            .collect(),
     })
 }
 

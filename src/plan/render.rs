@@ -60,7 +60,8 @@ fn fields<'a, 'b>(f: &'a mut Formatter<'b>) -> Fields<'a, 'b> {
 /// Leaf-by-leaf differences between two service definitions, as `(path, "a -> b")` rows.
 /// Runtime state and the settings reported as dropped are left out.
 fn service_diff(from: &ServiceDefinition, to: &ServiceDefinition) -> Vec<(String, String)> {
-    const SKIP: [&str; 6] = [
+    const SKIP: [&str; 7] = [
+        "scaling",
         "deployments",
         "task_set_count",
         "running_count",
@@ -243,6 +244,51 @@ impl Display for Plan {
                         }
                     }
                     w.row("input_artifacts", after.input_artifacts.join(", "));
+                    w.finish()?;
+                }
+                ChangeDetail::ServiceScaling { cluster, service, scaling } => {
+                    writeln!(f, "  {sym} {v} auto scaling of ECS service {service} (deleting the original deregisters it)")?;
+                    let t = &scaling.target;
+                    let mut w = fields(f);
+                    w.row("scalable_target", format!("service/{cluster}/{service} min {} max {}", t.min_capacity, t.max_capacity));
+                    let suspended: Vec<&str> = [
+                        (t.dynamic_scaling_in_suspended, "dynamic scale-in"),
+                        (t.dynamic_scaling_out_suspended, "dynamic scale-out"),
+                        (t.scheduled_scaling_suspended, "scheduled scaling"),
+                    ]
+                    .into_iter()
+                    .filter_map(|(on, what)| on.then_some(what))
+                    .collect();
+                    if !suspended.is_empty() {
+                        w.row("suspended", suspended.join(", "));
+                    }
+                    for p in &scaling.policies {
+                        let detail = match (&p.target_tracking, &p.step) {
+                            (Some(tt), _) => format!(
+                                "target tracking {} = {}",
+                                tt.predefined_metric
+                                    .as_ref()
+                                    .map(|(m, _)| m.clone())
+                                    .or_else(|| tt.customized_metric.as_ref().and_then(|m| m.metric_name.clone()))
+                                    .unwrap_or_else(|| "?".to_owned()),
+                                tt.target_value
+                            ),
+                            (None, Some(st)) => format!(
+                                "step scaling {}, {} step(s)",
+                                st.adjustment_type.as_deref().unwrap_or("?"),
+                                st.step_adjustments.len()
+                            ),
+                            (None, None) => p.policy_type.clone(),
+                        };
+                        w.row(format!("policy {}", p.name), detail);
+                    }
+                    for a in &scaling.scheduled_actions {
+                        let cap = |c: Option<i32>| c.map_or("-".to_owned(), |n| n.to_string());
+                        w.row(format!("scheduled {}", a.name), format!("{} min {} max {}", a.schedule, cap(a.min_capacity), cap(a.max_capacity)));
+                    }
+                    for a in &scaling.alarms {
+                        w.row(format!("alarm {}", a.name), "re-pointed to the new step policy ARN (previous actions journaled)");
+                    }
                     w.finish()?;
                 }
                 ChangeDetail::Custom(custom) => {

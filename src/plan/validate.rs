@@ -205,6 +205,27 @@ pub(super) fn validate<'a>(migration: &'a Migration, inv: &'a Inventory, steps: 
             "remove the volume configuration from the service, or use ECS-native blue/green, which supports it",
         ));
     }
+    if cutover_planned && let Some(scaling) = &svc.scaling {
+        for p in &scaling.policies {
+            let why = if p.policy_type == "PredictiveScaling" {
+                Some("a predictive scaling policy")
+            } else if p.target_tracking.as_ref().and_then(|t| t.customized_metric.as_ref()).is_some_and(|m| m.metric_math) {
+                Some("a target tracking policy on a metric math expression")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                refusals.push(Refusal::new(
+                    RefusalKind::ScalingNotCarried,
+                    format!(
+                        "service {service_name}'s auto scaling policy {} is {why}, which the migration cannot register again after the cutover deletes the service (deleting it deregisters every policy)",
+                        p.name
+                    ),
+                    "delete that policy before the migration and put it back on the migrated service afterwards",
+                ));
+            }
+        }
+    }
     if cutover_planned {
         let reserved: Vec<&String> = svc.tags.keys().filter(|k| crate::inventory::is_reserved_tag_key(k)).collect();
         if !reserved.is_empty() {

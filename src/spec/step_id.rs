@@ -34,14 +34,18 @@ impl StepId {
     pub const ServiceCutover: StepId = StepId(Cow::Borrowed("service-cutover"));
     /// Rewrite the pipeline's Deploy action.
     pub const PipelineDeployAction: StepId = StepId(Cow::Borrowed("pipeline-deploy-action"));
+    /// Register the service's auto scaling on the final service (planned only for a service
+    /// with a scalable target).
+    pub const ServiceScaling: StepId = StepId(Cow::Borrowed("service-scaling"));
 
     /// Every built-in step, in the order the full migration lists them.
-    pub const BUILT_IN: [StepId; 7] = [
+    pub const BUILT_IN: [StepId; 8] = [
         StepId::GreenTargetGroup,
         StepId::TestListener,
         StepId::ServiceRole,
         StepId::Application,
         StepId::ServiceCutover,
+        StepId::ServiceScaling,
         StepId::DeploymentGroup,
         StepId::PipelineDeployAction,
     ];

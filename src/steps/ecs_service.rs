@@ -280,10 +280,16 @@ pub(crate) async fn undo_create(aws: &AwsClients, cluster: &str, name: &str, con
 }
 
 /// Undo of a deleted user service: recreate it exactly (controller `ECS`) and wait for its tasks.
-pub(crate) async fn undo_delete(aws: &AwsClients, cluster: &str, def: &ServiceDefinition, opts: &Waits) -> Result<()> {
+///
+/// The scaling the service had ([`ServiceDefinition::scaling`]) is registered again and its
+/// step policies' alarms re-pointed to the new policies (also when the service was found
+/// restored already: an undo interrupted after the create finishes the job; every call is an
+/// upsert).
+pub(crate) async fn undo_delete(aws: &AwsClients, plan: &crate::plan::Plan, cluster: &str, def: &ServiceDefinition, opts: &Waits) -> Result<()> {
     if let Some(s) = active(aws, cluster, &def.name).await? {
         if s.status == "ACTIVE" && s.deployment_controller == def.deployment_controller {
-            return Ok(()); // Never deleted (the crash came before the call) or already restored.
+            // Never deleted (the crash came before the call) or already restored.
+            return restore_scaling(aws, plan, cluster, def).await;
         }
         // DRAINING (a delete in progress), or our CODE_DEPLOY service still holds the name:
         // let it finish or remove it, then recreate.
@@ -291,7 +297,15 @@ pub(crate) async fn undo_delete(aws: &AwsClients, cluster: &str, def: &ServiceDe
     }
     create_service(aws, cluster, &def.name, def, &def.deployment_controller, &[]).await?;
     wait_running(aws, cluster, &def.name, opts).await?;
+    restore_scaling(aws, plan, cluster, def).await?;
     // Serving again before the undo of the service that served meanwhile removes it.
     wait_healthy(aws, cluster, def, &def.name, opts).await?;
     Ok(())
+}
+
+/// Registers the scaling of a restored service again and re-points its alarms.
+async fn restore_scaling(aws: &AwsClients, plan: &crate::plan::Plan, cluster: &str, def: &ServiceDefinition) -> Result<()> {
+    let Some(scaling) = &def.scaling else { return Ok(()) };
+    let arns = super::scaling::register(aws, cluster, &def.name, scaling).await?;
+    super::scaling::repoint_now(aws, plan, scaling, &arns).await
 }

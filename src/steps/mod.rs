@@ -9,6 +9,7 @@ pub(crate) mod ecs_service;
 pub(crate) mod green_target_group;
 pub(crate) mod pipeline;
 pub(crate) mod service_cutover;
+pub(crate) mod scaling;
 pub(crate) mod service_role;
 pub(crate) mod test_listener;
 
@@ -34,6 +35,7 @@ pub(crate) fn build(change: &Change, registry: &StepRegistry) -> Result<Box<dyn 
         ChangeDetail::DeploymentGroup(_) => Box::new(deployment_group::DeploymentGroupStep(c)),
         ChangeDetail::ServiceCutover { .. } => Box::new(service_cutover::ServiceCutoverStep(c)),
         ChangeDetail::PipelineDeployAction { .. } => Box::new(pipeline::PipelineStep(c)),
+        ChangeDetail::ServiceScaling { .. } => Box::new(scaling::ServiceScalingStep(c)),
         ChangeDetail::Custom(custom) => {
             let step = registry.build(custom)?;
             if step.id() != change.step {
@@ -108,7 +110,9 @@ pub(crate) async fn undo(cx: &UndoContext<'_>, effect: &Effect, confirmed: bool)
         Effect::ServiceCreated { cluster, name, controller } => {
             ecs_service::undo_create(aws, cluster, name, controller, opts).await
         }
-        Effect::ServiceDeleted { cluster, definition } => ecs_service::undo_delete(aws, cluster, definition, opts).await,
+        Effect::ServiceDeleted { cluster, definition } => ecs_service::undo_delete(aws, plan, cluster, definition, opts).await,
+        Effect::ScalingRegistered { cluster, service, controller } => scaling::undo_register(aws, cluster, service, controller).await,
+        Effect::AlarmActionsChanged { before } => scaling::undo_alarm(aws, plan, before).await,
         Effect::PipelineActionReplaced { pipeline, stage, before } => pipeline::undo(aws, pipeline, stage, before).await,
         Effect::Custom { what, .. } => Err(Error::custom(format!("{what} was journaled by a user's step, not a built-in one"))),
     }
@@ -149,6 +153,13 @@ pub(crate) fn manual_removal(effect: &Effect) -> String {
         Effect::PipelineActionReplaced { pipeline, stage, before } => format!(
             "restore action {stage}/{} of pipeline {pipeline} to provider {} (ecs-bluegreen rollback retries this)",
             before.name, before.provider
+        ),
+        Effect::ScalingRegistered { cluster, service, .. } => format!(
+            "aws application-autoscaling deregister-scalable-target --service-namespace ecs --scalable-dimension ecs:service:DesiredCount --resource-id service/{cluster}/{service}"
+        ),
+        Effect::AlarmActionsChanged { before } => format!(
+            "restore CloudWatch alarm {} from the journal (aws cloudwatch put-metric-alarm with its `before` fields; ecs-bluegreen rollback retries this)",
+            before.name
         ),
         Effect::Custom { what, .. } => format!("undo by hand: {what}"),
     }

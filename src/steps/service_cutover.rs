@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::inventory::{OWNERSHIP_TAG, ServiceDefinition};
 use crate::spec::ServiceCutover;
 use crate::journal::Effect;
+use super::scaling::{Repoint, register_journaled, repoint_journaled};
 
 const CODE_DEPLOY: &str = "CODE_DEPLOY";
 
@@ -38,11 +39,20 @@ pub(crate) async fn apply(
             let mut bridge = from.clone();
             bridge.name = bridge_name.to_owned();
             bridge.tags.insert(OWNERSHIP_TAG.to_owned(), ctx.migration_id().to_owned());
+            // The bridge's scaling is registered below and leaves with the bridge.
+            bridge.scaling = None;
             let original = active(ctx.aws, cluster, &from.name).await?;
             if original.as_ref().is_none_or(|s| s.deployment_controller != CODE_DEPLOY) {
                 // The bridge carries traffic while the name is free.
                 if active(ctx.aws, cluster, bridge_name).await?.is_none() {
                     create(ctx, &bridge, "ECS", &[]).await?;
+                }
+                // It scales as the original does, so load during the cutover is absorbed; its
+                // step policies join the original's in the alarms (the scaling step re-points
+                // them to the final service's).
+                if let Some(scaling) = &from.scaling {
+                    let arns = register_journaled(ctx, bridge_name, "ECS", scaling).await?;
+                    repoint_journaled(ctx, scaling, &arns, Repoint::Add).await?;
                 }
                 wait(ctx, bridge_name).await?;
                 healthy(ctx, &bridge, bridge_name).await?;

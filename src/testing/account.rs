@@ -157,6 +157,14 @@ pub struct AccountState {
     /// Custom CodeDeploy deployment configs by name (CreateDeploymentConfig); the predefined
     /// ones are always there and not listed.
     pub deployment_configs: BTreeMap<String, crate::inventory::DeploymentConfigInfo>,
+    /// Application Auto Scaling scalable targets by resource id (`service/<cluster>/<name>`).
+    pub scalable_targets: BTreeMap<String, crate::inventory::ScalableTargetInfo>,
+    /// Scaling policies by `(resource id, policy name)`.
+    pub scaling_policies: BTreeMap<(String, String), crate::inventory::ScalingPolicyInfo>,
+    /// Scheduled actions by `(resource id, action name)`.
+    pub scheduled_actions: BTreeMap<(String, String), crate::inventory::ScheduledActionInfo>,
+    /// CloudWatch metric alarms by name.
+    pub alarms: BTreeMap<String, crate::inventory::MetricAlarmInfo>,
     /// Every CreateService request accepted or refused, in order.
     pub create_service_requests: Vec<aws_sdk_ecs::operation::create_service::CreateServiceInput>,
     /// Changes made, in order (`Operation target`).
@@ -202,6 +210,19 @@ impl AccountState {
         for p in r.pipelines.values_mut() {
             p.version = None;
         }
+        // A policy registered again is the same policy under a new ARN: compared by resource
+        // and name, in the policies and in the alarms that name them.
+        for p in r.scaling_policies.values_mut() {
+            p.arn.clear();
+        }
+        let same_policy = |a: &mut String| {
+            if let Some((resource, name)) = crate::inventory::policy_arn_parts(a) {
+                *a = format!("scaling policy {name} of {resource}");
+            }
+        };
+        for a in r.alarms.values_mut() {
+            a.ok_actions.iter_mut().chain(&mut a.alarm_actions).chain(&mut a.insufficient_data_actions).for_each(same_policy);
+        }
         r
     }
 
@@ -235,6 +256,10 @@ impl AccountState {
         diff_maps("pipeline", &a.pipelines, &b.pipelines, &mut out);
         diff_maps("parameter", &a.parameters, &b.parameters, &mut out);
         diff_maps("deployment config", &a.deployment_configs, &b.deployment_configs, &mut out);
+        diff_maps("scalable target", &a.scalable_targets, &b.scalable_targets, &mut out);
+        diff_maps("scaling policy", &a.scaling_policies, &b.scaling_policies, &mut out);
+        diff_maps("scheduled action", &a.scheduled_actions, &b.scheduled_actions, &mut out);
+        diff_maps("alarm", &a.alarms, &b.alarms, &mut out);
         out
     }
 
@@ -611,6 +636,7 @@ impl MockAccount {
             super::fake_pipeline::rules(&inner),
             super::fake_sts::rules(&inner),
             super::fake_ssm::rules(&inner),
+            super::fake_scaling::rules(&inner),
         ];
         let mut rules = Vec::new();
         let mut known = inner.known_operations.lock().unwrap_or_else(|p| p.into_inner());

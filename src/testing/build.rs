@@ -12,7 +12,7 @@ pub(crate) fn initial_state(scenario: &Scenario) -> AccountState {
         account_id: scenario.account_id.clone(),
         region: scenario.region.clone(),
         cluster: scenario.cluster.clone(),
-        services: BTreeMap::from([(scenario.service.name.clone(), scenario.service.clone())]),
+        services: BTreeMap::from([(scenario.service.name.clone(), crate::inventory::ServiceDefinition { scaling: None, ..scenario.service.clone() })]),
         task_definitions: BTreeMap::from([(scenario.task_definition.arn.clone(), scenario.task_definition.clone())]),
         load_balancer: scenario.load_balancer.clone(),
         target_groups: scenario.target_groups.iter().map(|t| (t.arn.clone(), t.clone())).collect(),
@@ -29,6 +29,10 @@ pub(crate) fn initial_state(scenario: &Scenario) -> AccountState {
             .collect(),
         parameters: BTreeMap::new(),
         deployment_configs: BTreeMap::new(),
+        scalable_targets: BTreeMap::new(),
+        scaling_policies: BTreeMap::new(),
+        scheduled_actions: BTreeMap::new(),
+        alarms: BTreeMap::new(),
         create_service_requests: Vec::new(),
         log: Vec::new(),
         calls: Vec::new(),
@@ -41,6 +45,19 @@ pub(crate) fn initial_state(scenario: &Scenario) -> AccountState {
         next_id: 0,
     };
     st.link_target_groups();
+    if let Some(scaling) = &scenario.service.scaling {
+        let rid = crate::inventory::scaling_resource_id(&scenario.cluster, &scenario.service.name);
+        st.scalable_targets.insert(rid.clone(), scaling.target.clone());
+        for p in &scaling.policies {
+            st.scaling_policies.insert((rid.clone(), p.name.clone()), p.clone());
+        }
+        for a in &scaling.scheduled_actions {
+            st.scheduled_actions.insert((rid.clone(), a.name.clone()), a.clone());
+        }
+        for a in &scaling.alarms {
+            st.alarms.insert(a.name.clone(), a.clone());
+        }
+    }
     st
 }
 

@@ -131,6 +131,11 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         let name = input.service().unwrap_or_default();
         let name = name.rsplit('/').next().unwrap_or(name).to_owned();
         let drain = st.timing.drain;
+        // AWS deregisters the service's scalable target, with its policies and scheduled actions.
+        let rid = crate::inventory::scaling_resource_id(&st.cluster, &name);
+        if st.services.get(&name).is_some_and(|s| s.status == "ACTIVE" && (input.force() == Some(true) || s.desired_count == 0)) {
+            super::fake_scaling::deregister(st, &rid);
+        }
         let Some(svc) = st.services.get_mut(&name) else {
             return Err(aws_error("ServiceNotFoundException", "Service not found."));
         };

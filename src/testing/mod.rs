@@ -40,6 +40,7 @@ mod fake_ecs;
 mod fake_elb;
 mod fake_iam;
 mod fake_pipeline;
+mod fake_scaling;
 mod fake_ssm;
 mod fake_sts;
 mod faults;

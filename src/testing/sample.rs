@@ -152,6 +152,7 @@ pub fn service() -> ServiceDefinition {
             volume_configurations: 0,
         }],
         task_set_count: 0,
+        scaling: None,
     }
 }
 
@@ -329,4 +330,87 @@ pub fn inventory() -> Inventory {
         existing: ExistingResources::default(),
         deployment_config: None,
     }
+}
+
+/// Name of the step scaling policy of [`scaling`].
+pub const STEP_POLICY: &str = "web-step-out";
+/// ARN of the step scaling policy of [`scaling`], as the original service has it.
+pub const STEP_POLICY_ARN: &str = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:0b5e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b:resource/ecs/service/prod/web:policyName/web-step-out";
+/// Name of the target tracking policy of [`scaling`].
+pub const TRACKING_POLICY: &str = "web-cpu-60";
+/// Name of the CloudWatch alarm that invokes [`STEP_POLICY`].
+pub const STEP_ALARM: &str = "web-cpu-high";
+/// Name of the scheduled action of [`scaling`].
+pub const SCHEDULED_ACTION: &str = "web-night";
+
+/// The auto scaling of the sample service: a target of 2 to 6 tasks, a target tracking policy
+/// on CPU (60 %), a step policy (+1 task, +2 above 20 over the threshold) invoked by the alarm
+/// [`STEP_ALARM`] (which also notifies an SNS topic), and a nightly scheduled action.
+pub fn scaling() -> crate::inventory::ServiceScaling {
+    use crate::inventory::*;
+    let mut s = ServiceScaling::new(ScalableTargetInfo {
+        min_capacity: 2,
+        max_capacity: 6,
+        role_arn: Some(format!(
+            "arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"
+        )),
+        ..Default::default()
+    });
+    s.policies = vec![
+        ScalingPolicyInfo {
+            name: TRACKING_POLICY.into(),
+            arn: format!("arn:aws:autoscaling:{REGION}:{ACCOUNT}:scalingPolicy:7d1c2b3a-4e5f-4a6b-9c8d-1e2f3a4b5c6d:resource/ecs/service/{CLUSTER}/{SERVICE}:policyName/{TRACKING_POLICY}"),
+            policy_type: "TargetTrackingScaling".into(),
+            step: None,
+            target_tracking: Some(TargetTrackingConfig {
+                target_value: 60.0,
+                predefined_metric: Some(("ECSServiceAverageCPUUtilization".into(), None)),
+                scale_out_cooldown: Some(60),
+                scale_in_cooldown: Some(300),
+                ..Default::default()
+            }),
+        },
+        ScalingPolicyInfo {
+            name: STEP_POLICY.into(),
+            arn: STEP_POLICY_ARN.into(),
+            policy_type: "StepScaling".into(),
+            step: Some(StepScalingConfig {
+                adjustment_type: Some("ChangeInCapacity".into()),
+                step_adjustments: vec![
+                    StepAdjustmentDef { lower_bound: Some(0.0), upper_bound: Some(20.0), scaling_adjustment: 1 },
+                    StepAdjustmentDef { lower_bound: Some(20.0), upper_bound: None, scaling_adjustment: 2 },
+                ],
+                cooldown: Some(120),
+                metric_aggregation_type: Some("Average".into()),
+                min_adjustment_magnitude: None,
+            }),
+            target_tracking: None,
+        },
+    ];
+    s.scheduled_actions = vec![ScheduledActionInfo {
+        name: SCHEDULED_ACTION.into(),
+        schedule: "cron(0 22 * * ? *)".into(),
+        timezone: Some("Europe/Berlin".into()),
+        min_capacity: Some(1),
+        max_capacity: Some(2),
+        ..Default::default()
+    }];
+    s.alarms = vec![MetricAlarmInfo {
+        name: STEP_ALARM.into(),
+        description: Some("web CPU above 85 %".into()),
+        actions_enabled: Some(true),
+        alarm_actions: vec![STEP_POLICY_ARN.into(), format!("arn:aws:sns:{REGION}:{ACCOUNT}:ops")],
+        metric_name: Some("CPUUtilization".into()),
+        namespace: Some("AWS/ECS".into()),
+        statistic: Some("Average".into()),
+        dimensions: vec![("ClusterName".into(), CLUSTER.into()), ("ServiceName".into(), SERVICE.into())],
+        period: Some(60),
+        evaluation_periods: Some(3),
+        datapoints_to_alarm: Some(2),
+        threshold: Some(85.0),
+        comparison_operator: Some("GreaterThanThreshold".into()),
+        treat_missing_data: Some("notBreaching".into()),
+        ..Default::default()
+    }];
+    s
 }

@@ -248,6 +248,19 @@ impl Scenario {
         self
     }
 
+    /// The service has Application Auto Scaling ([`sample::scaling`]): a scalable target,
+    /// a target tracking and a step policy, the step policy's CloudWatch alarm, and a
+    /// scheduled action.
+    pub fn with_scaling(self) -> Self {
+        self.with_scaling_of(sample::scaling())
+    }
+
+    /// The service has this auto scaling (its policies' ARNs and alarms as given).
+    pub fn with_scaling_of(mut self, scaling: crate::inventory::ServiceScaling) -> Self {
+        self.service.scaling = Some(scaling);
+        self
+    }
+
     /// No pipeline in the account.
     pub fn without_pipeline(mut self) -> Self {
         self.pipeline = None;

@@ -21,5 +21,6 @@ mod mocked_service_fields;
 mod listener_actions;
 mod lost_answers;
 mod run_lock;
+mod scaling;
 mod testing_kit;
 mod what_aws_refuses;

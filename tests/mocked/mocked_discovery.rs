@@ -118,6 +118,7 @@ fn expected_service() -> ServiceDefinition {
             volume_configurations: 0,
         }],
         task_set_count: 0,
+        scaling: None,
     }
 }
 
@@ -241,6 +242,7 @@ fn forward_to(tg: &str) -> aws_sdk_elasticloadbalancingv2::types::Action {
 
 /// One rule per read, each matching exactly the request discovery should make.
 struct Reads {
+    scalable_targets: Rule,
     describe_services: Rule,
     get_role: Rule,
     get_application: Rule,
@@ -481,7 +483,12 @@ impl Reads {
                     )
                     .build()
             });
+        // The service has no auto scaling: one read, nothing more.
+        let scalable_targets = mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets)
+            .match_requests(|r| r.resource_ids() == ["service/prod/web"])
+            .then_output(|| aws_sdk_applicationautoscaling::operation::describe_scalable_targets::DescribeScalableTargetsOutput::builder().build());
         Reads {
+            scalable_targets,
             describe_services,
             get_role,
             get_application,
@@ -513,6 +520,7 @@ impl Reads {
             ("DescribeLoadBalancers", &self.load_balancer),
             ("DescribeListeners", &self.listeners),
             ("DescribeRules", &self.rules),
+            ("DescribeScalableTargets", &self.scalable_targets),
         ]
     }
 

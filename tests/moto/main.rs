@@ -25,4 +25,5 @@ mod moto_ext_native;
 mod moto_fixture;
 mod rollback_cli;
 mod run_safety;
+mod scaling_moto;
 mod verify_moto;

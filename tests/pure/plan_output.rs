@@ -214,6 +214,7 @@ fn service_cutover_recreates_the_service_under_code_deploy() {
         running_count: 0,
         deployments: vec![],
         task_set_count: 0,
+        scaling: None,
         deployment_configuration: Some(DeploymentConfigurationDef {
             maximum_percent: Some(200),
             minimum_healthy_percent: Some(100),
