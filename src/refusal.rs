@@ -83,6 +83,10 @@ pub enum RefusalKind {
     /// The role uses `AWSCodeDeployRoleForECSLimited`, which lets CodeDeploy pass only roles
     /// named `ecsTaskExecutionRole` / `ECSTaskExecution*`, and the task definition names another.
     LimitedPolicyPassRole,
+    /// The tasks bind static host ports (`bridge`/`host` network mode on EC2): a second
+    /// service's tasks cannot run next to the original's, so the parallel cutover strategies
+    /// cannot serve from both at once (`recreate` can).
+    StaticHostPorts,
 }
 
 /// One reason the plan was refused, with the fix.

@@ -500,7 +500,8 @@ async fn compensate(
     let carry = carry.or_else(|| journal::last_carry_over(&records));
     journal.append(Entry::RollbackStarted { reason: reason.to_owned(), carry_over: carry.clone() })?;
     let carry = carry.unwrap_or_default();
-    let cx = UndoContext { aws, plan, opts: opts.waits() };
+    let waits = opts.waits().for_plan(plan);
+    let cx = UndoContext { aws, plan, opts: &waits };
     let cancel = opts.cancel_token();
     let stopped = || Error::Cancelled(Cancelled::new("rollback", true));
     let mut report = RollbackReport::default();
@@ -586,6 +587,7 @@ async fn run_graph(
     fresh: bool,
 ) -> std::result::Result<(), (StepId, Error)> {
     let outputs = Mutex::new(BTreeMap::new());
+    let waits = opts.waits().for_plan(plan);
     let calls_in_flight = AtomicUsize::new(0);
     let cancel = opts.cancel_token();
     let mut finished: BTreeSet<StepId> = BTreeSet::new();
@@ -606,7 +608,7 @@ async fn run_graph(
                     aws,
                     journal,
                     plan,
-                    opts: opts.waits(),
+                    opts: &waits,
                     observer: opts.observer_ref(),
                     outputs: &outputs,
                     cancel,
