@@ -3,7 +3,7 @@
 //! noticed its condition (a task set running, targets healthy, a service INACTIVE).
 //!
 //! `cargo bench --bench cutover` prints one table row per strategy and delay model. The waits
-//! use `WaitPolicy::AWS` (first poll after 1 s, then a tenth of the time waited, at most every
+//! use `WaitPolicy::AWS` (first poll after 1 s, then a fifth of the time waited, at most every
 //! 15 s), as against a real account. Each row is 15 runs whose task start time is shifted by
 //! 0..14 s, so the conditions fall at every phase of the poll schedule; times are means over the
 //! runs, lags over every wait of every run.

@@ -10,9 +10,9 @@ use crate::error::{Error, Result};
 
 /// How long a wait may take and how often it polls.
 ///
-/// A wait polls at once, then pauses a tenth of the time it has waited so far
+/// A wait polls at once, then pauses a fifth of the time it has waited so far
 /// ([`POLL_FRACTION`]), never less than `initial_delay` nor more than `max_delay`: a condition
-/// is noticed at most ~10 % of the wait (and at most `max_delay`) after it became true, while a
+/// is noticed at most ~20 % of the wait (and at most `max_delay`) after it became true, while a
 /// long wait still polls every `max_delay` only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaitPolicy {
@@ -25,7 +25,7 @@ pub struct WaitPolicy {
 }
 
 /// A wait pauses `elapsed / POLL_FRACTION` between polls (within the policy's bounds).
-pub const POLL_FRACTION: u32 = 10;
+pub const POLL_FRACTION: u32 = 5;
 
 /// Added to the target group's deregistration delay for the drain deadline: ECS stops the
 /// tasks (their `stopTimeout`, up to 120 s) after deregistering them, and reports the service
@@ -49,7 +49,7 @@ pub fn drain_deadline(deregistration_delay: Duration) -> Duration {
 }
 
 impl WaitPolicy {
-    /// Waits for real AWS: services take minutes. Polls after 1 s at first, a tenth of the
+    /// Waits for real AWS: services take minutes. Polls after 1 s at first, a fifth of the
     /// time waited later, every 15 s at most.
     pub const AWS: WaitPolicy =
         WaitPolicy { deadline: Duration::from_secs(20 * 60), initial_delay: Duration::from_secs(1), max_delay: Duration::from_secs(15) };
@@ -64,8 +64,8 @@ impl WaitPolicy {
     };
 }
 
-/// The pause before the next poll of a wait that has lasted `elapsed`: a tenth of it, within
-/// the policy's bounds. The lag between a condition and its notice is then at most a tenth of
+/// The pause before the next poll of a wait that has lasted `elapsed`: a fifth of it, within
+/// the policy's bounds. The lag between a condition and its notice is then at most a fifth of
 /// the wait (conditions that take long are polled for rarely), and a short wait polls often.
 fn next_delay(policy: &WaitPolicy, elapsed: Duration) -> Duration {
     (elapsed / POLL_FRACTION).clamp(policy.initial_delay, policy.max_delay.max(policy.initial_delay))
