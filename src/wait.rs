@@ -214,20 +214,4 @@ impl Waits {
     pub fn drain(&self) -> WaitPolicy {
         WaitPolicy { deadline: self.drain_timeout.unwrap_or(self.service_wait.deadline), ..self.service_wait }
     }
-
-    /// These waits for a run of `plan`: an explicit drain timeout stays; otherwise the
-    /// migration's, else the one the plan derived from the deregistration delay (never shorter
-    /// than `service_wait`'s deadline).
-    pub(crate) fn for_plan(&self, plan: &crate::Plan) -> Waits {
-        let explicit = self.drain_timeout.or_else(|| plan.migration.as_ref()?.drain_timeout().map(|d| d.duration()));
-        let derived = || {
-            plan.changes.iter().find_map(|c| match &c.detail {
-                crate::plan::ChangeDetail::ServiceCutover { drain_deadline_secs, .. } => {
-                    drain_deadline_secs.map(|s| Duration::from_secs(s).max(self.service_wait.deadline))
-                }
-                _ => None,
-            })
-        };
-        Waits { drain_timeout: explicit.or_else(derived), ..*self }
-    }
 }
