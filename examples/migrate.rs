@@ -6,7 +6,7 @@
 //! credentials, profiles).
 //!
 //! Exit codes: 0 done (including "nothing to do"); 1 failed and fully rolled back (verify: a
-//! check failed; deploy-check: the deployment failed, was stopped or outlived --deadline);
+//! check failed; deploy-check: the deployment failed, was stopped, outlived --deadline or waits in Ready for --continue);
 //! 2 invalid input, refused plan, rollback or deploy-check, an unfinished journal, or a journal
 //! that cannot be used (missing for rollback/resume, corrupt, unreadable, unwritable, in use by
 //! another run); 3 failed and rollback incomplete; 4 (status only) the journal holds an
@@ -16,10 +16,10 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use ecs_bluegreen::spec::{DeploymentConfig, Migration, PipelineDeployStage, PipelineName, Port, ServiceCutover, ServiceName, Target};
+use ecs_bluegreen::spec::{DeploymentConfig, DrainTimeout, Migration, PipelineDeployStage, PipelineName, Port, ServiceCutover, ServiceName, Target};
 use ecs_bluegreen::txn::journal::{self, JournalStatus};
 use ecs_bluegreen::txn::{Event, EventKind, Outcome};
-use ecs_bluegreen::deploy::{DEPLOYMENT_WAIT, DeployEvent, DeployOptions, DeployRequest};
+use ecs_bluegreen::deploy::{DEPLOYMENT_WAIT, DeployEvent, DeployOptions, DeployRequest, DeploymentOutcome};
 use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::error::Report;
 use ecs_bluegreen::{ApplyOptions, AwsClients, CallRecorder, Error, FileJournal};
@@ -38,7 +38,7 @@ struct Cli {
     opts: Opts,
 }
 
-const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n  1  failed and fully rolled back (verify: a check failed; deploy-check: the deployment failed, was stopped, or outlived --deadline)\n  2  invalid input, refused plan, rollback (a deployment in flight, without --force) or deploy-check (e.g. another deployment in flight), an unfinished journal from an earlier run, the service locked by another run, or a journal that cannot be used: of another account/region/service, missing (rollback, resume), corrupt, unreadable, unwritable, or in use by another run (nothing changed)\n  3  failed and rollback incomplete (journal kept; the report says what is left)\n  4  status only: the journal holds an unfinished run or an incomplete rollback (run resume or rollback)\n  130/143  stopped by SIGINT/SIGTERM during apply, resume or rollback (the journal is unfinished: run the printed resume or rollback command)";
+const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n  1  failed and fully rolled back (verify: a check failed; deploy-check: the deployment failed, was stopped, outlived --deadline, or waits in Ready for --continue)\n  2  invalid input, refused plan, rollback (a deployment in flight, without --force) or deploy-check (e.g. another deployment in flight), an unfinished journal from an earlier run, the service locked by another run, or a journal that cannot be used: of another account/region/service, missing (rollback, resume), corrupt, unreadable, unwritable, or in use by another run (nothing changed)\n  3  failed and rollback incomplete (journal kept; the report says what is left)\n  4  status only: the journal holds an unfinished run or an incomplete rollback (run resume or rollback)\n  130/143  stopped by SIGINT/SIGTERM during apply, resume or rollback (the journal is unfinished: run the printed resume or rollback command)";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -67,8 +67,10 @@ enum Command {
     Verify,
     /// Create one CodeDeploy blue/green deployment of the task definition the service runs now
     /// and follow it to its end (status, lifecycle events, traffic). Refuses (exit 2) while
-    /// another deployment is active in the group. Exit 0 when it succeeds; 1 when it fails, is
-    /// stopped, or is still running at --deadline (left running unless --stop-on-deadline).
+    /// another deployment is active in the group (unless --continue and it waits in Ready). Exit
+    /// 0 when it succeeds; 1 when it fails, is stopped, is still running at --deadline (left
+    /// running unless --stop-on-deadline, and always after the traffic shift), or waits in Ready
+    /// for a go-ahead without --continue.
     #[command(name = "deploy-check")]
     DeployCheck,
     /// Break the run lock of --cluster/--service left by a run that died, given the lock's id
@@ -156,13 +158,26 @@ struct Opts {
     /// Print the AWS calls made, per operation, on stderr at the end.
     #[arg(long, global = true)]
     stats: bool,
+    /// How long each wait for a deleted service to drain and become INACTIVE may take, in
+    /// seconds (1-172800). Default: the target group's deregistration delay plus 10 minutes,
+    /// at least 20 minutes. apply shows it in the plan; resume and rollback use it over the
+    /// journal's plan.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    drain_timeout: Option<u64>,
     /// deploy-check: how long to follow the deployment, in seconds (default 5400).
     #[arg(long, global = true, value_name = "SECONDS")]
     deadline: Option<u64>,
     /// deploy-check: stop the deployment (with rollback) when --deadline passes, instead of
-    /// leaving it running.
+    /// leaving it running. Never once production traffic has shifted to the replacement task
+    /// set (that would roll back a good deployment): the report says so instead.
     #[arg(long, global = true)]
     stop_on_deadline: bool,
+    /// deploy-check: when the deployment waits in Ready for a go-ahead (the group's ready wait),
+    /// continue it (ContinueDeployment READY_WAIT) and follow it on; a deployment of the group
+    /// already waiting in Ready is continued instead of refused. Without it, deploy-check ends at
+    /// Ready and says so (exit 1).
+    #[arg(long = "continue", global = true)]
+    continue_ready: bool,
 }
 
 /// A failure with its exit code.
@@ -253,7 +268,12 @@ fn migration(opts: &Opts) -> Result<Migration, Failure> {
         .map(|p| PipelineName::new(p).map(PipelineDeployStage::named))
         .transpose()
         .map_err(invalid)?;
-    Ok(builder.test_listener_port_opt(test_port).pipeline_opt(pipeline).build())
+    Ok(builder.test_listener_port_opt(test_port).pipeline_opt(pipeline).drain_timeout_opt(drain_timeout(opts)?).build())
+}
+
+/// `--drain-timeout`, validated (exit 2 when out of range).
+fn drain_timeout(opts: &Opts) -> Result<Option<DrainTimeout>, Failure> {
+    opts.drain_timeout.map(DrainTimeout::secs).transpose().map_err(|e| Failure::invalid(e.to_string()))
 }
 
 async fn clients(opts: &Opts, recorder: &CallRecorder) -> AwsClients {
@@ -390,12 +410,15 @@ fn apply_options() -> ApplyOptions {
 
 /// Options of `rollback`/`resume`: with --cluster/--service given, the journal must belong to
 /// that service (a journal of another service is refused before any change).
-fn journal_options(opts: &Opts) -> ApplyOptions {
-    let o = apply_options();
-    match (&opts.cluster, &opts.service) {
+fn journal_options(opts: &Opts) -> Result<ApplyOptions, Failure> {
+    let mut o = apply_options();
+    if let Some(d) = drain_timeout(opts)? {
+        o = o.drain_timeout(d);
+    }
+    Ok(match (&opts.cluster, &opts.service) {
         (Some(c), Some(s)) => o.journal_of(c, s),
         _ => o,
-    }
+    })
 }
 
 /// Progress of deploy-check: a spinner on a terminal, plain lines on stderr otherwise.
@@ -515,9 +538,10 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
             Ok(())
         }
         Command::Rollback => {
+            let options = journal_options(opts)?;
             let journal = existing_journal(opts, recorder, "roll back").await?;
             let aws = clients(opts, recorder).await;
-            let options = if opts.force { journal_options(opts).force_rollback() } else { journal_options(opts) };
+            let options = if opts.force { options.force_rollback() } else { options };
             let plan = ecs_bluegreen::txn::rollback_plan(&aws, &journal, &options).await?;
             match output {
                 Output::Text => print!("{plan}"),
@@ -540,9 +564,10 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
             if report.is_clean() { Ok(()) } else { Err(Failure { code: 3, message: "rollback incomplete".into(), json: None }) }
         }
         Command::Resume => {
+            let options = journal_options(opts)?;
             let journal = existing_journal(opts, recorder, "resume").await?;
             let aws = clients(opts, recorder).await;
-            let outcome = ecs_bluegreen::resume(&aws, &journal, &running(journal_options(opts)))
+            let outcome = ecs_bluegreen::resume(&aws, &journal, &running(options))
                 .await
                 .map_err(|e| stopped(e, opts, journal.path()))?;
             match outcome {
@@ -588,7 +613,11 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
             if let Some(secs) = opts.deadline {
                 wait.deadline = std::time::Duration::from_secs(secs);
             }
-            let options = DeployOptions::builder().wait(wait).stop_on_deadline(opts.stop_on_deadline).build();
+            let options = DeployOptions::builder()
+                .wait(wait)
+                .stop_on_deadline(opts.stop_on_deadline)
+                .continue_when_ready(opts.continue_ready)
+                .build();
             eprintln!("==> deploy-check: {}/{}", request.application(), request.deployment_group());
             let report = ecs_bluegreen::first_deployment(&aws, &request, &options, deploy_progress()).await?;
             match output {
@@ -598,7 +627,17 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
             if report.succeeded() {
                 Ok(())
             } else {
-                let message = format!("deploy-check: deployment {} {}", report.deployment_id, report.outcome.as_str().replace('_', " "));
+                let message = match report.outcome {
+                    DeploymentOutcome::Ready => format!(
+                        "deploy-check: deployment {} is ready and waits for a go-ahead: run deploy-check again with --continue",
+                        report.deployment_id
+                    ),
+                    DeploymentOutcome::DeadlineReached if report.stop_withheld.is_some() => format!(
+                        "deploy-check: deployment {} outlived --deadline and was not stopped (production traffic had shifted, or could not be read)",
+                        report.deployment_id
+                    ),
+                    _ => format!("deploy-check: deployment {} {}", report.deployment_id, report.outcome.as_str().replace('_', " ")),
+                };
                 Err(Failure { code: 1, message, json: None })
             }
         }

@@ -16,8 +16,24 @@
 //! 4. `GetDeployment` polled under [`DeployOptions::wait`], plus `ListDeploymentTargets` /
 //!    `BatchGetDeploymentTargets` for lifecycle events and traffic (best effort, see
 //!    [`DeployOptions::track_targets`]);
-//! 5. `StopDeployment` with auto-rollback, only when the deadline passes and
-//!    [`DeployOptions::stop_on_deadline`] asks for it.
+//! 5. `StopDeployment` with auto-rollback, only when the deadline passes,
+//!    [`DeployOptions::stop_on_deadline`] asks for it, and production traffic has not shifted
+//!    to the replacement task set (see below).
+//!
+//! # After the traffic shift, and the ready wait
+//! Once production traffic has fully shifted to the replacement task set (the ECS target's
+//! `AllowTraffic` lifecycle event succeeded, or the replacement task set carries 100 % of the
+//! traffic), the deployment only waits out the blue termination wait (up to 48 hours) before it
+//! succeeds: stopping it then would roll back a good deployment. So the deadline never stops it
+//! after the shift ([`DeployEvent::StopWithheld`], [`DeploymentReport::traffic_shifted`]); a
+//! deployment whose target cannot be read is not stopped either.
+//!
+//! A deployment group with a ready wait (`deploymentReadyOption` `STOP_DEPLOYMENT`) holds each
+//! deployment in `Ready` until `ContinueDeployment` (or stops it when the wait runs out). Instead
+//! of waiting out the deadline there, [`first_deployment`] reports
+//! [`DeploymentOutcome::Ready`]; with [`DeployOptions::continue_when_ready`] it sends
+//! `ContinueDeployment` (`READY_WAIT`) and follows the deployment on, and a deployment of the
+//! group already waiting in `Ready` is continued and followed instead of being refused.
 //!
 //! # Outcomes and errors
 //! A deployment that was created and then failed, was stopped, or outlived the deadline is
@@ -139,6 +155,12 @@ pub struct DeployOptions {
     /// Lifecycle hook Lambdas for the AppSpec. Default: none.
     #[builder(default)]
     pub hooks: Hooks,
+    /// When the deployment waits in `Ready` for a go-ahead (a ready wait with
+    /// `STOP_DEPLOYMENT`), give it: `ContinueDeployment` with `READY_WAIT`, then follow it on.
+    /// A deployment of the group already waiting in `Ready` is continued and followed instead
+    /// of being refused. Default: false (the report says it is `Ready`).
+    #[builder(default)]
+    pub continue_when_ready: bool,
 }
 
 impl Default for DeployOptions {
@@ -189,6 +211,25 @@ pub enum DeployEvent {
         /// The deployment stopped.
         deployment_id: String,
     },
+    /// The deadline passed with [`DeployOptions::stop_on_deadline`], but the deployment was not
+    /// stopped: production traffic had shifted to the replacement task set (or that could not
+    /// be read), and a stop would roll back a good deployment.
+    StopWithheld {
+        /// The deployment left running.
+        deployment_id: String,
+        /// Why.
+        reason: String,
+    },
+    /// The deployment waits in `Ready` for a go-ahead (ready wait `STOP_DEPLOYMENT`).
+    WaitingForGoAhead {
+        /// The deployment.
+        deployment_id: String,
+    },
+    /// `ContinueDeployment` (`READY_WAIT`) was sent (see [`DeployOptions::continue_when_ready`]).
+    ContinueRequested {
+        /// The deployment continued.
+        deployment_id: String,
+    },
 }
 
 impl fmt::Display for DeployEvent {
@@ -204,6 +245,15 @@ impl fmt::Display for DeployEvent {
             DeployEvent::Throttled { operation } => write!(f, "{operation} throttled; still waiting"),
             DeployEvent::StopRequested { deployment_id } => {
                 write!(f, "deadline reached: stopping deployment {deployment_id} (with rollback)")
+            }
+            DeployEvent::StopWithheld { deployment_id, reason } => {
+                write!(f, "deadline reached: deployment {deployment_id} is NOT stopped: {reason}")
+            }
+            DeployEvent::WaitingForGoAhead { deployment_id } => {
+                write!(f, "deployment {deployment_id} is Ready and waits for a go-ahead (ContinueDeployment)")
+            }
+            DeployEvent::ContinueRequested { deployment_id } => {
+                write!(f, "continuing deployment {deployment_id} (ContinueDeployment READY_WAIT)")
             }
         }
     }
@@ -223,16 +273,22 @@ pub enum DeploymentOutcome {
     /// The deadline passed first. The deployment is still running unless
     /// [`DeploymentReport::stop`] says a stop was requested.
     DeadlineReached,
+    /// The deployment waits in `Ready` for a go-ahead (the group's ready wait is
+    /// `STOP_DEPLOYMENT`) and [`DeployOptions::continue_when_ready`] was not set: the
+    /// replacement task set runs and takes test traffic; production traffic shifts after
+    /// `ContinueDeployment`.
+    Ready,
 }
 
 impl DeploymentOutcome {
-    /// `succeeded`, `failed`, `stopped`, `deadline_reached`.
+    /// `succeeded`, `failed`, `stopped`, `deadline_reached`, `ready`.
     pub fn as_str(self) -> &'static str {
         match self {
             DeploymentOutcome::Succeeded => "succeeded",
             DeploymentOutcome::Failed => "failed",
             DeploymentOutcome::Stopped => "stopped",
             DeploymentOutcome::DeadlineReached => "deadline_reached",
+            DeploymentOutcome::Ready => "ready",
         }
     }
 }
@@ -309,6 +365,17 @@ pub struct DeploymentReport {
     pub status_messages: Vec<String>,
     /// Seconds spent waiting for the deployment.
     pub waited_secs: u64,
+    /// Whether production traffic had fully shifted to the replacement task set when the
+    /// follow ended (`AllowTraffic` succeeded, or 100 % on the replacement task set).
+    #[serde(default)]
+    pub traffic_shifted: bool,
+    /// Why the deployment was not stopped at the deadline although
+    /// [`DeployOptions::stop_on_deadline`] asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_withheld: Option<String>,
+    /// Whether `ContinueDeployment` was sent ([`DeployOptions::continue_when_ready`]).
+    #[serde(default)]
+    pub continued: bool,
 }
 
 impl DeploymentReport {
@@ -347,12 +414,27 @@ impl fmt::Display for DeploymentReport {
                     None => write!(f, "; no automatic rollback")?,
                 }
             }
+            DeploymentOutcome::Ready => write!(
+                f,
+                "deployment {id} of {target} is Ready after {}s: the replacement task set runs and takes test traffic, \
+                 and production traffic shifts only after a go-ahead; give it with `migrate deploy-check --continue` \
+                 (or aws deploy continue-deployment --deployment-id {id} --deployment-wait-type READY_WAIT), \
+                 or stop it (aws deploy stop-deployment --deployment-id {id} --auto-rollback-enabled)",
+                self.waited_secs,
+                id = self.deployment_id
+            )?,
             DeploymentOutcome::DeadlineReached => {
                 write!(
                     f,
                     "deployment {} of {target} is still {} after {}s",
                     self.deployment_id, self.status, self.waited_secs
                 )?;
+                if self.traffic_shifted {
+                    write!(f, "; production traffic has shifted to the replacement task set")?;
+                }
+                if let Some(why) = &self.stop_withheld {
+                    write!(f, "; NOT stopped: {why}")?;
+                }
                 match &self.stop {
                     Some(s) => write!(
                         f,
@@ -441,7 +523,12 @@ where
     // 2. No deployment in flight; the service as it runs now.
     let (active, service) =
         futures::try_join!(active_deployments(aws, app, group), describe_service(aws, &cluster, &service_name))?;
-    if let Some(id) = active.first() {
+    // A deployment waiting in Ready for the go-ahead asked for: continue it, follow it.
+    let waiting = match active.first() {
+        Some(id) if options.continue_when_ready => ready_for_go_ahead(aws, id).await?.then(|| id.clone()),
+        _ => None,
+    };
+    if let (Some(id), None) = (active.first(), &waiting) {
         let mut refused = DeployRefused::new(
             ErrorKind::Conflict,
             format!("deployment {id} is still active in deployment group {group_label}; CodeDeploy runs one at a time"),
@@ -484,36 +571,44 @@ where
     let content = AppSpec::from_service(&service, options.hooks.clone())?.with_task_definition(&task_definition).to_yaml();
     let sha256 = sha256_hex(&content);
 
-    // 3. The deployment.
-    let description = request.description.clone().unwrap_or_else(|| {
-        format!("ecs-bluegreen deploy check: redeploy {task_definition} to {cluster}/{service_name}")
-    });
-    let revision = RevisionLocation::builder()
-        .revision_type(RevisionLocationType::AppSpecContent)
-        .app_spec_content(AppSpecContent::builder().content(&content).sha256(&sha256).build())
-        .build();
-    let created = aws
-        .codedeploy
-        .create_deployment()
-        .application_name(app)
-        .deployment_group_name(group)
-        .revision(revision)
-        .description(description)
-        .send()
-        .await
-        .ctx("CreateDeployment", &group_label)?;
-    let deployment_id = created.deployment_id().map(str::to_owned).ok_or_else(|| {
-        Error::Aws(AwsApiError::new("CreateDeployment", &group_label, None, "the answer names no deployment id"))
-    })?;
+    // 3. The deployment (or the one waiting in Ready, continued below).
+    let deployment_id = match &waiting {
+        Some(id) => id.clone(),
+        None => {
+            let description = request.description.clone().unwrap_or_else(|| {
+                format!("ecs-bluegreen deploy check: redeploy {task_definition} to {cluster}/{service_name}")
+            });
+            let revision = RevisionLocation::builder()
+                .revision_type(RevisionLocationType::AppSpecContent)
+                .app_spec_content(AppSpecContent::builder().content(&content).sha256(&sha256).build())
+                .build();
+            let created = aws
+                .codedeploy
+                .create_deployment()
+                .application_name(app)
+                .deployment_group_name(group)
+                .revision(revision)
+                .description(description)
+                .send()
+                .await
+                .ctx("CreateDeployment", &group_label)?;
+            created.deployment_id().map(str::to_owned).ok_or_else(|| {
+                Error::Aws(AwsApiError::new("CreateDeployment", &group_label, None, "the answer names no deployment id"))
+            })?
+        }
+    };
 
     // 4. Follow it.
     let follower = Follower {
         aws,
         deployment_id: &deployment_id,
         track_targets: options.track_targets,
+        continue_when_ready: options.continue_when_ready,
         state: Mutex::new(FollowState::new(on_event)),
     };
-    follower.emit(DeployEvent::Created { deployment_id: deployment_id.clone() });
+    if waiting.is_none() {
+        follower.emit(DeployEvent::Created { deployment_id: deployment_id.clone() });
+    }
     let start = tokio::time::Instant::now();
     let what = format!("deployment {deployment_id} of {cluster}/{service_name}");
     let ended = wait::poll(&what, options.wait, || follower.check()).await;
@@ -527,8 +622,15 @@ where
         Err(e) => return Err(e),
     };
 
-    // 5. Stop it at the deadline, when asked to.
-    let stop = if outcome == DeploymentOutcome::DeadlineReached && options.stop_on_deadline {
+    // 5. Stop it at the deadline, when asked to -- never once production traffic has shifted.
+    let mut stop_withheld = None;
+    if outcome == DeploymentOutcome::DeadlineReached && options.stop_on_deadline {
+        stop_withheld = follower.stop_withheld(&status).await;
+        if let Some(reason) = &stop_withheld {
+            follower.emit(DeployEvent::StopWithheld { deployment_id: deployment_id.clone(), reason: reason.clone() });
+        }
+    }
+    let stop = if outcome == DeploymentOutcome::DeadlineReached && options.stop_on_deadline && stop_withheld.is_none() {
         follower.emit(DeployEvent::StopRequested { deployment_id: deployment_id.clone() });
         let out = aws
             .codedeploy
@@ -564,7 +666,25 @@ where
         green_traffic_percent: state.green_percent,
         status_messages: state.messages,
         waited_secs,
+        traffic_shifted: state.shifted || outcome == DeploymentOutcome::Succeeded,
+        stop_withheld,
+        continued: state.continued,
     })
+}
+
+/// Whether deployment `id` waits in `Ready` for a go-ahead (its ready wait is `STOP_DEPLOYMENT`).
+async fn ready_for_go_ahead(aws: &AwsClients, id: &str) -> Result<bool> {
+    let out = aws.codedeploy.get_deployment().deployment_id(id).send().await.ctx("GetDeployment", id)?;
+    Ok(out.deployment_info().is_some_and(|i| i.status() == Some(&DeploymentStatus::Ready) && waits_for_go_ahead(i)))
+}
+
+/// Whether the deployment's ready option holds it in `Ready` until `ContinueDeployment`
+/// (`STOP_DEPLOYMENT`); with `CONTINUE_DEPLOYMENT` (or none reported) `Ready` passes by itself.
+fn waits_for_go_ahead(info: &aws_sdk_codedeploy::types::DeploymentInfo) -> bool {
+    info.blue_green_deployment_configuration()
+        .and_then(|c| c.deployment_ready_option())
+        .and_then(|o| o.action_on_timeout())
+        == Some(&aws_sdk_codedeploy::types::DeploymentReadyAction::StopDeployment)
 }
 
 /// Ids of the deployments in flight in the group (first page that has any).
@@ -607,6 +727,12 @@ struct FollowState<F> {
     lifecycle: Vec<LifecycleEventState>,
     green_percent: Option<f64>,
     target_ids: Option<Vec<String>>,
+    /// Production traffic fully on the replacement task set (seen once: it stays so).
+    shifted: bool,
+    /// Whether the target was read at least once.
+    target_read: bool,
+    /// `ContinueDeployment` was sent.
+    continued: bool,
 }
 
 impl<F> FollowState<F> {
@@ -618,6 +744,9 @@ impl<F> FollowState<F> {
             lifecycle: Vec::new(),
             green_percent: None,
             target_ids: None,
+            shifted: false,
+            target_read: false,
+            continued: false,
         }
     }
 }
@@ -626,6 +755,7 @@ struct Follower<'a, F> {
     aws: &'a AwsClients,
     deployment_id: &'a str,
     track_targets: bool,
+    continue_when_ready: bool,
     state: Mutex<FollowState<F>>,
 }
 
@@ -687,6 +817,23 @@ impl<F: FnMut(&DeployEvent) + Send> Follower<'_, F> {
             self.emit(e);
         }
 
+        if info.status() == Some(&DeploymentStatus::Ready) && waits_for_go_ahead(info) && !self.lock().continued {
+            if !self.continue_when_ready {
+                self.emit(DeployEvent::WaitingForGoAhead { deployment_id: self.deployment_id.to_owned() });
+                return Ok(Some(Ended { outcome: DeploymentOutcome::Ready, status, error: None, rollback: None }));
+            }
+            self.emit(DeployEvent::ContinueRequested { deployment_id: self.deployment_id.to_owned() });
+            self.aws
+                .codedeploy
+                .continue_deployment()
+                .deployment_id(self.deployment_id)
+                .deployment_wait_type(aws_sdk_codedeploy::types::DeploymentWaitType::ReadyWait)
+                .send()
+                .await
+                .ctx("ContinueDeployment", self.deployment_id)?;
+            self.lock().continued = true;
+            return Ok(None);
+        }
         let outcome = match info.status() {
             Some(DeploymentStatus::Succeeded) => DeploymentOutcome::Succeeded,
             Some(DeploymentStatus::Failed) => DeploymentOutcome::Failed,
@@ -705,6 +852,29 @@ impl<F: FnMut(&DeployEvent) + Send> Follower<'_, F> {
                 message: r.rollback_message().map(str::to_owned),
             }),
         }))
+    }
+
+    /// At the deadline: why the deployment must not be stopped, if so. A deployment that has
+    /// not started (`Created`, `Queued`) has shifted nothing; otherwise its target is read again
+    /// (also when targets are not tracked) and the stop goes ahead only when it shows that
+    /// production traffic is still on the original task set.
+    async fn stop_withheld(&self, status: &str) -> Option<String> {
+        if matches!(status, "Created" | "Queued") {
+            return None;
+        }
+        self.track_target().await;
+        let st = self.lock();
+        if st.shifted {
+            Some(
+                "production traffic has shifted to the replacement task set (AllowTraffic succeeded); the deployment only \
+                 waits out the blue termination wait, and stopping it would roll back a good deployment"
+                    .to_owned(),
+            )
+        } else if !st.target_read {
+            Some("its ECS target could not be read, so whether production traffic has shifted is unknown".to_owned())
+        } else {
+            None
+        }
     }
 
     /// Lifecycle events and traffic of the deployment's target. Best effort: errors are logged.
@@ -744,6 +914,16 @@ impl<F: FnMut(&DeployEvent) + Send> Follower<'_, F> {
         {
             let mut st = self.lock();
             for target in out.deployment_targets().iter().filter_map(|t| t.ecs_target()) {
+                st.target_read = true;
+                let allowed = target.lifecycle_events().iter().any(|e| {
+                    e.lifecycle_event_name() == Some("AllowTraffic")
+                        && e.status() == Some(&aws_sdk_codedeploy::types::LifecycleEventStatus::Succeeded)
+                });
+                let all_green = target
+                    .task_sets_info()
+                    .iter()
+                    .any(|t| t.task_set_label() == Some(&TargetLabel::Green) && t.traffic_weight() >= 100.0);
+                st.shifted |= allowed || all_green;
                 for le in target.lifecycle_events() {
                     let Some(name) = le.lifecycle_event_name() else { continue };
                     let status = le.status().map(|s| s.as_str().to_owned()).unwrap_or_else(|| "Unknown".into());
@@ -812,6 +992,9 @@ mod tests {
             green_traffic_percent: None,
             status_messages: vec![],
             waited_secs: 42,
+            traffic_shifted: false,
+            stop_withheld: None,
+            continued: false,
         }
     }
 

@@ -540,6 +540,11 @@ pub struct ContainerInfo {
     pub image: Option<String>,
     /// Container ports.
     pub ports: Vec<i32>,
+    /// Static host ports of a `bridge`/`host` network mode task, by container port (a port
+    /// mapping with a non-zero `hostPort`; `host` mode maps every port to itself). Two tasks
+    /// with one cannot run on the same instance. Empty for `awsvpc` and dynamic host ports.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub static_host_ports: BTreeMap<i32, i32>,
 }
 
 /// A pipeline's stages and actions (summary used for planning).

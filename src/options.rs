@@ -68,6 +68,13 @@ impl ApplyOptions {
         self.waits.iam_propagation = policy;
         self
     }
+    /// Deadline of each wait for a deleted service to drain and become INACTIVE, over the
+    /// plan's (the migration's drain timeout, or the target group's deregistration delay plus
+    /// [`crate::wait::DRAIN_MARGIN`]); also for `resume` and `rollback` of a journal's plan.
+    pub fn drain_timeout(mut self, timeout: crate::spec::DrainTimeout) -> Self {
+        self.waits.drain_timeout = Some(timeout.duration());
+        self
+    }
     /// Called for every [`Event`].
     pub fn observer(mut self, f: impl Fn(&Event) + Send + Sync + 'static) -> Self {
         self.observer = Some(Arc::new(f));

@@ -86,6 +86,10 @@ pub enum RefusalKind {
     /// The service's auto scaling holds what the migration cannot register again (a predictive
     /// scaling policy, a target tracking policy on a metric math expression).
     ScalingNotCarried,
+    /// The tasks bind static host ports (`bridge`/`host` network mode on EC2): a second
+    /// service's tasks cannot run next to the original's, so the parallel cutover strategies
+    /// cannot serve from both at once (`recreate` can).
+    StaticHostPorts,
 }
 
 /// One reason the plan was refused, with the fix.

@@ -109,6 +109,9 @@ pub(crate) fn service_from_sdk(s: &ecs::Service) -> ServiceDefinition {
 /// The task definition as DescribeTaskDefinition reports it; `asked` is the ARN when the
 /// answer carries none.
 pub(crate) fn task_definition_from_sdk(td: &ecs::TaskDefinition, asked: &str) -> TaskDefinitionInfo {
+    // awsvpc tasks have their own address: their hostPort (= containerPort) is not the instance's.
+    let on_instance = td.network_mode().is_none_or(|m| matches!(m, ecs::NetworkMode::Bridge | ecs::NetworkMode::Host));
+    let host_mode = td.network_mode() == Some(&ecs::NetworkMode::Host);
     TaskDefinitionInfo {
         arn: td.task_definition_arn().unwrap_or(asked).to_owned(),
         task_role_arn: td.task_role_arn().map(str::to_owned),
@@ -123,6 +126,16 @@ pub(crate) fn task_definition_from_sdk(td: &ecs::TaskDefinition, asked: &str) ->
                 name: c.name().unwrap_or_default().to_owned(),
                 image: c.image().map(str::to_owned),
                 ports: c.port_mappings().iter().filter_map(|p| p.container_port()).collect(),
+                static_host_ports: c
+                    .port_mappings()
+                    .iter()
+                    .filter(|_| on_instance)
+                    .filter_map(|p| {
+                        let container = p.container_port()?;
+                        let host = if host_mode { p.host_port().unwrap_or(container) } else { p.host_port()? };
+                        (host != 0).then_some((container, host))
+                    })
+                    .collect(),
             })
             .collect(),
     }
@@ -361,7 +374,7 @@ pub(crate) fn task_definition_to_sdk(t: &TaskDefinitionInfo) -> ecs::TaskDefinit
                                 .map(|p| {
                                     ecs::PortMapping::builder()
                                         .container_port(*p)
-                                        .set_host_port(awsvpc.then_some(*p))
+                                        .set_host_port(if awsvpc { Some(*p) } else { c.static_host_ports.get(p).copied() })
                                         .protocol(ecs::TransportProtocol::Tcp)
                                         .build()
                                 })

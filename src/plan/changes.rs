@@ -141,7 +141,7 @@ pub(super) fn application(b: &Basis<'_>) -> Change {
 /// The service cutover to `CODE_DEPLOY` (CodeDeploy refuses a deployment group for a service
 /// that is not on it yet), and the service's final name.
 pub(super) fn service_cutover(b: &Basis<'_>, warnings: &mut Vec<String>) -> (Change, String) {
-    let Basis { migration, svc, identical, ref service_name, .. } = *b;
+    let Basis { migration, svc, identical, blue, ref service_name, .. } = *b;
     let mut to = svc.clone();
     let mut dropped = Vec::new();
     to.deployment_controller = "CODE_DEPLOY".to_owned();
@@ -211,9 +211,25 @@ pub(super) fn service_cutover(b: &Basis<'_>, warnings: &mut Vec<String>) -> (Cha
             to: Box::new(to),
             bridge_name,
             dropped,
+            drain_deadline_secs: Some(drain_deadline(migration, blue).as_secs()),
         },
     };
     (change, final_service)
+}
+
+/// How long a deleted service may take to become INACTIVE: the migration's drain timeout, else
+/// the deregistration delay of the blue target group (which the bridge and the final service
+/// share) plus a margin.
+fn drain_deadline(migration: &Migration, blue: &TargetGroupInfo) -> std::time::Duration {
+    if let Some(d) = migration.drain_timeout() {
+        return d.duration();
+    }
+    let delay = blue
+        .attributes
+        .get("deregistration_delay.timeout_seconds")
+        .and_then(|v| v.parse().ok())
+        .map_or(crate::wait::DEFAULT_DEREGISTRATION_DELAY, std::time::Duration::from_secs);
+    crate::wait::drain_deadline(delay)
 }
 
 /// The blue/green deployment group.

@@ -118,6 +118,11 @@ pub enum ChangeDetail {
         bridge_name: Option<String>,
         /// Settings that `CODE_DEPLOY` forbids and that are dropped, with the reason.
         dropped: Vec<DroppedSetting>,
+        /// Deadline, in seconds, of each wait for a deleted service to become INACTIVE: the
+        /// migration's drain timeout, else the blue target group's deregistration delay plus
+        /// [`crate::wait::DRAIN_MARGIN`]. `None` in plans written before it was planned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        drain_deadline_secs: Option<u64>,
     },
     /// The service's auto scaling registered again on the final service (deleting the
     /// original deregistered it), and the step policies' alarms re-pointed.

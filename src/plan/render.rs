@@ -205,7 +205,7 @@ impl Display for Plan {
                 ChangeDetail::ServiceCutover { from, to, .. } if c.action == Action::NoOp => {
                     writeln!(f, "  {sym} {v} ECS service {} ({})", to.name, from.deployment_controller)?;
                 }
-                ChangeDetail::ServiceCutover { strategy, from, to, bridge_name, dropped } => {
+                ChangeDetail::ServiceCutover { strategy, from, to, bridge_name, dropped, drain_deadline_secs } => {
                     let downtime = if strategy.has_downtime() { "WITH DOWNTIME" } else { "no downtime" };
                     writeln!(
                         f,
@@ -225,6 +225,9 @@ impl Display for Plan {
                         .row("desired_count", from.desired_count);
                     for d in dropped {
                         w.row(format!("drop {}", d.field), &d.reason);
+                    }
+                    if let Some(secs) = drain_deadline_secs {
+                        w.row("drain_wait", format!("up to {secs}s for each deleted service to become INACTIVE"));
                     }
                     w.finish()?;
                 }

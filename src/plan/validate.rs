@@ -468,6 +468,35 @@ pub(super) fn validate<'a>(migration: &'a Migration, inv: &'a Inventory, steps: 
         }
     }
 
+    // A parallel cutover runs a second service's tasks next to the original's before it stops
+    // them. Tasks that bind a static host port (bridge/host network mode on EC2) hold that port
+    // on their instance: the second service's tasks fit only on instances without one.
+    if let Some(td) = &inv.task_definition
+        && cutover_planned
+        && !identical
+        && !matches!(migration.cutover(), ServiceCutover::Recreate)
+    {
+        let bound: Vec<String> = td
+            .containers
+            .iter()
+            .flat_map(|c| c.static_host_ports.iter().map(move |(cp, hp)| format!("{}:{cp} on host port {hp}", c.name)))
+            .collect();
+        if !bound.is_empty() {
+            let distinct = svc.placement_constraints.iter().any(|p| p.r#type.as_deref() == Some("distinctInstance"));
+            refusals.push(Refusal::new(
+                RefusalKind::StaticHostPorts,
+                format!(
+                    "the tasks of service {service_name} bind static host ports ({}, {} network mode): each instance runs one                      of them{}, so the {} cutover cannot start the second service's tasks next to the original's",
+                    bound.join(", "),
+                    td.network_mode.as_deref().unwrap_or("bridge"),
+                    if distinct { " (and the service places one task per instance: distinctInstance)" } else { "" },
+                    migration.cutover().as_str(),
+                ),
+                "use --cutover recreate (ServiceCutover::Recreate: the service is deleted and created again, with downtime),                  or map the container port to host port 0 (dynamic host ports) in a new task definition revision first",
+            ));
+        }
+    }
+
     // AWSCodeDeployRoleForECSLimited grants iam:PassRole only on roles named
     // ecsTaskExecutionRole / ECSTaskExecution*; a deployment passes the task definition's roles.
     if let Some(td) = &inv.task_definition

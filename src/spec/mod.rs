@@ -42,7 +42,7 @@ use typed_builder::TypedBuilder;
 pub(crate) use names::derive_target_group_name;
 pub use step_id::StepId;
 pub use names::{
-    ApplicationName, ClusterName, DeploymentConfig, DeploymentGroupName, PipelineName, Port, ReadyWait, RoleArn,
+    ApplicationName, ClusterName, DeploymentConfig, DeploymentGroupName, DrainTimeout, PipelineName, Port, ReadyWait, RoleArn,
     RoleName, ServiceName, TargetGroupName, TerminationWait, ValidationError,
 };
 
@@ -433,6 +433,11 @@ pub struct Migration {
     /// cluster and service, so reruns find their own resources).
     #[builder(default, setter(into, strip_option(fallback = migration_id_opt)))]
     migration_id: Option<String>,
+    /// How long the cutover waits for a deleted service to become INACTIVE (default: derived
+    /// from the blue target group's deregistration delay, see [`crate::wait::drain_deadline`]).
+    #[builder(default, setter(strip_option(fallback = drain_timeout_opt)))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    drain_timeout: Option<DrainTimeout>,
 }
 
 /// The builder returned by [`Migration::for_service`]: cluster and service are set, every
@@ -489,6 +494,10 @@ impl MigrationForService {
         application, application_opt: CodeDeployApp;
         /// Override of the deployment group (default name: `<service>-bluegreen`).
         deployment_group, deployment_group_opt: DeploymentGroupSpec;
+        /// How long the cutover waits for a deleted service to drain and become INACTIVE.
+        /// Default: the blue target group's deregistration delay plus a margin
+        /// ([`crate::wait::drain_deadline`]).
+        drain_timeout, drain_timeout_opt: DrainTimeout;
     }
 
     /// Identifier tagged on every resource the migration creates (default: derived from
@@ -571,6 +580,10 @@ impl Migration {
     /// Migration target (default: CodeDeploy).
     pub fn target(&self) -> Target {
         self.target.unwrap_or_default()
+    }
+    /// The drain timeout set, if any (the plan derives one otherwise).
+    pub fn drain_timeout(&self) -> Option<DrainTimeout> {
+        self.drain_timeout
     }
     /// Pipeline to rewire.
     pub fn pipeline(&self) -> Option<&PipelineDeployStage> {

@@ -278,6 +278,50 @@ impl From<ReadyWait> for u32 {
     }
 }
 
+/// How long the cutover waits for a deleted service to drain (its tasks deregistered from the
+/// target group and stopped) and become INACTIVE, in seconds (1 s – 48 hours).
+///
+/// By default the plan derives it from the target group's deregistration delay (see
+/// [`crate::wait::drain_deadline`]); set it when the service's tasks take longer to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct DrainTimeout(u64);
+
+impl DrainTimeout {
+    /// The longest accepted: 48 hours.
+    pub const MAX_SECS: u64 = 48 * 3600;
+    /// Validates the number of seconds.
+    pub fn secs(secs: u64) -> Result<Self, ValidationError> {
+        if secs == 0 || secs > Self::MAX_SECS {
+            return Err(ValidationError::new(
+                "drain timeout",
+                secs.to_string(),
+                format!("must be between 1 and {} seconds (48 hours)", Self::MAX_SECS),
+            ));
+        }
+        Ok(Self(secs))
+    }
+    /// The number of seconds.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+    /// As a duration.
+    pub fn duration(self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.0)
+    }
+}
+impl TryFrom<u64> for DrainTimeout {
+    type Error = ValidationError;
+    fn try_from(v: u64) -> Result<Self, ValidationError> {
+        Self::secs(v)
+    }
+}
+impl From<DrainTimeout> for u64 {
+    fn from(v: DrainTimeout) -> u64 {
+        v.0
+    }
+}
+
 /// A CodeDeploy deployment configuration for ECS: the five predefined ones or a custom name.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

@@ -184,9 +184,11 @@ pub(crate) async fn delete_service(aws: &AwsClients, cluster: &str, name: &str, 
     wait_inactive(aws, cluster, name, opts).await
 }
 
-/// Waits until the service is INACTIVE or gone, so its name can be used again.
+/// Waits until the service is INACTIVE or gone, so its name can be used again. The deadline is
+/// the drain's ([`Waits::drain`]): a DRAINING service first deregisters its tasks from the target
+/// group, which takes the group's deregistration delay (up to an hour).
 pub(crate) async fn wait_inactive(aws: &AwsClients, cluster: &str, name: &str, opts: &Waits) -> Result<()> {
-    wait::poll(&format!("service {cluster}/{name} to become INACTIVE"), opts.service_wait, || async {
+    wait::poll(&format!("service {cluster}/{name} to become INACTIVE"), opts.drain(), || async {
         let s = describe_service(aws, cluster, name).await?;
         Ok(s.is_none_or(|s| s.status == "INACTIVE").then_some(()))
     })
@@ -207,12 +209,16 @@ pub(crate) async fn wait_running(aws: &AwsClients, cluster: &str, name: &str, op
 /// Waits until every running task of the service is a healthy target of the service's target
 /// group, so the tasks serve traffic before another service stops.
 ///
-/// Targets are identified by task IP (awsvpc tasks, i.e. `ip` target groups). Where the API does
-/// not report them — no running task is listed (an emulator), or tasks have no IP of their own
-/// (bridge/host networking) — the running count already waited for is the last word.
+/// Targets are identified as the load balancer registered them: awsvpc tasks by their own IP
+/// and the container port (`ip` target groups); bridge/host network mode tasks on EC2, which
+/// have no address of their own, by their instance's EC2 id and the host port the container
+/// port is bound to (`instance` target groups: DescribeTasks' `networkBindings` and
+/// `containerInstanceArn`, DescribeContainerInstances' `ec2InstanceId`). Where the API reports
+/// no running task (an emulator), the running count already waited for is the last word.
 pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceDefinition, name: &str, opts: &Waits) -> Result<()> {
     let Some(lb) = def.single_load_balancer() else { return Ok(()) };
     let (Some(tg), Some(port)) = (lb.target_group_arn.clone(), lb.container_port) else { return Ok(()) };
+    let container = lb.container_name.clone();
     wait::poll(&format!("the tasks of service {cluster}/{name} to be healthy targets of {tg}"), opts.service_wait, || async {
         let listed = aws
             .ecs
@@ -234,25 +240,64 @@ pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceD
             .send()
             .await
             .ctx("DescribeTasks", format!("{cluster}/{name}"))?;
-        let ips: Vec<String> = tasks
-            .tasks()
-            .iter()
-            .filter(|t| t.last_status() == Some("RUNNING"))
-            .filter_map(|t| {
-                t.attachments()
+        let running: Vec<&ecs::Task> = tasks.tasks().iter().filter(|t| t.last_status() == Some("RUNNING")).collect();
+        if running.is_empty() {
+            return Ok(None);
+        }
+        let mut targets: Vec<(String, i32)> = Vec::new();
+        // Bridge/host tasks: (container instance ARN, host port), resolved to EC2 ids below.
+        let mut on_instances: Vec<(String, i32)> = Vec::new();
+        for t in &running {
+            let ip = t
+                .attachments()
+                .iter()
+                .flat_map(|a| a.details())
+                .find(|d| d.name() == Some("privateIPv4Address"))
+                .and_then(|d| d.value());
+            if let Some(ip) = ip {
+                targets.push((ip.to_owned(), port));
+                continue;
+            }
+            let host_port = t
+                .containers()
+                .iter()
+                .filter(|c| container.is_none() || c.name() == container.as_deref())
+                .flat_map(|c| c.network_bindings())
+                .find(|b| b.container_port() == Some(port))
+                .and_then(|b| b.host_port());
+            match (t.container_instance_arn(), host_port) {
+                (Some(instance), Some(host_port)) => on_instances.push((instance.to_owned(), host_port)),
+                // Not bound yet (or not reported): not a target yet either.
+                _ => return Ok(None),
+            }
+        }
+        if !on_instances.is_empty() {
+            let mut arns: Vec<String> = on_instances.iter().map(|(a, _)| a.clone()).collect();
+            arns.sort();
+            arns.dedup();
+            let described = aws
+                .ecs
+                .describe_container_instances()
+                .cluster(cluster)
+                .set_container_instances(Some(arns))
+                .send()
+                .await
+                .ctx("DescribeContainerInstances", cluster)?;
+            for (arn, host_port) in &on_instances {
+                let ec2 = described
+                    .container_instances()
                     .iter()
-                    .flat_map(|a| a.details())
-                    .find(|d| d.name() == Some("privateIPv4Address"))
-                    .and_then(|d| d.value())
-                    .map(str::to_owned)
-            })
-            .collect();
-        if ips.is_empty() {
-            return Ok(Some(()));
+                    .find(|c| c.container_instance_arn() == Some(arn.as_str()))
+                    .and_then(|c| c.ec2_instance_id());
+                match ec2 {
+                    Some(id) => targets.push((id.to_owned(), *host_port)),
+                    None => return Ok(None),
+                }
+            }
         }
         let mut req = aws.elbv2.describe_target_health().target_group_arn(&tg);
-        for ip in &ips {
-            req = req.targets(aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder().id(ip).port(port).build());
+        for (id, port) in &targets {
+            req = req.targets(aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder().id(id).port(*port).build());
         }
         let health = req.send().await.ctx("DescribeTargetHealth", &tg)?;
         let healthy = health
@@ -260,7 +305,7 @@ pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceD
             .iter()
             .filter(|d| d.target_health().and_then(|h| h.state()) == Some(&aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum::Healthy))
             .count();
-        Ok((healthy >= ips.len()).then_some(()))
+        Ok((healthy >= targets.len()).then_some(()))
     })
     .await
 }

@@ -117,7 +117,13 @@ impl crate::step::Step for ServiceCutoverStep {
     super::from_planned_change!();
 
     fn reads(&self) -> Vec<&'static str> {
-        vec!["ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks", "elasticloadbalancing:DescribeTargetHealth"]
+        vec![
+            "ecs:DescribeServices",
+            "ecs:ListTasks",
+            "ecs:DescribeTasks",
+            "ecs:DescribeContainerInstances",
+            "elasticloadbalancing:DescribeTargetHealth",
+        ]
     }
 
     fn apply<'a>(&'a self, cx: &'a Ctx<'a>) -> futures::future::BoxFuture<'a, Result<()>> {

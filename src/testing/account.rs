@@ -110,6 +110,10 @@ pub struct DeploymentState {
     pub polls: usize,
     /// The rollback deployment a failure started.
     pub rollback_deployment_id: Option<String>,
+    /// Whether `ContinueDeployment` gave it the go-ahead out of `Ready`.
+    pub continued: bool,
+    /// Polls answered while it waited in `Ready` for the go-ahead (the script resumes after).
+    pub(crate) held_polls: usize,
 }
 
 /// A background change ECS makes to a service after a call.
@@ -321,11 +325,27 @@ impl AccountState {
             }
             for i in 0..svc.running_count.max(0) {
                 let id = format!("{:016x}{:016x}", fnv(name), i as u64 + 1);
+                let awsvpc = svc.network_configuration.is_some();
+                // bridge/host tasks run on container instance i (spread), bound to a host port:
+                // the static one of the task definition, else a dynamic one (unique per task).
+                let lb_port = svc.load_balancers.first().and_then(|l| l.container_port).unwrap_or_default();
+                let static_port = svc
+                    .task_definition
+                    .as_ref()
+                    .and_then(|td| self.task_definitions.get(td))
+                    .and_then(|td| td.containers.iter().find_map(|c| c.static_host_ports.get(&lb_port).copied()));
+                let host_port = static_port.unwrap_or(32768 + 100 * (n as i32 % 250) + i);
                 out.push(FakeTask {
                     arn: format!("arn:{}:ecs:{}:{}:task/{}/{id}", crate::inventory::partition_of_region(&self.region), self.region, self.account_id, self.cluster),
                     service: name.clone(),
                     // Only awsvpc tasks have their own address (and are ip targets).
-                    ip: svc.network_configuration.is_some().then(|| format!("10.0.{}.{}", n % 250, 10 + i)),
+                    ip: awsvpc.then(|| format!("10.0.{}.{}", n % 250, 10 + i)),
+                    instance: (!awsvpc).then(|| FakeInstance {
+                        container_instance_arn: self.container_instance_arn(i),
+                        ec2_instance_id: container_instance_ec2_id(i),
+                        container_port: lb_port,
+                        host_port,
+                    }),
                 });
             }
         }
@@ -364,6 +384,29 @@ pub(crate) struct FakeTask {
     pub(crate) arn: String,
     pub(crate) service: String,
     pub(crate) ip: Option<String>,
+    /// Where a bridge/host network mode task runs (it has no address of its own).
+    pub(crate) instance: Option<FakeInstance>,
+}
+
+/// The container instance a bridge/host task runs on, and its load-balanced port binding.
+pub(crate) struct FakeInstance {
+    pub(crate) container_instance_arn: String,
+    pub(crate) ec2_instance_id: String,
+    pub(crate) container_port: i32,
+    pub(crate) host_port: i32,
+}
+
+/// The EC2 instance id of container instance `i` (the fake cluster has as many as it needs).
+pub(crate) fn container_instance_ec2_id(i: i32) -> String {
+    format!("i-0{:016x}", 0xec2_0000_u64 + i as u64)
+}
+
+impl AccountState {
+    /// The ARN of container instance `i`.
+    pub(crate) fn container_instance_arn(&self, i: i32) -> String {
+        let id = format!("{:032x}", 0xc1_0000_u64 + i as u64);
+        format!("arn:{}:ecs:{}:{}:container-instance/{}/{id}", crate::inventory::partition_of_region(&self.region), self.region, self.account_id, self.cluster)
+    }
 }
 
 fn fnv(s: &str) -> u64 {

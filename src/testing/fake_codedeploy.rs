@@ -22,6 +22,7 @@ use aws_sdk_codedeploy::operation::get_deployment::GetDeploymentOutput;
 use aws_sdk_codedeploy::operation::list_deployment_targets::ListDeploymentTargetsOutput;
 use aws_sdk_codedeploy::operation::list_deployments::ListDeploymentsOutput;
 use aws_sdk_codedeploy::operation::stop_deployment::StopDeploymentOutput;
+use aws_sdk_codedeploy::operation::continue_deployment::ContinueDeploymentOutput;
 
 use super::account::{AccountState, Answer, DeploymentState, Shared, answer, aws_error};
 use crate::inventory::{ApplicationInfo, DeploymentConfigInfo};
@@ -58,6 +59,16 @@ fn no_config(name: &str) -> String {
 
 fn is_active(status: &str) -> bool {
     crate::deploy::ACTIVE_STATUSES.contains(&status)
+}
+
+/// The id of a deployment's ECS target (`<cluster>:<service>`), once it has started.
+fn ecs_target_id(st: &AccountState, d: &DeploymentState) -> Option<String> {
+    if matches!(d.status.as_str(), "Created" | "Queued") {
+        return None;
+    }
+    let group = st.deployment_groups.get(&(d.application.clone(), d.deployment_group.clone()))?;
+    let svc = group.ecs_services().first()?;
+    Some(format!("{}:{}", svc.cluster_name()?, svc.service_name()?))
 }
 
 /// A succeeded deployment leaves the service on the AppSpec's task definition.
@@ -328,6 +339,8 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
                 sha256: input.revision().and_then(|r| r.app_spec_content()).and_then(|c| c.sha256()).map(str::to_owned),
                 polls: 0,
                 rollback_deployment_id: None,
+                continued: false,
+                held_polls: 0,
             },
         );
         st.log.push(format!("CreateDeployment {app}/{group} {id}"));
@@ -337,16 +350,32 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
     let get_deployment = answer(acct, "GetDeployment", mock!(Client::get_deployment), |st, input| {
         let id = input.deployment_id().unwrap_or_default().to_owned();
         let script = st.deployment_script.clone();
+        // The group's blue/green settings (GetDeployment reports them), its ready wait among them.
+        let group_config = st
+            .deployments
+            .get(&id)
+            .and_then(|d| st.deployment_groups.get(&(d.application.clone(), d.deployment_group.clone())))
+            .and_then(|g| g.blue_green_deployment_configuration().cloned());
         let Some(d) = st.deployments.get_mut(&id) else {
             return Err(aws_error("DeploymentDoesNotExistException", &format!("The deployment {id} could not be found.")));
         };
-        // Each poll answers the next scripted status (a stopped deployment stays stopped).
-        if d.status != "Stopped" {
-            d.status = script.statuses.get(d.polls).or(script.statuses.last()).cloned().unwrap_or_else(|| "Created".into());
+        let waits_for_go_ahead = group_config
+            .as_ref()
+            .and_then(|c| c.deployment_ready_option())
+            .and_then(|o| o.action_on_timeout())
+            == Some(&cd::DeploymentReadyAction::StopDeployment);
+        // Each poll answers the next scripted status (a stopped deployment stays stopped; with a
+        // ready wait, a Ready one stays Ready until ContinueDeployment).
+        if d.status == "Ready" && waits_for_go_ahead && !d.continued {
+            d.held_polls += 1;
+        } else if d.status != "Stopped" {
+            let at = d.polls - d.held_polls;
+            d.status = script.statuses.get(at).or(script.statuses.last()).cloned().unwrap_or_else(|| "Created".into());
         }
         d.polls += 1;
         let d = d.clone();
         let mut info = cd::DeploymentInfo::builder()
+            .set_blue_green_deployment_configuration(group_config)
             .deployment_id(&id)
             .application_name(&d.application)
             .deployment_group_name(&d.deployment_group)
@@ -408,9 +437,63 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
             .build())
     });
 
-    // No per-target detail: CodeDeploy's ECS target view is not modeled.
-    let list_targets = answer(acct, "ListDeploymentTargets", mock!(Client::list_deployment_targets), |_, _| Ok(ListDeploymentTargetsOutput::builder().set_target_ids(Some(vec![])).build()));
-    let batch_targets = answer(acct, "BatchGetDeploymentTargets", mock!(Client::batch_get_deployment_targets), |_, _| Ok(BatchGetDeploymentTargetsOutput::builder().build()));
+    let continue_deployment = answer(acct, "ContinueDeployment", mock!(Client::continue_deployment), |st, input| {
+        let id = input.deployment_id().unwrap_or_default().to_owned();
+        let Some(d) = st.deployments.get_mut(&id) else {
+            return Err(aws_error("DeploymentDoesNotExistException", &format!("The deployment {id} could not be found.")));
+        };
+        if input.deployment_wait_type() == Some(&cd::DeploymentWaitType::ReadyWait) && d.status != "Ready" {
+            return Err(aws_error("DeploymentIsNotInReadyStateException", &format!("The deployment {id} is not in a ready state.")));
+        }
+        d.continued = true;
+        st.log.push(format!("ContinueDeployment {id}"));
+        Ok(ContinueDeploymentOutput::builder().build())
+    });
+
+    // The deployment's one ECS target (`cluster:service`), once the deployment has started.
+    let list_targets = answer(acct, "ListDeploymentTargets", mock!(Client::list_deployment_targets), |st, input| {
+        let id = input.deployment_id().unwrap_or_default();
+        let Some(d) = st.deployments.get(id) else {
+            return Err(aws_error("DeploymentDoesNotExistException", &format!("The deployment {id} could not be found.")));
+        };
+        let ids = ecs_target_id(st, d).into_iter().collect();
+        Ok(ListDeploymentTargetsOutput::builder().set_target_ids(Some(ids)).build())
+    });
+    // Its lifecycle events and the traffic on each task set: all production traffic is on the
+    // replacement (green) task set once `AllowTraffic` succeeded.
+    let batch_targets = answer(acct, "BatchGetDeploymentTargets", mock!(Client::batch_get_deployment_targets), |st, input| {
+        let id = input.deployment_id().unwrap_or_default();
+        let Some(d) = st.deployments.get(id) else {
+            return Err(aws_error("DeploymentDoesNotExistException", &format!("The deployment {id} could not be found.")));
+        };
+        let mut out = BatchGetDeploymentTargetsOutput::builder();
+        let Some(target_id) = ecs_target_id(st, d).filter(|t| input.target_ids().contains(t)) else { return Ok(out.build()) };
+        let polled = d.polls.saturating_sub(1);
+        let shifted = d.status == "Succeeded" || st.deployment_script.traffic_shifted_from.is_some_and(|n| polled >= n);
+        use cd::LifecycleEventStatus::{Pending, Succeeded};
+        let events = [
+            ("BeforeInstall", Succeeded),
+            ("Install", Succeeded),
+            ("AfterInstall", Succeeded),
+            ("AllowTestTraffic", Succeeded),
+            ("AfterAllowTestTraffic", Succeeded),
+            ("BeforeAllowTraffic", if shifted { Succeeded } else { Pending }),
+            ("AllowTraffic", if shifted { Succeeded } else { Pending }),
+            ("AfterAllowTraffic", if d.status == "Succeeded" { Succeeded } else { Pending }),
+        ];
+        let green = if shifted { 100.0 } else { 0.0 };
+        let mut t = cd::EcsTarget::builder().deployment_id(id).target_id(&target_id);
+        for (name, status) in events {
+            t = t.lifecycle_events(cd::LifecycleEvent::builder().lifecycle_event_name(name).status(status).build());
+        }
+        t = t
+            .task_sets_info(cd::EcsTaskSet::builder().task_set_label(cd::TargetLabel::Blue).traffic_weight(100.0 - green).build())
+            .task_sets_info(cd::EcsTaskSet::builder().task_set_label(cd::TargetLabel::Green).traffic_weight(green).build());
+        out = out.deployment_targets(
+            cd::DeploymentTarget::builder().deployment_target_type(cd::DeploymentTargetType::EcsTarget).ecs_target(t.build()).build(),
+        );
+        Ok(out.build())
+    });
 
     vec![
         get_app,
@@ -428,6 +511,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         get_deployment,
         list_deployments,
         stop_deployment,
+        continue_deployment,
         list_targets,
         batch_targets,
     ]

@@ -9,7 +9,10 @@ use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutp
 use aws_sdk_ecs::operation::list_services::ListServicesOutput;
 use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
 use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
-use aws_sdk_ecs::types::{Attachment, Failure, KeyValuePair, ServiceField, Task};
+use aws_sdk_ecs::operation::describe_container_instances::DescribeContainerInstancesOutput;
+use aws_sdk_ecs::types::{
+    Attachment, Container, ContainerInstance, Failure, KeyValuePair, NetworkBinding, ServiceField, Task, TransportProtocol,
+};
 use aws_smithy_mocks::mock;
 
 use super::account::{AccountState, Answer, Condition, Pending, Shared, answer, aws_error};
@@ -203,6 +206,22 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
                         .last_status("RUNNING")
                         .desired_status("RUNNING")
                         .set_task_definition_arn(st.services[&t.service].task_definition.clone());
+                    if let Some(i) = &t.instance {
+                        // Bridge/host mode: the instance and the host port the container is bound to.
+                        task = task.container_instance_arn(&i.container_instance_arn).containers(
+                            Container::builder()
+                                .name(st.services[&t.service].load_balancers.first().and_then(|l| l.container_name.clone()).unwrap_or_default())
+                                .last_status("RUNNING")
+                                .network_bindings(
+                                    NetworkBinding::builder()
+                                        .container_port(i.container_port)
+                                        .host_port(i.host_port)
+                                        .protocol(TransportProtocol::Tcp)
+                                        .build(),
+                                )
+                                .build(),
+                        );
+                    }
                     if let Some(ip) = &t.ip {
                         task = task.attachments(
                             Attachment::builder()
@@ -220,5 +239,25 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         Ok(out.build())
     });
 
-    vec![describe, list, create, delete, describe_td, list_tasks, describe_tasks]
+    let describe_instances = answer(acct, "DescribeContainerInstances", mock!(Client::describe_container_instances), |st, input| {
+        if !cluster_matches(st, input.cluster()) {
+            return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+        }
+        let known: Vec<(String, String)> =
+            st.tasks().into_iter().filter_map(|t| t.instance).map(|i| (i.container_instance_arn, i.ec2_instance_id)).collect();
+        let mut out = DescribeContainerInstancesOutput::builder();
+        for arn in input.container_instances() {
+            match known.iter().find(|(a, _)| a == arn) {
+                Some((a, ec2)) => {
+                    out = out.container_instances(
+                        ContainerInstance::builder().container_instance_arn(a).ec2_instance_id(ec2).status("ACTIVE").agent_connected(true).build(),
+                    );
+                }
+                None => out = out.failures(Failure::builder().arn(arn).reason("MISSING").build()),
+            }
+        }
+        Ok(out.build())
+    });
+
+    vec![describe, list, create, delete, describe_td, list_tasks, describe_tasks, describe_instances]
 }

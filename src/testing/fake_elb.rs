@@ -267,6 +267,10 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
             if let Some(ip) = t.ip {
                 registered.push((ip, entry.container_port.unwrap_or_default(), t.service.clone()));
             }
+            // bridge/host tasks: instance targets, registered by instance id and host port.
+            if let Some(i) = t.instance {
+                registered.push((i.ec2_instance_id, i.host_port, t.service.clone()));
+            }
         }
         let mut out = DescribeTargetHealthOutput::builder();
         let asked: Vec<(String, Option<i32>)> =

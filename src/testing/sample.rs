@@ -241,11 +241,12 @@ pub fn task_definition() -> TaskDefinitionInfo {
         network_mode: Some(s("awsvpc")),
         requires_compatibilities: vec![s("FARGATE")],
         containers: vec![
-            ContainerInfo { name: s("web"), image: Some(s(WEB_IMAGE)), ports: vec![80] },
+            ContainerInfo { name: s("web"), image: Some(s(WEB_IMAGE)), ports: vec![80], ..Default::default() },
             ContainerInfo {
                 name: s("log_router"),
                 image: Some(s("public.ecr.aws/aws-observability/aws-for-fluent-bit:stable")),
                 ports: vec![],
+                ..Default::default()
             },
         ],
     }

@@ -114,6 +114,10 @@ pub struct DeploymentScript {
     pub statuses: Vec<String>,
     /// For a `Failed` end: CodeDeploy's error code and message.
     pub error: Option<(String, String)>,
+    /// From this GetDeployment on (0 = the first), production traffic is fully on the
+    /// replacement task set (the ECS target's `AllowTraffic` succeeded, green weight 100);
+    /// `None`: only once the deployment succeeded.
+    pub traffic_shifted_from: Option<usize>,
 }
 
 impl Default for DeploymentScript {
@@ -126,7 +130,7 @@ impl Default for DeploymentScript {
 impl DeploymentScript {
     /// These statuses, one per GetDeployment.
     pub fn statuses(statuses: &[&str]) -> Self {
-        Self { statuses: statuses.iter().map(|s| (*s).to_owned()).collect(), error: None }
+        Self { statuses: statuses.iter().map(|s| (*s).to_owned()).collect(), error: None, traffic_shifted_from: None }
     }
 }
 
@@ -193,6 +197,16 @@ impl Scenario {
         self.task_definition.requires_compatibilities = vec!["EC2".into()];
         for tg in &mut self.target_groups {
             tg.target_type = Some("instance".into());
+        }
+        self
+    }
+
+    /// With [`on_ec2`](Self::on_ec2): the load-balanced container port is bound to the same
+    /// static host port (`80:80` instead of a dynamic host port), so two tasks of it cannot run
+    /// on one instance (the parallel cutovers are refused).
+    pub fn with_static_host_ports(mut self) -> Self {
+        for c in &mut self.task_definition.containers {
+            c.static_host_ports = c.ports.iter().map(|p| (*p, *p)).collect();
         }
         self
     }
@@ -342,13 +356,23 @@ impl Scenario {
         self.deployments = DeploymentScript {
             statuses: vec!["Created".into(), "InProgress".into(), "Failed".into()],
             error: Some((code.to_owned(), message.to_owned())),
+            traffic_shifted_from: None,
         };
         self
     }
 
-    /// Deployments progress through `statuses` (e.g. never past `InProgress`).
+    /// Deployments progress through `statuses` (e.g. never past `InProgress`). A `Ready` holds
+    /// a deployment of a group with a ready wait (`STOP_DEPLOYMENT`) until `ContinueDeployment`.
     pub fn deployments_progress(mut self, statuses: &[&str]) -> Self {
-        self.deployments = DeploymentScript::statuses(statuses);
+        self.deployments.statuses = statuses.iter().map(|s| (*s).to_owned()).collect();
+        self
+    }
+
+    /// Production traffic of a deployment is fully shifted to the replacement task set from its
+    /// `poll`-th GetDeployment on (0 = the first), e.g. while it stays `InProgress` through the
+    /// blue termination wait.
+    pub fn deployments_shift_traffic_at(mut self, poll: usize) -> Self {
+        self.deployments.traffic_shifted_from = Some(poll);
         self
     }
 

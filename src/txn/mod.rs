@@ -500,7 +500,8 @@ async fn compensate(
     let carry = carry.or_else(|| journal::last_carry_over(&records));
     journal.append(Entry::RollbackStarted { reason: reason.to_owned(), carry_over: carry.clone() })?;
     let carry = carry.unwrap_or_default();
-    let cx = UndoContext { aws, plan, opts: opts.waits() };
+    let waits = waits_for(plan, opts.waits());
+    let cx = UndoContext { aws, plan, opts: &waits };
     let cancel = opts.cancel_token();
     let stopped = || Error::Cancelled(Cancelled::new("rollback", true));
     let mut report = RollbackReport::default();
@@ -574,6 +575,25 @@ async fn run_one(cx: StepContext<'_>, step: &dyn Step, action: Action) -> StepRe
     }
 }
 
+/// The waits of a run of `plan`: an explicit drain timeout stays; otherwise the migration's,
+/// else the one the plan derived from the deregistration delay (never shorter than
+/// `service_wait`'s deadline).
+fn waits_for(plan: &Plan, waits: &crate::wait::Waits) -> crate::wait::Waits {
+    use std::time::Duration;
+    let explicit = waits.drain_timeout.or_else(|| plan.migration.as_ref()?.drain_timeout().map(|d| d.duration()));
+    let derived = || {
+        plan.changes.iter().find_map(|c| match &c.detail {
+            crate::plan::ChangeDetail::ServiceCutover { drain_deadline_secs, .. } => {
+                drain_deadline_secs.map(|s| Duration::from_secs(s).max(waits.service_wait.deadline))
+            }
+            _ => None,
+        })
+    };
+    let mut out = *waits;
+    out.drain_timeout = explicit.or_else(derived);
+    out
+}
+
 /// The scheduler: starts every step whose dependencies have finished, as soon as they have.
 /// After a failure it starts nothing new but lets running steps finish, so the rollback sees
 /// every effect.
@@ -586,6 +606,7 @@ async fn run_graph(
     fresh: bool,
 ) -> std::result::Result<(), (StepId, Error)> {
     let outputs = Mutex::new(BTreeMap::new());
+    let waits = waits_for(plan, opts.waits());
     let calls_in_flight = AtomicUsize::new(0);
     let cancel = opts.cancel_token();
     let mut finished: BTreeSet<StepId> = BTreeSet::new();
@@ -606,7 +627,7 @@ async fn run_graph(
                     aws,
                     journal,
                     plan,
-                    opts: opts.waits(),
+                    opts: &waits,
                     observer: opts.observer_ref(),
                     outputs: &outputs,
                     cancel,

@@ -395,7 +395,10 @@ async fn stop_on_deadline_stops_with_rollback() {
         *seen.lock().unwrap() = Some(input.clone());
         StopDeploymentOutput::builder().status(StopStatus::Pending).status_message("Stopping; rolling back").build()
     });
-    let rules = rules(Rules::of([stop]), &[InProgress], Arc::default());
+    // Production traffic is still on the original task set: the stop rolls back nothing good.
+    let not_shifted = mock!(aws_sdk_codedeploy::Client::batch_get_deployment_targets)
+        .then_output(|| target(&[("Install", LifecycleEventStatus::Succeeded), ("AllowTraffic", LifecycleEventStatus::Pending)], 0.0));
+    let rules = rules(Rules::of([stop, not_shifted]), &[InProgress], Arc::default());
     let mut opts = options();
     opts.stop_on_deadline = true;
 

@@ -67,6 +67,10 @@ async fn refused_plans_and_bad_input_exit_2_and_change_nothing() {
         (&["apply", "--yes", "--cluster", "prod", "--service", "web", "--deployment-config", "CodeDeployDefault.OneAtATime"], "not a predefined ECS config"),
         (&["apply", "--yes", "--cluster", "prod", "--service", "web.api"], "invalid service name"),
         (&["apply", "--yes", "--cluster", "prod", "--service", "web", "--cutover", "parallel"], "--new-service-name"),
+        (&["apply", "--yes", "--cluster", "prod", "--service", "web", "--drain-timeout", "0"], "drain timeout"),
+        (&["apply", "--yes", "--cluster", "prod", "--service", "web", "--drain-timeout", "172801"], "48 hours"),
+        (&["apply", "--yes", "--cluster", "prod", "--service", "web", "--drain-timeout", "ten"], "--drain-timeout"),
+        (&["rollback", "--cluster", "prod", "--service", "web", "--drain-timeout", "0"], "drain timeout"),
     ];
     for (args, needle) in cases {
         let out = migrate(&account, &dir, args);

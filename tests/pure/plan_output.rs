@@ -202,7 +202,7 @@ fn application_is_named_after_cluster_and_service() {
 fn service_cutover_recreates_the_service_under_code_deploy() {
     let p = sample_plan();
     let c = change(&p, StepId::ServiceCutover);
-    let ChangeDetail::ServiceCutover { strategy, from, to, bridge_name, dropped } = &c.detail else {
+    let ChangeDetail::ServiceCutover { strategy, from, to, bridge_name, dropped, .. } = &c.detail else {
         panic!("{:?}", c.detail)
     };
     assert_eq!(strategy, &ServiceCutover::ParallelKeepName);
