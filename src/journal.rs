@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, JournalError, Result};
-use crate::inventory::{ActionInfo, ListenerAction, ServiceDefinition, WeightedTargetGroup};
+use crate::inventory::{ActionInfo, DeploymentConfigurationDef, ListenerAction, LoadBalancerEntry, ServiceDefinition, WeightedTargetGroup};
 use crate::plan::Plan;
 use crate::spec::StepId;
 
@@ -92,6 +92,26 @@ pub enum Effect {
         /// The action before the change.
         before: ActionInfo,
     },
+    /// ECS-native target: the service's load balancer entries were replaced (the advanced
+    /// configuration added); `before` restores them.
+    ServiceLoadBalancersChanged {
+        /// Cluster.
+        cluster: String,
+        /// Service name.
+        service: String,
+        /// The entries before the change.
+        before: Vec<LoadBalancerEntry>,
+    },
+    /// ECS-native target: the service's deployment configuration was changed (the strategy);
+    /// `before` restores it, strategy `ROLLING` when it named none.
+    ServiceDeploymentConfigurationChanged {
+        /// Cluster.
+        cluster: String,
+        /// Service name.
+        service: String,
+        /// The configuration before the change.
+        before: Option<Box<DeploymentConfigurationDef>>,
+    },
     /// A change made by a user's step; its step's `undo` reads `data`.
     Custom {
         /// One line for reports ("DNS record web.example.com").
@@ -124,6 +144,10 @@ impl Effect {
             Effect::ServiceDeleted { cluster, definition } => format!("ECS service {cluster}/{} (deleted)", definition.name),
             Effect::PipelineActionReplaced { pipeline, stage, before } => {
                 format!("pipeline {pipeline} action {stage}/{}", before.name)
+            }
+            Effect::ServiceLoadBalancersChanged { cluster, service, .. } => format!("load balancers of ECS service {cluster}/{service}"),
+            Effect::ServiceDeploymentConfigurationChanged { cluster, service, .. } => {
+                format!("deployment configuration of ECS service {cluster}/{service}")
             }
             Effect::Custom { what, .. } => what.clone(),
         }
@@ -590,6 +614,7 @@ mod tests {
             warnings: vec![],
             migration: None,
             built_in_steps: vec![],
+            target: Default::default(),
         };
         assert_eq!(status(&j.records().unwrap()), JournalStatus::Empty);
         j.append(Entry::Begin { plan: Box::new(plan), run: None }).unwrap();

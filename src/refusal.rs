@@ -83,6 +83,11 @@ pub enum RefusalKind {
     /// The role uses `AWSCodeDeployRoleForECSLimited`, which lets CodeDeploy pass only roles
     /// named `ecsTaskExecutionRole` / `ECSTaskExecution*`, and the task definition names another.
     LimitedPolicyPassRole,
+    /// ECS-native blue/green: the production listener's default actions mix the forward with
+    /// a redirect, fixed-response or authenticate action, which fails ECS-native deployments.
+    NativeMixedActions,
+    /// ECS-native blue/green: the strategy's settings are outside the documented ranges.
+    InvalidNativeStrategy,
 }
 
 /// One reason the plan was refused, with the fix.

@@ -7,6 +7,8 @@ pub(crate) mod application;
 pub(crate) mod deployment_group;
 pub(crate) mod ecs_service;
 pub(crate) mod green_target_group;
+pub(crate) mod native_load_balancer;
+pub(crate) mod native_strategy;
 pub(crate) mod pipeline;
 pub(crate) mod service_cutover;
 pub(crate) mod service_role;
@@ -34,6 +36,8 @@ pub(crate) fn build(change: &Change, registry: &StepRegistry) -> Result<Box<dyn 
         ChangeDetail::DeploymentGroup(_) => Box::new(deployment_group::DeploymentGroupStep(c)),
         ChangeDetail::ServiceCutover { .. } => Box::new(service_cutover::ServiceCutoverStep(c)),
         ChangeDetail::PipelineDeployAction { .. } => Box::new(pipeline::PipelineStep(c)),
+        ChangeDetail::NativeLoadBalancer(_) => Box::new(native_load_balancer::NativeLoadBalancerStep(c)),
+        ChangeDetail::NativeStrategy { .. } => Box::new(native_strategy::NativeStrategyStep(c)),
         ChangeDetail::Custom(custom) => {
             let step = registry.build(custom)?;
             if step.id() != change.step {
@@ -110,6 +114,12 @@ pub(crate) async fn undo(cx: &UndoContext<'_>, effect: &Effect, confirmed: bool)
         }
         Effect::ServiceDeleted { cluster, definition } => ecs_service::undo_delete(aws, cluster, definition, opts).await,
         Effect::PipelineActionReplaced { pipeline, stage, before } => pipeline::undo(aws, pipeline, stage, before).await,
+        Effect::ServiceLoadBalancersChanged { cluster, service, before } => {
+            native_load_balancer::undo(aws, cluster, service, before, opts).await
+        }
+        Effect::ServiceDeploymentConfigurationChanged { cluster, service, before } => {
+            native_strategy::undo(aws, cluster, service, before.as_deref()).await
+        }
         Effect::Custom { what, .. } => Err(Error::custom(format!("{what} was journaled by a user's step, not a built-in one"))),
     }
 }
@@ -149,6 +159,12 @@ pub(crate) fn manual_removal(effect: &Effect) -> String {
         Effect::PipelineActionReplaced { pipeline, stage, before } => format!(
             "restore action {stage}/{} of pipeline {pipeline} to provider {} (ecs-bluegreen rollback retries this)",
             before.name, before.provider
+        ),
+        Effect::ServiceLoadBalancersChanged { cluster, service, .. } => format!(
+            "aws ecs update-service --cluster {cluster} --service {service} --load-balancers <the entries journaled as `before`, without advancedConfiguration>"
+        ),
+        Effect::ServiceDeploymentConfigurationChanged { cluster, service, .. } => format!(
+            "aws ecs update-service --cluster {cluster} --service {service} --deployment-configuration strategy=ROLLING,<the rest journaled as `before`>"
         ),
         Effect::Custom { what, .. } => format!("undo by hand: {what}"),
     }

@@ -173,7 +173,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         };
         // Only the default rule: the fake's listeners have no path or host rules.
         let default = ElbRule::builder()
-            .rule_arn(format!("{}/default", l.arn.replace(":listener/", ":listener-rule/")))
+            .rule_arn(super::sample::default_rule_of(&l.arn))
             .priority("default")
             .is_default(true)
             .set_actions(listener_to_sdk(l, "").default_actions.clone())

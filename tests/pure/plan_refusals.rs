@@ -246,6 +246,7 @@ fn classic_load_balancer_is_refused() {
         load_balancer_name: Some("web-elb".to_owned()),
         container_name: Some("web".to_owned()),
         container_port: Some(80),
+        advanced_configuration: None,
     }];
     inv.blue_target_group = None;
     inv.load_balancer = None;
@@ -263,6 +264,7 @@ fn several_target_groups_are_refused() {
         load_balancer_name: None,
         container_name: Some("web".to_owned()),
         container_port: Some(80),
+        advanced_configuration: None,
     };
     svc(&mut inv).load_balancers.push(second);
     let err = refused(&sample::migration(), &inv);
