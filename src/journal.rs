@@ -101,6 +101,12 @@ pub enum Effect {
         service: String,
         /// The entries before the change.
         before: Vec<LoadBalancerEntry>,
+        /// The production listener, whose weights ECS's deployments swing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        production_listener_arn: Option<String>,
+        /// Its default actions before the migration, restored after the entries.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        production_actions: Vec<ListenerAction>,
     },
     /// ECS-native target: the service's deployment configuration was changed (the strategy);
     /// `before` restores it, strategy `ROLLING` when it named none.

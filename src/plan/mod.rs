@@ -174,6 +174,11 @@ pub struct NativeLoadBalancerValues {
     pub network: bool,
     /// The test listener's port, when test traffic has its own listener.
     pub test_listener_port: Option<u16>,
+    /// The production listener, and its default actions before the migration: ECS's own
+    /// deployments swing its weights, so undo puts them back once the service is on blue again.
+    pub production_listener_arn: String,
+    /// Its default actions now.
+    pub production_actions: Vec<crate::inventory::ListenerAction>,
 }
 
 /// The planned change of a user's step: its registered kind, the line the plan shows, and the

@@ -319,6 +319,8 @@ pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> 
             load_balancer_arn: lb.arn.clone(),
             network,
             test_listener_port: migration.test_listener_port().map(|p| p.get()),
+            production_listener_arn: prod.arn.clone(),
+            production_actions: prod.default_actions.clone(),
         })),
     };
 

@@ -114,8 +114,12 @@ pub(crate) async fn undo(cx: &UndoContext<'_>, effect: &Effect, confirmed: bool)
         }
         Effect::ServiceDeleted { cluster, definition } => ecs_service::undo_delete(aws, cluster, definition, opts).await,
         Effect::PipelineActionReplaced { pipeline, stage, before } => pipeline::undo(aws, pipeline, stage, before).await,
-        Effect::ServiceLoadBalancersChanged { cluster, service, before } => {
-            native_load_balancer::undo(aws, cluster, service, before, opts).await
+        Effect::ServiceLoadBalancersChanged { cluster, service, before, production_listener_arn, production_actions } => {
+            native_load_balancer::undo(aws, cluster, service, before, opts).await?;
+            match production_listener_arn {
+                Some(arn) if !production_actions.is_empty() => native_load_balancer::undo_swing(aws, arn, production_actions).await,
+                _ => Ok(()),
+            }
         }
         Effect::ServiceDeploymentConfigurationChanged { cluster, service, before } => {
             native_strategy::undo(aws, cluster, service, before.as_deref()).await

@@ -132,7 +132,13 @@ pub(crate) async fn apply(cx: &Ctx<'_>, v: &NativeLoadBalancerValues) -> Result<
     }
     // The journal keeps the entries as they were, so undo restores them exactly.
     let before = if cx.is_resumed() { v.before.clone() } else { live.load_balancers.clone() };
-    let intent = Effect::ServiceLoadBalancersChanged { cluster: v.cluster.clone(), service: v.service.clone(), before };
+    let intent = Effect::ServiceLoadBalancersChanged {
+        cluster: v.cluster.clone(),
+        service: v.service.clone(),
+        before,
+        production_listener_arn: Some(v.production_listener_arn.clone()),
+        production_actions: v.production_actions.clone(),
+    };
     cx.mutate(
         intent,
         wait::retry(
@@ -162,6 +168,23 @@ pub(crate) async fn undo(aws: &AwsClients, cluster: &str, service: &str, before:
         Err(Error::Aws(e)) if matches!(e.code(), Some("ServiceNotFoundException" | "ServiceNotActiveException")) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// Puts the production listener's default actions back as they were before the migration when
+/// ECS's blue/green deployments moved its weights (they send production traffic to whichever
+/// group the last deployment filled). Runs after the service is back on the blue group alone.
+pub(crate) async fn undo_swing(aws: &AwsClients, listener_arn: &str, before: &[crate::inventory::ListenerAction]) -> Result<()> {
+    let out = match aws.elbv2.describe_listeners().listener_arns(listener_arn).send().await {
+        Ok(out) => out,
+        Err(e) if super::has_code(&e, &["ListenerNotFound"]) => return Ok(()),
+        Err(e) => return Err(e).ctx("DescribeListeners", listener_arn),
+    };
+    let now: Vec<crate::inventory::ListenerAction> =
+        out.listeners().first().map(|l| l.default_actions().iter().map(crate::convert::action_from_sdk).collect()).unwrap_or_default();
+    if now.as_slice() == before {
+        return Ok(());
+    }
+    super::test_listener::undo_actions(aws, listener_arn, before).await
 }
 
 /// The built-in step: its planned change.
