@@ -230,7 +230,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         let Some(svc) = st.services.get_mut(&name).filter(|s| s.status == "ACTIVE") else {
             return Err(aws_error("ServiceNotActiveException", "Service was not ACTIVE."));
         };
-        if svc.deployment_controller != "ECS" && (input.load_balancers().len() > 0 || input.deployment_configuration().is_some()) {
+        if svc.deployment_controller != "ECS" && (!input.load_balancers().is_empty() || input.deployment_configuration().is_some()) {
             return Err(aws_error("InvalidParameterException", "Unable to update the service: it is not on the ECS deployment controller."));
         }
         let mut changed = Vec::new();
