@@ -16,7 +16,10 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use ecs_bluegreen::spec::{DeploymentConfig, DrainTimeout, Migration, PipelineDeployStage, PipelineName, Port, ServiceCutover, ServiceName, Target};
+use ecs_bluegreen::spec::{
+    BakeTime, DeploymentConfig, DrainTimeout, Migration, NativeDeployment, NativeStrategy, PipelineDeployStage, PipelineName, Port,
+    RoleArn, ServiceCutover, ServiceName, Target,
+};
 use ecs_bluegreen::txn::journal::{self, JournalStatus};
 use ecs_bluegreen::txn::{Event, EventKind, Outcome};
 use ecs_bluegreen::deploy::{DEPLOYMENT_WAIT, DeployEvent, DeployOptions, DeployRequest, DeploymentOutcome};
@@ -178,6 +181,35 @@ struct Opts {
     /// Ready and says so (exit 1).
     #[arg(long = "continue", global = true)]
     continue_ready: bool,
+    /// --target ecs-native: the deployment strategy.
+    #[arg(long, global = true, value_enum, default_value = "blue-green")]
+    strategy: StrategyArg,
+    /// --target ecs-native: minutes both revisions are kept after the production shift (0-1440, default 5).
+    #[arg(long, global = true, value_name = "MINUTES")]
+    bake_time: Option<u32>,
+    /// --strategy linear: percent of traffic moved per step (3-100, default 10).
+    #[arg(long, global = true, value_name = "PCT")]
+    linear_step: Option<f64>,
+    /// --strategy linear: minutes between steps (0-1440, default 6).
+    #[arg(long, global = true, value_name = "MINUTES")]
+    linear_interval: Option<u32>,
+    /// --strategy canary: percent of traffic moved first (0.1-100, default 5).
+    #[arg(long, global = true, value_name = "PCT")]
+    canary_percent: Option<f64>,
+    /// --strategy canary: minutes before the rest moves (0-1440, default 10).
+    #[arg(long, global = true, value_name = "MINUTES")]
+    canary_interval: Option<u32>,
+    /// --target ecs-native: an existing ECS infrastructure role for load balancers, used as it is.
+    #[arg(long, global = true, value_name = "ARN")]
+    infrastructure_role_arn: Option<String>,
+}
+
+/// The ECS-native deployment strategy.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StrategyArg {
+    BlueGreen,
+    Linear,
+    Canary,
 }
 
 /// A failure with its exit code.
@@ -268,7 +300,21 @@ fn migration(opts: &Opts) -> Result<Migration, Failure> {
         .map(|p| PipelineName::new(p).map(PipelineDeployStage::named))
         .transpose()
         .map_err(invalid)?;
-    Ok(builder.test_listener_port_opt(test_port).pipeline_opt(pipeline).drain_timeout_opt(drain_timeout(opts)?).build())
+    let strategy = match opts.strategy {
+        StrategyArg::BlueGreen => NativeStrategy::BlueGreen,
+        StrategyArg::Linear => {
+            NativeStrategy::linear(opts.linear_step.unwrap_or(10.0), opts.linear_interval.unwrap_or(6)).map_err(invalid)?
+        }
+        StrategyArg::Canary => {
+            NativeStrategy::canary(opts.canary_percent.unwrap_or(5.0), opts.canary_interval.unwrap_or(10)).map_err(invalid)?
+        }
+    };
+    let native = NativeDeployment::builder()
+        .strategy(strategy)
+        .bake_time_opt(opts.bake_time.map(BakeTime::minutes).transpose().map_err(invalid)?)
+        .infrastructure_role_arn_opt(opts.infrastructure_role_arn.as_deref().map(RoleArn::new).transpose().map_err(invalid)?)
+        .build();
+    Ok(builder.test_listener_port_opt(test_port).pipeline_opt(pipeline).drain_timeout_opt(drain_timeout(opts)?).native(native).build())
 }
 
 /// `--drain-timeout`, validated (exit 2 when out of range).

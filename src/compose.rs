@@ -45,7 +45,8 @@ impl std::fmt::Debug for Transaction {
 impl Transaction {
     /// Every built-in step of `migration`, and no users' steps yet.
     pub fn new(migration: Migration) -> Self {
-        Self { migration, built_in: StepId::BUILT_IN.to_vec(), custom: Vec::new() }
+        let built_in = StepId::built_in_for(migration.target()).to_vec();
+        Self { migration, built_in, custom: Vec::new() }
     }
 
     /// Only these built-in steps (a partial migration). Ids that are not built-in are refused

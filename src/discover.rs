@@ -22,11 +22,17 @@ use crate::AwsClients;
 
 /// Reads everything the plan needs about `migration`'s service. Makes no mutating call.
 pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Inventory> {
-    let role_name = migration.role_spec()?.role_name().clone();
+    let native = migration.target() == crate::spec::Target::EcsNative;
+    // The role under the planned name: the ECS infrastructure role for the ECS-native target.
+    let role_name = if native { migration.infrastructure_role_name()? } else { migration.role_spec()?.role_name().clone() };
     let app_name = migration.application_spec()?.application_name().clone();
     let dg_name = migration.deployment_group_spec()?.deployment_group_name().clone();
     let pipeline_name = migration.pipeline().map(|p| p.pipeline_name().clone());
-    let adopt_role = migration.role_spec()?.existing_role_arn().is_some();
+    let adopt_role = if native {
+        migration.native().infrastructure_role_arn().is_some()
+    } else {
+        migration.role_spec()?.existing_role_arn().is_some()
+    };
 
     let cutover_name = match migration.cutover() {
         crate::spec::ServiceCutover::Parallel { new_name } => Some(new_name.as_str().to_owned()),
@@ -331,14 +337,16 @@ async fn describe_load_balancer(aws: &AwsClients, lb_arn: &str, blue_arn: &str) 
     let rules = try_join_all(listeners.listeners().iter().map(|l| async move {
         let arn = l.listener_arn().unwrap_or_default();
         let out = aws.elbv2.describe_rules().listener_arn(arn).send().await.ctx("DescribeRules", arn)?;
-        Ok::<_, Error>(
+        let default_rule = out.rules().iter().find(|r| r.is_default() == Some(true)).and_then(|r| r.rule_arn()).map(str::to_owned);
+        Ok::<_, Error>((
             out.rules()
                 .iter()
                 .filter(|r| !r.is_default().unwrap_or(false))
                 .filter(|r| forward_targets(r.actions()).iter().any(|t| t.target_group_arn == blue_arn))
                 .filter_map(|r| r.rule_arn().map(str::to_owned))
                 .collect::<Vec<_>>(),
-        )
+            default_rule,
+        ))
     }));
     let (rules, mut tags) = futures::try_join!(rules, async {
         if arns.is_empty() { Ok(BTreeMap::new()) } else { elb_tags(aws, &arns).await }
@@ -347,9 +355,9 @@ async fn describe_load_balancer(aws: &AwsClients, lb_arn: &str, blue_arn: &str) 
         .listeners()
         .iter()
         .zip(rules)
-        .map(|(l, rules_to_blue)| {
+        .map(|(l, (rules_to_blue, default_rule))| {
             let tags = tags.remove(l.listener_arn().unwrap_or_default()).unwrap_or_default();
-            convert::listener_from_sdk(l, rules_to_blue, tags)
+            convert::listener_from_sdk(l, rules_to_blue, default_rule, tags)
         })
         .collect();
     Ok(Some(convert::load_balancer_from_sdk(lb, listeners)))

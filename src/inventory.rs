@@ -211,6 +211,22 @@ pub struct LoadBalancerEntry {
     pub container_name: Option<String>,
     /// Its port.
     pub container_port: Option<i32>,
+    /// ECS-native blue/green settings of the entry (`advancedConfiguration`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced_configuration: Option<AdvancedConfigurationDef>,
+}
+
+/// A load balancer entry's `advancedConfiguration`: what ECS-native blue/green shifts traffic with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdvancedConfigurationDef {
+    /// The second (green) target group.
+    pub alternate_target_group_arn: Option<String>,
+    /// The production listener rule (ALB: a rule ARN; NLB: the listener ARN).
+    pub production_listener_rule: Option<String>,
+    /// The test listener rule, if any.
+    pub test_listener_rule: Option<String>,
+    /// The infrastructure role ECS uses to change the rules.
+    pub role_arn: Option<String>,
 }
 
 /// One Cloud Map registry entry.
@@ -269,6 +285,21 @@ pub struct DeploymentConfigurationDef {
     /// `ROLLING`, `BLUE_GREEN`, `LINEAR`, `CANARY` (absent means rolling).
     pub strategy: Option<String>,
     /// Bake time of ECS-native blue/green.
+    pub bake_time_in_minutes: Option<i32>,
+    /// `linearConfiguration` of the LINEAR strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<TrafficShiftDef>,
+    /// `canaryConfiguration` of the CANARY strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<TrafficShiftDef>,
+}
+
+/// A LINEAR step or a CANARY first shift: how much traffic, and how long to wait after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrafficShiftDef {
+    /// `stepPercent` / `canaryPercent`.
+    pub percent: Option<crate::spec::Percent>,
+    /// `stepBakeTimeInMinutes` / `canaryBakeTimeInMinutes`.
     pub bake_time_in_minutes: Option<i32>,
 }
 
@@ -386,6 +417,10 @@ pub struct ListenerInfo {
     pub tls: Option<ListenerTls>,
     /// Non-default rules that forward to the blue target group.
     pub rules_to_blue: Vec<String>,
+    /// The ARN of the listener's default rule (DescribeRules `IsDefault`): what ECS-native
+    /// blue/green names as an ALB's production or test listener rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_rule_arn: Option<String>,
     /// Tags (used to recognise a listener this tool created).
     pub tags: Tags,
 }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, JournalError, Result};
-use crate::inventory::{ActionInfo, ListenerAction, ServiceDefinition, WeightedTargetGroup};
+use crate::inventory::{ActionInfo, DeploymentConfigurationDef, ListenerAction, LoadBalancerEntry, ServiceDefinition, WeightedTargetGroup};
 use crate::plan::Plan;
 use crate::spec::StepId;
 
@@ -108,6 +108,32 @@ pub enum Effect {
         /// The action before the change.
         before: ActionInfo,
     },
+    /// ECS-native target: the service's load balancer entries were replaced (the advanced
+    /// configuration added); `before` restores them.
+    ServiceLoadBalancersChanged {
+        /// Cluster.
+        cluster: String,
+        /// Service name.
+        service: String,
+        /// The entries before the change.
+        before: Vec<LoadBalancerEntry>,
+        /// The production listener, whose weights ECS's deployments swing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        production_listener_arn: Option<String>,
+        /// Its default actions before the migration, restored after the entries.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        production_actions: Vec<ListenerAction>,
+    },
+    /// ECS-native target: the service's deployment configuration was changed (the strategy);
+    /// `before` restores it, strategy `ROLLING` when it named none.
+    ServiceDeploymentConfigurationChanged {
+        /// Cluster.
+        cluster: String,
+        /// Service name.
+        service: String,
+        /// The configuration before the change.
+        before: Option<Box<DeploymentConfigurationDef>>,
+    },
     /// A change made by a user's step; its step's `undo` reads `data`.
     Custom {
         /// One line for reports ("DNS record web.example.com").
@@ -143,6 +169,10 @@ impl Effect {
             }
             Effect::ScalingRegistered { cluster, service, .. } => format!("auto scaling of ECS service {cluster}/{service}"),
             Effect::AlarmActionsChanged { before } => format!("actions of CloudWatch alarm {}", before.name),
+            Effect::ServiceLoadBalancersChanged { cluster, service, .. } => format!("load balancers of ECS service {cluster}/{service}"),
+            Effect::ServiceDeploymentConfigurationChanged { cluster, service, .. } => {
+                format!("deployment configuration of ECS service {cluster}/{service}")
+            }
             Effect::Custom { what, .. } => what.clone(),
         }
     }
@@ -608,6 +638,7 @@ mod tests {
             warnings: vec![],
             migration: None,
             built_in_steps: vec![],
+            target: Default::default(),
         };
         assert_eq!(status(&j.records().unwrap()), JournalStatus::Empty);
         j.append(Entry::Begin { plan: Box::new(plan), run: None }).unwrap();

@@ -90,6 +90,11 @@ pub enum RefusalKind {
     /// service's tasks cannot run next to the original's, so the parallel cutover strategies
     /// cannot serve from both at once (`recreate` can).
     StaticHostPorts,
+    /// ECS-native blue/green: the production listener's default actions mix the forward with
+    /// a redirect, fixed-response or authenticate action, which fails ECS-native deployments.
+    NativeMixedActions,
+    /// ECS-native blue/green: the strategy's settings are outside the documented ranges.
+    InvalidNativeStrategy,
 }
 
 /// One reason the plan was refused, with the fix.

@@ -351,4 +351,6 @@ pub mod outputs {
     pub const TEST_LISTENER_ARN: &str = "test-listener.arn";
     /// ARN of the CodeDeploy service role.
     pub const SERVICE_ROLE_ARN: &str = "service-role.arn";
+    /// ARN of the ECS infrastructure role (ECS-native target).
+    pub const INFRASTRUCTURE_ROLE_ARN: &str = "infrastructure-role.arn";
 }

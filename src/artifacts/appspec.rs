@@ -164,6 +164,7 @@ impl AppSpec {
     ///         load_balancer_name: None,
     ///         container_name: Some("web".into()),
     ///         container_port: Some(8080),
+    ///         advanced_configuration: None,
     ///     }],
     ///     ..Default::default()
     /// };
@@ -218,6 +219,7 @@ impl AppSpec {
     ///         load_balancer_name: None,
     ///         container_name: Some("web".into()),
     ///         container_port: Some(80),
+    ///         advanced_configuration: None,
     ///     }],
     ///     ..Default::default()
     /// };
@@ -308,6 +310,7 @@ mod tests {
                 load_balancer_name: None,
                 container_name: Some("web".into()),
                 container_port: Some(80),
+                advanced_configuration: None,
             }],
             platform_version: Some("1.4.0".into()),
             network_configuration: Some(AwsVpcConfiguration {

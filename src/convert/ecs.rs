@@ -6,7 +6,7 @@ use super::{pairs, text};
 #[cfg(feature = "test-util")]
 use super::sdk_enum;
 use crate::inventory::{
-    AwsVpcConfiguration, CapacityProviderItem, ContainerInfo, DeploymentAlarmsDef, DeploymentConfigurationDef, DeploymentSummary,
+    AdvancedConfigurationDef, TrafficShiftDef, AwsVpcConfiguration, CapacityProviderItem, ContainerInfo, DeploymentAlarmsDef, DeploymentConfigurationDef, DeploymentSummary,
     LoadBalancerEntry, PlacementConstraintDef, PlacementStrategyDef, ServiceDefinition, ServiceRegistryEntry, TaskDefinitionInfo,
 };
 
@@ -53,6 +53,7 @@ pub(crate) fn service_from_sdk(s: &ecs::Service) -> ServiceDefinition {
                 load_balancer_name: l.load_balancer_name().map(str::to_owned),
                 container_name: l.container_name().map(str::to_owned),
                 container_port: l.container_port(),
+                advanced_configuration: l.advanced_configuration().map(advanced_from_sdk),
             })
             .collect(),
         service_registries: s
@@ -93,6 +94,14 @@ pub(crate) fn service_from_sdk(s: &ecs::Service) -> ServiceDefinition {
             }),
             strategy: text(c.strategy()),
             bake_time_in_minutes: c.bake_time_in_minutes(),
+            linear: c.linear_configuration().map(|l| TrafficShiftDef {
+                percent: l.step_percent().and_then(|p| crate::spec::Percent::new(p).ok()),
+                bake_time_in_minutes: l.step_bake_time_in_minutes(),
+            }),
+            canary: c.canary_configuration().map(|l| TrafficShiftDef {
+                percent: l.canary_percent().and_then(|p| crate::spec::Percent::new(p).ok()),
+                bake_time_in_minutes: l.canary_bake_time_in_minutes(),
+            }),
         }),
         tags: pairs(s.tags(), |t| (t.key(), t.value())),
         enable_ecs_managed_tags: s.enable_ecs_managed_tags(),
@@ -104,6 +113,70 @@ pub(crate) fn service_from_sdk(s: &ecs::Service) -> ServiceDefinition {
         task_set_count: s.task_sets().len(),
         scaling: None,
     }
+}
+
+/// A load balancer entry's `advancedConfiguration`.
+pub(crate) fn advanced_from_sdk(a: &ecs::AdvancedConfiguration) -> AdvancedConfigurationDef {
+    AdvancedConfigurationDef {
+        alternate_target_group_arn: a.alternate_target_group_arn().map(str::to_owned),
+        production_listener_rule: a.production_listener_rule().map(str::to_owned),
+        test_listener_rule: a.test_listener_rule().map(str::to_owned),
+        role_arn: a.role_arn().map(str::to_owned),
+    }
+}
+
+/// The SDK `advancedConfiguration` for `a`.
+pub(crate) fn advanced_to_sdk(a: &AdvancedConfigurationDef) -> ecs::AdvancedConfiguration {
+    ecs::AdvancedConfiguration::builder()
+        .set_alternate_target_group_arn(a.alternate_target_group_arn.clone())
+        .set_production_listener_rule(a.production_listener_rule.clone())
+        .set_test_listener_rule(a.test_listener_rule.clone())
+        .set_role_arn(a.role_arn.clone())
+        .build()
+}
+
+/// The SDK load balancer entry for `l` (with its advanced configuration, if any).
+pub(crate) fn lb_entry_to_sdk(l: &LoadBalancerEntry) -> ecs::LoadBalancer {
+    ecs::LoadBalancer::builder()
+        .set_target_group_arn(l.target_group_arn.clone())
+        .set_load_balancer_name(l.load_balancer_name.clone())
+        .set_container_name(l.container_name.clone())
+        .set_container_port(l.container_port)
+        .set_advanced_configuration(l.advanced_configuration.as_ref().map(advanced_to_sdk))
+        .build()
+}
+
+/// The SDK deployment configuration for `c` (what UpdateService sends and DescribeServices answers).
+pub(crate) fn deployment_configuration_to_sdk(c: &DeploymentConfigurationDef) -> ecs::DeploymentConfiguration {
+    ecs::DeploymentConfiguration::builder()
+        .set_maximum_percent(c.maximum_percent)
+        .set_minimum_healthy_percent(c.minimum_healthy_percent)
+        .set_deployment_circuit_breaker(
+            c.circuit_breaker.map(|(e, r)| ecs::DeploymentCircuitBreaker::builder().enable(e).rollback(r).build()),
+        )
+        .set_alarms(c.alarms.as_ref().and_then(|a| {
+            ecs::DeploymentAlarms::builder()
+                .set_alarm_names(Some(a.alarm_names.clone()))
+                .enable(a.enable)
+                .rollback(a.rollback)
+                .build()
+                .ok()
+        }))
+        .set_strategy(c.strategy.as_deref().map(ecs::DeploymentStrategy::from))
+        .set_bake_time_in_minutes(c.bake_time_in_minutes)
+        .set_linear_configuration(c.linear.as_ref().map(|l| {
+            ecs::LinearConfiguration::builder()
+                .set_step_percent(l.percent.map(f64::from))
+                .set_step_bake_time_in_minutes(l.bake_time_in_minutes)
+                .build()
+        }))
+        .set_canary_configuration(c.canary.as_ref().map(|l| {
+            ecs::CanaryConfiguration::builder()
+                .set_canary_percent(l.percent.map(f64::from))
+                .set_canary_bake_time_in_minutes(l.bake_time_in_minutes)
+                .build()
+        }))
+        .build()
 }
 
 /// The task definition as DescribeTaskDefinition reports it; `asked` is the ARN when the
@@ -144,25 +217,7 @@ pub(crate) fn task_definition_from_sdk(td: &ecs::TaskDefinition, asked: &str) ->
 /// The SDK service DescribeServices answers for `s` (the inverse of [`service_from_sdk`]).
 #[cfg(feature = "test-util")]
 pub(crate) fn service_to_sdk(s: &ServiceDefinition) -> ecs::Service {
-    let dc = s.deployment_configuration.as_ref().map(|c| {
-        ecs::DeploymentConfiguration::builder()
-            .set_maximum_percent(c.maximum_percent)
-            .set_minimum_healthy_percent(c.minimum_healthy_percent)
-            .set_deployment_circuit_breaker(
-                c.circuit_breaker.map(|(e, r)| ecs::DeploymentCircuitBreaker::builder().enable(e).rollback(r).build()),
-            )
-            .set_alarms(c.alarms.as_ref().and_then(|a| {
-                ecs::DeploymentAlarms::builder()
-                    .set_alarm_names(Some(a.alarm_names.clone()))
-                    .enable(a.enable)
-                    .rollback(a.rollback)
-                    .build()
-                    .ok()
-            }))
-            .set_strategy(sdk_enum(&c.strategy))
-            .set_bake_time_in_minutes(c.bake_time_in_minutes)
-            .build()
-    });
+    let dc = s.deployment_configuration.as_ref().map(deployment_configuration_to_sdk);
     let deployments = s
         .deployments
         .iter()
@@ -216,14 +271,7 @@ pub(crate) fn service_to_sdk(s: &ServiceDefinition) -> ecs::Service {
         .set_load_balancers(Some(
             s.load_balancers
                 .iter()
-                .map(|l| {
-                    ecs::LoadBalancer::builder()
-                        .set_target_group_arn(l.target_group_arn.clone())
-                        .set_load_balancer_name(l.load_balancer_name.clone())
-                        .set_container_name(l.container_name.clone())
-                        .set_container_port(l.container_port)
-                        .build()
-                })
+                .map(lb_entry_to_sdk)
                 .collect(),
         ))
         .set_service_registries(Some(

@@ -37,7 +37,7 @@ pub(crate) fn target_group_from_sdk(tg: &elb::TargetGroup, attributes: Tags, tag
 
 /// The listener as DescribeListeners reports it, with the rules that forward to the blue
 /// target group and its tags (read by other calls).
-pub(crate) fn listener_from_sdk(l: &elb::Listener, rules_to_blue: Vec<String>, tags: Tags) -> ListenerInfo {
+pub(crate) fn listener_from_sdk(l: &elb::Listener, rules_to_blue: Vec<String>, default_rule_arn: Option<String>, tags: Tags) -> ListenerInfo {
     ListenerInfo {
         arn: l.listener_arn().unwrap_or_default().to_owned(),
         port: l.port(),
@@ -51,6 +51,7 @@ pub(crate) fn listener_from_sdk(l: &elb::Listener, rules_to_blue: Vec<String>, t
             alpn_policy: l.alpn_policy().to_vec(),
         }),
         rules_to_blue,
+        default_rule_arn,
         tags,
     }
 }
@@ -216,7 +217,7 @@ pub(crate) fn listener_from_create(
         .set_certificates((!i.certificates().is_empty()).then(|| i.certificates().to_vec()))
         .set_alpn_policy((!i.alpn_policy().is_empty()).then(|| i.alpn_policy().to_vec()))
         .build();
-    listener_from_sdk(&l, vec![], pairs(i.tags(), |t| (t.key(), t.value())))
+    listener_from_sdk(&l, vec![], None, pairs(i.tags(), |t| (t.key(), t.value())))
 }
 
 /// The SDK load balancer for `lb`, internet-facing and active (the inverse of

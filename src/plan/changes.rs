@@ -10,7 +10,11 @@ fn partition(inv: &Inventory) -> &'static str {
 
 /// The green target group: a clone of the blue one but for name, ARN and tags.
 pub(super) fn green_target_group(b: &Basis<'_>) -> Change {
-    let Basis { inv, blue, ref green_spec, ref ownership, .. } = *b;
+    green_clone(b.inv, b.blue, &b.green_spec, &b.ownership)
+}
+
+/// The green target group cloned from `blue` (shared by every target's planner).
+pub(super) fn green_clone(inv: &Inventory, blue: &TargetGroupInfo, green_spec: &crate::spec::TargetGroupPair, ownership: &Tags) -> Change {
     let green_existing = inv.existing.green_target_group.as_ref();
     let mut green = blue.clone();
     green.name = green_spec.green_name().as_str().to_owned();
@@ -35,6 +39,25 @@ pub(super) fn green_target_group(b: &Basis<'_>) -> Change {
 /// production listener at weight 0).
 pub(super) fn test_route(b: &Basis<'_>) -> (Change, Option<String>) {
     let Basis { migration, inv, identical, lb, prod, existing_test_listener, ref green_spec, ref ownership, .. } = *b;
+    route(&RouteInputs { migration, inv, identical, lb, prod, existing_test_listener, green_spec, ownership })
+}
+
+/// What the test route is planned from (shared by every target's planner).
+pub(super) struct RouteInputs<'a> {
+    pub migration: &'a Migration,
+    pub inv: &'a Inventory,
+    /// Already migrated: the route is in place.
+    pub identical: bool,
+    pub lb: &'a LoadBalancerInfo,
+    pub prod: &'a ListenerInfo,
+    pub existing_test_listener: Option<&'a ListenerInfo>,
+    pub green_spec: &'a crate::spec::TargetGroupPair,
+    pub ownership: &'a Tags,
+}
+
+/// The test route, and the test listener's ARN.
+pub(super) fn route(r: &RouteInputs<'_>) -> (Change, Option<String>) {
+    let RouteInputs { migration, inv, identical, lb, prod, existing_test_listener, green_spec, ownership } = *r;
     let green_existing = inv.existing.green_target_group.as_ref();
     let (route, test_action) = match migration.test_listener_port() {
         Some(port) => {

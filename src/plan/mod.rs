@@ -4,6 +4,7 @@
 //! Nothing here performs I/O; [`Migration::plan`] is the convenience that discovers first.
 
 mod changes;
+mod native;
 mod render;
 mod validate;
 
@@ -145,8 +146,54 @@ pub enum ChangeDetail {
         /// The action after the change.
         after: ActionInfo,
     },
+    /// ECS-native target: the service's load balancer entry gains its `advancedConfiguration`
+    /// (UpdateService, a rolling deployment that must finish).
+    NativeLoadBalancer(Box<NativeLoadBalancerValues>),
+    /// ECS-native target: the service's deployment strategy becomes `BLUE_GREEN`, `LINEAR` or
+    /// `CANARY` (UpdateService, no deployment), merged with the rest of its configuration.
+    NativeStrategy {
+        /// Cluster name.
+        cluster: String,
+        /// Service name.
+        service: String,
+        /// The configuration now (restored on undo; strategy `ROLLING`).
+        before: Option<DeploymentConfigurationDef>,
+        /// The configuration after the change.
+        after: DeploymentConfigurationDef,
+        /// What this target keeps that the CodeDeploy target would drop or refuse (circuit
+        /// breaker, alarms, EBS volumes, Service Connect, the pipeline's `ECS` action).
+        kept: Vec<DroppedSetting>,
+    },
     /// A user's step (see [`crate::step`]).
     Custom(CustomChange),
+}
+
+/// The values of [`ChangeDetail::NativeLoadBalancer`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NativeLoadBalancerValues {
+    /// Cluster name.
+    pub cluster: String,
+    /// Service name.
+    pub service: String,
+    /// The service's load balancer entries now (restored on undo).
+    pub before: Vec<LoadBalancerEntry>,
+    /// The entry after the change; identifiers made during the run read
+    /// [`KNOWN_AFTER_APPLY`] and are resolved by the step.
+    pub after: LoadBalancerEntry,
+    /// The green target group's name (its ARN when it exists is in `after`).
+    pub green_name: String,
+    /// The load balancer.
+    pub load_balancer_arn: String,
+    /// Whether it is a Network Load Balancer (rules are listener ARNs).
+    pub network: bool,
+    /// The test listener's port, when test traffic has its own listener.
+    pub test_listener_port: Option<u16>,
+    /// The production listener, and its default actions before the migration: ECS's own
+    /// deployments swing its weights, so undo puts them back once the service is on blue again.
+    pub production_listener_arn: String,
+    /// Its default actions now.
+    pub production_actions: Vec<crate::inventory::ListenerAction>,
 }
 
 /// The planned change of a user's step: its registered kind, the line the plan shows, and the
@@ -278,6 +325,9 @@ pub struct Plan {
     /// The built-in steps the transaction holds (all of them for a full migration).
     #[serde(default = "all_built_in")]
     pub built_in_steps: Vec<StepId>,
+    /// What the service migrates to (plans written before it are CodeDeploy plans).
+    #[serde(default)]
+    pub target: Target,
 }
 
 fn all_built_in() -> Vec<StepId> {
@@ -313,6 +363,20 @@ fn owned(tags: &Tags, id: &str) -> bool {
     tags.get(OWNERSHIP_TAG).is_some_and(|v| v == id)
 }
 
+/// Trust policy of the ECS infrastructure role for load balancers (AWS's documented one).
+pub fn ecs_infrastructure_trust_policy() -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AllowAccessToECSForInfrastructureManagement",
+            "Effect": "Allow",
+            "Principal": { "Service": "ecs.amazonaws.com" },
+            "Action": "sts:AssumeRole",
+        }],
+    })
+    .to_string()
+}
+
 /// Trust policy of the CodeDeploy role, scoped to the account when it is known.
 pub fn codedeploy_trust_policy(account_id: Option<&str>) -> String {
     let mut stmt = serde_json::json!({
@@ -329,7 +393,7 @@ pub fn codedeploy_trust_policy(account_id: Option<&str>) -> String {
 /// Plans the whole migration. Pure: no I/O. Refuses, with every reason and its fix, what AWS
 /// would refuse or what would be unsafe.
 pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
-    plan_steps(migration, inv, &StepId::BUILT_IN)
+    plan_steps(migration, inv, StepId::built_in_for(migration.target()))
 }
 
 /// Plans the built-in steps named in `steps` only: a partial migration (the rest exists
@@ -337,6 +401,9 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
 /// a step whose prerequisite neither exists in the account nor is planned (a pipeline step
 /// without a deployment group, a deployment group for a service not on `CODE_DEPLOY`, ...).
 pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> Result<Plan, PlanError> {
+    if migration.target() == Target::EcsNative {
+        return native::plan(migration, inv, steps);
+    }
     let mut b = validate::validate(migration, inv, steps)?;
     let mut warnings = std::mem::take(&mut b.warnings);
     let (route, test_listener_arn) = changes::test_route(&b);
@@ -370,6 +437,7 @@ pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> R
             .filter(|s| **s != StepId::ServiceScaling || has_scaling)
             .cloned()
             .collect(),
+        target: Target::Codedeploy,
     })
 }
 

@@ -94,11 +94,11 @@ fn service_diff(from: &ServiceDefinition, to: &ServiceDefinition) -> Vec<(String
 
 impl Display for Plan {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "Migration {} of service {} (cluster {}) to CodeDeploy blue/green",
-            self.migration_id, self.service, self.cluster
-        )?;
+        let target = match self.target {
+            crate::spec::Target::EcsNative => "ECS-native blue/green, in place",
+            _ => "CodeDeploy blue/green",
+        };
+        writeln!(f, "Migration {} of service {} (cluster {}) to {target}", self.migration_id, self.service, self.cluster)?;
         if self.already_migrated {
             writeln!(f, "The service is already migrated to an identical blue/green setup.")?;
         }
@@ -291,6 +291,35 @@ impl Display for Plan {
                     }
                     for a in &scaling.alarms {
                         w.row(format!("alarm {}", a.name), "re-pointed to the new step policy ARN (previous actions journaled)");
+                    }
+                    w.finish()?;
+                }
+                ChangeDetail::NativeLoadBalancer(n) => {
+                    writeln!(f, "  {sym} {v} ECS service {}: load balancer advancedConfiguration (a rolling deployment, waited for)", n.service)?;
+                    let mut w = fields(f);
+                    w.row("target_group", n.after.target_group_arn.as_deref().unwrap_or("-"));
+                    if let Some(a) = &n.after.advanced_configuration {
+                        w.row("alternate_target_group", format!("{} ({})", a.alternate_target_group_arn.as_deref().unwrap_or("-"), n.green_name))
+                            .row(if n.network { "production_listener" } else { "production_listener_rule" }, a.production_listener_rule.as_deref().unwrap_or("-"))
+                            .row(if n.network { "test_listener" } else { "test_listener_rule" }, a.test_listener_rule.as_deref().unwrap_or("(none)"))
+                            .row("role", a.role_arn.as_deref().unwrap_or("-"));
+                    }
+                    w.row("service", "kept in place (same ARN, no recreation, controller ECS)");
+                    w.finish()?;
+                }
+                ChangeDetail::NativeStrategy { service, before, after, kept, .. } => {
+                    let from = before.as_ref().and_then(|b| b.strategy.as_deref()).unwrap_or("ROLLING");
+                    writeln!(f, "  {sym} {v} ECS service {service}: deployment strategy {from} -> {}", after.strategy.as_deref().unwrap_or("-"))?;
+                    let mut w = fields(f);
+                    w.opt("bake_time_in_minutes", after.bake_time_in_minutes);
+                    if let Some(l) = &after.linear {
+                        w.opt("linear.step_percent", l.percent).opt("linear.step_bake_time_in_minutes", l.bake_time_in_minutes);
+                    }
+                    if let Some(c) = &after.canary {
+                        w.opt("canary.canary_percent", c.percent).opt("canary.canary_bake_time_in_minutes", c.bake_time_in_minutes);
+                    }
+                    for k in kept {
+                        w.row(format!("keep {}", k.field), &k.reason);
                     }
                     w.finish()?;
                 }

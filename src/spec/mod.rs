@@ -34,6 +34,7 @@
 //! accessors return the effective value (the one given, else the default).
 
 mod names;
+mod native;
 mod step_id;
 
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,7 @@ use typed_builder::TypedBuilder;
 
 pub(crate) use names::derive_target_group_name;
 pub use step_id::StepId;
+pub use native::{BakeTime, INFRASTRUCTURE_POLICY_ARN, MIN_LINEAR_STEP_PERCENT, NativeDeployment, NativeStrategy, Percent};
 pub use names::{
     ApplicationName, ClusterName, DeploymentConfig, DeploymentGroupName, DrainTimeout, PipelineName, Port, ReadyWait, RoleArn,
     RoleName, ServiceName, TargetGroupName, TerminationWait, ValidationError,
@@ -429,6 +431,11 @@ pub struct Migration {
     /// Override of the deployment group (default name: `<service>-bluegreen`).
     #[builder(default, setter(strip_option(fallback = deployment_group_opt)))]
     deployment_group: Option<DeploymentGroupSpec>,
+    /// ECS-native blue/green settings (strategy, bake time, infrastructure role), used with
+    /// [`Target::EcsNative`]. Default: `BLUE_GREEN`, 5-minute bake, a created role.
+    #[builder(default, setter(strip_option(fallback = native_opt)))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    native: Option<NativeDeployment>,
     /// Identifier tagged on every resource the migration creates (default: derived from
     /// cluster and service, so reruns find their own resources).
     #[builder(default, setter(into, strip_option(fallback = migration_id_opt)))]
@@ -498,6 +505,9 @@ impl MigrationForService {
         /// Default: the blue target group's deregistration delay plus a margin
         /// ([`crate::wait::drain_deadline`]).
         drain_timeout, drain_timeout_opt: DrainTimeout;
+        /// ECS-native blue/green settings, used with [`Target::EcsNative`]. Default:
+        /// `BLUE_GREEN`, 5-minute bake, a created infrastructure role.
+        native, native_opt: NativeDeployment;
     }
 
     /// Identifier tagged on every resource the migration creates (default: derived from
@@ -588,6 +598,18 @@ impl Migration {
     /// Pipeline to rewire.
     pub fn pipeline(&self) -> Option<&PipelineDeployStage> {
         self.pipeline.as_ref()
+    }
+    /// The ECS-native settings (the defaults when none were given).
+    pub fn native(&self) -> NativeDeployment {
+        self.native.clone().unwrap_or_default()
+    }
+    /// The ECS infrastructure role's name: the one given, or `<cluster>-<service>-ecs-infra`
+    /// cut to 64 characters.
+    pub fn infrastructure_role_name(&self) -> Result<RoleName, ValidationError> {
+        match self.native.as_ref().and_then(NativeDeployment::infrastructure_role_name) {
+            Some(name) => Ok(name.clone()),
+            None => RoleName::new(cut_with_suffix(&format!("{}-{}", self.cluster_name(), self.service), "-ecs-infra", 64)),
+        }
     }
 
     /// The migration id tagged on every created resource.

@@ -38,7 +38,31 @@ impl StepId {
     /// with a scalable target).
     pub const ServiceScaling: StepId = StepId(Cow::Borrowed("service-scaling"));
 
-    /// Every built-in step, in the order the full migration lists them.
+    /// ECS infrastructure role for load balancers (ECS-native target).
+    pub const InfrastructureRole: StepId = StepId(Cow::Borrowed("infrastructure-role"));
+    /// The service's load balancer entry gains its `advancedConfiguration` (ECS-native target).
+    pub const NativeLoadBalancer: StepId = StepId(Cow::Borrowed("native-load-balancer"));
+    /// The service's deployment strategy becomes ECS-native blue/green (ECS-native target).
+    pub const NativeStrategy: StepId = StepId(Cow::Borrowed("native-strategy"));
+
+    /// Every built-in step of the ECS-native target, in the order the migration lists them.
+    pub const NATIVE: [StepId; 5] = [
+        StepId::GreenTargetGroup,
+        StepId::TestListener,
+        StepId::InfrastructureRole,
+        StepId::NativeLoadBalancer,
+        StepId::NativeStrategy,
+    ];
+
+    /// The built-in steps of a full migration to `target`.
+    pub fn built_in_for(target: super::Target) -> &'static [StepId] {
+        match target {
+            super::Target::EcsNative => &StepId::NATIVE,
+            _ => &StepId::BUILT_IN,
+        }
+    }
+
+    /// Every built-in step of the CodeDeploy target, in the order the full migration lists them.
     pub const BUILT_IN: [StepId; 8] = [
         StepId::GreenTargetGroup,
         StepId::TestListener,
@@ -74,7 +98,7 @@ impl StepId {
 
     /// Whether this is one of the built-in steps.
     pub fn is_built_in(&self) -> bool {
-        StepId::BUILT_IN.contains(self)
+        StepId::BUILT_IN.contains(self) || StepId::NATIVE.contains(self)
     }
 }
 

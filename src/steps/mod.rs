@@ -7,6 +7,8 @@ pub(crate) mod application;
 pub(crate) mod deployment_group;
 pub(crate) mod ecs_service;
 pub(crate) mod green_target_group;
+pub(crate) mod native_load_balancer;
+pub(crate) mod native_strategy;
 pub(crate) mod pipeline;
 pub(crate) mod service_cutover;
 pub(crate) mod scaling;
@@ -36,6 +38,8 @@ pub(crate) fn build(change: &Change, registry: &StepRegistry) -> Result<Box<dyn 
         ChangeDetail::ServiceCutover { .. } => Box::new(service_cutover::ServiceCutoverStep(c)),
         ChangeDetail::PipelineDeployAction { .. } => Box::new(pipeline::PipelineStep(c)),
         ChangeDetail::ServiceScaling { .. } => Box::new(scaling::ServiceScalingStep(c)),
+        ChangeDetail::NativeLoadBalancer(_) => Box::new(native_load_balancer::NativeLoadBalancerStep(c)),
+        ChangeDetail::NativeStrategy { .. } => Box::new(native_strategy::NativeStrategyStep(c)),
         ChangeDetail::Custom(custom) => {
             let step = registry.build(custom)?;
             if step.id() != change.step {
@@ -114,6 +118,16 @@ pub(crate) async fn undo(cx: &UndoContext<'_>, effect: &Effect, confirmed: bool)
         Effect::ScalingRegistered { cluster, service, controller } => scaling::undo_register(aws, cluster, service, controller).await,
         Effect::AlarmActionsChanged { before } => scaling::undo_alarm(aws, plan, before).await,
         Effect::PipelineActionReplaced { pipeline, stage, before } => pipeline::undo(aws, pipeline, stage, before).await,
+        Effect::ServiceLoadBalancersChanged { cluster, service, before, production_listener_arn, production_actions } => {
+            native_load_balancer::undo(aws, cluster, service, before, opts).await?;
+            match production_listener_arn {
+                Some(arn) if !production_actions.is_empty() => native_load_balancer::undo_swing(aws, arn, production_actions).await,
+                _ => Ok(()),
+            }
+        }
+        Effect::ServiceDeploymentConfigurationChanged { cluster, service, before } => {
+            native_strategy::undo(aws, cluster, service, before.as_deref()).await
+        }
         Effect::Custom { what, .. } => Err(Error::custom(format!("{what} was journaled by a user's step, not a built-in one"))),
     }
 }
@@ -160,6 +174,12 @@ pub(crate) fn manual_removal(effect: &Effect) -> String {
         Effect::AlarmActionsChanged { before } => format!(
             "restore CloudWatch alarm {} from the journal (aws cloudwatch put-metric-alarm with its `before` fields; ecs-bluegreen rollback retries this)",
             before.name
+        ),
+        Effect::ServiceLoadBalancersChanged { cluster, service, .. } => format!(
+            "aws ecs update-service --cluster {cluster} --service {service} --load-balancers <the entries journaled as `before`, without advancedConfiguration>"
+        ),
+        Effect::ServiceDeploymentConfigurationChanged { cluster, service, .. } => format!(
+            "aws ecs update-service --cluster {cluster} --service {service} --deployment-configuration strategy=ROLLING,<the rest journaled as `before`>"
         ),
         Effect::Custom { what, .. } => format!("undo by hand: {what}"),
     }

@@ -1,5 +1,8 @@
-//! CodeDeploy service role: trusted by `codedeploy.amazonaws.com` (scoped to the account),
-//! with the ECS managed policy attached.
+//! A role this migration creates with one managed policy: the CodeDeploy service role (trusted
+//! by `codedeploy.amazonaws.com`, scoped to the account, `AWSCodeDeployRoleForECS`) or, for the
+//! ECS-native target, the ECS infrastructure role for load balancers (trusted by
+//! `ecs.amazonaws.com`, `AmazonECSInfrastructureRolePolicyForLoadBalancers`). The step that
+//! uses the role retries while IAM propagates it.
 
 use aws_sdk_iam::types as iam;
 
@@ -11,7 +14,7 @@ use crate::AwsClients;
 
 
 /// Creates the role (or completes the one this migration created) and returns its ARN.
-pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, trust_policy: &str, policy_arn: &str, tags: &Tags) -> Result<String> {
+pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, trust_policy: &str, policy_arn: &str, tags: &Tags, description: &str) -> Result<String> {
     let aws = ctx.aws;
     // A fresh run trusts the plan (no role under this name); a resumed run looks first.
     let existing = if ctx.fresh {
@@ -42,7 +45,7 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, name: &str, trust_policy: &str, policy_
                 .create_role()
                 .role_name(name)
                 .assume_role_policy_document(trust_policy)
-                .description("CodeDeploy service role for ECS blue/green, created by ecs-bluegreen");
+                .description(description);
             for (k, v) in tags {
                 req = req.tags(built("CreateRole", iam::Tag::builder().key(k).value(v).build())?);
             }
@@ -114,15 +117,27 @@ impl crate::step::Step for ServiceRoleStep {
             let crate::plan::ChangeDetail::ServiceRole { name, trust_policy, managed_policy_arn, tags, .. } = &self.0.detail else {
                 return Err(super::wrong_detail(&self.0));
             };
-            let arn = apply(cx, name, trust_policy, managed_policy_arn, tags).await?;
-            cx.set_output(crate::step::outputs::SERVICE_ROLE_ARN, arn);
+            let (output, description) = self.purpose();
+            let arn = apply(cx, name, trust_policy, managed_policy_arn, tags, description).await?;
+            cx.set_output(output, arn);
             Ok(())
         })
     }
 
     fn unchanged(&self, cx: &Ctx<'_>) {
         if let crate::plan::ChangeDetail::ServiceRole { arn, .. } = &self.0.detail {
-            cx.set_output(crate::step::outputs::SERVICE_ROLE_ARN, arn.clone());
+            cx.set_output(self.purpose().0, arn.clone());
+        }
+    }
+}
+
+impl ServiceRoleStep {
+    /// The output key the role's ARN is published under, and the created role's description.
+    fn purpose(&self) -> (&'static str, &'static str) {
+        if self.0.step == crate::spec::StepId::InfrastructureRole {
+            (crate::step::outputs::INFRASTRUCTURE_ROLE_ARN, "ECS infrastructure role for load balancers (ECS-native blue/green), created by ecs-bluegreen")
+        } else {
+            (crate::step::outputs::SERVICE_ROLE_ARN, "CodeDeploy service role for ECS blue/green, created by ecs-bluegreen")
         }
     }
 }

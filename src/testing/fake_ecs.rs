@@ -259,5 +259,77 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         Ok(out.build())
     });
 
-    vec![describe, list, create, delete, describe_td, list_tasks, describe_tasks, describe_instances]
+    // ECS-native blue/green as AWS documents it (aws-facts.md §14), like the moto extension:
+    // the strategy rules refused with InvalidParameterException; load balancers replaced (the
+    // rolling deployment they start is finished at once here); deploymentConfiguration merged.
+    let update = answer(acct, "UpdateService", mock!(Client::update_service), |st, input| {
+        if !cluster_matches(st, input.cluster()) {
+            return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+        }
+        let name = input.service().unwrap_or_default();
+        let name = name.rsplit('/').next().unwrap_or(name).to_owned();
+        if let Some(c) = input.deployment_configuration() {
+            check_strategy(c)?;
+        }
+        let Some(svc) = st.services.get_mut(&name).filter(|s| s.status == "ACTIVE") else {
+            return Err(aws_error("ServiceNotActiveException", "Service was not ACTIVE."));
+        };
+        if svc.deployment_controller != "ECS" && (!input.load_balancers().is_empty() || input.deployment_configuration().is_some()) {
+            return Err(aws_error("InvalidParameterException", "Unable to update the service: it is not on the ECS deployment controller."));
+        }
+        let mut changed = Vec::new();
+        if !input.load_balancers().is_empty() {
+            let sdk = service_to_sdk(svc);
+            let with = aws_sdk_ecs::types::Service::builder()
+                .set_load_balancers(Some(input.load_balancers().to_vec()))
+                .set_deployment_configuration(sdk.deployment_configuration().cloned())
+                .build();
+            svc.load_balancers = crate::convert::service_from_sdk(&with).load_balancers;
+            changed.push("loadBalancers");
+        }
+        if let Some(c) = input.deployment_configuration() {
+            let given = crate::convert::service_from_sdk(&aws_sdk_ecs::types::Service::builder().deployment_configuration(c.clone()).build())
+                .deployment_configuration
+                .unwrap_or_default();
+            let stored = svc.deployment_configuration.get_or_insert_with(Default::default);
+            macro_rules! merge { ($($f:ident),*) => { $( if given.$f.is_some() { stored.$f = given.$f.clone(); } )* } }
+            merge!(maximum_percent, minimum_healthy_percent, circuit_breaker, alarms, strategy, bake_time_in_minutes, linear, canary);
+            changed.push("deploymentConfiguration");
+        }
+        st.log.push(format!("UpdateService {name} {}", changed.join(",")));
+        let svc = &st.services[&name];
+        Ok(aws_sdk_ecs::operation::update_service::UpdateServiceOutput::builder().service(service_to_sdk(svc)).build())
+    });
+
+    vec![describe, list, create, delete, describe_td, list_tasks, describe_tasks, describe_instances, update]
+}
+
+/// The documented rules of `deploymentConfiguration` (ECS API reference), with the moto
+/// extension's texts.
+fn check_strategy<E: aws_smithy_runtime_api::client::result::CreateUnhandledError>(c: &aws_sdk_ecs::types::DeploymentConfiguration) -> Result<(), E> {
+    let refuse = |m: String| Err(aws_error("InvalidParameterException", &m));
+    let range = |name: &str, v: Option<f64>, low: f64, high: f64| match v {
+        Some(v) if !(low..=high).contains(&v) => Some(format!("{name} must be between {low} and {high}.")),
+        _ => None,
+    };
+    let strategy = c.strategy().map_or("ROLLING", |s| s.as_str());
+    if !["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"].contains(&strategy) {
+        return refuse(format!("Invalid deployment strategy: {strategy}."));
+    }
+    if strategy == "BLUE_GREEN" && c.bake_time_in_minutes().is_none() {
+        return refuse("bakeTimeInMinutes is required for the BLUE_GREEN deployment strategy.".to_owned());
+    }
+    let linear = c.linear_configuration();
+    let canary = c.canary_configuration();
+    let problems = [
+        range("bakeTimeInMinutes", c.bake_time_in_minutes().map(f64::from), 0.0, 1440.0),
+        range("linearConfiguration.stepPercent", linear.and_then(|l| l.step_percent()), 3.0, 100.0),
+        range("linearConfiguration.stepBakeTimeInMinutes", linear.and_then(|l| l.step_bake_time_in_minutes()).map(f64::from), 0.0, 1440.0),
+        range("canaryConfiguration.canaryPercent", canary.and_then(|l| l.canary_percent()), 0.1, 100.0),
+        range("canaryConfiguration.canaryBakeTimeInMinutes", canary.and_then(|l| l.canary_bake_time_in_minutes()).map(f64::from), 0.0, 1440.0),
+    ];
+    match problems.into_iter().flatten().next() {
+        Some(p) => refuse(p),
+        None => Ok(()),
+    }
 }

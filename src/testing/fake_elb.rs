@@ -173,7 +173,8 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         };
         // Only the default rule: the fake's listeners have no path or host rules.
         let default = ElbRule::builder()
-            .rule_arn(format!("{}/default", l.arn.replace(":listener/", ":listener-rule/")))
+            // The rule the account was given (e.g. read from moto), else one named after the listener.
+            .rule_arn(l.default_rule_arn.clone().unwrap_or_else(|| super::sample::default_rule_of(&l.arn)))
             .priority("default")
             .is_default(true)
             .set_actions(listener_to_sdk(l, "").default_actions.clone())

@@ -116,6 +116,7 @@ pub fn service() -> ServiceDefinition {
             load_balancer_name: None,
             container_name: Some(s("web")),
             container_port: Some(80),
+            advanced_configuration: None,
         }],
         service_registries: vec![],
         network_configuration: Some(AwsVpcConfiguration {
@@ -134,6 +135,8 @@ pub fn service() -> ServiceDefinition {
             alarms: None,
             strategy: Some(s("ROLLING")),
             bake_time_in_minutes: None,
+            linear: None,
+            canary: None,
         }),
         tags: map(&[("env", "prod"), ("team", "storefront")]),
         enable_ecs_managed_tags: true,
@@ -197,6 +200,7 @@ pub fn prod_listener() -> ListenerInfo {
         default_actions: vec![forward_action(BLUE_TG_ARN)],
         tls: None,
         rules_to_blue: vec![],
+        default_rule_arn: Some(default_rule_of(PROD_LISTENER_ARN)),
         tags: Tags::new(),
     }
 }
@@ -216,8 +220,14 @@ pub fn listener_8080(target_group_arn: &str, tags: Tags) -> ListenerInfo {
         default_actions: vec![forward_action(target_group_arn)],
         tls: None,
         rules_to_blue: vec![],
+        default_rule_arn: Some(default_rule_of(PORT_8080_LISTENER_ARN)),
         tags,
     }
+}
+
+/// The ARN of a listener's default rule, as the test kit's DescribeRules names it.
+pub fn default_rule_of(listener_arn: &str) -> String {
+    format!("{}/default", listener_arn.replace(":listener/", ":listener-rule/"))
 }
 
 /// The ALB `web-alb` with its single HTTP:80 listener.

@@ -257,6 +257,7 @@ impl Scenario {
             default_actions: vec![],
             tls: None,
             rules_to_blue: vec![],
+            default_rule_arn: None,
             tags: BTreeMap::new(),
         });
         self
@@ -304,6 +305,7 @@ impl Scenario {
             load_balancer_name: None,
             container_name: Some("web".into()),
             container_port: Some(8081),
+            advanced_configuration: None,
         });
         self.task_definition.containers[0].ports.push(8081);
         self.target_groups.push(admin);

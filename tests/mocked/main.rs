@@ -18,6 +18,7 @@ mod mocked_discovery;
 mod mocked_errors;
 mod mocked_fault_each_call;
 mod mocked_service_fields;
+mod native;
 mod listener_actions;
 mod long_waits;
 mod lost_answers;

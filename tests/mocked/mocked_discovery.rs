@@ -67,6 +67,7 @@ fn expected_service() -> ServiceDefinition {
             load_balancer_name: None,
             container_name: Some(s("web")),
             container_port: Some(80),
+            advanced_configuration: None,
         }],
         service_registries: vec![ServiceRegistryEntry {
             registry_arn: Some(s(REGISTRY_ARN)),
@@ -100,6 +101,8 @@ fn expected_service() -> ServiceDefinition {
             }),
             strategy: Some(s("ROLLING")),
             bake_time_in_minutes: None,
+            linear: None,
+            canary: None,
         }),
         tags: [(s("env"), s("prod")), (s("team"), s("storefront"))].into(),
         enable_ecs_managed_tags: true,
@@ -559,6 +562,7 @@ async fn discovery_reads_the_fields_moto_does_not_return() {
                 default_actions: vec![sample::forward_action(BLUE_TG_ARN)],
                 tls: None,
                 rules_to_blue: vec![s(PATH_RULE_ARN)],
+                default_rule_arn: Some(s(DEFAULT_RULE_ARN)),
                 tags: [(s("env"), s("prod"))].into(),
             }],
         })
@@ -591,6 +595,8 @@ async fn discovery_reads_the_fields_moto_does_not_return() {
             alarms: None,
             strategy: None,
             bake_time_in_minutes: None,
+            linear: None,
+            canary: None,
         })
     );
     assert_eq!(to.deployment_controller, "CODE_DEPLOY");

@@ -369,6 +369,7 @@ fn appspec_with_capacity_providers_and_hooks_parses_as_yaml() {
             load_balancer_name: None,
             container_name: Some("api: \"main\"".into()),
             container_port: Some(8080),
+            advanced_configuration: None,
         }],
         capacity_provider_strategy: vec![
             CapacityProviderItem { capacity_provider: "FARGATE".into(), weight: 1, base: 2 },

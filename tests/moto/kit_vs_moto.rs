@@ -34,6 +34,10 @@ fn normalized(inv: &Inventory) -> Value {
         names.insert(lb.arn.clone(), "lb".into());
         for l in &lb.listeners {
             names.insert(l.arn.clone(), format!("listener:{}", l.port.unwrap_or_default()));
+            // Default rule ARNs are assigned by each side, like listener ARNs.
+            if let Some(rule) = &l.default_rule_arn {
+                names.insert(rule.clone(), format!("default-rule:{}", l.port.unwrap_or_default()));
+            }
         }
     }
     let mut v = serde_json::to_value(inv).unwrap();

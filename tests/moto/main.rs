@@ -23,6 +23,7 @@ mod migrate_moto;
 mod moto_ext;
 mod moto_ext_native;
 mod moto_fixture;
+mod native_moto;
 mod rollback_cli;
 mod run_safety;
 mod scaling_moto;

@@ -222,6 +222,8 @@ fn service_cutover_recreates_the_service_under_code_deploy() {
             alarms: None,
             strategy: None,
             bake_time_in_minutes: None,
+            linear: None,
+            canary: None,
         }),
         ..sample::service()
     };

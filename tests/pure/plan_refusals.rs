@@ -246,6 +246,7 @@ fn classic_load_balancer_is_refused() {
         load_balancer_name: Some("web-elb".to_owned()),
         container_name: Some("web".to_owned()),
         container_port: Some(80),
+        advanced_configuration: None,
     }];
     inv.blue_target_group = None;
     inv.load_balancer = None;
@@ -263,6 +264,7 @@ fn several_target_groups_are_refused() {
         load_balancer_name: None,
         container_name: Some("web".to_owned()),
         container_port: Some(80),
+        advanced_configuration: None,
     };
     svc(&mut inv).load_balancers.push(second);
     let err = refused(&sample::migration(), &inv);
@@ -915,10 +917,16 @@ fn load_balancer_port_missing_from_the_container_is_refused() {
 // target
 
 #[test]
-fn ecs_native_target_is_refused() {
+fn ecs_native_target_plans_the_in_place_steps_and_refuses_a_code_deploy_service_for_now() {
+    // The ECS-native target (direction 1 of issue #15) is planned; its refusals are in
+    // tests/mocked/native.rs. CODE_DEPLOY -> ECS-native is not available yet.
     let m = sample::base().target(Target::EcsNative).build();
-    let err = refused(&m, &sample::inventory());
-    assert_only(&err, RefusalKind::UnsupportedTarget, &["ECS-native", "--target codedeploy"]);
+    let plan = ecs_bluegreen::plan::plan(&m, &sample::inventory()).unwrap();
+    assert_eq!(plan.changes.iter().map(|c| c.step.clone()).collect::<Vec<_>>(), StepId::NATIVE.to_vec());
+    let mut inv = sample::inventory();
+    svc(&mut inv).deployment_controller = "CODE_DEPLOY".to_owned();
+    let err = refused(&m, &inv);
+    assert_only(&err, RefusalKind::UnsupportedTarget, &["CODE_DEPLOY", "not available in this version"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -937,7 +945,6 @@ fn every_problem_is_reported_at_once() {
     inv.existing.application = Some(application(Tags::new()));
     let m = sample::base()
         .test_listener_port(Port::new(80).unwrap())
-        .target(Target::EcsNative)
         .cutover(ServiceCutover::Recreate)
         .pipeline(sample::pipeline_stage())
         .build();
@@ -946,7 +953,6 @@ fn every_problem_is_reported_at_once() {
     assert_eq!(
         kinds,
         vec![
-            RefusalKind::UnsupportedTarget,
             RefusalKind::DaemonScheduling,
             RefusalKind::ServiceConnect,
             RefusalKind::DeploymentInFlight,
