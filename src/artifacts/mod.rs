@@ -83,7 +83,24 @@ pub enum ArtifactError {
         /// What is missing.
         reason: String,
     },
+    /// The files the deploy action reads are larger than its input artifact may be.
+    #[error(
+        "{files} come to {bytes} bytes, over the {limit} bytes CodePipeline allows a CodeDeployToECS input artifact; \
+         the action would fail reading the task definition"
+    )]
+    TooLarge {
+        /// The files counted.
+        files: String,
+        /// Their size together.
+        bytes: usize,
+        /// The limit ([`MAX_INPUT_ARTIFACT_BYTES`]).
+        limit: usize,
+    },
 }
+
+/// The most a `CodeDeployToECS` action's input artifact may hold (3 MB, CodePipeline quotas;
+/// counted in decimal megabytes to stay on the safe side).
+pub const MAX_INPUT_ARTIFACT_BYTES: usize = 3_000_000;
 
 impl From<ArtifactError> for Error {
     fn from(e: ArtifactError) -> Self {
@@ -92,6 +109,7 @@ impl From<ArtifactError> for Error {
             ArtifactError::AppSpec { service, reason } => ("service for the appspec", service, reason),
             ArtifactError::Buildspec { reason } => ("buildspec", "buildspec.yml".to_owned(), reason),
             ArtifactError::Plan { reason } => ("plan", "service-cutover".to_owned(), reason),
+            e @ ArtifactError::TooLarge { .. } => ("deploy artifacts", TASKDEF_FILE.to_owned(), e.to_string()),
         };
         Error::Validation(ValidationError::new(what, value, reason))
     }
@@ -112,6 +130,23 @@ pub struct Artifacts {
 }
 
 impl Artifacts {
+    /// Checks that `taskdef.json`, `appspec.yml` and `imageDetail.json` together fit in the
+    /// deploy action's input artifact ([`MAX_INPUT_ARTIFACT_BYTES`]); the build ships them in one.
+    ///
+    /// # Errors
+    /// [`ArtifactError::TooLarge`] when they do not.
+    pub fn check_size(&self) -> Result<(), ArtifactError> {
+        let bytes = self.taskdef.to_json_pretty().len() + self.appspec.to_yaml().len() + self.image_detail.to_json().len();
+        if bytes > MAX_INPUT_ARTIFACT_BYTES {
+            return Err(ArtifactError::TooLarge {
+                files: format!("{TASKDEF_FILE}, {APPSPEC_FILE} and {IMAGE_DETAIL_FILE}"),
+                bytes,
+                limit: MAX_INPUT_ARTIFACT_BYTES,
+            });
+        }
+        Ok(())
+    }
+
     /// Writes `taskdef.json`, `appspec.yml`, `imageDetail.json` and `buildspec-snippet.yml`
     /// into `dir` (created if missing), replacing files of those names, and returns their
     /// paths in that order.
@@ -203,7 +238,8 @@ pub async fn fetch_task_definition_json(aws: &AwsClients, arn: &str) -> Result<s
 /// target definition.
 ///
 /// # Errors
-/// [`Error::Validation`] when the plan has no service-cutover change, its service has no
+/// [`Error::Validation`] when the artifacts would not fit in the deploy action's input
+/// artifact ([`Artifacts::check_size`]), the plan has no service-cutover change, its service has no
 /// task definition or not exactly one load balancer entry, the load-balanced container or
 /// its port is missing from the task definition, or an option is refused (see
 /// [`TaskDefTemplate::from_describe_json`]); [`Error::Aws`] when reading the task
@@ -236,7 +272,9 @@ pub async fn generate(aws: &AwsClients, plan: &Plan, opts: &ArtifactOptions) -> 
             .unwrap_or_else(|| "<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>".into()),
     );
     let buildspec_snippet = opts.buildspec.clone().unwrap_or_else(|| snippet_for(plan));
-    Ok(Artifacts { taskdef, appspec, image_detail, buildspec_snippet })
+    let artifacts = Artifacts { taskdef, appspec, image_detail, buildspec_snippet };
+    artifacts.check_size()?;
+    Ok(artifacts)
 }
 
 /// The default snippet, listing the deploy action's template paths when the plan has one.

@@ -34,9 +34,24 @@ impl StepId {
     pub const ServiceCutover: StepId = StepId(Cow::Borrowed("service-cutover"));
     /// Rewrite the pipeline's Deploy action.
     pub const PipelineDeployAction: StepId = StepId(Cow::Borrowed("pipeline-deploy-action"));
+    /// Grant the pipeline's role what the `CodeDeployToECS` action needs (an inline policy).
+    pub const PipelineRolePolicy: StepId = StepId(Cow::Borrowed("pipeline-role-policy"));
 
     /// Every built-in step, in the order the full migration lists them.
-    pub const BUILT_IN: [StepId; 7] = [
+    pub const BUILT_IN: [StepId; 8] = [
+        StepId::GreenTargetGroup,
+        StepId::TestListener,
+        StepId::ServiceRole,
+        StepId::Application,
+        StepId::ServiceCutover,
+        StepId::DeploymentGroup,
+        StepId::PipelineRolePolicy,
+        StepId::PipelineDeployAction,
+    ];
+
+    /// The built-in steps of plans written before [`StepId::PipelineRolePolicy`] existed (a plan
+    /// file without `built_in_steps` is read with these, so re-planning it adds no step).
+    pub(crate) const BUILT_IN_BEFORE_ROLE_POLICY: [StepId; 7] = [
         StepId::GreenTargetGroup,
         StepId::TestListener,
         StepId::ServiceRole,

@@ -118,7 +118,7 @@ async fn an_https_production_listener_gets_an_https_test_listener_with_its_polic
         l.tls = Some(ecs_bluegreen::inventory::ListenerTls {
             ssl_policy: Some(s(POLICY)),
             certificate_arn: Some(s(CERT)),
-            alpn_policy: vec![],
+            ..Default::default()
         });
     });
     let aws = account.clients();
