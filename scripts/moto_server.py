@@ -52,6 +52,31 @@ Refusals moto lacks (AWS refuses these; the order of a migration's calls depends
   neither (ELBv2 API reference, AuthenticateOidcActionConfig). moto 5.2.5 returns the secret, echoes
   ``UseExistingClientSecret`` and forgets the secret.
 
+- IAM ``SimulatePrincipalPolicy`` (moto lacks it): the identity policies of the role or user named by
+  ``PolicySourceArn`` (inline, attached, and for a user its groups'; a permissions boundary limits them)
+  evaluated for each action on each of ``ResourceArns`` with ``ContextEntries``: ``Action``/``NotAction``
+  (case-insensitive), ``Resource``/``NotResource``, ``*``/``?`` wildcards, the String and Arn condition
+  operators (``...IfExists`` too; an operator not modelled never allows and always denies), explicit deny
+  first. One ``EvaluationResult`` per action with the most restrictive decision over the resources and
+  ``ResourceSpecificResults`` per resource, as IAM answers now. moto's own evaluator
+  (``moto.iam.access_control.IAMPolicyStatement``) is not used as it is: it treats an ``Allow`` whose
+  condition fails as a deny, knows only ``StringEquals``, and matches actions case-sensitively.
+- Reserved tag keys: a key starting with ``aws:`` (any case) in ELBv2 ``CreateTargetGroup`` /
+  ``CreateListener`` / ``AddTags`` -> 400 ``ValidationError`` "Tag key '<key>' cannot start with 'aws:'"
+  (the text AWS returns, seen in aws/elastic-load-balancing-tools#6); IAM ``CreateRole`` / ``TagRole`` ->
+  400 ``InvalidInput``; CodeDeploy ``CreateApplication`` / ``TagResource`` -> 400
+  ``InvalidTagsToAddException`` and ``CreateDeploymentGroup`` -> 400 ``InvalidTagException``; ECS
+  ``CreateService`` / ``TagResource`` -> 400 ``InvalidParameterException`` (the codes are the APIs'
+  documented errors for invalid tags; the texts other than ELBv2's are not documented). A test seeds
+  AWS-set tags (CloudFormation's ``aws:cloudformation:*``) by sending the header
+  ``x-ecs-bluegreen-seed-reserved-tags``.
+- ELBv2 ``CreateListener`` / ``ModifyListener`` with a non-HTTPS listener protocol forwarding to a target
+  group whose ``ProtocolVersion`` is ``GRPC`` or ``HTTP2`` -> 400 ``UnsupportedProtocol`` "Listener
+  protocol 'HTTP' is not supported with a target group with the protocol-version 'HTTP2'" (the ALB
+  target group docs: for those versions "the only supported listener protocol is HTTPS"; the text is
+  AWS's as seen in aws/copilot-cli#4551, the code ELBv2's modeled UnsupportedProtocolException, inferred).
+  ModifyListener is checked with the listener's protocol and actions as they would become.
+
 Behaviour moto lacks:
 
 - ECS ``CreateService`` with a ``desiredCount`` above ``MOTO_ECS_SERVICE_RUNNING`` (when that is set):
@@ -628,15 +653,24 @@ def _reserved(tags) -> list:
     return [k for k in keys if isinstance(k, str) and k[:4].lower() == "aws:"]
 
 
+# A test seeds a resource with AWS's own `aws:` tags (as CloudFormation's aws:cloudformation:* on
+# what it creates) by sending this header; nothing else may set such keys.
+SEED_RESERVED_TAGS_HEADER = "x-ecs-bluegreen-seed-reserved-tags"
+
+
 def _refuse_reserved_tags(original, tags_of, error):
     @functools.wraps(original)
     def wrapped(self, *args, **kwargs):
         reserved = _reserved(tags_of(self))
-        if reserved:
+        if reserved and self.headers.get(SEED_RESERVED_TAGS_HEADER) is None:
             raise error(reserved[0])
         return original(self, *args, **kwargs)
 
     return wrapped
+
+
+def _ecs_reserved(key: str):
+    return InvalidParameterException(f"Tag key '{key}' is invalid: tag keys starting with 'aws:' are reserved for AWS use.")
 
 
 def _elb_reserved(key: str):
@@ -746,7 +780,12 @@ def install() -> None:
         lambda r: r._get_param("tags"),
         _codedeploy_reserved("InvalidTagException"),
     )
-    EC2ContainerServiceResponse.create_service = _wrap_create_service(EC2ContainerServiceResponse.create_service)
+    EC2ContainerServiceResponse.create_service = _refuse_reserved_tags(
+        _wrap_create_service(EC2ContainerServiceResponse.create_service), lambda r: r._get_param("tags"), _ecs_reserved
+    )
+    EC2ContainerServiceResponse.tag_resource = _refuse_reserved_tags(
+        EC2ContainerServiceResponse.tag_resource, lambda r: r._get_param("tags"), _ecs_reserved
+    )
     EC2ContainerServiceResponse.update_service = _wrap_update_service(EC2ContainerServiceResponse.update_service)
     from moto.ecs.models import EC2ContainerServiceBackend
 

@@ -349,3 +349,48 @@ impl Intercept for CaptureBody {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{LoadBalancerEntry, ServiceDefinition};
+
+    fn artifacts(env_value_len: usize) -> Artifacts {
+        let describe = serde_json::json!({
+            "taskDefinition": {
+                "family": "web",
+                "containerDefinitions": [{
+                    "name": "web",
+                    "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1",
+                    "portMappings": [{"containerPort": 80}],
+                    "environment": [{"name": "BIG", "value": "x".repeat(env_value_len)}]
+                }]
+            }
+        });
+        let taskdef = TaskDefTemplate::from_describe_json(&describe, &TaskDefOptions::default()).unwrap();
+        let service = ServiceDefinition {
+            name: "web".into(),
+            load_balancers: vec![LoadBalancerEntry {
+                target_group_arn: Some("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/1".into()),
+                load_balancer_name: None,
+                container_name: Some("web".into()),
+                container_port: Some(80),
+            }],
+            ..Default::default()
+        };
+        let appspec = AppSpec::from_service(&service, Hooks::new()).unwrap();
+        Artifacts { taskdef, appspec, image_detail: ImageDetail::new("web:1"), buildspec_snippet: BuildspecSnippet::default() }
+    }
+
+    #[test]
+    fn artifacts_over_the_input_artifact_limit_are_refused_with_their_size() {
+        assert_eq!(artifacts(1_000).check_size(), Ok(()));
+        let big = artifacts(MAX_INPUT_ARTIFACT_BYTES);
+        let err = big.check_size().unwrap_err();
+        let ArtifactError::TooLarge { bytes, limit, .. } = &err else { panic!("{err:?}") };
+        assert!(*bytes > MAX_INPUT_ARTIFACT_BYTES && *limit == MAX_INPUT_ARTIFACT_BYTES);
+        assert!(err.to_string().contains("taskdef.json, appspec.yml and imageDetail.json"), "{err}");
+        // A validation error: the CLI exits 2, nothing changed.
+        assert!(matches!(Error::from(err), Error::Validation(_)));
+    }
+}

@@ -20,6 +20,7 @@ mod mocked_fault_each_call;
 mod mocked_service_fields;
 mod listener_actions;
 mod lost_answers;
+mod pipeline_role;
 mod run_lock;
 mod testing_kit;
 mod what_aws_refuses;

@@ -22,6 +22,7 @@ mod listener_actions_moto;
 mod migrate_moto;
 mod moto_ext;
 mod moto_fixture;
+mod real_account_moto;
 mod rollback_cli;
 mod run_safety;
 mod verify_moto;
