@@ -552,8 +552,6 @@ def _condition(op: str, actual, expected: list):
     """One condition operator on one key; None when the operator is not modelled here."""
     if_exists = op.endswith("IfExists")
     op = op[: -len("IfExists")] if if_exists else op
-    if actual is None:
-        return if_exists or "Not" in op
     checks = {
         "StringEquals": lambda e: e == actual,
         "ArnEquals": lambda e: e == actual,
@@ -568,6 +566,11 @@ def _condition(op: str, actual, expected: list):
         "StringNotLike": "StringLike",
         "ArnNotLike": "ArnLike",
     }
+    if op not in checks and op not in negated:
+        return None
+    if actual is None:
+        # A key missing from the request: ...IfExists holds, a negated operator holds.
+        return if_exists or op in negated
     if op in checks:
         return any(checks[op](e) for e in expected)
     if op in negated:

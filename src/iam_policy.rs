@@ -133,6 +133,21 @@ fn conditions_hold(conditions: Option<&Value>, context: &BTreeMap<String, &str>)
 
 fn condition_holds(op: &str, actual: Option<&str>, expected: &[&str]) -> Option<bool> {
     let (op, if_exists) = op.strip_suffix("IfExists").map_or((op, false), |o| (o, true));
+    const KNOWN: [&str; 10] = [
+        "StringEquals",
+        "StringNotEquals",
+        "StringEqualsIgnoreCase",
+        "StringNotEqualsIgnoreCase",
+        "StringLike",
+        "StringNotLike",
+        "ArnEquals",
+        "ArnNotEquals",
+        "ArnLike",
+        "ArnNotLike",
+    ];
+    if !KNOWN.contains(&op) {
+        return None;
+    }
     let Some(actual) = actual else {
         // A key missing from the request: `...IfExists` holds, a negated operator holds, a
         // positive one does not (IAM's condition operator rules).

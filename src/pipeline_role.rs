@@ -265,7 +265,9 @@ mod tests {
             {"Effect":"Deny","Action":"codedeploy:CreateDeployment","Resource":"*"}]}"#;
         let needs = required(&targets());
         let s = Shortfall::evaluate(&needs, &PolicySet::parse([("ecs", ecs_role)]).unwrap());
-        let actions = |v: &[Permission]| v.iter().map(|p| p.action.as_str()).collect::<Vec<_>>();
+        fn actions(v: &[Permission]) -> Vec<&str> {
+            v.iter().map(|p| p.action.as_str()).collect()
+        }
         assert_eq!(
             actions(&s.missing),
             [

@@ -344,6 +344,23 @@ pub fn inventory() -> Inventory {
         pipeline: Some(Some(pipeline())),
         existing: ExistingResources::default(),
         deployment_config: None,
-        pipeline_role: None,
+        pipeline_role: Some(pipeline_role()),
     }
+}
+
+/// The pipeline role as discovery finds it in the default scenario: the kit refuses the policy
+/// simulation, its [`ECS_DEPLOY_POLICY`] allows registering task definitions and passing roles to
+/// ECS tasks, nothing of CodeDeploy.
+pub fn pipeline_role() -> crate::inventory::PipelineRoleInfo {
+    use crate::pipeline_role::{DeployTargets, Shortfall, required};
+    let targets = DeployTargets::new("aws", REGION, ACCOUNT, APPLICATION, DEPLOYMENT_GROUP, "CodeDeployDefault.ECSAllAtOnce", "web")
+        .pass_role("arn:aws:iam::123456789012:role/ecsTaskExecutionRole");
+    let policies = crate::iam_policy::PolicySet::parse([("ecs-deploy", ECS_DEPLOY_POLICY)]).expect("the sample policy parses");
+    crate::inventory::PipelineRoleInfo::new(
+        PIPELINE_ROLE_ARN,
+        crate::inventory::RoleCheck::Policies {
+            reason: "SimulatePrincipalPolicy: AccessDenied".into(),
+        },
+        Shortfall::evaluate(&required(&targets), &policies),
+    )
 }
