@@ -502,7 +502,10 @@ pub(crate) async fn check_pipeline_role(
                 Err(e) => Ok(unchecked(role_arn, needs, format!("{reason}; {e}"))),
             }
         }
-        Err(e) if e.code() == Some("NoSuchEntity") => Ok(PipelineRoleInfo::new(role_arn, RoleCheck::RoleMissing, Shortfall::default())),
+        // The role itself is missing (a policy that cannot be found is not that).
+        Err(e) if e.code() == Some("NoSuchEntity") && e.operation() == "ListRolePolicies" => {
+            Ok(PipelineRoleInfo::new(role_arn, RoleCheck::RoleMissing, Shortfall::default()))
+        }
         Err(e) => Ok(unchecked(role_arn, needs, format!("{reason}; {}: {}", e.operation(), e.code().or(e.message()).unwrap_or("no answer")))),
     }
 }

@@ -67,7 +67,7 @@ async fn a_role_written_for_the_ecs_action_is_granted_the_codedeploy_permissions
     let put = ops.iter().position(|o| o == "PutRolePolicy").expect("PutRolePolicy");
     assert!(put < ops.iter().position(|o| o == "UpdatePipeline").unwrap(), "{ops:?}");
     let role = account.state().roles[PIPELINE_ROLE].clone();
-    assert_eq!(role.inline_policies.keys().collect::<Vec<_>>(), ["ecs-deploy", policy_name.as_str()]);
+    assert_eq!(role.inline_policies.keys().collect::<Vec<_>>(), [policy_name.as_str(), "ecs-deploy"]);
     assert_eq!(role.inline_policies["ecs-deploy"], ECS_DEPLOY_POLICY);
 
     // Read again, the role lacks nothing: no step, a note.
