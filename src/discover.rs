@@ -511,8 +511,7 @@ pub(crate) async fn check_pipeline_role(
 }
 
 fn unchecked(role_arn: &str, needs: &[crate::pipeline_role::Permission], reason: String) -> PipelineRoleInfo {
-    let mut shortfall = crate::pipeline_role::Shortfall::default();
-    shortfall.missing = needs.to_vec();
+    let shortfall = crate::pipeline_role::Shortfall { missing: needs.to_vec(), ..Default::default() };
     PipelineRoleInfo::new(role_arn, RoleCheck::Unchecked { reason }, shortfall)
 }
 

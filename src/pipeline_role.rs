@@ -183,11 +183,12 @@ pub fn policy_name(migration_id: &str) -> String {
 /// condition). Deterministic: the same shortfall gives the same text.
 pub fn grant_document(missing: &[Permission]) -> String {
     // (context, resource) -> actions, then (context, actions) -> resources.
-    let mut by_resource: BTreeMap<(&BTreeMap<String, String>, &str), BTreeSet<&str>> = BTreeMap::new();
+    type Context = BTreeMap<String, String>;
+    let mut by_resource: BTreeMap<(&Context, &str), BTreeSet<&str>> = BTreeMap::new();
     for p in missing {
         by_resource.entry((&p.context, p.resource.as_str())).or_default().insert(p.action.as_str());
     }
-    let mut by_actions: BTreeMap<(&BTreeMap<String, String>, Vec<&str>), Vec<&str>> = BTreeMap::new();
+    let mut by_actions: BTreeMap<(&Context, Vec<&str>), Vec<&str>> = BTreeMap::new();
     for ((context, resource), actions) in by_resource {
         by_actions.entry((context, actions.into_iter().collect())).or_default().push(resource);
     }

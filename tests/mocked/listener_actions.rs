@@ -173,6 +173,7 @@ async fn the_test_listener_gets_the_production_listeners_additional_certificates
     assert_eq!(tls.additional_certificates, [SNI]);
     assert!(account.mutating_operations().contains(&s("AddListenerCertificates")));
     // Undo deletes the listener, and its certificates with it.
-    ecs_bluegreen::rollback(&aws, &journal, &opts).await.unwrap();
+    let report = ecs_bluegreen::rollback(&aws, &journal, &opts).await.unwrap();
+    assert!(report.is_clean(), "{report}");
     assert!(account.state().load_balancer.listeners.iter().all(|l| l.port != Some(8443)));
 }

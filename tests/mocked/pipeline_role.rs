@@ -75,7 +75,9 @@ async fn a_role_written_for_the_ecs_action_is_granted_the_codedeploy_permissions
     assert!(grant(&again).is_none(), "{again}");
     assert!(again.notes.iter().any(|n| n.contains("already has what")), "{:?}", again.notes);
 
-    ecs_bluegreen::rollback(&aws, &journal, &opts()).await.unwrap();
+    let report = ecs_bluegreen::rollback(&aws, &journal, &opts()).await.unwrap();
+
+    assert!(report.is_clean(), "{report}");
     let role = account.state().roles[PIPELINE_ROLE].clone();
     assert_eq!(role.inline_policies.keys().collect::<Vec<_>>(), ["ecs-deploy"], "only the added policy is gone");
     assert_eq!(role.inline_policies["ecs-deploy"], ECS_DEPLOY_POLICY);

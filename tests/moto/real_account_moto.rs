@@ -111,7 +111,9 @@ async fn the_pipeline_role_can_run_the_new_action_after_apply_and_rollback_remov
     assert_eq!(checked.check, RoleCheck::Simulated);
     assert!(checked.shortfall.missing.is_empty() && checked.shortfall.denied.is_empty(), "{checked:?}");
 
-    ecs_bluegreen::rollback(&aws, &journal, &opts()).await.unwrap();
+    let report = ecs_bluegreen::rollback(&aws, &journal, &opts()).await.unwrap();
+
+    assert!(report.is_clean(), "{report}");
     assert_eq!(inline_policies(&aws, "web-pipeline-role").await, [PIPELINE_ROLE_POLICY], "the grant is gone");
     let kept = aws.iam.get_role_policy().role_name("web-pipeline-role").policy_name(PIPELINE_ROLE_POLICY).send().await.unwrap();
     let doc: serde_json::Value = serde_json::from_str(&ecs_bluegreen::iam_policy::url_decode(kept.policy_document())).unwrap();
@@ -281,7 +283,9 @@ async fn an_https_production_listener_with_an_http2_group_gets_an_https_test_lis
     let green = aws.elbv2.describe_target_groups().names("web-h2-green").send().await.unwrap();
     assert_eq!(green.target_groups()[0].protocol_version(), Some("HTTP2"));
 
-    ecs_bluegreen::rollback(&aws, &journal, &opts()).await.unwrap();
+    let report = ecs_bluegreen::rollback(&aws, &journal, &opts()).await.unwrap();
+
+    assert!(report.is_clean(), "{report}");
     let after = aws.elbv2.describe_listeners().load_balancer_arn(&f.load_balancer_arn).send().await.unwrap();
     assert!(after.listeners().iter().all(|l| l.port() != Some(8443)), "the test listener is gone");
 }
