@@ -66,7 +66,7 @@ mod tests {
         let service_before = account.state().services["web"].clone();
         let plan = plan_after_terraform(&account.clients()).await.unwrap();
         assert!(plan.change(StepId::ServiceCutover).is_none());
-        assert_eq!(plan.built_in_steps.len(), 6);
+        assert_eq!(plan.built_in_steps.len(), 7);
         assert_eq!(plan.apply(&account.clients(), &InMemoryJournal::new(), &options()).await.unwrap(), Outcome::Applied);
         let st = account.state();
         assert_eq!(st.services["web"], service_before, "the service is not touched");

@@ -52,6 +52,31 @@ Refusals moto lacks (AWS refuses these; the order of a migration's calls depends
   neither (ELBv2 API reference, AuthenticateOidcActionConfig). moto 5.2.5 returns the secret, echoes
   ``UseExistingClientSecret`` and forgets the secret.
 
+- IAM ``SimulatePrincipalPolicy`` (moto lacks it): the identity policies of the role or user named by
+  ``PolicySourceArn`` (inline, attached, and for a user its groups'; a permissions boundary limits them)
+  evaluated for each action on each of ``ResourceArns`` with ``ContextEntries``: ``Action``/``NotAction``
+  (case-insensitive), ``Resource``/``NotResource``, ``*``/``?`` wildcards, the String and Arn condition
+  operators (``...IfExists`` too; an operator not modelled never allows and always denies), explicit deny
+  first. One ``EvaluationResult`` per action with the most restrictive decision over the resources and
+  ``ResourceSpecificResults`` per resource, as IAM answers now. moto's own evaluator
+  (``moto.iam.access_control.IAMPolicyStatement``) is not used as it is: it treats an ``Allow`` whose
+  condition fails as a deny, knows only ``StringEquals``, and matches actions case-sensitively.
+- Reserved tag keys: a key starting with ``aws:`` (any case) in ELBv2 ``CreateTargetGroup`` /
+  ``CreateListener`` / ``AddTags`` -> 400 ``ValidationError`` "Tag key '<key>' cannot start with 'aws:'"
+  (the text AWS returns, seen in aws/elastic-load-balancing-tools#6); IAM ``CreateRole`` / ``TagRole`` ->
+  400 ``InvalidInput``; CodeDeploy ``CreateApplication`` / ``TagResource`` -> 400
+  ``InvalidTagsToAddException`` and ``CreateDeploymentGroup`` -> 400 ``InvalidTagException``; ECS
+  ``CreateService`` / ``TagResource`` -> 400 ``InvalidParameterException`` (the codes are the APIs'
+  documented errors for invalid tags; the texts other than ELBv2's are not documented). A test seeds
+  AWS-set tags (CloudFormation's ``aws:cloudformation:*``) by sending the header
+  ``x-ecs-bluegreen-seed-reserved-tags``.
+- ELBv2 ``CreateListener`` / ``ModifyListener`` with a non-HTTPS listener protocol forwarding to a target
+  group whose ``ProtocolVersion`` is ``GRPC`` or ``HTTP2`` -> 400 ``UnsupportedProtocol`` "Listener
+  protocol 'HTTP' is not supported with a target group with the protocol-version 'HTTP2'" (the ALB
+  target group docs: for those versions "the only supported listener protocol is HTTPS"; the text is
+  AWS's as seen in aws/copilot-cli#4551, the code ELBv2's modeled UnsupportedProtocolException, inferred).
+  ModifyListener is checked with the listener's protocol and actions as they would become.
+
 Behaviour moto lacks:
 
 - ECS ``DeleteService`` deregisters the service's Application Auto Scaling scalable target
@@ -907,6 +932,264 @@ def _init_selected_aws_policies(self):
     ]
 
 
+# ---------------------------------------------------------------- IAM: SimulatePrincipalPolicy
+
+_DECISION_ORDER = {"allowed": 0, "implicitDeny": 1, "explicitDeny": 2}
+
+
+def _policy_documents(backend, source_arn: str) -> list:
+    """Every identity policy document of a role or user (inline, attached; a user's groups' too)."""
+    import json
+
+    from moto.iam.access_control import IAMPolicy
+
+    def doc(policy) -> dict:
+        return IAMPolicy(policy)._policy_json
+
+    def managed(policy_arn: str) -> dict:
+        return doc(backend.get_policy(policy_arn))
+
+    kind, _, name = source_arn.split(":", 5)[-1].partition("/")
+    name = name.rsplit("/", 1)[-1]
+    docs = []
+    if kind == "role":
+        role = backend.get_role(name)
+        docs += [json.loads(d) if isinstance(d, str) else d for d in role.policies.values()]
+        docs += [doc(p) for p in role.managed_policies.values()]
+        boundary = managed(role.permissions_boundary_arn) if role.permissions_boundary_arn else None
+    elif kind == "user":
+        backend.get_user(name)
+        for policy_name in backend.list_user_policies(name):
+            docs.append(doc(backend.get_user_policy(name, policy_name)))
+        attached, _ = backend.list_attached_user_policies(name)
+        docs += [doc(p) for p in attached]
+        for group in backend.get_groups_for_user(name):
+            for policy_name in backend.list_group_policies(group.name):
+                docs.append(doc(backend.get_group_policy(group.name, policy_name)))
+            attached, _ = backend.list_attached_group_policies(group.name)
+            docs += [doc(p) for p in attached]
+        user = backend.get_user(name)
+        boundary_arn = getattr(user, "permissions_boundary_arn", None)
+        boundary = managed(boundary_arn) if boundary_arn else None
+    else:
+        from moto.iam.exceptions import InvalidInput
+
+        raise InvalidInput(f"Invalid ARN: {source_arn}. PolicySourceArn must name a user, group or role.")
+    return docs, boundary
+
+
+def _glob(pattern: str, value: str, ignore_case: bool) -> bool:
+    import re
+
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE if ignore_case else 0) is not None
+
+
+def _strings(value) -> list:
+    return [value] if isinstance(value, str) else [v for v in (value or []) if isinstance(v, str)]
+
+
+def _element(statement: dict, key: str, not_key: str, value: str, ignore_case: bool):
+    """moto's IAMPolicyStatement._check_element_matches, with IAM's `?` and case rules."""
+    if key in statement:
+        return any(_glob(p, value, ignore_case) for p in _strings(statement[key]))
+    if not_key in statement:
+        return not any(_glob(p, value, ignore_case) for p in _strings(statement[not_key]))
+    return None
+
+
+def _condition(op: str, actual, expected: list):
+    """One condition operator on one key; None when the operator is not modelled here."""
+    if_exists = op.endswith("IfExists")
+    op = op[: -len("IfExists")] if if_exists else op
+    checks = {
+        "StringEquals": lambda e: e == actual,
+        "ArnEquals": lambda e: e == actual,
+        "StringEqualsIgnoreCase": lambda e: e.lower() == actual.lower(),
+        "StringLike": lambda e: _glob(e, actual, False),
+        "ArnLike": lambda e: _glob(e, actual, False),
+    }
+    negated = {
+        "StringNotEquals": "StringEquals",
+        "ArnNotEquals": "ArnEquals",
+        "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+        "StringNotLike": "StringLike",
+        "ArnNotLike": "ArnLike",
+    }
+    if op not in checks and op not in negated:
+        return None
+    if actual is None:
+        # A key missing from the request: ...IfExists holds, a negated operator holds.
+        return if_exists or op in negated
+    if op in checks:
+        return any(checks[op](e) for e in expected)
+    if op in negated:
+        return not any(checks[negated[op]](e) for e in expected)
+    return None
+
+
+def _statement_applies(statement: dict, action: str, resource: str, context: dict):
+    """True / False, or None when a condition cannot be decided."""
+    matched = _element(statement, "Action", "NotAction", action, True)
+    if not matched:
+        return False
+    if not _element(statement, "Resource", "NotResource", resource, False):
+        return False
+    undecided = False
+    for op, keys in (statement.get("Condition") or {}).items():
+        for key, expected in keys.items():
+            held = _condition(op, context.get(key.lower()), _strings(expected))
+            if held is False:
+                return False
+            if held is None:
+                undecided = True
+    return None if undecided else True
+
+
+def _decide(docs: list, action: str, resource: str, context: dict) -> str:
+    allowed = False
+    for document in docs:
+        statements = document.get("Statement", [])
+        for statement in statements if isinstance(statements, list) else [statements]:
+            applies = _statement_applies(statement, action, resource, context)
+            if statement.get("Effect") == "Deny" and applies is not False:
+                return "explicitDeny"
+            if statement.get("Effect") == "Allow" and applies is True:
+                allowed = True
+    return "allowed" if allowed else "implicitDeny"
+
+
+def simulate_principal_policy(self) -> "ActionResult":
+    """SimulatePrincipalPolicy: the role's or user's identity policies (inline, attached, a user's
+    groups'; a permissions boundary limits them), one result per action with the most restrictive
+    decision over the resources and ResourceSpecificResults per resource, as IAM answers now."""
+    docs, boundary = _policy_documents(self.backend, self._get_param("PolicySourceArn"))
+    docs += [__import__("json").loads(p) for p in self._get_param("PolicyInputList", []) or []]
+    actions = self._get_param("ActionNames", []) or []
+    resources = self._get_param("ResourceArns", []) or ["*"]
+    context = {}
+    for entry in self._get_param("ContextEntries", []) or []:
+        values = entry.get("ContextKeyValues") or []
+        if values:
+            context[entry["ContextKeyName"].lower()] = values[0]
+    results = []
+    for action in actions:
+        per_resource = []
+        for resource in resources:
+            decision = _decide(docs, action, resource, context)
+            if decision == "allowed" and boundary is not None and _decide([boundary], action, resource, context) != "allowed":
+                decision = "implicitDeny"
+            per_resource.append({"EvalResourceName": resource, "EvalResourceDecision": decision, "MatchedStatements": [], "MissingContextValues": []})
+        overall = max((r["EvalResourceDecision"] for r in per_resource), key=_DECISION_ORDER.get)
+        result = {
+            "EvalActionName": action,
+            "EvalResourceName": resources[0] if len(resources) == 1 else "*",
+            "EvalDecision": overall,
+            "MatchedStatements": [],
+            "MissingContextValues": [],
+        }
+        if resources != ["*"]:
+            result["ResourceSpecificResults"] = per_resource
+        results.append(result)
+    return ActionResult({"EvaluationResults": results, "IsTruncated": False})
+
+
+# ---------------------------------------------------------------- reserved `aws:` tag keys
+
+
+def _reserved(tags) -> list:
+    """Keys of `tags` (a list of {Key, Value} or a dict) that start with `aws:`, in any case."""
+    if isinstance(tags, dict):
+        keys = list(tags)
+    else:
+        keys = [t.get("Key", t.get("key", "")) for t in (tags or [])]
+    return [k for k in keys if isinstance(k, str) and k[:4].lower() == "aws:"]
+
+
+# A test seeds a resource with AWS's own `aws:` tags (as CloudFormation's aws:cloudformation:* on
+# what it creates) by sending this header; nothing else may set such keys.
+SEED_RESERVED_TAGS_HEADER = "x-ecs-bluegreen-seed-reserved-tags"
+
+
+def _refuse_reserved_tags(original, tags_of, error):
+    @functools.wraps(original)
+    def wrapped(self, *args, **kwargs):
+        reserved = _reserved(tags_of(self))
+        if reserved and self.headers.get(SEED_RESERVED_TAGS_HEADER) is None:
+            raise error(reserved[0])
+        return original(self, *args, **kwargs)
+
+    return wrapped
+
+
+def _ecs_reserved(key: str):
+    return InvalidParameterException(f"Tag key '{key}' is invalid: tag keys starting with 'aws:' are reserved for AWS use.")
+
+
+def _elb_reserved(key: str):
+    from moto.elbv2.exceptions import ELBClientError
+
+    return ELBClientError("ValidationError", f"Tag key '{key}' cannot start with 'aws:'")
+
+
+def _iam_reserved(key: str):
+    from moto.iam.exceptions import InvalidInput
+
+    return InvalidInput(f"Tag key '{key}' is invalid: tag keys starting with 'aws:' are reserved for AWS use.")
+
+
+def _codedeploy_reserved(code: str):
+    return lambda key: _CodeDeployError(code, f"Tag key '{key}' is invalid: tag keys starting with 'aws:' are reserved for AWS use.")
+
+
+# ---------------------------------------------------------------- ELBv2: gRPC / HTTP2 need HTTPS
+
+_HTTPS_ONLY_VERSIONS = ("GRPC", "HTTP2")
+
+
+def _forwarded_groups(actions) -> list:
+    arns = []
+    for action in actions or []:
+        if action.get("TargetGroupArn"):
+            arns.append(action["TargetGroupArn"])
+        for tg in (action.get("ForwardConfig") or {}).get("TargetGroups") or []:
+            if tg.get("TargetGroupArn"):
+                arns.append(tg["TargetGroupArn"])
+    return arns
+
+
+def _check_listener_protocol(backend, protocol, actions) -> None:
+    from moto.elbv2.exceptions import ELBClientError
+
+    if protocol is None or protocol.upper() == "HTTPS":
+        return
+    for arn in _forwarded_groups(actions):
+        group = backend.target_groups.get(arn)
+        version = getattr(group, "protocol_version", None)
+        if version and version.upper() in _HTTPS_ONLY_VERSIONS:
+            raise ELBClientError(
+                "UnsupportedProtocol",
+                f"Listener protocol '{protocol}' is not supported with a target group with the protocol-version '{version}'",
+            )
+
+
+def _wrap_listener_protocol(original, new_listener: bool):
+    @functools.wraps(original)
+    def wrapped(self):
+        protocol = self._get_param("Protocol")
+        actions = self._get_param("DefaultActions", []) or []
+        if not new_listener and (protocol is None or not actions):
+            # ModifyListener: what is not sent stays; check the listener as it would become.
+            arn = self._get_param("ListenerArn")
+            listener = self.elbv2_backend.describe_listeners(load_balancer_arn=None, listener_arns=[arn])[0]
+            protocol = protocol or listener.protocol
+            actions = actions or [a.data for a in listener.default_actions]
+        _check_listener_protocol(self.elbv2_backend, protocol, actions)
+        return original(self)
+
+    return wrapped
+
+
 def install() -> None:
     """Applies the extension to moto's classes (idempotent)."""
     if getattr(CodeDeployResponse, "_ecs_bluegreen_ext", False):
@@ -921,12 +1204,40 @@ def install() -> None:
     FakeAction.__init__ = _wrap_fake_action_init(FakeAction.__init__)
 
     IAMBackend._init_aws_policies = _init_selected_aws_policies
+    from moto.elbv2.responses import ELBV2Response
+    from moto.iam.responses import IamResponse
+
+    IamResponse.simulate_principal_policy = simulate_principal_policy
+    IamResponse.create_role = _refuse_reserved_tags(IamResponse.create_role, lambda r: r._get_param("Tags", []), _iam_reserved)
+    IamResponse.tag_role = _refuse_reserved_tags(IamResponse.tag_role, lambda r: r._get_param("Tags", []), _iam_reserved)
+    for name in ("create_target_group", "create_listener", "add_tags"):
+        setattr(
+            ELBV2Response,
+            name,
+            _refuse_reserved_tags(getattr(ELBV2Response, name), lambda r: r._get_param("Tags", []), _elb_reserved),
+        )
+    ELBV2Response.create_listener = _wrap_listener_protocol(ELBV2Response.create_listener, new_listener=True)
+    ELBV2Response.modify_listener = _wrap_listener_protocol(ELBV2Response.modify_listener, new_listener=False)
+    CodeDeployResponse.create_application = _refuse_reserved_tags(
+        CodeDeployResponse.create_application, lambda r: r._get_param("tags"), _codedeploy_reserved("InvalidTagsToAddException")
+    )
+    CodeDeployResponse.tag_resource = _refuse_reserved_tags(
+        CodeDeployResponse.tag_resource, lambda r: r._get_param("Tags"), _codedeploy_reserved("InvalidTagsToAddException")
+    )
     CodeDeployResponse.delete_application = delete_application
     CodeDeployResponse.delete_deployment_group = delete_deployment_group
     CodeDeployResponse.create_deployment_config = create_deployment_config
     CodeDeployResponse.get_deployment_config = get_deployment_config
-    CodeDeployResponse.create_deployment_group = _wrap_create_deployment_group(
-        CodeDeployResponse.create_deployment_group
+    CodeDeployResponse.create_deployment_group = _refuse_reserved_tags(
+        _wrap_create_deployment_group(CodeDeployResponse.create_deployment_group),
+        lambda r: r._get_param("tags"),
+        _codedeploy_reserved("InvalidTagException"),
+    )
+    EC2ContainerServiceResponse.create_service = _refuse_reserved_tags(
+        _wrap_create_service(EC2ContainerServiceResponse.create_service), lambda r: r._get_param("tags"), _ecs_reserved
+    )
+    EC2ContainerServiceResponse.tag_resource = _refuse_reserved_tags(
+        EC2ContainerServiceResponse.tag_resource, lambda r: r._get_param("tags"), _ecs_reserved
     )
     EC2ContainerServiceResponse.create_service = _wrap_native_create_service(
         _wrap_create_service(EC2ContainerServiceResponse.create_service)

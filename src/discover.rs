@@ -135,7 +135,26 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
         None => None,
     };
     let lb_arn = blue_target_group.as_ref().and_then(|tg| tg.load_balancer_arns.first().cloned());
-    let (load_balancer, green_target_group) = futures::try_join!(
+    // What the pipeline's role needs once the Deploy action is CodeDeployToECS.
+    let pipeline_needs = match (&pipeline, &task_definition, &region, &account_id) {
+        (Some(Some(p)), Some(td), Some(region), Some(account)) => p.role_arn.clone().map(|role| {
+            let mut targets = crate::pipeline_role::DeployTargets::new(
+                crate::inventory::partition_of_region(region),
+                region.clone(),
+                account.clone(),
+                app_name.as_str(),
+                dg_name.as_str(),
+                migration.deployment_group_spec().map(|d| d.deployment_config().name().to_owned()).unwrap_or_default(),
+                td.family.clone(),
+            );
+            for r in [&td.task_role_arn, &td.execution_role_arn].into_iter().flatten() {
+                targets = targets.pass_role(r.clone());
+            }
+            (role, crate::pipeline_role::required(&targets))
+        }),
+        _ => None,
+    };
+    let (load_balancer, green_target_group, pipeline_role) = futures::try_join!(
         async {
             match (&lb_arn, &blue_arn) {
                 (Some(lb), Some(blue)) => describe_load_balancer(aws, lb, blue).await,
@@ -145,6 +164,12 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
         async {
             match &green_name {
                 Some(name) => describe_target_group(aws, TgLookup::Name(name.as_str())).await,
+                None => Ok(None),
+            }
+        },
+        async {
+            match &pipeline_needs {
+                Some((role, needs)) => check_pipeline_role(aws, role, needs).await.map(Some),
                 None => Ok(None),
             }
         },
@@ -160,6 +185,7 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
         pipeline,
         existing: ExistingResources { green_target_group, role, application, deployment_group, cutover_service },
         deployment_config,
+        pipeline_role,
     })
 }
 
@@ -351,7 +377,7 @@ async fn describe_load_balancer(aws: &AwsClients, lb_arn: &str, blue_arn: &str) 
     let (rules, mut tags) = futures::try_join!(rules, async {
         if arns.is_empty() { Ok(BTreeMap::new()) } else { elb_tags(aws, &arns).await }
     })?;
-    let listeners = listeners
+    let mut listeners: Vec<ListenerInfo> = listeners
         .listeners()
         .iter()
         .zip(rules)
@@ -360,7 +386,48 @@ async fn describe_load_balancer(aws: &AwsClients, lb_arn: &str, blue_arn: &str) 
             convert::listener_from_sdk(l, rules_to_blue, default_rule, tags)
         })
         .collect();
+    // The additional certificates of the HTTPS/TLS listeners that route to the service (the
+    // test listener copies the production listener's).
+    let to_blue = |l: &ListenerInfo| l.default_forward.iter().any(|t| t.target_group_arn == blue_arn) || !l.rules_to_blue.is_empty();
+    let extra = try_join_all(listeners.iter().filter(|l| l.tls.is_some() && to_blue(l)).map(|l| async move {
+        Ok::<_, Error>((l.arn.clone(), listener_certificates(aws, &l.arn).await?))
+    }))
+    .await?;
+    for (arn, certs) in extra {
+        if let Some(tls) = listeners.iter_mut().find(|l| l.arn == arn).and_then(|l| l.tls.as_mut()) {
+            tls.additional_certificates = certs;
+        }
+    }
     Ok(Some(convert::load_balancer_from_sdk(lb, listeners)))
+}
+
+/// The non-default certificates of a listener (DescribeListenerCertificates, every page).
+pub(crate) async fn listener_certificates(aws: &AwsClients, listener_arn: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = aws
+            .elbv2
+            .describe_listener_certificates()
+            .listener_arn(listener_arn)
+            .set_marker(marker)
+            .send()
+            .await
+            .ctx("DescribeListenerCertificates", listener_arn)?;
+        out.extend(
+            page.certificates()
+                .iter()
+                .filter(|c| !c.is_default().unwrap_or(false))
+                .filter_map(|c| c.certificate_arn().map(str::to_owned)),
+        );
+        marker = page.next_marker().map(str::to_owned);
+        if marker.is_none() {
+            break;
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 async fn describe_task_definition(aws: &AwsClients, arn: &str) -> Result<TaskDefinitionInfo> {
@@ -543,4 +610,132 @@ pub(crate) async fn alarms_named(aws: &AwsClients, names: &[String]) -> Result<V
         out.extend(page.metric_alarms().iter().map(convert::alarm_from_sdk));
     }
     Ok(out)
+}
+
+/// Checks the pipeline's role against `needs`: with IAM's policy simulation (one call per
+/// resource), or, when that is refused or not available, by evaluating the role's inline and
+/// attached policies here ([`crate::iam_policy`]). Never fails for lack of IAM read access: a
+/// role that cannot be checked is reported so, with everything needed as missing.
+pub(crate) async fn check_pipeline_role(
+    aws: &AwsClients,
+    role_arn: &str,
+    needs: &[crate::pipeline_role::Permission],
+) -> Result<PipelineRoleInfo> {
+    use crate::pipeline_role::Shortfall;
+    let simulated = simulate(aws, role_arn, needs).await;
+    let reason = match simulated {
+        Ok(shortfall) => return Ok(PipelineRoleInfo::new(role_arn, RoleCheck::Simulated, shortfall)),
+        Err(e) if e.code() == Some("NoSuchEntity") => {
+            return Ok(PipelineRoleInfo::new(role_arn, RoleCheck::RoleMissing, Shortfall::default()));
+        }
+        Err(e) => format!("SimulatePrincipalPolicy: {}", e.code().or(e.message()).unwrap_or("no answer")),
+    };
+    let name = role_arn.rsplit('/').next().unwrap_or_default();
+    match role_policies(aws, name).await {
+        Ok(docs) => {
+            let parsed = crate::iam_policy::PolicySet::parse(docs.iter().map(|(n, d)| (n.as_str(), d.as_str())));
+            match parsed {
+                Ok(set) => Ok(PipelineRoleInfo::new(role_arn, RoleCheck::Policies { reason }, Shortfall::evaluate(needs, &set))),
+                Err(e) => Ok(unchecked(role_arn, needs, format!("{reason}; {e}"))),
+            }
+        }
+        // The role itself is missing (a policy that cannot be found is not that).
+        Err(e) if e.code() == Some("NoSuchEntity") && e.operation() == "ListRolePolicies" => {
+            Ok(PipelineRoleInfo::new(role_arn, RoleCheck::RoleMissing, Shortfall::default()))
+        }
+        Err(e) => Ok(unchecked(role_arn, needs, format!("{reason}; {}: {}", e.operation(), e.code().or(e.message()).unwrap_or("no answer")))),
+    }
+}
+
+fn unchecked(role_arn: &str, needs: &[crate::pipeline_role::Permission], reason: String) -> PipelineRoleInfo {
+    let shortfall = crate::pipeline_role::Shortfall { missing: needs.to_vec(), ..Default::default() };
+    PipelineRoleInfo::new(role_arn, RoleCheck::Unchecked { reason }, shortfall)
+}
+
+/// SimulatePrincipalPolicy for `needs`, one call per resource and context.
+async fn simulate(
+    aws: &AwsClients,
+    role_arn: &str,
+    needs: &[crate::pipeline_role::Permission],
+) -> std::result::Result<crate::pipeline_role::Shortfall, crate::AwsApiError> {
+    use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, PolicyEvaluationDecisionType as D};
+    use crate::iam_policy::Decision;
+    let mut groups: BTreeMap<(&str, &BTreeMap<String, String>), Vec<&crate::pipeline_role::Permission>> = BTreeMap::new();
+    for p in needs {
+        groups.entry((p.resource.as_str(), &p.context)).or_default().push(p);
+    }
+    let calls = groups.into_iter().map(|((resource, context), perms)| async move {
+        let mut req = aws.iam.simulate_principal_policy().policy_source_arn(role_arn).resource_arns(resource);
+        for p in &perms {
+            req = req.action_names(&p.action);
+        }
+        for (k, v) in context {
+            req = req.context_entries(
+                ContextEntry::builder().context_key_name(k).context_key_values(v).context_key_type(ContextKeyTypeEnum::String).build(),
+            );
+        }
+        let out = req.send().await.map_err(|e| crate::AwsApiError::from_sdk("SimulatePrincipalPolicy", role_arn, e))?;
+        Ok::<_, crate::AwsApiError>(
+            perms
+                .into_iter()
+                .map(|p| {
+                    let found = out.evaluation_results().iter().find(|r| r.eval_action_name().eq_ignore_ascii_case(&p.action));
+                    let decision = match found.map(|r| r.eval_decision()) {
+                        Some(D::Allowed) => Decision::Allowed,
+                        Some(D::ExplicitDeny) => Decision::ExplicitDeny,
+                        _ => Decision::ImplicitDeny,
+                    };
+                    (p, decision)
+                })
+                .collect::<Vec<_>>(),
+        )
+    });
+    let decided = try_join_all(calls).await?;
+    // Back in the order of `needs`.
+    let mut all: Vec<(&crate::pipeline_role::Permission, Decision)> = decided.into_iter().flatten().collect();
+    all.sort_by_key(|(p, _)| needs.iter().position(|n| n == *p));
+    Ok(crate::pipeline_role::Shortfall::from_decisions(all))
+}
+
+/// The role's inline and attached (default version) policy documents, by name.
+async fn role_policies(aws: &AwsClients, role: &str) -> std::result::Result<Vec<(String, String)>, crate::AwsApiError> {
+    macro_rules! err {
+        ($op:literal, $what:expr) => {
+            |e| crate::AwsApiError::from_sdk($op, $what, e)
+        };
+    }
+    let mut docs = Vec::new();
+    let mut marker = None;
+    loop {
+        let out = aws.iam.list_role_policies().role_name(role).set_marker(marker).send().await.map_err(err!("ListRolePolicies", role))?;
+        for name in out.policy_names() {
+            let p = aws.iam.get_role_policy().role_name(role).policy_name(name).send().await.map_err(err!("GetRolePolicy", name.as_str()))?;
+            docs.push((name.clone(), p.policy_document().to_owned()));
+        }
+        marker = out.marker().filter(|_| out.is_truncated()).map(str::to_owned);
+        if marker.is_none() {
+            break;
+        }
+    }
+    loop {
+        let out = aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(err!("ListAttachedRolePolicies", role))?;
+        for arn in out.attached_policies().iter().filter_map(|p| p.policy_arn()) {
+            let policy = aws.iam.get_policy().policy_arn(arn).send().await.map_err(err!("GetPolicy", arn))?;
+            let version = policy.policy().and_then(|p| p.default_version_id()).unwrap_or("v1");
+            let v = aws.iam.get_policy_version().policy_arn(arn).version_id(version).send().await.map_err(err!("GetPolicyVersion", arn))?;
+            docs.push((arn.to_owned(), v.policy_version().and_then(|v| v.document()).unwrap_or_default().to_owned()));
+        }
+        marker = out.marker().filter(|_| out.is_truncated()).map(str::to_owned);
+        if marker.is_none() {
+            break;
+        }
+    }
+    Ok(docs)
 }

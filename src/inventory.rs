@@ -36,6 +36,56 @@ pub struct Inventory {
     /// checks nothing about it), `Some(None)` when it does not exist.
     #[serde(default, deserialize_with = "some_even_if_null", skip_serializing_if = "Option::is_none")]
     pub deployment_config: Option<Option<DeploymentConfigInfo>>,
+    /// The pipeline's service role and what it lacks to run the `CodeDeployToECS` action;
+    /// `None` when it was not checked (no pipeline, or an inventory built by hand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_role: Option<PipelineRoleInfo>,
+}
+
+/// The pipeline's service role, checked against what the `CodeDeployToECS` action needs
+/// ([`crate::pipeline_role::required`]).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineRoleInfo {
+    /// Role ARN (the pipeline's `roleArn`).
+    pub arn: String,
+    /// Role name.
+    pub name: String,
+    /// How it was checked.
+    pub check: RoleCheck,
+    /// What it lacks (everything needed when it could not be checked).
+    pub shortfall: crate::pipeline_role::Shortfall,
+}
+
+impl PipelineRoleInfo {
+    /// A checked role.
+    pub fn new(arn: impl Into<String>, check: RoleCheck, shortfall: crate::pipeline_role::Shortfall) -> Self {
+        let arn = arn.into();
+        let name = arn.rsplit('/').next().unwrap_or_default().to_owned();
+        Self { arn, name, check, shortfall }
+    }
+}
+
+/// How the pipeline role's permissions were found out.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "kebab-case")]
+pub enum RoleCheck {
+    /// IAM `SimulatePrincipalPolicy` (sees boundaries and every policy type).
+    Simulated,
+    /// The role's inline and attached policies, evaluated here (the simulation was refused or
+    /// is not available).
+    Policies {
+        /// Why the simulation was not used.
+        reason: String,
+    },
+    /// Neither worked: everything needed is granted.
+    Unchecked {
+        /// Why.
+        reason: String,
+    },
+    /// The role does not exist.
+    RoleMissing,
 }
 
 /// `null` means "looked up, not found" (`Some(None)`); only a missing key means "not looked up".
@@ -534,6 +584,10 @@ pub struct ListenerTls {
     /// ALPN policy (NLB TLS listeners).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alpn_policy: Vec<String>,
+    /// The listener's other certificates (DescribeListenerCertificates without the default
+    /// one), for clients that ask for another host name (SNI).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub additional_certificates: Vec<String>,
 }
 
 /// A target group in a forward action.
@@ -587,6 +641,9 @@ pub struct ContainerInfo {
 pub struct PipelineInfo {
     /// Name.
     pub name: String,
+    /// The pipeline's service role (`roleArn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
     /// Version.
     pub version: Option<i32>,
     /// Stages in order.

@@ -76,6 +76,15 @@ pub enum Effect {
         /// Its controller (`ECS` for a bridge, `CODE_DEPLOY` for the migrated service).
         controller: String,
     },
+    /// An inline policy was put on a role (the pipeline's); undo deletes exactly it.
+    RolePolicyPut {
+        /// Role name.
+        role: String,
+        /// Inline policy name.
+        policy_name: String,
+        /// The document put (an uncertain put is undone only when the role holds this one).
+        document: String,
+    },
     /// A user's ECS service was deleted; `definition` recreates it exactly.
     ServiceDeleted {
         /// Cluster.
@@ -160,6 +169,7 @@ impl Effect {
             Effect::ListenerForwardChanged { listener_arn, .. } => format!("forward action of listener {listener_arn}"),
             Effect::ListenerActionsChanged { listener_arn, .. } => format!("default actions of listener {listener_arn}"),
             Effect::RoleCreated { name, .. } => format!("IAM role {name}"),
+            Effect::RolePolicyPut { role, policy_name, .. } => format!("inline policy {policy_name} of IAM role {role}"),
             Effect::ApplicationCreated { name } => format!("CodeDeploy application {name}"),
             Effect::DeploymentGroupCreated { application, name } => format!("deployment group {application}/{name}"),
             Effect::ServiceCreated { cluster, name, controller } => format!("ECS service {cluster}/{name} ({controller})"),
@@ -636,6 +646,7 @@ mod tests {
             already_migrated: false,
             changes: vec![],
             warnings: vec![],
+            notes: vec![],
             migration: None,
             built_in_steps: vec![],
             target: Default::default(),

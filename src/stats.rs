@@ -29,9 +29,9 @@ pub struct RecordedCall {
 }
 
 impl RecordedCall {
-    /// Whether the operation only reads (Describe/Get/List/BatchGet).
+    /// Whether the operation only reads (Describe/Get/List/BatchGet, and IAM's policy simulation).
     pub fn is_read_only(&self) -> bool {
-        ["Describe", "Get", "List", "BatchGet"].iter().any(|p| self.operation.starts_with(p))
+        ["Describe", "Get", "List", "BatchGet", "Simulate"].iter().any(|p| self.operation.starts_with(p))
     }
 }
 

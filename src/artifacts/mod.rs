@@ -83,7 +83,24 @@ pub enum ArtifactError {
         /// What is missing.
         reason: String,
     },
+    /// The files the deploy action reads are larger than its input artifact may be.
+    #[error(
+        "{files} come to {bytes} bytes, over the {limit} bytes CodePipeline allows a CodeDeployToECS input artifact; \
+         the action would fail reading the task definition"
+    )]
+    TooLarge {
+        /// The files counted.
+        files: String,
+        /// Their size together.
+        bytes: usize,
+        /// The limit ([`MAX_INPUT_ARTIFACT_BYTES`]).
+        limit: usize,
+    },
 }
+
+/// The most a `CodeDeployToECS` action's input artifact may hold (3 MB, CodePipeline quotas;
+/// counted in decimal megabytes to stay on the safe side).
+pub const MAX_INPUT_ARTIFACT_BYTES: usize = 3_000_000;
 
 impl From<ArtifactError> for Error {
     fn from(e: ArtifactError) -> Self {
@@ -92,6 +109,7 @@ impl From<ArtifactError> for Error {
             ArtifactError::AppSpec { service, reason } => ("service for the appspec", service, reason),
             ArtifactError::Buildspec { reason } => ("buildspec", "buildspec.yml".to_owned(), reason),
             ArtifactError::Plan { reason } => ("plan", "service-cutover".to_owned(), reason),
+            e @ ArtifactError::TooLarge { .. } => ("deploy artifacts", TASKDEF_FILE.to_owned(), e.to_string()),
         };
         Error::Validation(ValidationError::new(what, value, reason))
     }
@@ -112,6 +130,23 @@ pub struct Artifacts {
 }
 
 impl Artifacts {
+    /// Checks that `taskdef.json`, `appspec.yml` and `imageDetail.json` together fit in the
+    /// deploy action's input artifact ([`MAX_INPUT_ARTIFACT_BYTES`]); the build ships them in one.
+    ///
+    /// # Errors
+    /// [`ArtifactError::TooLarge`] when they do not.
+    pub fn check_size(&self) -> Result<(), ArtifactError> {
+        let bytes = self.taskdef.to_json_pretty().len() + self.appspec.to_yaml().len() + self.image_detail.to_json().len();
+        if bytes > MAX_INPUT_ARTIFACT_BYTES {
+            return Err(ArtifactError::TooLarge {
+                files: format!("{TASKDEF_FILE}, {APPSPEC_FILE} and {IMAGE_DETAIL_FILE}"),
+                bytes,
+                limit: MAX_INPUT_ARTIFACT_BYTES,
+            });
+        }
+        Ok(())
+    }
+
     /// Writes `taskdef.json`, `appspec.yml`, `imageDetail.json` and `buildspec-snippet.yml`
     /// into `dir` (created if missing), replacing files of those names, and returns their
     /// paths in that order.
@@ -203,7 +238,8 @@ pub async fn fetch_task_definition_json(aws: &AwsClients, arn: &str) -> Result<s
 /// target definition.
 ///
 /// # Errors
-/// [`Error::Validation`] when the plan has no service-cutover change, its service has no
+/// [`Error::Validation`] when the artifacts would not fit in the deploy action's input
+/// artifact ([`Artifacts::check_size`]), the plan has no service-cutover change, its service has no
 /// task definition or not exactly one load balancer entry, the load-balanced container or
 /// its port is missing from the task definition, or an option is refused (see
 /// [`TaskDefTemplate::from_describe_json`]); [`Error::Aws`] when reading the task
@@ -236,7 +272,9 @@ pub async fn generate(aws: &AwsClients, plan: &Plan, opts: &ArtifactOptions) -> 
             .unwrap_or_else(|| "<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>".into()),
     );
     let buildspec_snippet = opts.buildspec.clone().unwrap_or_else(|| snippet_for(plan));
-    Ok(Artifacts { taskdef, appspec, image_detail, buildspec_snippet })
+    let artifacts = Artifacts { taskdef, appspec, image_detail, buildspec_snippet };
+    artifacts.check_size()?;
+    Ok(artifacts)
 }
 
 /// The default snippet, listing the deploy action's template paths when the plan has one.
@@ -309,5 +347,51 @@ impl Intercept for CaptureBody {
             *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(bytes.to_vec());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{LoadBalancerEntry, ServiceDefinition};
+
+    fn artifacts(env_value_len: usize) -> Artifacts {
+        let describe = serde_json::json!({
+            "taskDefinition": {
+                "family": "web",
+                "containerDefinitions": [{
+                    "name": "web",
+                    "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1",
+                    "portMappings": [{"containerPort": 80}],
+                    "environment": [{"name": "BIG", "value": "x".repeat(env_value_len)}]
+                }]
+            }
+        });
+        let taskdef = TaskDefTemplate::from_describe_json(&describe, &TaskDefOptions::default()).unwrap();
+        let service = ServiceDefinition {
+            name: "web".into(),
+            load_balancers: vec![LoadBalancerEntry {
+                target_group_arn: Some("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/1".into()),
+                load_balancer_name: None,
+                container_name: Some("web".into()),
+                container_port: Some(80),
+                advanced_configuration: None,
+            }],
+            ..Default::default()
+        };
+        let appspec = AppSpec::from_service(&service, Hooks::new()).unwrap();
+        Artifacts { taskdef, appspec, image_detail: ImageDetail::new("web:1"), buildspec_snippet: BuildspecSnippet::default() }
+    }
+
+    #[test]
+    fn artifacts_over_the_input_artifact_limit_are_refused_with_their_size() {
+        assert_eq!(artifacts(1_000).check_size(), Ok(()));
+        let big = artifacts(MAX_INPUT_ARTIFACT_BYTES);
+        let err = big.check_size().unwrap_err();
+        let ArtifactError::TooLarge { bytes, limit, .. } = &err else { panic!("{err:?}") };
+        assert!(*bytes > MAX_INPUT_ARTIFACT_BYTES && *limit == MAX_INPUT_ARTIFACT_BYTES);
+        assert!(err.to_string().contains("taskdef.json, appspec.yml and imageDetail.json"), "{err}");
+        // A validation error: the CLI exits 2, nothing changed.
+        assert!(matches!(Error::from(err), Error::Validation(_)));
     }
 }

@@ -8,6 +8,7 @@ use crate::inventory::{ActionInfo, PipelineInfo, StageInfo};
 pub(crate) fn pipeline_from_sdk(p: &cp::PipelineDeclaration) -> PipelineInfo {
     PipelineInfo {
         name: p.name().to_owned(),
+        role_arn: Some(p.role_arn().to_owned()).filter(|r| !r.is_empty()),
         version: p.version(),
         stages: p
             .stages()
@@ -80,7 +81,7 @@ pub(crate) fn pipeline_to_sdk(p: &PipelineInfo, account_id: &str) -> cp::Pipelin
         .collect();
     cp::PipelineDeclaration::builder()
         .name(&p.name)
-        .role_arn(format!("arn:aws:iam::{account_id}:role/{}-role", p.name))
+        .role_arn(p.role_arn.clone().unwrap_or_else(|| format!("arn:aws:iam::{account_id}:role/{}-role", p.name)))
         .artifact_store(
             cp::ArtifactStore::builder()
                 .r#type(cp::ArtifactStoreType::S3)

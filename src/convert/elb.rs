@@ -49,6 +49,8 @@ pub(crate) fn listener_from_sdk(l: &elb::Listener, rules_to_blue: Vec<String>, d
             ssl_policy: l.ssl_policy().map(str::to_owned),
             certificate_arn: l.certificates().first().and_then(|c| c.certificate_arn()).map(str::to_owned),
             alpn_policy: l.alpn_policy().to_vec(),
+            // DescribeListeners names only the default certificate; discovery adds the others.
+            additional_certificates: Vec::new(),
         }),
         rules_to_blue,
         default_rule_arn,

@@ -299,3 +299,64 @@ pub(super) fn service_scaling(b: &Basis<'_>, final_service: &str) -> Option<Chan
         detail: ChangeDetail::ServiceScaling { cluster: cluster.clone(), service: final_service.to_owned(), scaling },
     })
 }
+
+/// The inline policy granting the pipeline role what `CodeDeployToECS` needs and it lacks;
+/// `None` (with a note or warning) when it lacks nothing, was not checked, or does not exist.
+pub(super) fn pipeline_role(b: &Basis<'_>, steps: &[StepId], warnings: &mut Vec<String>, notes: &mut Vec<String>) -> Option<Change> {
+    let Basis { inv, ref id, .. } = *b;
+    // Only a planned (or unchanged) pipeline action runs with this role.
+    let pipeline = match b.pipeline_change.as_ref().map(|c| &c.detail) {
+        Some(ChangeDetail::PipelineDeployAction { pipeline, .. }) => pipeline.clone(),
+        _ => return None,
+    };
+    let role = inv.pipeline_role.as_ref()?;
+    let shortfall = &role.shortfall;
+    match &role.check {
+        RoleCheck::RoleMissing => {
+            warnings.push(format!(
+                "the service role {} of pipeline {pipeline} does not exist: the pipeline cannot run until it does",
+                role.arn
+            ));
+            return None;
+        }
+        RoleCheck::Unchecked { reason } => warnings.push(format!(
+            "the permissions of pipeline role {} could not be read ({reason}); everything the CodeDeployToECS action needs is granted",
+            role.name
+        )),
+        RoleCheck::Policies { reason } => notes.push(format!(
+            "pipeline role {} was checked by reading its policies ({reason}); permission boundaries and SCPs were not seen",
+            role.name
+        )),
+        RoleCheck::Simulated => {}
+    }
+    for p in &shortfall.denied {
+        warnings.push(format!(
+            "pipeline role {} is explicitly denied {p}: the CodeDeployToECS action will fail until that Deny is removed (an added Allow cannot lift it)",
+            role.name
+        ));
+    }
+    if shortfall.missing.is_empty() {
+        notes.push(format!("pipeline role {} already has what the CodeDeployToECS action needs", role.name));
+        return None;
+    }
+    if !steps.contains(&StepId::PipelineRolePolicy) {
+        warnings.push(format!(
+            "pipeline role {} lacks {} permission(s) the CodeDeployToECS action needs, and the transaction does not grant them (add the pipeline-role-policy step)",
+            role.name,
+            shortfall.missing.len()
+        ));
+        return None;
+    }
+    Some(Change {
+        step: StepId::PipelineRolePolicy,
+        action: Action::Create,
+        depends_on: vec![],
+        detail: ChangeDetail::PipelineRolePolicy {
+            role_name: role.name.clone(),
+            role_arn: role.arn.clone(),
+            policy_name: crate::pipeline_role::policy_name(id),
+            document: crate::pipeline_role::grant_document(&shortfall.missing),
+            grants: shortfall.missing.clone(),
+        },
+    })
+}

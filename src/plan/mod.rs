@@ -164,6 +164,20 @@ pub enum ChangeDetail {
         /// breaker, alarms, EBS volumes, Service Connect, the pipeline's `ECS` action).
         kept: Vec<DroppedSetting>,
     },
+    /// An inline policy on the pipeline's service role granting what the `CodeDeployToECS`
+    /// action needs and the role lacks, scoped by ARN; undo deletes exactly this policy.
+    PipelineRolePolicy {
+        /// Role name.
+        role_name: String,
+        /// Role ARN.
+        role_arn: String,
+        /// Inline policy name (`ecs-bluegreen-<migration id>`).
+        policy_name: String,
+        /// Policy document (JSON).
+        document: String,
+        /// What it grants.
+        grants: Vec<crate::pipeline_role::Permission>,
+    },
     /// A user's step (see [`crate::step`]).
     Custom(CustomChange),
 }
@@ -318,6 +332,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Things the user should know that do not block the migration.
     pub warnings: Vec<String>,
+    /// Informational lines (e.g. the pipeline role already has what it needs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The migration spec planned, so `apply` can read the account again and refuse a stale
     /// plan. Plans without it (written by older versions) are refused by `apply`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -331,7 +348,7 @@ pub struct Plan {
 }
 
 fn all_built_in() -> Vec<StepId> {
-    StepId::BUILT_IN.to_vec()
+    StepId::BUILT_IN_BEFORE_ROLE_POLICY.to_vec()
 }
 
 impl Plan {
@@ -410,10 +427,17 @@ pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> R
     let (role, role_arn) = changes::service_role(&b, &mut warnings);
     let (cutover, final_service) = changes::service_cutover(&b, &mut warnings);
     let scaling = changes::service_scaling(&b, &final_service);
+    let mut notes = Vec::new();
     let mut changes = vec![changes::green_target_group(&b), route, role, changes::application(&b), cutover];
     changes.extend(scaling);
     changes.push(changes::deployment_group(&b, role_arn, test_listener_arn, final_service));
-    changes.extend(b.pipeline_change.take());
+    let pipeline_role = changes::pipeline_role(&b, steps, &mut warnings, &mut notes);
+    let mut pipeline = b.pipeline_change.take();
+    if let (Some(p), Some(_)) = (&mut pipeline, &pipeline_role) {
+        p.depends_on.push(StepId::PipelineRolePolicy);
+    }
+    changes.extend(pipeline_role);
+    changes.extend(pipeline);
     // Keep the planned steps only, and dependencies among them (the others exist: checked).
     changes.retain(|c| steps.contains(&c.step));
     for c in &mut changes {
@@ -428,6 +452,7 @@ pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> R
         already_migrated: b.identical,
         changes,
         warnings,
+        notes,
         migration: Some(Box::new(migration.clone())),
         // The scaling step exists only for a service with scaling: a plan without it lists
         // the steps it listed before that step existed.

@@ -354,6 +354,7 @@ pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> 
         already_migrated: identical,
         changes,
         warnings,
+        notes: Vec::new(),
         migration: Some(Box::new(migration.clone())),
         built_in_steps: StepId::NATIVE.iter().filter(|s| steps.contains(s)).cloned().collect(),
         target: Target::EcsNative,

@@ -141,6 +141,9 @@ impl Display for Plan {
                         if let Some(t) = tls {
                             rows.row("ssl_policy", t.ssl_policy.as_deref().unwrap_or("-"))
                                 .row("certificate", t.certificate_arn.as_deref().unwrap_or("-"));
+                            if !t.additional_certificates.is_empty() {
+                                rows.row("additional_certificates", t.additional_certificates.join(", "));
+                            }
                         }
                         rows.finish()?;
                     }
@@ -323,6 +326,19 @@ impl Display for Plan {
                     }
                     w.finish()?;
                 }
+                ChangeDetail::PipelineRolePolicy { role_name, policy_name, grants, .. } => {
+                    writeln!(f, "  {sym} {v} inline policy {policy_name} on pipeline role {role_name}")?;
+                    let mut by_resource: std::collections::BTreeMap<String, Vec<&str>> = std::collections::BTreeMap::new();
+                    for g in grants {
+                        let when: Vec<String> = g.context.iter().map(|(k, v)| format!(" if {k} = {v}")).collect();
+                        by_resource.entry(format!("{}{}", g.resource, when.concat())).or_default().push(g.action.as_str());
+                    }
+                    let mut w = fields(f);
+                    for (resource, actions) in by_resource {
+                        w.row(format!("allow {}", actions.join(", ")), resource);
+                    }
+                    w.finish()?;
+                }
                 ChangeDetail::Custom(custom) => {
                     writeln!(f, "  {sym} {v} {} ({}: {})", custom.summary(), c.step, custom.kind())?;
                     if !c.depends_on.is_empty() {
@@ -339,6 +355,12 @@ impl Display for Plan {
             f,
             "\nPlan: {create} to create, {update} to update, {replace} to replace, {delete} to delete, {noop} unchanged."
         )?;
+        if !self.notes.is_empty() {
+            writeln!(f, "\nNotes:")?;
+            for n in &self.notes {
+                writeln!(f, "  - {n}")?;
+            }
+        }
         if !self.warnings.is_empty() {
             writeln!(f, "\nWarnings:")?;
             for w in &self.warnings {

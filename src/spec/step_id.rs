@@ -62,8 +62,25 @@ impl StepId {
         }
     }
 
+    /// Grant the pipeline's role what the `CodeDeployToECS` action needs (an inline policy).
+    pub const PipelineRolePolicy: StepId = StepId(Cow::Borrowed("pipeline-role-policy"));
+
     /// Every built-in step of the CodeDeploy target, in the order the full migration lists them.
-    pub const BUILT_IN: [StepId; 8] = [
+    pub const BUILT_IN: [StepId; 9] = [
+        StepId::GreenTargetGroup,
+        StepId::TestListener,
+        StepId::ServiceRole,
+        StepId::Application,
+        StepId::ServiceCutover,
+        StepId::ServiceScaling,
+        StepId::DeploymentGroup,
+        StepId::PipelineRolePolicy,
+        StepId::PipelineDeployAction,
+    ];
+
+    /// The built-in steps of plans written before [`StepId::PipelineRolePolicy`] existed (a plan
+    /// file without `built_in_steps` is read with these, so re-planning it adds no step).
+    pub(crate) const BUILT_IN_BEFORE_ROLE_POLICY: [StepId; 8] = [
         StepId::GreenTargetGroup,
         StepId::TestListener,
         StepId::ServiceRole,

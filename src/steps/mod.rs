@@ -10,6 +10,7 @@ pub(crate) mod green_target_group;
 pub(crate) mod native_load_balancer;
 pub(crate) mod native_strategy;
 pub(crate) mod pipeline;
+pub(crate) mod pipeline_role;
 pub(crate) mod service_cutover;
 pub(crate) mod scaling;
 pub(crate) mod service_role;
@@ -40,6 +41,7 @@ pub(crate) fn build(change: &Change, registry: &StepRegistry) -> Result<Box<dyn 
         ChangeDetail::ServiceScaling { .. } => Box::new(scaling::ServiceScalingStep(c)),
         ChangeDetail::NativeLoadBalancer(_) => Box::new(native_load_balancer::NativeLoadBalancerStep(c)),
         ChangeDetail::NativeStrategy { .. } => Box::new(native_strategy::NativeStrategyStep(c)),
+        ChangeDetail::PipelineRolePolicy { .. } => Box::new(pipeline_role::PipelineRolePolicyStep(c)),
         ChangeDetail::Custom(custom) => {
             let step = registry.build(custom)?;
             if step.id() != change.step {
@@ -109,6 +111,9 @@ pub(crate) async fn undo(cx: &UndoContext<'_>, effect: &Effect, confirmed: bool)
         }
         Effect::ListenerActionsChanged { listener_arn, before } => test_listener::undo_actions(aws, listener_arn, before).await,
         Effect::RoleCreated { name, policy_arn } => service_role::undo(aws, migration_id, name, policy_arn).await,
+        Effect::RolePolicyPut { role, policy_name, document } => {
+            pipeline_role::undo(aws, role, policy_name, document, confirmed).await
+        }
         Effect::ApplicationCreated { name } => application::undo(aws, plan, name, confirmed).await,
         Effect::DeploymentGroupCreated { application, name } => deployment_group::undo(aws, plan, application, name, confirmed).await,
         Effect::ServiceCreated { cluster, name, controller } => {
@@ -153,6 +158,9 @@ pub(crate) fn manual_removal(effect: &Effect) -> String {
         Effect::RoleCreated { name, policy_arn } => format!(
             "aws iam detach-role-policy --role-name {name} --policy-arn {policy_arn} && aws iam delete-role --role-name {name}"
         ),
+        Effect::RolePolicyPut { role, policy_name, .. } => {
+            format!("aws iam delete-role-policy --role-name {role} --policy-name {policy_name}")
+        }
         Effect::ApplicationCreated { name } => format!("aws deploy delete-application --application-name {name}"),
         Effect::DeploymentGroupCreated { application, name } => format!(
             "aws deploy delete-deployment-group --application-name {application} --deployment-group-name {name}"

@@ -26,6 +26,7 @@ pub(crate) async fn apply(
             if !ctx.fresh {
                 // describe-then-create: moto would create a duplicate; AWS would refuse.
                 if let Some(arn) = listener_on_port(aws, load_balancer_arn, *port).await? {
+                    add_certificates(ctx, &arn, tls.as_ref()).await?;
                     return Ok(Some(arn));
                 }
             }
@@ -68,6 +69,7 @@ pub(crate) async fn apply(
                     },
                 )
                 .await?;
+            add_certificates(ctx, &arn, tls.as_ref()).await?;
             Ok(Some(arn))
         }
         TestRoute::ProductionWeightZero { listener_arn, before: planned, actions } => {
@@ -104,6 +106,26 @@ pub(crate) async fn apply(
 }
 
 pub(crate) use crate::convert::forward;
+
+/// Adds the production listener's additional certificates to the test listener (idempotent in
+/// ELBv2; deleting the listener on undo removes them with it).
+async fn add_certificates(ctx: &Ctx<'_>, listener_arn: &str, tls: Option<&crate::inventory::ListenerTls>) -> Result<()> {
+    let Some(tls) = tls.filter(|t| !t.additional_certificates.is_empty()) else { return Ok(()) };
+    let certificates: Vec<elb::Certificate> =
+        tls.additional_certificates.iter().map(|a| elb::Certificate::builder().certificate_arn(a).build()).collect();
+    ctx.call(format!("add {} certificate(s) to listener {listener_arn}", certificates.len()), async {
+        ctx.aws
+            .elbv2
+            .add_listener_certificates()
+            .listener_arn(listener_arn)
+            .set_certificates(Some(certificates))
+            .send()
+            .await
+            .ctx("AddListenerCertificates", listener_arn)
+    })
+    .await?;
+    Ok(())
+}
 
 /// The ARN of the load balancer's listener on `port`, if any.
 async fn listener_on_port(aws: &AwsClients, load_balancer_arn: &str, port: u16) -> Result<Option<String>> {

@@ -88,6 +88,8 @@ pub struct RoleState {
     pub trust_policy: String,
     /// Attached managed policy ARNs, in attach order.
     pub policies: Vec<String>,
+    /// Inline policies: name → document.
+    pub inline_policies: BTreeMap<String, String>,
     /// Tags.
     pub tags: BTreeMap<String, String>,
 }
@@ -521,7 +523,7 @@ pub(crate) fn aws_error<E: CreateUnhandledError>(code: &str, message: &str) -> E
 
 /// Whether an operation only reads.
 pub(crate) fn is_read_only(operation: &str) -> bool {
-    ["Describe", "Get", "List", "BatchGet"].iter().any(|p| operation.starts_with(p))
+    ["Describe", "Get", "List", "BatchGet", "Simulate"].iter().any(|p| operation.starts_with(p))
 }
 
 /// Whether an operation is the run's bookkeeping (the run lock, the caller's identity) rather
@@ -864,6 +866,7 @@ pub(crate) fn role_state(account: &str, r: &RoleSetup) -> RoleState {
         arn: format!("arn:aws:iam::{account}:role/{}", r.name),
         trust_policy: r.trust_policy.clone(),
         policies: r.policies.clone(),
+        inline_policies: r.inline_policies.clone(),
         tags: r.tags.clone(),
     }
 }

@@ -2,7 +2,9 @@
 //! groups with attributes and tags.
 
 use aws_sdk_elasticloadbalancingv2::Client;
+use aws_sdk_elasticloadbalancingv2::operation::add_listener_certificates::AddListenerCertificatesOutput;
 use aws_sdk_elasticloadbalancingv2::operation::create_listener::CreateListenerOutput;
+use aws_sdk_elasticloadbalancingv2::operation::describe_listener_certificates::DescribeListenerCertificatesOutput;
 use aws_sdk_elasticloadbalancingv2::operation::create_target_group::CreateTargetGroupOutput;
 use aws_sdk_elasticloadbalancingv2::operation::delete_listener::DeleteListenerOutput;
 use aws_sdk_elasticloadbalancingv2::operation::delete_target_group::DeleteTargetGroupOutput;
@@ -312,7 +314,49 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         Ok(out.build())
     });
 
+    let describe_certs = answer(acct, "DescribeListenerCertificates", mock!(Client::describe_listener_certificates), |st, input| {
+        let Some(l) = listener(st, input.listener_arn().unwrap_or_default()) else {
+            return Err(aws_error("ListenerNotFound", LISTENER_NOT_FOUND));
+        };
+        let cert = |arn: &str, default: bool| {
+            aws_sdk_elasticloadbalancingv2::types::Certificate::builder().certificate_arn(arn).is_default(default).build()
+        };
+        let mut out = DescribeListenerCertificatesOutput::builder();
+        if let Some(tls) = &l.tls {
+            out = out.set_certificates(Some(
+                tls.certificate_arn
+                    .iter()
+                    .map(|a| cert(a, true))
+                    .chain(tls.additional_certificates.iter().map(|a| cert(a, false)))
+                    .collect(),
+            ));
+        }
+        Ok(out.build())
+    });
+
+    let add_certs = answer(acct, "AddListenerCertificates", mock!(Client::add_listener_certificates), |st, input| {
+        let arn = input.listener_arn().unwrap_or_default().to_owned();
+        let Some(l) = st.load_balancer.listeners.iter_mut().find(|l| l.arn == arn) else {
+            return Err(aws_error("ListenerNotFound", LISTENER_NOT_FOUND));
+        };
+        let Some(tls) = l.tls.as_mut() else {
+            return Err(aws_error("ValidationError", "Certificates can only be added to HTTPS and TLS listeners"));
+        };
+        for c in input.certificates().iter().filter_map(|c| c.certificate_arn()) {
+            // Adding a certificate the listener has is a no-op in ELBv2.
+            if tls.certificate_arn.as_deref() != Some(c) && !tls.additional_certificates.iter().any(|a| a == c) {
+                tls.additional_certificates.push(c.to_owned());
+            }
+        }
+        tls.additional_certificates.sort();
+        let port = l.port.unwrap_or_default();
+        st.log.push(format!("AddListenerCertificates {port}"));
+        Ok(AddListenerCertificatesOutput::builder().set_certificates(Some(input.certificates().to_vec())).build())
+    });
+
     vec![
+        describe_certs,
+        add_certs,
         target_health,
         describe_tgs,
         describe_attrs,

@@ -8,6 +8,12 @@ use aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput;
 use aws_sdk_iam::operation::get_role::GetRoleOutput;
 use aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput;
 use aws_sdk_iam::operation::list_roles::ListRolesOutput;
+use aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput;
+use aws_sdk_iam::operation::get_policy::GetPolicyOutput;
+use aws_sdk_iam::operation::get_role_policy::GetRolePolicyOutput;
+use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
+use aws_sdk_iam::operation::put_role_policy::PutRolePolicyOutput;
+use aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput;
 use aws_sdk_iam::types::{AttachedPolicy, Role};
 use aws_smithy_mocks::mock;
 
@@ -57,6 +63,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
             ),
             trust_policy: input.assume_role_policy_document().unwrap_or_default().to_owned(),
             policies: vec![],
+            inline_policies: Default::default(),
             tags: input.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect(),
         };
         let out = CreateRoleOutput::builder().role(sdk_role(&name, &role)).build();
@@ -120,5 +127,80 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         }
     });
 
-    vec![get, list, create, attach, list_attached, detach, delete]
+    let put_inline = answer(acct, "PutRolePolicy", mock!(Client::put_role_policy), |st, input| {
+        let name = input.role_name().unwrap_or_default().to_owned();
+        let policy = input.policy_name().unwrap_or_default().to_owned();
+        let document = input.policy_document().unwrap_or_default();
+        if serde_json::from_str::<serde_json::Value>(document).map_or(true, |d| d.get("Statement").is_none()) {
+            return Err(aws_error("MalformedPolicyDocument", "Syntax errors in policy."));
+        }
+        let Some(r) = st.roles.get_mut(&name) else { return Err(aws_error("NoSuchEntity", &no_role(&name))) };
+        r.inline_policies.insert(policy.clone(), document.to_owned());
+        st.log.push(format!("PutRolePolicy {name}/{policy}"));
+        Ok(PutRolePolicyOutput::builder().build())
+    });
+
+    let get_inline = answer(acct, "GetRolePolicy", mock!(Client::get_role_policy), |st, input| {
+        let name = input.role_name().unwrap_or_default();
+        let policy = input.policy_name().unwrap_or_default();
+        let Some(r) = st.roles.get(name) else { return Err(aws_error("NoSuchEntity", &no_role(name))) };
+        let Some(doc) = r.inline_policies.get(policy) else {
+            return Err(aws_error("NoSuchEntity", &format!("The role policy with name {policy} cannot be found.")));
+        };
+        // IAM answers with the document URL-encoded.
+        Ok(GetRolePolicyOutput::builder()
+            .role_name(name)
+            .policy_name(policy)
+            .policy_document(url_encode(doc))
+            .build()
+            .expect("all fields set"))
+    });
+
+    let list_inline = answer(acct, "ListRolePolicies", mock!(Client::list_role_policies), |st, input| {
+        let name = input.role_name().unwrap_or_default();
+        let Some(r) = st.roles.get(name) else { return Err(aws_error("NoSuchEntity", &no_role(name))) };
+        Ok(ListRolePoliciesOutput::builder()
+            .set_policy_names(Some(r.inline_policies.keys().cloned().collect()))
+            .is_truncated(false)
+            .build()
+            .expect("names set"))
+    });
+
+    let delete_inline = answer(acct, "DeleteRolePolicy", mock!(Client::delete_role_policy), |st, input| {
+        let name = input.role_name().unwrap_or_default().to_owned();
+        let policy = input.policy_name().unwrap_or_default();
+        let Some(r) = st.roles.get_mut(&name) else { return Err(aws_error("NoSuchEntity", &no_role(&name))) };
+        if r.inline_policies.remove(policy).is_none() {
+            return Err(aws_error("NoSuchEntity", &format!("The role policy with name {policy} cannot be found.")));
+        }
+        st.log.push(format!("DeleteRolePolicy {name}/{policy}"));
+        Ok(DeleteRolePolicyOutput::builder().build())
+    });
+
+    // The kit holds no managed policy documents: a role with attached policies cannot be read.
+    let get_policy = answer(acct, "GetPolicy", mock!(Client::get_policy), |_, input| {
+        let arn = input.policy_arn().unwrap_or_default();
+        Err::<GetPolicyOutput, _>(aws_error("NoSuchEntity", &format!("Policy {arn} was not found.")))
+    });
+
+    // Callers are often not allowed to simulate: the kit refuses, as IAM does then, so
+    // discovery reads the role's policies instead.
+    let simulate = answer(acct, "SimulatePrincipalPolicy", mock!(Client::simulate_principal_policy), |st, _| {
+        Err::<SimulatePrincipalPolicyOutput, _>(aws_error(
+            "AccessDenied",
+            &format!(
+                "User: arn:aws:iam::{}:user/ecs-bluegreen is not authorized to perform: iam:SimulatePrincipalPolicy",
+                st.account_id
+            ),
+        ))
+    });
+
+    vec![get, list, create, attach, list_attached, detach, delete, put_inline, get_inline, list_inline, delete_inline, get_policy, simulate]
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters, as IAM encodes documents.
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

@@ -62,6 +62,21 @@ pub const PIPELINE: &str = "web-pipeline";
 pub const MIGRATION_ID: &str = "prod/web";
 /// Role name the plan derives.
 pub const ROLE_NAME: &str = "prod-web-codedeploy";
+/// The pipeline's service role (written for the `ECS` deploy action).
+pub const PIPELINE_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/web-pipeline-role";
+/// The pipeline role's name.
+pub const PIPELINE_ROLE: &str = "web-pipeline-role";
+/// The inline policy of a least-privilege pipeline role written for the `ECS` deploy action:
+/// read and update the service, register task definitions, pass task roles to ECS tasks, read
+/// the artifact bucket. Nothing for CodeDeploy.
+pub const ECS_DEPLOY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
+{"Effect":"Allow","Action":["ecs:DescribeServices","ecs:DescribeTaskDefinition","ecs:DescribeTasks","ecs:ListTasks","ecs:RegisterTaskDefinition","ecs:TagResource","ecs:UpdateService"],"Resource":"*"},
+{"Effect":"Allow","Action":"iam:PassRole","Resource":"*","Condition":{"StringEqualsIfExists":{"iam:PassedToService":["ecs-tasks.amazonaws.com"]}}},
+{"Effect":"Allow","Action":["s3:GetObject","s3:GetObjectVersion","s3:PutObject","s3:GetBucketVersioning"],"Resource":"*"}]}"#;
+/// A policy that lets a pipeline role run the `CodeDeployToECS` action on any resource.
+pub const CODEDEPLOY_TO_ECS_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
+{"Effect":"Allow","Action":["codedeploy:CreateDeployment","codedeploy:GetDeployment","codedeploy:GetApplication","codedeploy:GetApplicationRevision","codedeploy:RegisterApplicationRevision","codedeploy:GetDeploymentConfig","ecs:RegisterTaskDefinition"],"Resource":"*"},
+{"Effect":"Allow","Action":"iam:PassRole","Resource":"*","Condition":{"StringEquals":{"iam:PassedToService":"ecs-tasks.amazonaws.com"}}}]}"#;
 /// ARN given to the role when a test says it exists.
 pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/prod-web-codedeploy";
 /// Application name the plan derives.
@@ -285,6 +300,7 @@ pub fn ecs_deploy_action() -> ActionInfo {
 pub fn pipeline() -> PipelineInfo {
     PipelineInfo {
         name: s(PIPELINE),
+        role_arn: Some(s(PIPELINE_ROLE_ARN)),
         version: Some(4),
         stages: vec![
             StageInfo {
@@ -340,6 +356,7 @@ pub fn inventory() -> Inventory {
         pipeline: Some(Some(pipeline())),
         existing: ExistingResources::default(),
         deployment_config: None,
+        pipeline_role: Some(pipeline_role()),
     }
 }
 
@@ -424,4 +441,21 @@ pub fn scaling() -> crate::inventory::ServiceScaling {
         ..Default::default()
     }];
     s
+}
+
+/// The pipeline role as discovery finds it in the default scenario: the kit refuses the policy
+/// simulation, its [`ECS_DEPLOY_POLICY`] allows registering task definitions and passing roles to
+/// ECS tasks, nothing of CodeDeploy.
+pub fn pipeline_role() -> crate::inventory::PipelineRoleInfo {
+    use crate::pipeline_role::{DeployTargets, Shortfall, required};
+    let targets = DeployTargets::new("aws", REGION, ACCOUNT, APPLICATION, DEPLOYMENT_GROUP, "CodeDeployDefault.ECSAllAtOnce", "web")
+        .pass_role("arn:aws:iam::123456789012:role/ecsTaskExecutionRole");
+    let policies = crate::iam_policy::PolicySet::parse([("ecs-deploy", ECS_DEPLOY_POLICY)]).expect("the sample policy parses");
+    crate::inventory::PipelineRoleInfo::new(
+        PIPELINE_ROLE_ARN,
+        crate::inventory::RoleCheck::Policies {
+            reason: "SimulatePrincipalPolicy: AccessDenied".into(),
+        },
+        Shortfall::evaluate(&required(&targets), &policies),
+    )
 }

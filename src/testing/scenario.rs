@@ -58,6 +58,8 @@ pub struct RoleSetup {
     pub trust_policy: String,
     /// Attached managed policy ARNs.
     pub policies: Vec<String>,
+    /// Inline policies: name → document.
+    pub inline_policies: BTreeMap<String, String>,
     /// Tags.
     pub tags: BTreeMap<String, String>,
 }
@@ -145,11 +147,24 @@ impl Default for Scenario {
             load_balancer: sample::load_balancer(),
             target_groups: vec![sample::blue_target_group()],
             pipeline: Some(sample::pipeline()),
-            roles: Vec::new(),
+            roles: vec![pipeline_role()],
             migrated: false,
             ecs_timing: EcsTiming::default(),
             deployments: DeploymentScript::default(),
         }
+    }
+}
+
+/// The pipeline's service role of the default scenario: trusted by CodePipeline, with the
+/// inline policy a least-privilege role for the `ECS` deploy action has
+/// ([`sample::ECS_DEPLOY_POLICY`]), nothing for CodeDeploy.
+fn pipeline_role() -> RoleSetup {
+    RoleSetup {
+        name: sample::PIPELINE_ROLE.into(),
+        trust_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codepipeline.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.into(),
+        policies: vec![],
+        inline_policies: [("ecs-deploy".to_owned(), sample::ECS_DEPLOY_POLICY.to_owned())].into(),
+        tags: BTreeMap::new(),
     }
 }
 
@@ -177,7 +192,18 @@ impl Scenario {
             target_groups: vec![inventory.blue_target_group.clone()?],
             pipeline: inventory.pipeline.clone().flatten(),
             service,
-            roles: Vec::new(),
+            // The pipeline's role exists; its policies are not in the inventory.
+            roles: inventory
+                .pipeline
+                .iter()
+                .flatten()
+                .filter_map(|p| p.role_arn.as_deref())
+                .map(|arn| RoleSetup {
+                    name: arn.rsplit('/').next().unwrap_or(arn).to_owned(),
+                    inline_policies: BTreeMap::new(),
+                    ..pipeline_role()
+                })
+                .collect(),
             migrated: false,
             ecs_timing: EcsTiming::default(),
             deployments: DeploymentScript::default(),
@@ -276,9 +302,19 @@ impl Scenario {
         self
     }
 
-    /// No pipeline in the account.
+    /// No pipeline in the account (nor its role).
     pub fn without_pipeline(mut self) -> Self {
         self.pipeline = None;
+        self.roles.retain(|r| r.name != sample::PIPELINE_ROLE);
+        self
+    }
+
+    /// The pipeline's role already has what the `CodeDeployToECS` action needs (an inline
+    /// policy `codedeploy-to-ecs` allowing it on every resource), so the plan grants nothing.
+    pub fn with_pipeline_role_ready(mut self) -> Self {
+        if let Some(r) = self.roles.iter_mut().find(|r| r.name == sample::PIPELINE_ROLE) {
+            r.inline_policies.insert("codedeploy-to-ecs".into(), sample::CODEDEPLOY_TO_ECS_POLICY.into());
+        }
         self
     }
 
@@ -289,6 +325,7 @@ impl Scenario {
             name: EXISTING_ROLE_NAME.into(),
             trust_policy: codedeploy_trust_policy(),
             policies: vec![CODEDEPLOY_FOR_ECS_POLICY.into()],
+            inline_policies: BTreeMap::new(),
             tags: BTreeMap::new(),
         });
         self

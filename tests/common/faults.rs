@@ -39,7 +39,7 @@ impl FailNthMutation {
 /// Read-only calls and the run lock's SSM calls are not numbered (as in the kit's
 /// `Fault::nth_mutation`): the numbers count changes to the migrated resources.
 fn is_read_only(op: &str) -> bool {
-    ["Describe", "Get", "List", "BatchGet"].iter().any(|p| op.starts_with(p)) || matches!(op, "PutParameter" | "DeleteParameter")
+    ["Describe", "Get", "List", "BatchGet", "Simulate"].iter().any(|p| op.starts_with(p)) || matches!(op, "PutParameter" | "DeleteParameter")
 }
 
 impl Intercept for FailNthMutation {

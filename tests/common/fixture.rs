@@ -4,7 +4,8 @@
 //! AZs and a security group; an internet-facing ALB whose HTTP :80 listener forwards to target
 //! group `web-tg-1`; ECS cluster `prod` with a Fargate service `web` on the rolling (`ECS`)
 //! deployment controller behind that target group; the task definition, its execution and task
-//! roles; and CodePipeline `web-pipeline` (Source → Build → Deploy with the `ECS` provider).
+//! roles; and CodePipeline `web-pipeline` (Source → Build → Deploy with the `ECS` provider) whose
+//! role `web-pipeline-role` holds only the `ECS` deploy action's permissions (inline policy).
 //!
 //! The service is sent every setting a real rolling service typically has, including some that
 //! CODE_DEPLOY forbids (deployment circuit breaker). moto 5.2.5 accepts but drops
@@ -687,6 +688,9 @@ fn stage(name: &str, action: cp::ActionDeclaration) -> cp::StageDeclaration {
     )
 }
 
+/// The inline policy of the fixture's pipeline role (the `ECS` deploy action's permissions).
+pub const PIPELINE_ROLE_POLICY: &str = "web-pipeline-ecs-deploy";
+
 /// Returns the pipeline role ARN.
 async fn seed_pipeline(aws: &AwsClients) -> String {
     let role_arn = create_role(
@@ -696,6 +700,17 @@ async fn seed_pipeline(aws: &AwsClients) -> String {
         "web-pipeline",
     )
     .await;
+    // What a least-privilege role written for the ECS deploy action holds: nothing for CodeDeploy.
+    ok(
+        "PutRolePolicy web-pipeline-role",
+        aws.iam
+            .put_role_policy()
+            .role_name("web-pipeline-role")
+            .policy_name(PIPELINE_ROLE_POLICY)
+            .policy_document(ecs_bluegreen::testing::sample::ECS_DEPLOY_POLICY)
+            .send()
+            .await,
+    );
     let connection = "arn:aws:codestar-connections:us-east-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab";
     let pipeline = ok(
         "PipelineDeclaration",

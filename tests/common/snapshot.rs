@@ -7,7 +7,8 @@ use ecs_bluegreen::AwsClients;
 use serde_json::{Value, json};
 
 /// Reads services, target groups (+ attributes, tags), listeners (+ actions, tags), roles
-/// (+ tags, attached policies), CodeDeploy applications and groups, the pipeline, and run locks.
+/// (+ tags, attached and inline policies), CodeDeploy applications and groups, the pipeline, and
+/// run locks.
 /// Runtime noise (deployment ids, timestamps, pipeline version) is left out.
 pub async fn snapshot(aws: &AwsClients, cluster: &str, lb_arn: &str, pipeline: &str) -> Value {
     let mut out = BTreeMap::new();
@@ -59,6 +60,13 @@ pub async fn snapshot(aws: &AwsClients, cluster: &str, lb_arn: &str, pipeline: &
         let mut policies: Vec<String> =
             attached.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_owned)).collect();
         policies.sort();
+        // Inline policies by name, with their documents (the pipeline role's grant is one).
+        let mut inline = BTreeMap::new();
+        let names = aws.iam.list_role_policies().role_name(r.role_name()).send().await.unwrap();
+        for name in names.policy_names() {
+            let p = aws.iam.get_role_policy().role_name(r.role_name()).policy_name(name).send().await.unwrap();
+            inline.insert(name.clone(), p.policy_document().to_owned());
+        }
         let role = full.role().unwrap();
         rs.insert(
             r.role_name().to_owned(),
@@ -67,6 +75,7 @@ pub async fn snapshot(aws: &AwsClients, cluster: &str, lb_arn: &str, pipeline: &
                 "trust": role.assume_role_policy_document(),
                 "tags": format!("{:?}", role.tags()),
                 "policies": policies,
+                "inline_policies": inline,
             }),
         );
     }

@@ -118,7 +118,7 @@ async fn an_https_production_listener_gets_an_https_test_listener_with_its_polic
         l.tls = Some(ecs_bluegreen::inventory::ListenerTls {
             ssl_policy: Some(s(POLICY)),
             certificate_arn: Some(s(CERT)),
-            alpn_policy: vec![],
+            ..Default::default()
         });
     });
     let aws = account.clients();
@@ -136,4 +136,44 @@ async fn an_https_production_listener_gets_an_https_test_listener_with_its_polic
     assert_eq!(test.protocol.as_deref(), Some("HTTPS"));
     let tls = test.tls.as_ref().expect("TLS settings on the test listener");
     assert_eq!((tls.ssl_policy.as_deref(), tls.certificate_arn.as_deref()), (Some(POLICY), Some(CERT)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_test_listener_gets_the_production_listeners_additional_certificates() {
+    const CERT: &str = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
+    const SNI: &str = "arn:aws:acm:us-east-1:123456789012:certificate/9f8e7d6c-5b4a-3c2d-1e0f-a9b8c7d6e5f4";
+    let account = MockAccount::default_scenario();
+    account.edit(|st| {
+        let l = &mut st.load_balancer.listeners[0];
+        l.port = Some(443);
+        l.protocol = Some(s("HTTPS"));
+        l.tls = Some(ecs_bluegreen::inventory::ListenerTls {
+            ssl_policy: Some(s("ELBSecurityPolicy-TLS13-1-2-2021-06")),
+            certificate_arn: Some(s(CERT)),
+            additional_certificates: vec![s(SNI)],
+            ..Default::default()
+        });
+    });
+    let aws = account.clients();
+    let plan = Migration::for_service("prod", "web")
+        .unwrap()
+        .test_listener_port(ecs_bluegreen::spec::Port::new(8443).unwrap())
+        .build()
+        .plan(&aws)
+        .await
+        .unwrap();
+    assert!(plan.to_string().contains(&format!("additional_certificates = {SNI}")), "{plan}");
+    let opts = ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST);
+    let journal = InMemoryJournal::new();
+    assert_eq!(plan.apply(&aws, &journal, &opts).await.unwrap(), Outcome::Applied);
+    let st = account.state();
+    let test = st.load_balancer.listeners.iter().find(|l| l.port == Some(8443)).expect("a test listener on 8443");
+    let tls = test.tls.as_ref().expect("TLS settings on the test listener");
+    assert_eq!(tls.certificate_arn.as_deref(), Some(CERT));
+    assert_eq!(tls.additional_certificates, [SNI]);
+    assert!(account.mutating_operations().contains(&s("AddListenerCertificates")));
+    // Undo deletes the listener, and its certificates with it.
+    let report = ecs_bluegreen::rollback(&aws, &journal, &opts).await.unwrap();
+    assert!(report.is_clean(), "{report}");
+    assert!(account.state().load_balancer.listeners.iter().all(|l| l.port != Some(8443)));
 }

@@ -249,7 +249,10 @@ async fn d_a_failed_compensation_is_reported_and_a_later_rollback_finishes_it() 
     {
         let st = world.state();
         assert!(st.target_groups.contains_key(&green_arn), "the green group is what is left");
-        assert!(st.roles.is_empty() && st.applications.is_empty() && st.deployment_groups.is_empty());
+        assert!(st.applications.is_empty() && st.deployment_groups.is_empty());
+        // Only the pipeline's own role is left, with only its own policy.
+        assert_eq!(st.roles.keys().collect::<Vec<_>>(), [PIPELINE_ROLE]);
+        assert_eq!(st.roles[PIPELINE_ROLE].inline_policies.keys().collect::<Vec<_>>(), ["ecs-deploy"]);
         assert!(!st.load_balancer.listeners.iter().any(|l| l.port == Some(8080)));
         let web = &st.services[SERVICE];
         assert_eq!((web.status.as_str(), web.deployment_controller.as_str()), ("ACTIVE", "ECS"), "original service restored");

@@ -41,8 +41,9 @@ async fn plan_prints_every_change_makes_no_mutating_call_and_json_matches() {
         "+ create CodeDeploy application prod-web",
         "-/+ replace ECS service web -> web (controller ECS -> CODE_DEPLOY, cutover parallel-keep-name, no downtime)",
         "+ create deployment group prod-web/web-bluegreen",
+        "+ create inline policy ecs-bluegreen-prod-web-fdddfe6b1236f9c5 on pipeline role web-pipeline-role",
         "~ update pipeline web-pipeline: action Deploy/Deploy",
-        "Plan: 5 to create, 1 to update, 1 to replace, 0 to delete, 0 unchanged.",
+        "Plan: 6 to create, 1 to update, 1 to replace, 0 to delete, 0 unchanged.",
     ] {
         assert!(stdout.contains(line), "plan output lacks {line:?}:\n{stdout}");
     }
@@ -93,7 +94,7 @@ async fn apply_status_rerun_and_rollback_through_the_cli() {
     let status = migrate(&account, &dir, &["status", "--cluster", "prod", "--service", "web", "--output", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(v["status"], "applied");
-    assert_eq!(v["undoable"].as_array().unwrap().len(), 10);
+    assert_eq!(v["undoable"].as_array().unwrap().len(), 11);
 
     let again = migrate(&account, &dir, &[&["apply", "--yes"], ARGS].concat());
     assert!(again.status.success());
@@ -111,8 +112,8 @@ async fn a_failed_apply_exits_1_after_a_full_rollback_and_3_when_the_rollback_is
     let snap = || snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name);
     let before = snap().await;
 
-    // The 12th mutating call is UpdatePipeline, the last one of the migration.
-    let out = migrate_with(&account, &dir, &[&["apply", "--yes"], ARGS].concat(), Some("12"));
+    // The 13th mutating call is UpdatePipeline, the last one of the migration.
+    let out = migrate_with(&account, &dir, &[&["apply", "--yes"], ARGS].concat(), Some("13"));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("injected fault"), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("<== undo"), "rollback progress is shown: {}", text(&out.stderr));
@@ -121,7 +122,7 @@ async fn a_failed_apply_exits_1_after_a_full_rollback_and_3_when_the_rollback_is
     // Fail UpdatePipeline and then the first undo (DeleteDeploymentGroup): rollback is incomplete.
     let journal = dir.join("incomplete.journal.json");
     let journal = journal.to_str().unwrap();
-    let out = migrate_with(&account, &dir, &[&["apply", "--yes", "--journal", journal], ARGS].concat(), Some("12,13"));
+    let out = migrate_with(&account, &dir, &[&["apply", "--yes", "--journal", journal], ARGS].concat(), Some("13,14"));
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("rollback INCOMPLETE") && stderr.contains("deployment group prod-web/web-bluegreen"), "{stderr}");

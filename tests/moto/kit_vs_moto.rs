@@ -60,6 +60,11 @@ fn normalized(inv: &Inventory) -> Value {
     if let Some(p) = v["pipeline"].as_object_mut() {
         p.remove("version");
     }
+    // The kit replays no IAM policy documents (the inventory holds none), and moto simulates
+    // where the kit refuses to: the pipeline role's check is compared in its own tests.
+    if let Some(o) = v.as_object_mut() {
+        o.remove("pipeline_role");
+    }
     v
 }
 

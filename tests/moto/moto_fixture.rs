@@ -579,6 +579,7 @@ async fn seeding_calls_are_recorded_once_each() {
             "CreateService",
             "CreateTargetGroup",
             "ModifyTargetGroupAttributes",
+            "PutRolePolicy",
             "RegisterTaskDefinition",
         ],
         "EC2 goes over plain HTTP and is not recorded; everything else once"

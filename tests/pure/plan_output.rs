@@ -21,13 +21,14 @@ use ecs_bluegreen::spec::{
 };
 use support::sample;
 
-const STEPS: [StepId; 7] = [
+const STEPS: [StepId; 8] = [
     StepId::GreenTargetGroup,
     StepId::TestListener,
     StepId::ServiceRole,
     StepId::Application,
     StepId::ServiceCutover,
     StepId::DeploymentGroup,
+    StepId::PipelineRolePolicy,
     StepId::PipelineDeployAction,
 ];
 
@@ -65,10 +66,11 @@ fn changes_come_in_execution_order() {
             Action::Create,
             Action::Replace,
             Action::Create,
+            Action::Create,
             Action::Update
         ]
     );
-    assert_eq!(p.counts(), (5, 1, 1, 0, 0));
+    assert_eq!(p.counts(), (6, 1, 1, 0, 0));
     assert!(!p.is_noop());
     assert!(!p.already_migrated);
     assert_eq!(p.migration_id, "prod/web");
@@ -93,7 +95,8 @@ fn every_change_depends_only_on_earlier_changes() {
         deps(StepId::DeploymentGroup),
         [StepId::ServiceRole, StepId::Application, StepId::ServiceCutover, StepId::TestListener]
     );
-    assert_eq!(deps(StepId::PipelineDeployAction), [StepId::DeploymentGroup]);
+    assert_eq!(deps(StepId::PipelineDeployAction), [StepId::DeploymentGroup, StepId::PipelineRolePolicy]);
+    assert!(deps(StepId::PipelineRolePolicy).is_empty());
     for (i, c) in p.changes.iter().enumerate() {
         for d in &c.depends_on {
             let j = p.changes.iter().position(|x| x.step == *d).unwrap();
@@ -389,7 +392,7 @@ fn without_a_test_port_the_green_group_joins_the_production_listener_at_weight_z
     );
     let ChangeDetail::DeploymentGroup(dg) = &change(&p, StepId::DeploymentGroup).detail else { panic!() };
     assert_eq!(dg.test_listener_arn, None);
-    assert_eq!(p.counts(), (4, 2, 1, 0, 0));
+    assert_eq!(p.counts(), (5, 2, 1, 0, 0));
 }
 
 #[test]
@@ -422,11 +425,12 @@ fn plan_round_trips_through_json() {
             "application",
             "service-cutover",
             "deployment-group",
+            "pipeline-role-policy",
             "pipeline-deploy-action"
         ]
     );
     let actions: Vec<&str> = changes.iter().map(|c| c["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["create", "create", "create", "create", "replace", "create", "update"]);
+    assert_eq!(actions, ["create", "create", "create", "create", "replace", "create", "create", "update"]);
     let kinds: Vec<&str> = changes.iter().map(|c| c["detail"]["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, steps, "each detail is tagged with its step's kind");
     assert_eq!(changes[0]["detail"]["settings"]["name"], "web-tg-1-green");
@@ -436,7 +440,9 @@ fn plan_round_trips_through_json() {
     assert_eq!(changes[5]["detail"]["target_groups"], serde_json::json!(["web-tg-1", "web-tg-1-green"]));
     assert_eq!(changes[5]["detail"]["deployment_config"], "CodeDeployDefault.ECSAllAtOnce");
     assert_eq!(changes[5]["detail"]["termination_wait"], 60);
-    assert_eq!(changes[6]["detail"]["after"]["provider"], "CodeDeployToECS");
+    assert_eq!(changes[6]["detail"]["role_name"], "web-pipeline-role");
+    assert_eq!(changes[6]["detail"]["grants"][0]["action"], "codedeploy:CreateDeployment");
+    assert_eq!(changes[7]["detail"]["after"]["provider"], "CodeDeployToECS");
     assert_eq!(v["already_migrated"], false);
 }
 
@@ -462,7 +468,7 @@ fn display_lists_every_change_and_the_summary() {
         "  -/+ replace ECS service web -> web (controller ECS -> CODE_DEPLOY, cutover parallel-keep-name, no downtime)",
         "  + create deployment group prod-web/web-bluegreen",
         "  ~ update pipeline web-pipeline: action Deploy/Deploy",
-        "Plan: 5 to create, 1 to update, 1 to replace, 0 to delete, 0 unchanged.",
+        "Plan: 6 to create, 1 to update, 1 to replace, 0 to delete, 0 unchanged.",
     ] {
         assert!(text.lines().any(|l| l == line), "line {line:?} missing from:\n{text}");
     }
@@ -475,6 +481,7 @@ fn display_lists_every_change_and_the_summary() {
         "create CodeDeploy application",
         "replace ECS service",
         "create deployment group",
+        "create inline policy ecs-bluegreen-prod-web-",
         "update pipeline",
         "Plan: ",
         "Warnings:",
@@ -579,6 +586,8 @@ fn migrated_inventory() -> Inventory {
         test_listener_arns: vec![s(sample::PORT_8080_LISTENER_ARN)],
         tags: owned(),
     });
+    // The migration granted the pipeline role what it needs.
+    inv.pipeline_role.as_mut().unwrap().shortfall = Default::default();
     inv
 }
 
@@ -587,7 +596,8 @@ fn already_migrated_service_is_noop_but_for_the_pipeline() {
     let p = plan(&sample::migration(), &migrated_inventory()).unwrap_or_else(|e| panic!("{e}"));
     assert!(p.already_migrated);
     let steps: Vec<StepId> = p.changes.iter().map(|c| c.step.clone()).collect();
-    assert_eq!(steps, STEPS);
+    let without_grant: Vec<StepId> = STEPS.iter().filter(|s| **s != StepId::PipelineRolePolicy).cloned().collect();
+    assert_eq!(steps, without_grant, "the role has what it needs: no grant");
     for c in &p.changes {
         if c.step == StepId::PipelineDeployAction {
             assert_eq!(c.action, Action::Update, "the pipeline still deploys with the ECS provider");

@@ -133,7 +133,7 @@ fn nlb(inv: &mut Inventory) {
 #[test]
 fn the_sample_plans_without_refusal() {
     let p = planned(&sample::migration(), &sample::inventory());
-    assert_eq!(p.changes.len(), 7);
+    assert_eq!(p.changes.len(), 8);
     assert!(!p.already_migrated);
 }
 
