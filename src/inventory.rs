@@ -953,6 +953,9 @@ impl MetricAlarmInfo {
     }
 }
 
+/// A CloudWatch metric as `(namespace, name, dimensions)`.
+pub type MetricId = (Option<String>, Option<String>, Vec<(String, String)>);
+
 /// One metric query of a metric math alarm.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricQueryDef {
@@ -969,7 +972,7 @@ pub struct MetricQueryDef {
     /// Account id.
     pub account_id: Option<String>,
     /// The metric: `(namespace, name, dimensions)`.
-    pub metric: Option<(Option<String>, Option<String>, Vec<(String, String)>)>,
+    pub metric: Option<MetricId>,
     /// Metric stat period.
     pub stat_period: Option<i32>,
     /// Metric stat statistic.

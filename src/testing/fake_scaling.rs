@@ -42,7 +42,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
     let register = answer(acct, "RegisterScalableTarget", mock!(Aas::register_scalable_target), |st, input| {
         let rid = input.resource_id().unwrap_or_default().to_owned();
         let service = rid.strip_prefix(&format!("service/{}/", st.cluster)).unwrap_or_default();
-        if !st.services.get(service).is_some_and(|s| s.status == "ACTIVE") {
+        if st.services.get(service).is_none_or(|s| s.status != "ACTIVE") {
             return Err(aws_error("ValidationException", &format!("ECS service doesn't exist: {rid}")));
         }
         let suspended = input.suspended_state();
