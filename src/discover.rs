@@ -595,6 +595,30 @@ pub(crate) async fn alarms_naming(aws: &AwsClients, arns: &[&str]) -> Result<Vec
     }
 }
 
+/// The metric alarms any of whose actions names a scaling policy of one of the resources `rids`
+/// (`service/<cluster>/<name>`), live or not (all pages).
+pub(crate) async fn alarms_naming_policies_of(aws: &AwsClients, rids: &[String]) -> Result<Vec<MetricAlarmInfo>> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = aws
+            .cloudwatch_client()?
+            .describe_alarms()
+            .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+            .set_next_token(token)
+            .send()
+            .await
+            .ctx("DescribeAlarms", "metric alarms")?;
+        out.extend(page.metric_alarms().iter().map(convert::alarm_from_sdk).filter(|a| {
+            a.all_actions().any(|x| crate::inventory::policy_arn_parts(x).is_some_and(|(r, _)| rids.iter().any(|rid| rid == r)))
+        }));
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
 /// The metric alarms named `names` (missing ones left out).
 pub(crate) async fn alarms_named(aws: &AwsClients, names: &[String]) -> Result<Vec<MetricAlarmInfo>> {
     let mut out = Vec::new();

@@ -8,8 +8,9 @@
 //! reports what the plan would refuse instead.
 //!
 //! Check names (stable, see [`Check::name`]): `service`, `deployment-group`, `target-groups`,
-//! `production-listener`, `test-listener`, `role`, `role-policy`, `pipeline`,
-//! `task-definition`; before a migration also `plan` and `plan: <refusal-kind>`; on a half-migrated
+//! `production-listener`, `test-listener`, `role`, `role-policy`, `pipeline`, `pipeline-role`
+//! (once the Deploy action is `CodeDeployToECS`), `task-definition`, `scaling` (when the service
+//! scales, or the journal's plan carried scaling); before a migration also `plan` and `plan: <refusal-kind>`; on a half-migrated
 //! service ([`verify_with_journal`]) first `run`.
 
 use std::fmt;
@@ -17,9 +18,12 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::AwsClients;
-use crate::discover::{TgLookup, code_is, describe_target_group, discover};
+use crate::discover::{TgLookup, alarms_naming_policies_of, code_is, describe_scaling, describe_target_group, discover};
 use crate::error::{Result, SdkResultExt};
-use crate::inventory::{Inventory, ListenerInfo, OWNERSHIP_TAG, RouteProblem, TargetGroupInfo, no_forward_message};
+use crate::inventory::{
+    Inventory, ListenerInfo, OWNERSHIP_TAG, PipelineRoleInfo, RoleCheck, RouteProblem, ServiceScaling, TargetGroupInfo,
+    no_forward_message, policy_arn_parts, scaling_resource_id,
+};
 use crate::journal::{JournalStatus, Record};
 use crate::spec::Migration;
 
@@ -110,7 +114,7 @@ impl fmt::Display for Report {
 /// [`crate::Error::Validation`] when a derived name is invalid.
 pub async fn verify(aws: &AwsClients, migration: &Migration) -> Result<Report> {
     let inv = discover(aws, migration).await?;
-    verify_inventory(aws, migration, &inv).await
+    verify_inventory(aws, migration, &inv, None).await
 }
 
 /// [`verify`], knowing the journal of the migration's runs (`records`, read from `journal`,
@@ -124,11 +128,23 @@ pub async fn verify(aws: &AwsClients, migration: &Migration) -> Result<Report> {
 /// As [`verify`].
 pub async fn verify_with_journal(aws: &AwsClients, migration: &Migration, records: &[Record], journal: &str) -> Result<Report> {
     let inv = discover(aws, migration).await?;
-    let mut report = verify_inventory(aws, migration, &inv).await?;
+    let mut report = verify_inventory(aws, migration, &inv, planned_scaling(records)).await?;
     if let Some(reason) = half_migrated(crate::journal::status(records), &inv, &migration.migration_id(), journal) {
         advise_resume_or_rollback(&mut report, migration, reason, journal);
     }
     Ok(report)
+}
+
+/// The scaling the last planned run carried (its `ServiceScaling` change): the final service's
+/// name and the original's scaling as discovery read it.
+fn planned_scaling(records: &[Record]) -> Option<(String, ServiceScaling)> {
+    records.iter().rev().find_map(|r| match &r.entry {
+        crate::journal::Entry::Begin { plan, .. } => Some(plan.change(crate::StepId::ServiceScaling).and_then(|c| match &c.detail {
+            crate::plan::ChangeDetail::ServiceScaling { service, scaling, .. } => Some((service.clone(), scaling.clone())),
+            _ => None,
+        })),
+        _ => None,
+    })?
 }
 
 /// Why the migration looks half done, if it does: the journal's state, or this migration's
@@ -167,7 +183,12 @@ fn advise_resume_or_rollback(report: &mut Report, migration: &Migration, reason:
     report.checks.insert(0, Check::fail("run", format!("the migration is half done: {reason}"), fix));
 }
 
-async fn verify_inventory(aws: &AwsClients, migration: &Migration, inv: &Inventory) -> Result<Report> {
+async fn verify_inventory(
+    aws: &AwsClients,
+    migration: &Migration,
+    inv: &Inventory,
+    planned_scaling: Option<(String, ServiceScaling)>,
+) -> Result<Report> {
     let mut checks = Vec::new();
     let service_name = migration.service().as_str();
     let cluster = migration.cluster_name();
@@ -387,13 +408,20 @@ async fn verify_inventory(aws: &AwsClients, migration: &Migration, inv: &Invento
 
     // 6. The pipeline.
     if let Some(spec) = migration.pipeline() {
-        checks.push(check_pipeline(migration, spec, inv, &app_name, &dg_name));
+        let pipeline = check_pipeline(migration, spec, inv, &app_name, &dg_name);
+        // The role matters once the Deploy action is CodeDeployToECS.
+        let role = pipeline.passed.then(|| inv.pipeline_role.as_ref().map(|r| check_pipeline_role(migration, r))).flatten();
+        checks.push(pipeline);
+        checks.extend(role);
     }
 
     // 7. The task definition: the live one, and the latest revision of its family.
     if let Some(entry) = lb_entry {
         checks.push(check_task_definition(aws, inv, entry).await?);
     }
+
+    // 8. Auto scaling: checked when the service scales, or the journal says it did.
+    checks.extend(check_scaling(aws, migration, svc, planned_scaling).await?);
     Ok(Report { checks })
 }
 
@@ -646,6 +674,140 @@ fn check_pipeline(
         );
     }
     Check::ok(NAME)
+}
+
+/// The `pipeline-role` check: the pipeline's role can run the `CodeDeployToECS` action.
+fn check_pipeline_role(migration: &Migration, role: &PipelineRoleInfo) -> Check {
+    const NAME: &str = "pipeline-role";
+    let list = |ps: &[crate::pipeline_role::Permission]| ps.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    match &role.check {
+        RoleCheck::RoleMissing => {
+            return Check::fail(NAME, format!("the pipeline's service role {} does not exist", role.arn), "recreate the role, or give the pipeline an existing one");
+        }
+        RoleCheck::Unchecked { reason } => {
+            return Check::fail(
+                NAME,
+                format!("the permissions of pipeline role {} could not be read ({reason})", role.name),
+                "allow iam:SimulatePrincipalPolicy (or iam:GetRole, iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy, iam:GetPolicyVersion) on the role and verify again",
+            );
+        }
+        RoleCheck::Policies { .. } | RoleCheck::Simulated => {}
+    }
+    let shortfall = &role.shortfall;
+    let mut problems = Vec::new();
+    if !shortfall.missing.is_empty() {
+        problems.push(format!("pipeline role {} lacks what the CodeDeployToECS action needs: {}", role.name, list(&shortfall.missing)));
+    }
+    if !shortfall.denied.is_empty() {
+        problems.push(format!("pipeline role {} is explicitly denied {}", role.name, list(&shortfall.denied)));
+    }
+    let mut fix = String::new();
+    if !shortfall.missing.is_empty() {
+        fix = format!(
+            "rerun `migrate apply` (its pipeline-role-policy step grants them), or grant them: aws iam put-role-policy --role-name {} --policy-name {} --policy-document '{}'",
+            role.name,
+            crate::pipeline_role::policy_name(&migration.migration_id()),
+            crate::pipeline_role::grant_document(&shortfall.missing),
+        );
+    }
+    if !shortfall.denied.is_empty() {
+        if !fix.is_empty() {
+            fix.push_str("; ");
+        }
+        fix.push_str("remove the Deny statements (an added Allow cannot lift them)");
+    }
+    Check::from_problems(NAME, problems, fix)
+}
+
+/// The `scaling` check: the service's scalable target, policies and scheduled actions are those
+/// the journal's plan carried (when known), and no alarm names a scaling policy of the service
+/// (or of the original, when the final service has another name) that no longer exists. `None`
+/// when the service has no scaling and none was planned.
+async fn check_scaling(
+    aws: &AwsClients,
+    migration: &Migration,
+    svc: &crate::inventory::ServiceDefinition,
+    planned: Option<(String, ServiceScaling)>,
+) -> Result<Option<Check>> {
+    const NAME: &str = "scaling";
+    let cluster = migration.cluster().as_str();
+    // The plan names the final service; it may not be the one verify looked up.
+    let (final_name, live) = match &planned {
+        Some((name, _)) if *name != svc.name => (name.clone(), describe_scaling(aws, cluster, name).await?),
+        _ => (svc.name.clone(), svc.scaling.clone()),
+    };
+    let expected = planned.map(|(_, s)| s);
+    if live.is_none() && expected.is_none() {
+        return Ok(None);
+    }
+    let rid = scaling_resource_id(cluster, &final_name);
+    let mut problems = Vec::new();
+    if let Some(want) = &expected {
+        problems.extend(scaling_differences(&rid, want, live.as_ref()));
+    }
+    // Policies of the original and the final service: an alarm naming one that is not live is dead.
+    let mut rids = vec![rid.clone()];
+    rids.extend(Some(scaling_resource_id(cluster, migration.service().as_str())).filter(|r| *r != rid));
+    let live_arns: Vec<&str> = live.iter().flat_map(|l| l.policies.iter().map(|p| p.arn.as_str())).collect();
+    let is_live = |action: &str| live_arns.iter().any(|a| action == *a || action.strip_prefix(a).is_some_and(|r| r.starts_with(":createdBy/")));
+    for alarm in alarms_naming_policies_of(aws, &rids).await? {
+        for action in alarm.all_actions() {
+            if let Some((resource, policy)) = policy_arn_parts(action)
+                && rids.iter().any(|r| r == resource)
+                && !is_live(action)
+            {
+                let now = live.iter().flat_map(|l| &l.policies).find(|p| p.name == policy && resource == rid);
+                problems.push(match now {
+                    Some(p) => format!("alarm {} names policy {policy} by an ARN that no longer exists ({action}); its current ARN is {}", alarm.name, p.arn),
+                    None => format!("alarm {} names scaling policy {policy} ({action}), which no longer exists", alarm.name),
+                });
+            }
+        }
+    }
+    Ok(Some(Check::from_problems(
+        NAME,
+        problems,
+        format!(
+            "restore the scaling of {rid} as the original had it (aws application-autoscaling register-scalable-target / put-scaling-policy / put-scheduled-action) and point each step policy's alarm at the policy's current ARN (aws cloudwatch put-metric-alarm)"
+        ),
+    )))
+}
+
+/// How the live scaling of `rid` differs from `want` (the original's).
+fn scaling_differences(rid: &str, want: &ServiceScaling, live: Option<&ServiceScaling>) -> Vec<String> {
+    let Some(live) = live else {
+        return vec![format!(
+            "{rid} has no scalable target; the original scaled between {} and {} tasks",
+            want.target.min_capacity, want.target.max_capacity
+        )];
+    };
+    let mut out = Vec::new();
+    let (w, l) = (&want.target, &live.target);
+    if (w.min_capacity, w.max_capacity) != (l.min_capacity, l.max_capacity) {
+        out.push(format!(
+            "the scalable target of {rid} is min {} / max {}, the original's was min {} / max {}",
+            l.min_capacity, l.max_capacity, w.min_capacity, w.max_capacity
+        ));
+    }
+    for p in &want.policies {
+        match live.policies.iter().find(|x| x.name == p.name) {
+            None => out.push(format!("scaling policy {} ({}) is missing on {rid}", p.name, p.policy_type)),
+            Some(x) if x.policy_type != p.policy_type => {
+                out.push(format!("scaling policy {} of {rid} is {}, the original's was {}", p.name, x.policy_type, p.policy_type));
+            }
+            Some(_) => {}
+        }
+    }
+    for a in &want.scheduled_actions {
+        match live.scheduled_actions.iter().find(|x| x.name == a.name) {
+            None => out.push(format!("scheduled action {} is missing on {rid}", a.name)),
+            Some(x) if (&x.schedule, x.min_capacity, x.max_capacity) != (&a.schedule, a.min_capacity, a.max_capacity) => {
+                out.push(format!("scheduled action {} of {rid} differs from the original's ({} → {})", a.name, a.schedule, x.schedule));
+            }
+            Some(_) => {}
+        }
+    }
+    out
 }
 
 /// The load balancer entry's container and port, in the live task definition and in the latest

@@ -26,4 +26,5 @@ mod pipeline_role;
 mod run_lock;
 mod scaling;
 mod testing_kit;
+mod verify_checks;
 mod what_aws_refuses;

@@ -125,6 +125,8 @@ async fn after_apply_every_check_passes_and_the_report_round_trips() {
             "role",
             "role-policy",
             "pipeline",
+            // The role the CodeDeployToECS action runs with (moto simulates its policies).
+            "pipeline-role",
             "task-definition"
         ]
     );
