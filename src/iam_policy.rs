@@ -197,6 +197,11 @@ pub fn url_decode(s: &str) -> String {
     if s.trim_start().starts_with('{') || !s.contains('%') {
         return s.to_owned();
     }
+    percent_decode(s)
+}
+
+/// `%XX` escapes decoded (IAM URL-encodes policy documents); anything else kept as it is.
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

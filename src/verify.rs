@@ -554,7 +554,7 @@ async fn check_role(aws: &AwsClients, role_name: &str) -> Result<(Check, Option<
 /// Whether a trust policy (raw or URL-encoded JSON) allows CodeDeploy to assume the role.
 fn trusts_codedeploy(doc: &str) -> bool {
     let parsed: Option<serde_json::Value> =
-        serde_json::from_str(doc).ok().or_else(|| serde_json::from_str(&percent_decode(doc)).ok());
+        serde_json::from_str(doc).ok().or_else(|| serde_json::from_str(&crate::iam_policy::percent_decode(doc)).ok());
     let Some(policy) = parsed else { return false };
     let statements = match &policy["Statement"] {
         serde_json::Value::Array(a) => a.clone(),
@@ -571,26 +571,6 @@ fn trusts_codedeploy(doc: &str) -> bool {
             && has(&s["Principal"]["Service"], "codedeploy.amazonaws.com")
             && (has(&s["Action"], "sts:AssumeRole") || has(&s["Action"], "sts:*") || has(&s["Action"], "*"))
     })
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn check_pipeline(

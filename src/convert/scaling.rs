@@ -128,12 +128,9 @@ fn cw_dims(d: &[(String, String)]) -> Vec<cw::Dimension> {
     d.iter().map(|(k, v)| cw::Dimension::builder().name(k).value(v).build()).collect()
 }
 
-/// PutMetricAlarm for `a`: the whole alarm (PutMetricAlarm replaces every field).
-pub(crate) fn put_alarm_request(
-    client: &aws_sdk_cloudwatch::Client,
-    a: &MetricAlarmInfo,
-) -> aws_sdk_cloudwatch::operation::put_metric_alarm::builders::PutMetricAlarmFluentBuilder {
-    let metrics = a
+/// The metric math queries of `a` in the SDK's shape (PutMetricAlarm's and DescribeAlarms').
+fn metric_queries_to_sdk(a: &MetricAlarmInfo) -> Vec<cw::MetricDataQuery> {
+    a
         .metrics
         .iter()
         .map(|q| {
@@ -155,7 +152,15 @@ pub(crate) fn put_alarm_request(
                 .set_account_id(q.account_id.clone())
                 .build()
         })
-        .collect::<Vec<_>>();
+        .collect()
+}
+
+/// PutMetricAlarm for `a`: the whole alarm (PutMetricAlarm replaces every field).
+pub(crate) fn put_alarm_request(
+    client: &aws_sdk_cloudwatch::Client,
+    a: &MetricAlarmInfo,
+) -> aws_sdk_cloudwatch::operation::put_metric_alarm::builders::PutMetricAlarmFluentBuilder {
+    let metrics = metric_queries_to_sdk(a);
     client
         .put_metric_alarm()
         .alarm_name(&a.name)
@@ -244,29 +249,7 @@ pub(crate) fn datetime(secs: i64) -> aws_smithy_types::DateTime {
 /// A metric alarm in the SDK's shape (the test kit answers DescribeAlarms with it).
 #[cfg(feature = "test-util")]
 pub(crate) fn alarm_to_sdk(a: &MetricAlarmInfo) -> cw::MetricAlarm {
-    let metrics = a
-        .metrics
-        .iter()
-        .map(|q| {
-            let stat = q.metric.as_ref().map(|(ns, name, d)| {
-                cw::MetricStat::builder()
-                    .metric(cw::Metric::builder().set_namespace(ns.clone()).set_metric_name(name.clone()).set_dimensions(Some(cw_dims(d))).build())
-                    .set_period(q.stat_period)
-                    .set_stat(q.stat.clone())
-                    .set_unit(q.stat_unit.as_deref().map(cw::StandardUnit::from))
-                    .build()
-            });
-            cw::MetricDataQuery::builder()
-                .id(&q.id)
-                .set_metric_stat(stat)
-                .set_expression(q.expression.clone())
-                .set_label(q.label.clone())
-                .set_return_data(q.return_data)
-                .set_period(q.period)
-                .set_account_id(q.account_id.clone())
-                .build()
-        })
-        .collect::<Vec<_>>();
+    let metrics = metric_queries_to_sdk(a);
     cw::MetricAlarm::builder()
         .alarm_name(&a.name)
         .set_alarm_description(a.description.clone())

@@ -187,17 +187,7 @@ pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> 
                         ));
                         None
                     } else if let Err(problem) = one.default_route(&groups) {
-                        let why = match problem {
-                            crate::inventory::RouteProblem::NoForward { rules } => crate::inventory::no_forward_message(&rules),
-                            crate::inventory::RouteProblem::Stray(stray) => {
-                                format!("its default action also forwards to {}, which is not the service's target group", stray.join(", "))
-                            }
-                        };
-                        refusals.push(Refusal::new(
-                            RefusalKind::NoProductionListener,
-                            format!("listener {} cannot be the production listener: {why}", one.arn),
-                            "make the listener's default action forward to the service's target group only",
-                        ));
+                        refusals.push(super::validate::route_refusal(one, problem));
                         None
                     } else if !network && one.default_rule_arn.is_none() {
                         refusals.push(Refusal::new(
@@ -223,27 +213,12 @@ pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> 
         _ => None,
     };
 
-    let mut existing_test_listener = None;
-    if let (Some(port), Some(lb), Some(prod)) = (migration.test_listener_port(), lb, prod) {
-        let p = i32::from(port.get());
-        if prod.port == Some(p) {
-            refusals.push(Refusal::new(
-                RefusalKind::TestPortIsProductionPort,
-                format!("the test listener port {port} is the production listener's port"),
-                "choose another --test-listener-port (8080 is common)",
-            ));
-        } else if let Some(l) = lb.listeners.iter().find(|l| l.port == Some(p)) {
-            if owned(&l.tags, &id) || !has(StepId::TestListener) {
-                existing_test_listener = Some(l);
-            } else {
-                refusals.push(Refusal::new(
-                    RefusalKind::TestPortInUse,
-                    format!("port {port} is already used by listener {} on {}", l.arn, lb.name),
-                    "choose a free --test-listener-port",
-                ));
-            }
+    let existing_test_listener = match (migration.test_listener_port(), lb, prod) {
+        (Some(port), Some(lb), Some(prod)) => {
+            super::validate::test_port_listener(port, lb, prod, &id, has(StepId::TestListener), &mut refusals)
         }
-    }
+        _ => None,
+    };
 
     // The infrastructure role: the one given, or one this migration creates.
     let role_name = match migration.infrastructure_role_name() {

@@ -389,18 +389,7 @@ pub(super) fn validate<'a>(migration: &'a Migration, inv: &'a Inventory, steps: 
                     match one.default_route(&groups) {
                         Ok(()) => Some(*one),
                         Err(problem) => {
-                            let why = match problem {
-                                RouteProblem::NoForward { rules } => no_forward_message(&rules),
-                                RouteProblem::Stray(stray) => format!(
-                                    "its default action also forwards to {}, which is not the service's target group",
-                                    stray.join(", ")
-                                ),
-                            };
-                            refusals.push(Refusal::new(
-                                RefusalKind::NoProductionListener,
-                                format!("listener {} cannot be the production listener: {why}", one.arn),
-                                "make the listener's default action forward to the service's target group only",
-                            ));
+                            refusals.push(route_refusal(one, problem));
                             None
                         }
                     }
@@ -424,29 +413,10 @@ pub(super) fn validate<'a>(migration: &'a Migration, inv: &'a Inventory, steps: 
     };
 
     // Test listener port rules.
-    let mut existing_test_listener: Option<&ListenerInfo> = None;
-    if let (Some(port), Some(lb), Some(prod)) = (migration.test_listener_port(), lb, prod_listener) {
-        let p = i32::from(port.get());
-        if prod.port == Some(p) {
-            refusals.push(Refusal::new(
-                RefusalKind::TestPortIsProductionPort,
-                format!("the test listener port {port} is the production listener's port"),
-                "choose another --test-listener-port (8080 is common)",
-            ));
-        } else if let Some(l) = lb.listeners.iter().find(|l| l.port == Some(p)) {
-            // Ours, or (when the transaction does not create the test listener) the one
-            // someone else made for this purpose, used as it is.
-            if owned(&l.tags, &id) || !has(StepId::TestListener) {
-                existing_test_listener = Some(l);
-            } else {
-                refusals.push(Refusal::new(
-                    RefusalKind::TestPortInUse,
-                    format!("port {port} is already used by listener {} on {}", l.arn, lb.name),
-                    "choose a free --test-listener-port",
-                ));
-            }
-        }
-    }
+    let existing_test_listener = match (migration.test_listener_port(), lb, prod_listener) {
+        (Some(port), Some(lb), Some(prod)) => test_port_listener(port, lb, prod, &id, has(StepId::TestListener), &mut refusals),
+        _ => None,
+    };
 
     if let (Some(entry), Some(td)) = (lb_entry, &inv.task_definition) {
         let name = entry.container_name.as_deref().unwrap_or_default();
@@ -806,4 +776,52 @@ pub(super) fn plan_pipeline(
             after,
         },
     })
+}
+
+/// The refusal of listener `one` as the production listener, for the way its default route
+/// misses the service's target groups (the rule plan and verify share).
+pub(super) fn route_refusal(one: &ListenerInfo, problem: RouteProblem) -> Refusal {
+    let why = match problem {
+        RouteProblem::NoForward { rules } => no_forward_message(&rules),
+        RouteProblem::Stray(stray) => {
+            format!("its default action also forwards to {}, which is not the service's target group", stray.join(", "))
+        }
+    };
+    Refusal::new(
+        RefusalKind::NoProductionListener,
+        format!("listener {} cannot be the production listener: {why}", one.arn),
+        "make the listener's default action forward to the service's target group only",
+    )
+}
+
+/// The test port's rules, for every target: not the production listener's port, and a listener
+/// already on it is used only when it is this migration's or when the transaction does not create
+/// the test listener (someone else made it for this purpose). Returns that listener.
+pub(super) fn test_port_listener<'a>(
+    port: crate::spec::Port,
+    lb: &'a LoadBalancerInfo,
+    prod: &ListenerInfo,
+    id: &str,
+    creates_test_listener: bool,
+    refusals: &mut Vec<Refusal>,
+) -> Option<&'a ListenerInfo> {
+    let p = i32::from(port.get());
+    if prod.port == Some(p) {
+        refusals.push(Refusal::new(
+            RefusalKind::TestPortIsProductionPort,
+            format!("the test listener port {port} is the production listener's port"),
+            "choose another --test-listener-port (8080 is common)",
+        ));
+        return None;
+    }
+    let l = lb.listeners.iter().find(|l| l.port == Some(p))?;
+    if owned(&l.tags, id) || !creates_test_listener {
+        return Some(l);
+    }
+    refusals.push(Refusal::new(
+        RefusalKind::TestPortInUse,
+        format!("port {port} is already used by listener {} on {}", l.arn, lb.name),
+        "choose a free --test-listener-port",
+    ));
+    None
 }
