@@ -343,3 +343,19 @@ async fn rolling_to_native_on_a_network_load_balancer_names_listeners_and_warns_
         assert_eq!(as_rolling(&st.services[sample::SERVICE]), as_rolling(&start.services[sample::SERVICE]), "port {port:?}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn discovery_sees_a_deployment_in_progress_through_list_service_deployments() {
+    let account = MockAccount::new(Scenario::default().already_on_ecs_native());
+    account.edit(|st| {
+        let d = &mut st.services.get_mut(sample::SERVICE).unwrap().deployments[0];
+        d.id = Some("ecs-svc/5550001".into());
+        d.rollout_state = Some("IN_PROGRESS".into());
+    });
+    let err = to_rolling().plan(&account.clients()).await.unwrap_err();
+    let Error::Plan(refused) = &err else { panic!("{err}") };
+    assert!(refused.has(RefusalKind::DeploymentInFlight), "{err}");
+    assert!(err.to_string().contains("service-deployment/prod/web/ecs-svc/5550001 (IN_PROGRESS)"), "{err}");
+    assert!(account.calls().iter().any(|c| c.operation == "ListServiceDeployments"), "asked ECS");
+    assert!(account.mutating_operations().is_empty(), "nothing changed");
+}

@@ -2,8 +2,11 @@
 //! back field by field, the service's ARN and creation time unchanged, a service deployment that
 //! then succeeds (moto's extension rolls it back when the rules do not carry both groups: the
 //! proof the rules are right), and the migration's rollback back to ROLLING with what it created
-//! gone. NLB, faults at every call and crashes are covered on the kit (`tests/mocked/native.rs`):
-//! the moto fixture has one ALB.
+//! gone. The way back to rolling (`Target::Rolling`) on the ALB, and rolling → native →
+//! deployment → rolling on a Network Load Balancer (the fixture moves the service behind one):
+//! listener ARNs in the advanced configuration, and the service keeps the group ECS's deployment
+//! moved production to. Faults at every call and crashes are covered on the kit
+//! (`tests/mocked/native.rs`, `tests/mocked/native_to_rolling.rs`).
 //!
 //! Run with `cargo test --test moto native_moto::`.
 
