@@ -137,7 +137,8 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
         },
         async {
             match &deployments_of {
-                Some(name) => unfinished_service_deployments(aws, migration.cluster().as_str(), name).await,
+                // Boxed: the joined future lives on the caller's stack, which tests keep small.
+                Some(name) => Box::pin(unfinished_service_deployments(aws, migration.cluster().as_str(), name)).await,
                 None => Ok(Vec::new()),
             }
         },
