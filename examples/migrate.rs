@@ -102,6 +102,7 @@ enum CutoverArg {
 enum TargetArg {
     Codedeploy,
     EcsNative,
+    Rolling,
 }
 
 #[derive(Debug, clap::Args)]
@@ -292,6 +293,7 @@ fn migration(opts: &Opts) -> Result<Migration, Failure> {
         .target(match opts.target {
             TargetArg::Codedeploy => Target::Codedeploy,
             TargetArg::EcsNative => Target::EcsNative,
+            TargetArg::Rolling => Target::Rolling,
         });
     let test_port = opts.test_listener_port.map(Port::new).transpose().map_err(invalid)?;
     let pipeline = opts

@@ -104,7 +104,17 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
     let dg_arn = deployment_group.as_ref().and_then(|_| codedeploy_arn(format!("deploymentgroup:{app_name}/{dg_name}")));
 
     let scaling_of = service.as_ref().filter(|s| s.status == "ACTIVE").map(|s| s.name.clone());
-    let (blue_target_group, task_definition, app_tags, dg_tags, scaling) = futures::try_join!(
+    // Back to rolling: the green group is the entry's alternate one, whatever its name, and a
+    // deployment in progress must be seen (AWS refuses the strategy change during one).
+    let rolling = migration.target() == crate::spec::Target::Rolling;
+    let alternate_arn = service
+        .as_ref()
+        .filter(|_| rolling)
+        .and_then(|s| s.single_load_balancer())
+        .and_then(|lb| lb.advanced_configuration.as_ref())
+        .and_then(|a| a.alternate_target_group_arn.clone());
+    let deployments_of = service.as_ref().filter(|s| rolling && s.status == "ACTIVE" && s.deployment_controller == "ECS").map(|s| s.name.clone());
+    let (blue_target_group, task_definition, app_tags, dg_tags, scaling, unfinished_service_deployments) = futures::try_join!(
         async {
             match &blue_arn {
                 Some(arn) => describe_target_group(aws, TgLookup::Arn(arn)).await,
@@ -123,6 +133,13 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
             match &scaling_of {
                 Some(name) => describe_scaling(aws, migration.cluster().as_str(), name).await,
                 None => Ok(None),
+            }
+        },
+        async {
+            match &deployments_of {
+                // Boxed: the joined future lives on the caller's stack, which tests keep small.
+                Some(name) => Box::pin(unfinished_service_deployments(aws, migration.cluster().as_str(), name)).await,
+                None => Ok(Vec::new()),
             }
         },
     )?;
@@ -162,9 +179,10 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
             }
         },
         async {
-            match &green_name {
-                Some(name) => describe_target_group(aws, TgLookup::Name(name.as_str())).await,
-                None => Ok(None),
+            match (&alternate_arn, &green_name) {
+                (Some(arn), _) => describe_target_group(aws, TgLookup::Arn(arn)).await,
+                (None, Some(name)) => describe_target_group(aws, TgLookup::Name(name.as_str())).await,
+                (None, None) => Ok(None),
             }
         },
         async {
@@ -186,7 +204,37 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
         existing: ExistingResources { green_target_group, role, application, deployment_group, cutover_service },
         deployment_config,
         pipeline_role,
+        unfinished_service_deployments,
     })
+}
+
+/// The service's deployments ListServiceDeployments reports unfinished (every page).
+pub(crate) async fn unfinished_service_deployments(aws: &AwsClients, cluster: &str, service: &str) -> Result<Vec<ServiceDeploymentInfo>> {
+    let mut found = Vec::new();
+    let mut token = None;
+    loop {
+        let out = aws
+            .ecs
+            .list_service_deployments()
+            .cluster(cluster)
+            .service(service)
+            .set_status(Some(UNFINISHED_DEPLOYMENT_STATUSES.iter().map(|s| ecs::ServiceDeploymentStatus::from(*s)).collect()))
+            .set_next_token(token)
+            .send()
+            .await
+            .ctx("ListServiceDeployments", format!("{cluster}/{service}"))?;
+        found.extend(out.service_deployments().iter().filter_map(|d| {
+            let status = d.status()?.as_str();
+            UNFINISHED_DEPLOYMENT_STATUSES.contains(&status).then(|| ServiceDeploymentInfo {
+                arn: d.service_deployment_arn().unwrap_or_default().to_owned(),
+                status: status.to_owned(),
+            })
+        }));
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(found);
+        }
+    }
 }
 
 /// A resource in the account that carries a migration's [`OWNERSHIP_TAG`].

@@ -40,7 +40,25 @@ pub struct Inventory {
     /// `None` when it was not checked (no pipeline, or an inventory built by hand).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline_role: Option<PipelineRoleInfo>,
+    /// The service's deployments that ListServiceDeployments reports unfinished (pending, in
+    /// progress, stopping or rolling back). Read for the rolling target only: AWS refuses to
+    /// change the strategy during a deployment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unfinished_service_deployments: Vec<ServiceDeploymentInfo>,
 }
+
+/// One service deployment, as ListServiceDeployments reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceDeploymentInfo {
+    /// Its ARN.
+    pub arn: String,
+    /// `PENDING`, `IN_PROGRESS`, `ROLLBACK_IN_PROGRESS`, ...
+    pub status: String,
+}
+
+/// The ListServiceDeployments statuses of a deployment that has not finished.
+pub const UNFINISHED_DEPLOYMENT_STATUSES: [&str; 5] =
+    ["PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"];
 
 /// The pipeline's service role, checked against what the `CodeDeployToECS` action needs
 /// ([`crate::pipeline_role::required`]).

@@ -6,6 +6,7 @@
 mod changes;
 mod native;
 mod render;
+mod to_rolling;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -164,6 +165,23 @@ pub enum ChangeDetail {
         /// breaker, alarms, EBS volumes, Service Connect, the pipeline's `ECS` action).
         kept: Vec<DroppedSetting>,
     },
+    /// Back to rolling: the service's deployment strategy becomes `ROLLING` (UpdateService, no
+    /// deployment), percents, circuit breaker and alarms kept.
+    RollingStrategy {
+        /// Cluster name.
+        cluster: String,
+        /// Service name.
+        service: String,
+        /// The configuration now (restored on undo).
+        before: Option<DeploymentConfigurationDef>,
+        /// The configuration after the change.
+        after: DeploymentConfigurationDef,
+        /// What ROLLING has no use for and is dropped (bake time, linear / canary settings).
+        dropped: Vec<DroppedSetting>,
+    },
+    /// Back to rolling: the service's load balancer entry without `advancedConfiguration`, on
+    /// the target group that serves production now (UpdateService, a rolling deployment).
+    RollingLoadBalancer(Box<RollingLoadBalancerValues>),
     /// An inline policy on the pipeline's service role granting what the `CodeDeployToECS`
     /// action needs and the role lacks, scoped by ARN; undo deletes exactly this policy.
     PipelineRolePolicy {
@@ -208,6 +226,29 @@ pub struct NativeLoadBalancerValues {
     pub production_listener_arn: String,
     /// Its default actions now.
     pub production_actions: Vec<crate::inventory::ListenerAction>,
+}
+
+/// The values of [`ChangeDetail::RollingLoadBalancer`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollingLoadBalancerValues {
+    /// Cluster name.
+    pub cluster: String,
+    /// Service name.
+    pub service: String,
+    /// The service's load balancer entries now, with their advanced configuration (restored on
+    /// undo).
+    pub before: Vec<LoadBalancerEntry>,
+    /// The entry after the change: the serving target group, no advanced configuration.
+    pub after: LoadBalancerEntry,
+    /// Name of the target group that serves production (read from the production rule's weights).
+    pub serving_name: String,
+    /// The other group of the pair, no longer used by the service: kept.
+    pub idle_target_group: Option<String>,
+    /// The production listener rule (ALB) or listener (NLB) the weights were read from.
+    pub production_listener_rule: Option<String>,
+    /// Resources of the blue/green setup left in place, with why.
+    pub kept: Vec<DroppedSetting>,
 }
 
 /// The planned change of a user's step: its registered kind, the line the plan shows, and the
@@ -410,7 +451,8 @@ pub fn codedeploy_trust_policy(account_id: Option<&str>) -> String {
 /// Plans the whole migration. Pure: no I/O. Refuses, with every reason and its fix, what AWS
 /// would refuse or what would be unsafe.
 pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
-    plan_steps(migration, inv, StepId::built_in_for(migration.target()))
+    let controller = inv.service.as_ref().map_or("ECS", |s| s.deployment_controller.as_str());
+    plan_steps(migration, inv, StepId::built_in_for_service(migration.target(), controller))
 }
 
 /// Plans the built-in steps named in `steps` only: a partial migration (the rest exists
@@ -418,8 +460,12 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
 /// a step whose prerequisite neither exists in the account nor is planned (a pipeline step
 /// without a deployment group, a deployment group for a service not on `CODE_DEPLOY`, ...).
 pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> Result<Plan, PlanError> {
-    if migration.target() == Target::EcsNative {
-        return native::plan(migration, inv, steps);
+    // The way there depends on the target and on the service's controller now.
+    let controller = inv.service.as_ref().map(|s| s.deployment_controller.as_str());
+    match (migration.target(), controller) {
+        (Target::EcsNative, _) => return native::plan(migration, inv, steps),
+        (Target::Rolling, _) => return to_rolling::plan(migration, inv, steps),
+        _ => {}
     }
     let mut b = validate::validate(migration, inv, steps)?;
     let mut warnings = std::mem::take(&mut b.warnings);

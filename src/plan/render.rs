@@ -96,10 +96,13 @@ impl Display for Plan {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let target = match self.target {
             crate::spec::Target::EcsNative => "ECS-native blue/green, in place",
+            crate::spec::Target::Rolling => "rolling updates, in place",
             _ => "CodeDeploy blue/green",
         };
         writeln!(f, "Migration {} of service {} (cluster {}) to {target}", self.migration_id, self.service, self.cluster)?;
-        if self.already_migrated {
+        if self.already_migrated && self.target == crate::spec::Target::Rolling {
+            writeln!(f, "The service already uses rolling updates.")?;
+        } else if self.already_migrated {
             writeln!(f, "The service is already migrated to an identical blue/green setup.")?;
         }
         writeln!(f)?;
@@ -324,6 +327,35 @@ impl Display for Plan {
                     for k in kept {
                         w.row(format!("keep {}", k.field), &k.reason);
                     }
+                    w.finish()?;
+                }
+                ChangeDetail::RollingStrategy { service, before, after, dropped, .. } => {
+                    let from = before.as_ref().and_then(|b| b.strategy.as_deref()).unwrap_or("ROLLING");
+                    writeln!(f, "  {sym} {v} ECS service {service}: deployment strategy {from} -> ROLLING (no deployment)")?;
+                    let mut w = fields(f);
+                    w.opt("maximum_percent", after.maximum_percent).opt("minimum_healthy_percent", after.minimum_healthy_percent);
+                    if let Some((enable, rollback)) = after.circuit_breaker {
+                        w.row("keep deploymentCircuitBreaker", format!("enable {enable}, rollback {rollback}"));
+                    }
+                    if let Some(a) = &after.alarms {
+                        w.row("keep alarms", a.alarm_names.join(", "));
+                    }
+                    for d in dropped {
+                        w.row(format!("drop {}", d.field), &d.reason);
+                    }
+                    w.finish()?;
+                }
+                ChangeDetail::RollingLoadBalancer(r) => {
+                    writeln!(f, "  {sym} {v} ECS service {}: load balancer entry without advancedConfiguration (a rolling deployment, waited for)", r.service)?;
+                    let mut w = fields(f);
+                    w.row("target_group", format!("{} ({}, serves production now)", r.after.target_group_arn.as_deref().unwrap_or("-"), r.serving_name));
+                    if let Some(rule) = &r.production_listener_rule {
+                        w.row("weights_read_from", rule);
+                    }
+                    for k in &r.kept {
+                        w.row(format!("keep {}", k.field), &k.reason);
+                    }
+                    w.row("service", "kept in place (same ARN, no recreation, controller ECS)");
                     w.finish()?;
                 }
                 ChangeDetail::PipelineRolePolicy { role_name, policy_name, grants, .. } => {

@@ -378,6 +378,8 @@ pub enum Target {
     Codedeploy,
     /// ECS-native blue/green (controller `ECS`, strategy `BLUE_GREEN`), in place.
     EcsNative,
+    /// Rolling updates (controller `ECS`, strategy `ROLLING`): the way back from either blue/green.
+    Rolling,
 }
 
 /// A whole migration: the service and every optional override.

@@ -54,11 +54,31 @@ impl StepId {
         StepId::NativeStrategy,
     ];
 
-    /// The built-in steps of a full migration to `target`.
+    /// ECS-native → rolling: the deployment strategy becomes `ROLLING` (UpdateService, no
+    /// deployment).
+    pub const RollingStrategy: StepId = StepId(Cow::Borrowed("rolling-strategy"));
+    /// ECS-native → rolling: the load balancer entry loses its `advancedConfiguration` and keeps
+    /// the target group that serves production (UpdateService, a rolling deployment).
+    pub const RollingLoadBalancer: StepId = StepId(Cow::Borrowed("rolling-load-balancer"));
+
+    /// Every built-in step of ECS-native blue/green → rolling, in AWS's documented order.
+    pub const NATIVE_TO_ROLLING: [StepId; 2] = [StepId::RollingStrategy, StepId::RollingLoadBalancer];
+
+    /// The built-in steps of a full migration to `target` (for a service on the `ECS` controller).
     pub fn built_in_for(target: super::Target) -> &'static [StepId] {
         match target {
             super::Target::EcsNative => &StepId::NATIVE,
+            super::Target::Rolling => &StepId::NATIVE_TO_ROLLING,
             _ => &StepId::BUILT_IN,
+        }
+    }
+
+    /// The built-in steps of a full migration to `target` of a service on the deployment
+    /// `controller` it has now (`ECS`, `CODE_DEPLOY`, ...): the way there depends on both.
+    pub fn built_in_for_service(target: super::Target, controller: &str) -> &'static [StepId] {
+        match (target, controller) {
+            (super::Target::Rolling, "ECS") => &StepId::NATIVE_TO_ROLLING,
+            _ => StepId::built_in_for(target),
         }
     }
 
@@ -115,7 +135,7 @@ impl StepId {
 
     /// Whether this is one of the built-in steps.
     pub fn is_built_in(&self) -> bool {
-        StepId::BUILT_IN.contains(self) || StepId::NATIVE.contains(self)
+        StepId::BUILT_IN.contains(self) || StepId::NATIVE.contains(self) || StepId::NATIVE_TO_ROLLING.contains(self)
     }
 }
 

@@ -11,6 +11,8 @@ pub(crate) mod native_load_balancer;
 pub(crate) mod native_strategy;
 pub(crate) mod pipeline;
 pub(crate) mod pipeline_role;
+pub(crate) mod rolling_load_balancer;
+pub(crate) mod rolling_strategy;
 pub(crate) mod service_cutover;
 pub(crate) mod scaling;
 pub(crate) mod service_role;
@@ -42,6 +44,8 @@ pub(crate) fn build(change: &Change, registry: &StepRegistry) -> Result<Box<dyn 
         ChangeDetail::NativeLoadBalancer(_) => Box::new(native_load_balancer::NativeLoadBalancerStep(c)),
         ChangeDetail::NativeStrategy { .. } => Box::new(native_strategy::NativeStrategyStep(c)),
         ChangeDetail::PipelineRolePolicy { .. } => Box::new(pipeline_role::PipelineRolePolicyStep(c)),
+        ChangeDetail::RollingStrategy { .. } => Box::new(rolling_strategy::RollingStrategyStep(c)),
+        ChangeDetail::RollingLoadBalancer(_) => Box::new(rolling_load_balancer::RollingLoadBalancerStep(c)),
         ChangeDetail::Custom(custom) => {
             let step = registry.build(custom)?;
             if step.id() != change.step {

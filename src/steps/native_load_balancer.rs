@@ -94,7 +94,7 @@ async fn resolved(cx: &Ctx<'_>, v: &NativeLoadBalancerValues) -> Result<Advanced
 }
 
 /// UpdateService with `entries` as the service's load balancers (a rolling deployment).
-async fn update_load_balancers(aws: &AwsClients, cluster: &str, service: &str, entries: &[LoadBalancerEntry]) -> Result<()> {
+pub(crate) async fn update_load_balancers(aws: &AwsClients, cluster: &str, service: &str, entries: &[LoadBalancerEntry]) -> Result<()> {
     aws.ecs
         .update_service()
         .cluster(cluster)

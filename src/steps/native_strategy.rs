@@ -11,7 +11,7 @@ use crate::journal::Effect;
 use crate::plan::ChangeDetail;
 use crate::AwsClients;
 
-async fn update(aws: &AwsClients, cluster: &str, service: &str, config: &DeploymentConfigurationDef) -> Result<()> {
+pub(crate) async fn update(aws: &AwsClients, cluster: &str, service: &str, config: &DeploymentConfigurationDef) -> Result<()> {
     aws.ecs
         .update_service()
         .cluster(cluster)

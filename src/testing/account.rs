@@ -444,6 +444,12 @@ impl Inner {
 }
 
 impl Inner {
+    /// Forgets the mutating calls made so far, so that [`Fault::nth_mutation`] numbers the
+    /// calls of the test's own run (not those of an in-place migration that built the account).
+    pub(crate) fn forget_mutations(&self) {
+        *self.mutations.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+    }
+
     /// Admits one call of `operation`: counts it, asks every armed fault what happens to it
     /// (the first that hits decides), records it with `input`, and returns the state (due
     /// background changes applied) with the verdict.

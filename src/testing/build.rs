@@ -61,12 +61,14 @@ pub(crate) fn initial_state(scenario: &Scenario) -> AccountState {
     st
 }
 
-/// The migration [`Scenario::already_migrated`] stands for: the defaults, test listener on
-/// 8080, the scenario's pipeline rewired.
+/// The migration [`Scenario::already_migrated`] (or [`Scenario::already_on_ecs_native`]) stands
+/// for: the defaults, test listener on 8080, the scenario's pipeline rewired (kept as it is by
+/// the ECS-native target).
 pub fn default_migration(scenario: &Scenario) -> Migration {
     let base = Migration::for_service(scenario.cluster.as_str(), scenario.service.name.as_str())
         .expect("scenario names are valid")
-        .test_listener_port(Port::new(8080).expect("8080 is a port"));
+        .test_listener_port(Port::new(8080).expect("8080 is a port"))
+        .target(scenario.migrated_to);
     match &scenario.pipeline {
         Some(p) => base
             .pipeline(PipelineDeployStage::named(PipelineName::new(p.name.as_str()).expect("scenario pipeline name is valid")))
@@ -99,6 +101,7 @@ pub(crate) fn migrate_in_place(account: &MockAccount) {
                 .await
                 .unwrap_or_else(|e| panic!("Scenario::already_migrated: migrating the scenario failed: {e}"));
         });
+        account.shared().forget_mutations();
         let mut st = account.shared().lock();
         // The runtime's clock is gone: apply what ECS still had pending, forget the run.
         let pending: Vec<_> = std::mem::take(&mut st.pending).into_iter().collect();

@@ -301,7 +301,37 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         Ok(aws_sdk_ecs::operation::update_service::UpdateServiceOutput::builder().service(service_to_sdk(svc)).build())
     });
 
-    vec![describe, list, create, delete, describe_td, list_tasks, describe_tasks, describe_instances, update]
+    // The service's `deployments` list seen as service deployments: a rollout in progress is an
+    // IN_PROGRESS one, the others finished (SUCCESSFUL); newest first, filtered by status.
+    let list_deployments = answer(acct, "ListServiceDeployments", mock!(Client::list_service_deployments), |st, input| {
+        if !cluster_matches(st, input.cluster()) {
+            return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
+        }
+        let name = input.service().unwrap_or_default();
+        let name = name.rsplit('/').next().unwrap_or(name).to_owned();
+        let Some(svc) = st.services.get(&name) else {
+            return Err(aws_error("ServiceNotFoundException", "Service not found."));
+        };
+        let arn = service_arn(st, &name);
+        let wanted = input.status();
+        let briefs = svc.deployments.iter().enumerate().filter_map(|(i, d)| {
+            let status = if d.rollout_state.as_deref() == Some("IN_PROGRESS") { "IN_PROGRESS" } else { "SUCCESSFUL" };
+            let status = aws_sdk_ecs::types::ServiceDeploymentStatus::from(status);
+            (wanted.is_empty() || wanted.contains(&status)).then(|| {
+                let id = d.id.clone().unwrap_or_else(|| format!("deployment-{i}"));
+                aws_sdk_ecs::types::ServiceDeploymentBrief::builder()
+                    .service_deployment_arn(format!("{}:service-deployment/{}/{name}/{id}", arn.rsplit_once(":service/").map_or("", |(p, _)| p), st.cluster))
+                    .service_arn(&arn)
+                    .status(status)
+                    .build()
+            })
+        });
+        Ok(aws_sdk_ecs::operation::list_service_deployments::ListServiceDeploymentsOutput::builder()
+            .set_service_deployments(Some(briefs.collect()))
+            .build())
+    });
+
+    vec![describe, list, create, delete, describe_td, list_tasks, describe_tasks, describe_instances, update, list_deployments]
 }
 
 /// The documented rules of `deploymentConfiguration` (ECS API reference), with the moto

@@ -100,6 +100,8 @@ pub struct Scenario {
     pub roles: Vec<RoleSetup>,
     /// Whether the account looks as a finished migration with default settings left it.
     pub migrated: bool,
+    /// The target of that migration (CodeDeploy unless [`Scenario::already_on_ecs_native`]).
+    pub migrated_to: crate::spec::Target,
     /// Background timing of ECS.
     pub ecs_timing: EcsTiming,
     /// How CodeDeploy deployments created in the account progress.
@@ -149,6 +151,7 @@ impl Default for Scenario {
             pipeline: Some(sample::pipeline()),
             roles: vec![pipeline_role()],
             migrated: false,
+            migrated_to: crate::spec::Target::Codedeploy,
             ecs_timing: EcsTiming::default(),
             deployments: DeploymentScript::default(),
         }
@@ -205,6 +208,7 @@ impl Scenario {
                 })
                 .collect(),
             migrated: false,
+            migrated_to: crate::spec::Target::Codedeploy,
             ecs_timing: EcsTiming::default(),
             deployments: DeploymentScript::default(),
         })
@@ -386,6 +390,15 @@ impl Scenario {
     /// (building the account panics with the plan's refusal otherwise).
     pub fn already_migrated(mut self) -> Self {
         self.migrated = true;
+        self
+    }
+
+    /// The account as a finished rolling → ECS-native migration with default settings left it
+    /// (`BLUE_GREEN`, 5-minute bake, test listener on 8080, created infrastructure role): the
+    /// start of a way back to rolling. The kit runs the real migration when the account is built.
+    pub fn already_on_ecs_native(mut self) -> Self {
+        self.migrated = true;
+        self.migrated_to = crate::spec::Target::EcsNative;
         self
     }
 

@@ -156,6 +156,74 @@ pub async fn seed_rolling_account(aws: &AwsClients, endpoint: &str, account: &st
     }
 }
 
+/// Moves the fixture's service behind a Network Load Balancer `web-nlb` (TCP:80 listener, TCP
+/// target group `web-nlb-tg`) with a rolling UpdateService, and points `f` at them: the start of
+/// an NLB migration. The ALB stays, unused by the service.
+pub async fn move_service_behind_nlb(aws: &AwsClients, f: &mut Fixture) {
+    const NLB: &str = "web-nlb";
+    const NLB_TARGET_GROUP: &str = "web-nlb-tg";
+    let lb = ok(
+        "CreateLoadBalancer (NLB)",
+        aws.elbv2
+            .create_load_balancer()
+            .name(NLB)
+            .r#type(elb::LoadBalancerTypeEnum::Network)
+            .scheme(elb::LoadBalancerSchemeEnum::Internal)
+            .set_subnets(Some(f.subnet_ids.clone()))
+            .send()
+            .await,
+    );
+    let load_balancer_arn = lb.load_balancers()[0].load_balancer_arn().expect("NLB ARN").to_owned();
+    let tg = ok(
+        "CreateTargetGroup (TCP)",
+        aws.elbv2
+            .create_target_group()
+            .name(NLB_TARGET_GROUP)
+            .protocol(elb::ProtocolEnum::Tcp)
+            .port(80)
+            .vpc_id(&f.vpc_id)
+            .target_type(elb::TargetTypeEnum::Ip)
+            .health_check_protocol(elb::ProtocolEnum::Tcp)
+            .tags(elb_tag("app", "web"))
+            .send()
+            .await,
+    );
+    let target_group_arn = tg.target_groups()[0].target_group_arn().expect("target group ARN").to_owned();
+    let listener = ok(
+        "CreateListener (TCP)",
+        aws.elbv2
+            .create_listener()
+            .load_balancer_arn(&load_balancer_arn)
+            .protocol(elb::ProtocolEnum::Tcp)
+            .port(LISTENER_PORT)
+            .default_actions(elb::Action::builder().r#type(elb::ActionTypeEnum::Forward).target_group_arn(&target_group_arn).build())
+            .send()
+            .await,
+    );
+    let listener_arn = listener.listeners()[0].listener_arn().expect("listener ARN").to_owned();
+    ok(
+        "UpdateService (to the NLB)",
+        aws.ecs
+            .update_service()
+            .cluster(&f.cluster_name)
+            .service(&f.service_name)
+            .load_balancers(
+                ecs::LoadBalancer::builder()
+                    .target_group_arn(&target_group_arn)
+                    .container_name(&f.container_name)
+                    .container_port(f.container_port)
+                    .build(),
+            )
+            .send()
+            .await,
+    );
+    f.load_balancer_name = NLB.to_owned();
+    f.load_balancer_arn = load_balancer_arn;
+    f.listener_arn = listener_arn;
+    f.target_group_name = NLB_TARGET_GROUP.to_owned();
+    f.target_group_arn = target_group_arn;
+}
+
 /// Unwraps a builder or SDK result, naming the step that failed.
 fn ok<T, E: Debug>(step: &str, r: Result<T, E>) -> T {
     r.unwrap_or_else(|e| panic!("fixture: {step} failed: {e:?}"))

@@ -2,8 +2,11 @@
 //! back field by field, the service's ARN and creation time unchanged, a service deployment that
 //! then succeeds (moto's extension rolls it back when the rules do not carry both groups: the
 //! proof the rules are right), and the migration's rollback back to ROLLING with what it created
-//! gone. NLB, faults at every call and crashes are covered on the kit (`tests/mocked/native.rs`):
-//! the moto fixture has one ALB.
+//! gone. The way back to rolling (`Target::Rolling`) on the ALB, and rolling → native →
+//! deployment → rolling on a Network Load Balancer (the fixture moves the service behind one):
+//! listener ARNs in the advanced configuration, and the service keeps the group ECS's deployment
+//! moved production to. Faults at every call and crashes are covered on the kit
+//! (`tests/mocked/native.rs`, `tests/mocked/native_to_rolling.rs`).
 //!
 //! Run with `cargo test --test moto native_moto::`.
 
@@ -164,4 +167,114 @@ async fn rolling_to_native_alb_without_a_test_listener_deploys_and_rolls_back() 
 #[tokio::test]
 async fn rolling_to_native_alb_with_a_test_listener_deploys_and_rolls_back() {
     migrate_deploy_and_roll_back(Some(8080)).await;
+}
+
+fn to_rolling(f: &Fixture) -> Migration {
+    Migration::for_service(&f.cluster_name, &f.service_name).unwrap().target(Target::Rolling).build()
+}
+
+/// The rolling service after the way back, field by field against the original: the same
+/// service (ARN, creation time), the same task definition, count, network, launch, tags and
+/// rolling settings; one entry on `target_group` without advanced configuration. (moto's
+/// UpdateService merges `deploymentConfiguration`, so the bake time it stored stays, unused
+/// under ROLLING: not compared.)
+#[track_caller]
+fn assert_rolling_again(before: &aws_sdk_ecs::types::Service, after: &aws_sdk_ecs::types::Service, target_group: &str) {
+    assert_eq!(after.service_arn(), before.service_arn());
+    assert_eq!(after.created_at(), before.created_at());
+    assert_eq!(after.status(), Some("ACTIVE"));
+    assert_eq!(after.deployment_controller().map(|c| c.r#type().as_str()).unwrap_or("ECS"), "ECS");
+    assert_eq!(after.task_definition(), before.task_definition());
+    assert_eq!(after.desired_count(), before.desired_count());
+    assert_eq!(after.launch_type(), before.launch_type());
+    assert_eq!(after.network_configuration(), before.network_configuration());
+    assert_eq!(after.scheduling_strategy(), before.scheduling_strategy());
+    assert_eq!(after.tags(), before.tags());
+    let (b, a) = (before.deployment_configuration().unwrap(), after.deployment_configuration().expect("deploymentConfiguration"));
+    assert_eq!(a.strategy().map(|s| s.as_str()), Some("ROLLING"));
+    assert_eq!((a.maximum_percent(), a.minimum_healthy_percent()), (b.maximum_percent(), b.minimum_healthy_percent()));
+    assert_eq!(a.deployment_circuit_breaker(), b.deployment_circuit_breaker());
+    assert_eq!(a.alarms(), b.alarms());
+    let [lb] = after.load_balancers() else { panic!("one entry: {:?}", after.load_balancers()) };
+    let original = &before.load_balancers()[0];
+    assert_eq!(lb.target_group_arn(), Some(target_group));
+    assert_eq!((lb.container_name(), lb.container_port()), (original.container_name(), original.container_port()));
+    assert!(lb.advanced_configuration().is_none(), "{lb:?}");
+}
+
+#[tokio::test]
+async fn native_back_to_rolling_on_the_alb_gives_the_original_service_back_and_keeps_what_it_made() {
+    let account = fresh_account();
+    let aws = moto_clients(&account);
+    let f = seed_rolling_account(&aws, &moto_endpoint(), &account).await;
+    let before = service(&aws, &f).await;
+    let plan = native(&f, Some(8080)).plan(&aws).await.unwrap();
+    assert_eq!(plan.apply(&aws, &InMemoryJournal::new(), &opts()).await.unwrap(), Outcome::Applied);
+
+    let journal = InMemoryJournal::new();
+    let plan = to_rolling(&f).plan(&aws).await.unwrap();
+    assert!(plan.to_string().contains("deployment strategy BLUE_GREEN -> ROLLING"), "{plan}");
+    assert_eq!(plan.apply(&aws, &journal, &opts()).await.unwrap(), Outcome::Applied);
+    assert_rolling_again(&before, &service(&aws, &f).await, &f.target_group_arn);
+    // Kept by default: the green group, the test listener, the role.
+    let green = aws.elbv2.describe_target_groups().names(format!("{}-green", f.target_group_name)).send().await.unwrap();
+    assert_eq!(green.target_groups().len(), 1, "the green group is kept");
+    assert!(listener_on(&aws, &f, 8080).await.is_some(), "the test listener is kept");
+    assert_eq!(forward_groups(&aws, &f.listener_arn).await, vec![f.target_group_arn.clone()], "production untouched");
+    let role_name = format!("{}-{}-ecs-infra", f.cluster_name, f.service_name);
+    assert!(aws.iam.get_role().role_name(&role_name).send().await.is_ok(), "the role is kept");
+    // Nothing left to do; and the way back rolls back to native.
+    assert!(to_rolling(&f).plan(&aws).await.unwrap().is_noop());
+    let report = ecs_bluegreen::rollback(&aws, &journal, &opts()).await.unwrap();
+    assert!(report.is_clean(), "{report}");
+    let svc = service(&aws, &f).await;
+    assert_eq!(svc.deployment_configuration().and_then(|c| c.strategy()).map(|s| s.as_str()), Some("BLUE_GREEN"));
+    assert!(svc.load_balancers()[0].advanced_configuration().is_some());
+}
+
+#[tokio::test]
+async fn rolling_to_native_on_an_nlb_deploys_then_back_to_rolling_keeps_the_group_that_serves() {
+    let account = fresh_account();
+    let aws = moto_clients(&account);
+    let mut f = seed_rolling_account(&aws, &moto_endpoint(), &account).await;
+    common::fixture::move_service_behind_nlb(&aws, &mut f).await;
+    let before = service(&aws, &f).await;
+
+    let plan = native(&f, Some(8080)).plan(&aws).await.unwrap();
+    assert!(plan.warnings.iter().any(|w| w.contains("Network Load Balancer") && w.contains("10-minute")), "{:?}", plan.warnings);
+    assert_eq!(plan.apply(&aws, &InMemoryJournal::new(), &opts()).await.unwrap(), Outcome::Applied);
+
+    // Read back: in place, the listener ARNs (not rule ARNs) in the advanced configuration.
+    let svc = service(&aws, &f).await;
+    assert_eq!((svc.service_arn(), svc.created_at()), (before.service_arn(), before.created_at()));
+    let dc = svc.deployment_configuration().expect("deploymentConfiguration");
+    assert_eq!((dc.strategy().map(|s| s.as_str()), dc.bake_time_in_minutes()), (Some("BLUE_GREEN"), Some(3)));
+    let green = aws.elbv2.describe_target_groups().names(format!("{}-green", f.target_group_name)).send().await.unwrap();
+    let green_tg = &green.target_groups()[0];
+    assert_eq!(green_tg.protocol().map(|p| p.as_str()), Some("TCP"));
+    let green = green_tg.target_group_arn().unwrap().to_owned();
+    let lb = &svc.load_balancers()[0];
+    assert_eq!(lb.target_group_arn(), Some(f.target_group_arn.as_str()));
+    let advanced = lb.advanced_configuration().expect("advancedConfiguration");
+    assert_eq!(advanced.alternate_target_group_arn(), Some(green.as_str()));
+    assert_eq!(advanced.production_listener_rule(), Some(f.listener_arn.as_str()), "NLB: the listener ARN");
+    let test = listener_on(&aws, &f, 8080).await.expect("the test listener");
+    let out = aws.elbv2.describe_listeners().listener_arns(&test).send().await.unwrap();
+    assert_eq!(out.listeners()[0].protocol().map(|p| p.as_str()), Some("TCP"));
+    assert_eq!(advanced.test_listener_rule(), Some(test.as_str()), "NLB: the listener ARN");
+    assert_eq!(forward_groups(&aws, &test).await, vec![green.clone()]);
+    let role_name = format!("{}-{}-ecs-infra", f.cluster_name, f.service_name);
+    let role = aws.iam.get_role().role_name(&role_name).send().await.unwrap().role.unwrap();
+    assert_eq!(advanced.role_arn(), Some(role.arn()));
+
+    // A blue/green deployment succeeds (moto rolls back on wrong rules) and moves production to green.
+    aws.ecs.update_service().cluster(&f.cluster_name).service(&f.service_name).force_new_deployment(true).send().await.unwrap();
+    let deployment = newest_deployment(&aws, &f).await;
+    assert_eq!(deployment.status(), Some(&ServiceDeploymentStatus::Successful), "{:?}", deployment.status_reason());
+
+    // Back to rolling: the service keeps green, the group that serves production now.
+    let plan = to_rolling(&f).plan(&aws).await.unwrap();
+    assert!(plan.warnings.iter().any(|w| w.contains("production traffic is on")), "{:?}", plan.warnings);
+    assert_eq!(plan.apply(&aws, &InMemoryJournal::new(), &opts()).await.unwrap(), Outcome::Applied);
+    assert_rolling_again(&before, &service(&aws, &f).await, &green);
 }
