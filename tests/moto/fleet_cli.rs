@@ -227,3 +227,61 @@ async fn spec_file_errors_exit_2_naming_the_line_and_change_nothing() {
     assert_same(&before.0, &after.0, "after refused specs");
     assert_same(&before.1, &after.1, "after refused specs");
 }
+
+#[tokio::test]
+async fn resume_spec_finishes_a_fleet_stopped_by_sigterm() {
+    use std::io::BufRead;
+    let s = setup().await;
+    let mut child = common::cli::migrate_command(&s.account, &s.dir, &["apply", "--spec", "fleet.toml", "--yes", "--concurrency", "3"])
+        .env("ECS_BLUEGREEN_SLOW_MUTATIONS", "500")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !seen.contains("[prod/cart] ==> service-cutover") {
+        assert!(std::time::Instant::now() < deadline, "no cutover progress:\n{seen}");
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "apply ended before cart's cutover:\n{seen}");
+        seen.push_str(&line);
+    }
+    assert!(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{seen}{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("LEFT OVER"), "the table says the stopped runs are unfinished:\n{}", text(&out.stdout));
+
+    let status = s.migrate(&["status", "--spec", "fleet.toml"]);
+    assert_eq!(status.status.code(), Some(4), "{}", text(&status.stdout));
+    assert!(text(&status.stdout).contains("prod/cart: journal") && text(&status.stdout).contains("Unfinished"), "{}", text(&status.stdout));
+
+    let resume = s.migrate(&["resume", "--spec", "fleet.toml"]);
+    assert_eq!(resume.status.code(), Some(0), "{}\n{}", text(&resume.stdout), text(&resume.stderr));
+    assert_eq!(s.controllers().await, controllers([("web", "CODE_DEPLOY"), ("cart", "CODE_DEPLOY"), ("search", "CODE_DEPLOY")]));
+    let status = s.migrate(&["status", "--spec", "fleet.toml"]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status.stdout));
+}
+
+#[tokio::test]
+async fn the_single_service_flags_reach_the_account() {
+    let s = setup().await;
+    let args = [
+        "apply", "--yes", "--cluster", "prod", "--service", "cart", "--test-listener-port", "8080", "--termination-wait", "7",
+        "--green-target-group", "cart-blue2", "--application", "AppECS-prod-cart", "--deployment-group", "DgpECS-prod-cart",
+        "--role-name", "cart-codedeploy",
+    ];
+    let out = s.migrate(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dg = s.aws.codedeploy.get_deployment_group().application_name("AppECS-prod-cart").deployment_group_name("DgpECS-prod-cart").send().await.unwrap();
+    let info = dg.deployment_group_info().unwrap();
+    let wait = info.blue_green_deployment_configuration().and_then(|b| b.terminate_blue_instances_on_deployment_success()).map(|t| t.termination_wait_time_in_minutes());
+    assert_eq!(wait, Some(7));
+    assert!(info.service_role_arn().unwrap().ends_with(":role/cart-codedeploy"), "{:?}", info.service_role_arn());
+    let tgs = s.aws.elbv2.describe_target_groups().names("cart-blue2").send().await.unwrap();
+    assert_eq!(tgs.target_groups().len(), 1);
+    // A bad value of a new flag: exit 2 before any change.
+    let bad = s.migrate(&["plan", "--cluster", "prod", "--service", "web", "--termination-wait", "9999"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    assert!(text(&bad.stderr).contains("termination wait"), "{}", text(&bad.stderr));
+}
