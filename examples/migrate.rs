@@ -212,7 +212,8 @@ struct Opts {
     /// A CloudWatch alarm that stops a deployment (repeat for several).
     #[arg(long = "alarm", global = true, value_name = "NAME")]
     alarms: Vec<String>,
-    /// An event on which CodeDeploy rolls back (repeat for several; default: failure and stop on request).
+    /// An event on which CodeDeploy rolls back (repeat for several; default: failure and
+    /// stop-on-request, plus stop-on-alarm with --alarm).
     #[arg(long = "auto-rollback", global = true, value_enum, value_name = "EVENT")]
     auto_rollback: Vec<AutoRollbackArg>,
     /// Name of the green target group (default: <blue>-green).
@@ -261,9 +262,9 @@ enum OnFailureArg {
 /// `--auto-rollback`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum AutoRollbackArg {
-    DeploymentFailure,
-    DeploymentStopOnAlarm,
-    DeploymentStopOnRequest,
+    Failure,
+    StopOnAlarm,
+    StopOnRequest,
 }
 
 /// The ECS-native deployment strategy.
@@ -379,9 +380,9 @@ fn flag_settings(opts: &Opts, cluster: &str) -> Result<ServiceSettings, ecs_blue
         opts.auto_rollback
             .iter()
             .map(|e| match e {
-                AutoRollbackArg::DeploymentFailure => AutoRollbackEvent::DeploymentFailure,
-                AutoRollbackArg::DeploymentStopOnAlarm => AutoRollbackEvent::DeploymentStopOnAlarm,
-                AutoRollbackArg::DeploymentStopOnRequest => AutoRollbackEvent::DeploymentStopOnRequest,
+                AutoRollbackArg::Failure => AutoRollbackEvent::DeploymentFailure,
+                AutoRollbackArg::StopOnAlarm => AutoRollbackEvent::DeploymentStopOnAlarm,
+                AutoRollbackArg::StopOnRequest => AutoRollbackEvent::DeploymentStopOnRequest,
             })
             .collect()
     });
