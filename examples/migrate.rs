@@ -16,9 +16,10 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use ecs_bluegreen::fleet::spec::{CutoverSetting, ServiceSettings, StrategySetting, TargetSetting};
 use ecs_bluegreen::spec::{
-    BakeTime, DeploymentConfig, DrainTimeout, Migration, NativeDeployment, NativeStrategy, PipelineDeployStage, PipelineName, Port,
-    RoleArn, ServiceCutover, ServiceName, Target,
+    ApplicationName, AutoRollbackEvent, BakeTime, DeploymentConfig, DeploymentGroupName, DrainTimeout, Migration, PipelineName, Port,
+    ReadyWait, RoleArn, RoleName, ServiceName, TargetGroupName, TerminationWait,
 };
 use ecs_bluegreen::txn::journal::{self, JournalStatus};
 use ecs_bluegreen::txn::{Event, EventKind, Outcome};
@@ -203,6 +204,68 @@ struct Opts {
     /// --target ecs-native: an existing ECS infrastructure role for load balancers, used as it is.
     #[arg(long, global = true, value_name = "ARN")]
     infrastructure_role_arn: Option<String>,
+    /// Minutes the blue tasks are kept after a successful deployment (0-2880, default 60).
+    #[arg(long, global = true, value_name = "MINUTES")]
+    termination_wait: Option<u32>,
+    /// Minutes a deployment waits in Ready for a go-ahead before it stops (default: reroute at once).
+    #[arg(long, global = true, value_name = "MINUTES")]
+    ready_wait: Option<u32>,
+    /// A CloudWatch alarm that stops a deployment (repeat for several).
+    #[arg(long = "alarm", global = true, value_name = "NAME")]
+    alarms: Vec<String>,
+    /// An event on which CodeDeploy rolls back (repeat for several; default: failure and
+    /// stop-on-request, plus stop-on-alarm with --alarm).
+    #[arg(long = "auto-rollback", global = true, value_enum, value_name = "EVENT")]
+    auto_rollback: Vec<AutoRollbackArg>,
+    /// Name of the green target group (default: <blue>-green).
+    #[arg(long, global = true, value_name = "NAME")]
+    green_target_group: Option<String>,
+    /// An existing CodeDeploy service role, used as it is (none is created).
+    #[arg(long, global = true, value_name = "ARN")]
+    role_arn: Option<String>,
+    /// Name of the CodeDeploy service role to create (default: <cluster>-<service>-codedeploy).
+    #[arg(long, global = true, value_name = "NAME")]
+    role_name: Option<String>,
+    /// CodeDeploy application name (default: <cluster>-<service>).
+    #[arg(long, global = true, value_name = "NAME")]
+    application: Option<String>,
+    /// CodeDeploy deployment group name (default: <service>-bluegreen).
+    #[arg(long, global = true, value_name = "NAME")]
+    deployment_group: Option<String>,
+    /// Identifier tagged on every created resource (default: <cluster>/<service>).
+    #[arg(long, global = true, value_name = "ID")]
+    migration_id: Option<String>,
+    /// A fleet spec file (TOML, or JSON when it ends in .json): plan, apply, rollback, resume,
+    /// status and verify every service in it, each with its own journal in --journal-dir.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with_all = ["service", "journal"])]
+    spec: Option<std::path::PathBuf>,
+    /// --spec: services planned and applied at once.
+    #[arg(long, global = true, value_name = "N", default_value_t = ecs_bluegreen::fleet::DEFAULT_CONCURRENCY as u16,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
+    /// --spec: the directory of the services' journals (<cluster>-<service>.journal.json).
+    #[arg(long, global = true, value_name = "DIR", default_value = ".ecs-bluegreen")]
+    journal_dir: std::path::PathBuf,
+    /// --spec apply: after a service fails, stop (start no new service; running ones finish),
+    /// continue with the others, or rollback-all (all or nothing across the fleet).
+    #[arg(long, global = true, value_enum, default_value = "stop")]
+    on_failure: OnFailureArg,
+}
+
+/// `--on-failure`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OnFailureArg {
+    Stop,
+    Continue,
+    RollbackAll,
+}
+
+/// `--auto-rollback`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AutoRollbackArg {
+    Failure,
+    StopOnAlarm,
+    StopOnRequest,
 }
 
 /// The ECS-native deployment strategy.
@@ -274,49 +337,64 @@ fn call_timed_out(e: &Error) -> bool {
 fn migration(opts: &Opts) -> Result<Migration, Failure> {
     let cluster = opts.cluster.as_deref().ok_or_else(|| Failure::invalid("--cluster is required"))?;
     let service = opts.service.as_deref().ok_or_else(|| Failure::invalid("--service is required"))?;
-    let invalid = |e: ecs_bluegreen::spec::ValidationError| Failure::invalid(e.to_string());
-    let cutover = match opts.cutover {
-        CutoverArg::ParallelKeepName => ServiceCutover::ParallelKeepName,
-        CutoverArg::Recreate => ServiceCutover::Recreate,
-        CutoverArg::Parallel => {
-            let name = opts
-                .new_service_name
-                .as_deref()
-                .ok_or_else(|| Failure::invalid("--cutover parallel needs --new-service-name"))?;
-            ServiceCutover::Parallel { new_name: ServiceName::new(name).map_err(invalid)? }
-        }
-    };
-    let builder = Migration::for_service(cluster, service)
-        .map_err(invalid)?
-        .deployment_config(DeploymentConfig::parse(&opts.deployment_config).map_err(invalid)?)
-        .cutover(cutover)
-        .target(match opts.target {
-            TargetArg::Codedeploy => Target::Codedeploy,
-            TargetArg::EcsNative => Target::EcsNative,
-            TargetArg::Rolling => Target::Rolling,
-        });
-    let test_port = opts.test_listener_port.map(Port::new).transpose().map_err(invalid)?;
-    let pipeline = opts
-        .pipeline
-        .as_deref()
-        .map(|p| PipelineName::new(p).map(PipelineDeployStage::named))
-        .transpose()
-        .map_err(invalid)?;
-    let strategy = match opts.strategy {
-        StrategyArg::BlueGreen => NativeStrategy::BlueGreen,
-        StrategyArg::Linear => {
-            NativeStrategy::linear(opts.linear_step.unwrap_or(10.0), opts.linear_interval.unwrap_or(6)).map_err(invalid)?
-        }
-        StrategyArg::Canary => {
-            NativeStrategy::canary(opts.canary_percent.unwrap_or(5.0), opts.canary_interval.unwrap_or(10)).map_err(invalid)?
-        }
-    };
-    let native = NativeDeployment::builder()
-        .strategy(strategy)
-        .bake_time_opt(opts.bake_time.map(BakeTime::minutes).transpose().map_err(invalid)?)
-        .infrastructure_role_arn_opt(opts.infrastructure_role_arn.as_deref().map(RoleArn::new).transpose().map_err(invalid)?)
-        .build();
-    Ok(builder.test_listener_port_opt(test_port).pipeline_opt(pipeline).drain_timeout_opt(drain_timeout(opts)?).native(native).build())
+    if matches!(opts.cutover, CutoverArg::Parallel) && opts.new_service_name.is_none() {
+        return Err(Failure::invalid("--cutover parallel needs --new-service-name"));
+    }
+    // The flags as a spec file's entry: one service and a fleet go through the same checks.
+    let settings = flag_settings(opts, cluster).map_err(|e| Failure::invalid(e.to_string()))?;
+    settings.migration(service).map_err(|e| Failure::invalid(e.message))
+}
+
+/// The single-service flags as [`ServiceSettings`], each value validated.
+fn flag_settings(opts: &Opts, cluster: &str) -> Result<ServiceSettings, ecs_bluegreen::spec::ValidationError> {
+    let mut s = ServiceSettings::default();
+    s.cluster = Some(cluster.to_owned());
+    s.target = Some(match opts.target {
+        TargetArg::Codedeploy => TargetSetting::Codedeploy,
+        TargetArg::EcsNative => TargetSetting::EcsNative,
+        TargetArg::Rolling => TargetSetting::Rolling,
+    });
+    s.cutover = Some(match opts.cutover {
+        CutoverArg::ParallelKeepName => CutoverSetting::ParallelKeepName,
+        CutoverArg::Parallel => CutoverSetting::Parallel,
+        CutoverArg::Recreate => CutoverSetting::Recreate,
+    });
+    s.new_service_name = opts.new_service_name.as_deref().map(ServiceName::new).transpose()?;
+    s.deployment_config = Some(DeploymentConfig::parse(&opts.deployment_config)?);
+    s.test_listener_port = opts.test_listener_port.map(Port::new).transpose()?;
+    s.pipeline = opts.pipeline.as_deref().map(PipelineName::new).transpose()?;
+    s.strategy = Some(match opts.strategy {
+        StrategyArg::BlueGreen => StrategySetting::BlueGreen,
+        StrategyArg::Linear => StrategySetting::Linear,
+        StrategyArg::Canary => StrategySetting::Canary,
+    });
+    s.linear_step_percent = opts.linear_step;
+    s.linear_interval_minutes = opts.linear_interval;
+    s.canary_percent = opts.canary_percent;
+    s.canary_interval_minutes = opts.canary_interval;
+    s.bake_time_minutes = opts.bake_time.map(BakeTime::minutes).transpose()?;
+    s.infrastructure_role_arn = opts.infrastructure_role_arn.as_deref().map(RoleArn::new).transpose()?;
+    s.drain_timeout_seconds = opts.drain_timeout.map(DrainTimeout::secs).transpose()?;
+    s.termination_wait_minutes = opts.termination_wait.map(TerminationWait::minutes).transpose()?;
+    s.ready_wait_minutes = opts.ready_wait.map(ReadyWait::minutes).transpose()?;
+    s.alarms = (!opts.alarms.is_empty()).then(|| opts.alarms.clone());
+    s.auto_rollback = (!opts.auto_rollback.is_empty()).then(|| {
+        opts.auto_rollback
+            .iter()
+            .map(|e| match e {
+                AutoRollbackArg::Failure => AutoRollbackEvent::DeploymentFailure,
+                AutoRollbackArg::StopOnAlarm => AutoRollbackEvent::DeploymentStopOnAlarm,
+                AutoRollbackArg::StopOnRequest => AutoRollbackEvent::DeploymentStopOnRequest,
+            })
+            .collect()
+    });
+    s.green_target_group = opts.green_target_group.as_deref().map(TargetGroupName::new).transpose()?;
+    s.role_arn = opts.role_arn.as_deref().map(RoleArn::new).transpose()?;
+    s.role_name = opts.role_name.as_deref().map(RoleName::new).transpose()?;
+    s.application = opts.application.as_deref().map(ApplicationName::new).transpose()?;
+    s.deployment_group = opts.deployment_group.as_deref().map(DeploymentGroupName::new).transpose()?;
+    s.migration_id = opts.migration_id.clone();
+    Ok(s)
 }
 
 /// `--drain-timeout`, validated (exit 2 when out of range).
@@ -326,13 +404,24 @@ fn drain_timeout(opts: &Opts) -> Result<Option<DrainTimeout>, Failure> {
 
 async fn clients(opts: &Opts, recorder: &CallRecorder) -> AwsClients {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let mut builder = AwsClients::builder(&config).interceptor(recorder.clone());
+    clients_with(opts, &config, &[recorder], true)
+}
+
+/// Clients recording into each of `recorders`; `faults`: with the test hooks' faults.
+fn clients_with(opts: &Opts, config: &aws_config::SdkConfig, recorders: &[&CallRecorder], faults: bool) -> AwsClients {
+    let mut builder = AwsClients::builder(config);
+    for r in recorders {
+        builder = builder.interceptor((*r).clone());
+    }
     if let Some(secs) = opts.call_timeout {
         builder = builder.call_timeout(std::time::Duration::from_secs(secs));
     }
     // Test hook: route every call to one moto account (ignored against real AWS).
     if let Ok(account) = std::env::var("MOTO_ACCOUNT_ID") {
         builder = builder.interceptor(account_header::AccountHeader(account));
+    }
+    if !faults {
+        return builder.build();
     }
     // Test hook: fail the listed mutating calls (1-based, comma-separated) to exercise rollback.
     if let Ok(list) = std::env::var("ECS_BLUEGREEN_FAIL_MUTATIONS") {
@@ -507,10 +596,20 @@ fn confirm(opts: &Opts, question: &str) -> Result<(), Failure> {
 /// Writes the deploy artifacts (and the patched buildspec) when --artifacts-dir is given.
 async fn write_artifacts(opts: &Opts, aws: &AwsClients, plan: &ecs_bluegreen::Plan) -> Result<(), Failure> {
     let Some(dir) = &opts.artifacts_dir else { return Ok(()) };
+    write_artifacts_to(dir, opts.buildspec.as_deref(), aws, plan).await
+}
+
+/// Writes the deploy artifacts of `plan` into `dir` (and the patched `buildspec`, if any).
+async fn write_artifacts_to(
+    dir: &std::path::Path,
+    buildspec: Option<&std::path::Path>,
+    aws: &AwsClients,
+    plan: &ecs_bluegreen::Plan,
+) -> Result<(), Failure> {
     let arts = ecs_bluegreen::artifacts::generate(aws, plan, &ecs_bluegreen::artifacts::ArtifactOptions::default()).await?;
     let io = |e: std::io::Error| Failure { code: 1, message: format!("writing artifacts to {}: {e}", dir.display()), json: None };
     let mut files = arts.write_to(dir).map_err(io)?;
-    if let Some(path) = &opts.buildspec {
+    if let Some(path) = buildspec {
         let text = std::fs::read_to_string(path).map_err(|e| Failure::invalid(format!("{}: {e}", path.display())))?;
         let patched = ecs_bluegreen::artifacts::BuildspecSnippet::default()
             .patch(&text)
@@ -541,6 +640,9 @@ fn print_report(output: Output, label: &str, report: &ecs_bluegreen::RollbackRep
 async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
     let opts = &cli.opts;
     let output = opts.output;
+    if let Some(spec) = &opts.spec {
+        return fleet_cli::run(&cli.command, opts, recorder, spec).await;
+    }
     match cli.command {
         Command::Plan => {
             let m = migration(opts)?;
@@ -912,6 +1014,211 @@ async fn main() -> ExitCode {
                 println!("{}", serde_json::to_string_pretty(j).expect("json"));
             }
             ExitCode::from(f.code)
+        }
+    }
+}
+
+/// `--spec FILE`: every service of a fleet spec file, each with its own journal in --journal-dir.
+mod fleet_cli {
+    use std::sync::Arc;
+
+    use ecs_bluegreen::fleet::spec::{FleetService, FleetSpec};
+    use ecs_bluegreen::fleet::{self, FleetOptions, FleetReport, Member, OnFailure};
+    use ecs_bluegreen::txn::journal::{self, JournalStatus};
+    use ecs_bluegreen::{CallRecorder, FileJournal, InMemoryJournal, Journal};
+
+    use super::{Command, EventKind, Failure, OnFailureArg, Opts, Output};
+
+    /// The journal of `service`: `<journal-dir>/<cluster>-<service>.journal.json`.
+    fn journal_path(opts: &Opts, service: &FleetService) -> std::path::PathBuf {
+        let m = service.migration();
+        opts.journal_dir.join(format!("{}-{}.journal.json", m.cluster_name(), m.service().as_str()))
+    }
+
+    /// Progress lines of one service on stderr, prefixed with its name.
+    fn progress(label: &str) -> ecs_bluegreen::ApplyOptions {
+        let label = label.to_owned();
+        let mut o = super::running(ecs_bluegreen::ApplyOptions::new().observer(move |e| {
+            let line = match &e.kind {
+                EventKind::StepStarted { step } => format!("==> {step}"),
+                EventKind::StepFailed { step, error } => format!("    {step}: FAILED: {error}"),
+                EventKind::Undone { what } => format!("    undone: {what}"),
+                EventKind::UndoFailed { what, error } => format!("    UNDO FAILED: {what}: {error}"),
+                _ => return,
+            };
+            eprintln!("[{label}] {line}");
+        }));
+        // Test hook: moto answers at once, so poll it quickly.
+        if std::env::var("ECS_BLUEGREEN_FAST_WAITS").is_ok() {
+            o = o.service_wait(ecs_bluegreen::wait::WaitPolicy::FAST).iam_propagation(ecs_bluegreen::wait::WaitPolicy::FAST);
+        }
+        o
+    }
+
+    /// One member per service; `journal` opens each one's journal (`None`: skip the service).
+    async fn members(
+        opts: &Opts,
+        recorder: &CallRecorder,
+        spec: &FleetSpec,
+        mut journal: impl FnMut(&FleetService) -> Result<Option<Arc<dyn Journal>>, Failure>,
+    ) -> Result<Vec<Member>, Failure> {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        // Test hook: inject the ECS_BLUEGREEN_FAIL_* faults into this service's calls only.
+        let faulty = std::env::var("ECS_BLUEGREEN_FAIL_SERVICE").ok();
+        let mut out = Vec::new();
+        for s in spec.services() {
+            let Some(j) = journal(s)? else { continue };
+            let own = CallRecorder::new();
+            let faults = faulty.as_deref().is_none_or(|f| f == s.name());
+            let aws = super::clients_with(opts, &config, &[recorder, &own], faults);
+            out.push(Member::new(s.migration().clone(), aws, j).recorder(own).options(progress(&s.label())));
+        }
+        Ok(out)
+    }
+
+    fn plan_refused(e: fleet::FleetPlanError) -> Failure {
+        let mut message = e.to_string();
+        for (service, err) in &e.failures {
+            message.push_str(&format!("\n{service}: {}", ecs_bluegreen::error::Report(err)));
+        }
+        let json = serde_json::json!({
+            "error": "fleet plan refused",
+            "services": e.failures.iter().map(|(s, err)| serde_json::json!({
+                "service": s, "error": ecs_bluegreen::error::Report(err).to_string(),
+                "refusals": match err { ecs_bluegreen::Error::Plan(p) => serde_json::to_value(p.refusals()).unwrap_or_default(), _ => serde_json::Value::Null },
+            })).collect::<Vec<_>>(),
+        });
+        Failure { code: if e.all_refused() { 2 } else { 1 }, message, json: Some(json) }
+    }
+
+    fn finish(report: &FleetReport, output: Output, result: &str) -> Result<(), Failure> {
+        match output {
+            Output::Text => print!("{report}"),
+            Output::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "result": result, "exit_code": report.exit_code(), "services": report.services }))
+                    .expect("json")
+            ),
+        }
+        if let Some(sig) = super::signals::received() {
+            return Err(Failure { code: (128 + sig) as u8, message: "stopped by a signal: run `resume --spec` or `rollback --spec`".into(), json: None });
+        }
+        match report.exit_code() {
+            0 => Ok(()),
+            code => Err(Failure { code, message: format!("{result}: not every service is done (see the table)"), json: None }),
+        }
+    }
+
+    /// An existing journal, or `None` (said on stderr) when the service has none.
+    fn existing(opts: &Opts, s: &FleetService, what: &str) -> Result<Option<Arc<dyn Journal>>, Failure> {
+        let path = journal_path(opts, s);
+        if !path.exists() {
+            eprintln!("[{}] no journal at {}: nothing to {what}", s.label(), path.display());
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(FileJournal::open(path)?)))
+    }
+
+    pub async fn run(command: &Command, opts: &Opts, recorder: &CallRecorder, path: &std::path::Path) -> Result<(), Failure> {
+        let spec = FleetSpec::read(path).map_err(|e| Failure::invalid(e.to_string()))?;
+        let output = opts.output;
+        let concurrency = usize::from(opts.concurrency);
+        match command {
+            Command::Plan | Command::Apply => {
+                let applying = matches!(command, Command::Apply);
+                let members = members(opts, recorder, &spec, |s| {
+                    // apply locks each journal now: another run of a service refuses the fleet.
+                    Ok(Some(if applying { Arc::new(FileJournal::open(journal_path(opts, s))?) } else { Arc::new(InMemoryJournal::new()) }))
+                })
+                .await?;
+                let plans = fleet::plan(&members, concurrency).await.map_err(plan_refused)?;
+                for (s, plan) in spec.services().iter().zip(&plans) {
+                    match output {
+                        Output::Text => print!("== {}\n{plan}", s.label()),
+                        Output::Json if !applying => {
+                            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "service": s.label(), "plan": plan })).expect("json"))
+                        }
+                        Output::Json => {}
+                    }
+                    if let Some(dir) = &s.settings().artifacts_dir {
+                        super::write_artifacts_to(dir, None, &super::clients(opts, recorder).await, plan).await?;
+                    }
+                }
+                if !applying {
+                    return Ok(());
+                }
+                if plans.iter().any(|p| !p.is_noop()) {
+                    super::confirm(opts, &format!("Apply these changes to {} service(s)?", plans.len()))?;
+                }
+                let on_failure = match opts.on_failure {
+                    OnFailureArg::Stop => OnFailure::Stop,
+                    OnFailureArg::Continue => OnFailure::Continue,
+                    OnFailureArg::RollbackAll => OnFailure::RollbackAll,
+                };
+                let report = fleet::apply(&members, &plans, &FleetOptions::new(concurrency, on_failure)).await;
+                finish(&report, output, "apply")
+            }
+            Command::Rollback => {
+                let members = members(opts, recorder, &spec, |s| existing(opts, s, "roll back")).await?;
+                if !opts.yes {
+                    super::confirm(opts, &format!("Roll back {} service(s)?", members.len()))?;
+                }
+                let report = fleet::rollback(&members, concurrency).await;
+                finish(&report, output, "rollback")
+            }
+            Command::Resume => {
+                let members = members(opts, recorder, &spec, |s| existing(opts, s, "resume")).await?;
+                let report = fleet::resume(&members, concurrency).await;
+                finish(&report, output, "resume")
+            }
+            Command::Status => {
+                let mut unfinished = false;
+                let mut rows = Vec::new();
+                for s in spec.services() {
+                    let path = journal_path(opts, s);
+                    let records = FileJournal::read(&path)?;
+                    let status = journal::status(&records);
+                    unfinished |= matches!(status, JournalStatus::Unfinished | JournalStatus::RollbackIncomplete);
+                    let pending = ecs_bluegreen::txn::pending_changes(&records);
+                    match output {
+                        Output::Text => println!("{}: journal {}: {status:?}, {} undoable change(s)", s.label(), path.display(), pending.len()),
+                        Output::Json => rows.push(serde_json::json!({ "service": s.label(), "journal": path, "status": status, "undoable": pending })),
+                    }
+                }
+                if let Output::Json = output {
+                    println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "services": rows })).expect("json"));
+                }
+                if unfinished { Err(Failure { code: 4, message: String::new(), json: None }) } else { Ok(()) }
+            }
+            Command::Verify => {
+                let mut failed = Vec::new();
+                let members = members(opts, recorder, &spec, |_| Ok(Some(Arc::new(InMemoryJournal::new())))).await?;
+                for (s, m) in spec.services().iter().zip(&members) {
+                    let path = journal_path(opts, s);
+                    let records = FileJournal::read(&path)?;
+                    let aws = super::clients(opts, recorder).await;
+                    let report =
+                        ecs_bluegreen::verify::verify_with_journal(&aws, m.migration(), &records, &path.display().to_string()).await?;
+                    match output {
+                        Output::Text => print!("== {}\n{report}", s.label()),
+                        Output::Json => println!(
+                            "{}",
+                            serde_json::to_string_pretty(&serde_json::json!({ "service": s.label(), "verify": report })).expect("json")
+                        ),
+                    }
+                    if !report.passed() {
+                        failed.push(s.label());
+                    }
+                }
+                if failed.is_empty() {
+                    Ok(())
+                } else {
+                    Err(Failure { code: 1, message: format!("verify: checks failed for {}", failed.join(", ")), json: None })
+                }
+            }
+            Command::DeployCheck | Command::Unlock { .. } => {
+                Err(Failure::invalid("--spec works with plan, apply, rollback, resume, status and verify; run this command per service"))
+            }
         }
     }
 }

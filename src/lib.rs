@@ -13,6 +13,7 @@ pub(crate) mod digest;
 pub mod discover;
 pub mod error;
 pub mod events;
+pub mod fleet;
 pub mod iam_policy;
 pub mod identity;
 pub mod inventory;

@@ -214,6 +214,17 @@ impl Scenario {
         })
     }
 
+    /// The service is named `name` (its ARN too), everything else as it was: accounts of
+    /// several such scenarios stand for a fleet (see [`crate::fleet`]), one service each.
+    pub fn with_service_name(mut self, name: &str) -> Self {
+        if let Some(arn) = &self.service.arn {
+            let stem = arn.rsplit_once('/').map_or(arn.as_str(), |(stem, _)| stem);
+            self.service.arn = Some(format!("{stem}/{name}"));
+        }
+        self.service.name = name.to_owned();
+        self
+    }
+
     /// EC2 launch type, `bridge` networking, instance targets.
     pub fn on_ec2(mut self) -> Self {
         self.service.launch_type = Some("EC2".into());

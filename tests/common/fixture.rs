@@ -850,3 +850,96 @@ async fn seed_pipeline(aws: &AwsClients) -> String {
     );
     role_arn
 }
+
+// ------------------------------------------------------------------------------------- fleets
+
+/// Adds a rolling Fargate service `name` to the fixture's cluster, shaped as `web` (same task
+/// definition and network), behind a new target group `<name>-tg` that a new HTTP listener on
+/// `listener_port` forwards to: on the load balancer `load_balancer_arn`, or on a new ALB
+/// `<name>-alb` when `None`. Returns the load balancer's ARN.
+pub async fn seed_extra_service(
+    aws: &AwsClients,
+    f: &Fixture,
+    name: &str,
+    load_balancer_arn: Option<&str>,
+    listener_port: i32,
+) -> String {
+    let lb_arn = match load_balancer_arn {
+        Some(arn) => arn.to_owned(),
+        None => ok(
+            "CreateLoadBalancer",
+            aws.elbv2
+                .create_load_balancer()
+                .name(format!("{name}-alb"))
+                .r#type(elb::LoadBalancerTypeEnum::Application)
+                .set_subnets(Some(f.subnet_ids.clone()))
+                .security_groups(&f.security_group_id)
+                .send()
+                .await,
+        )
+        .load_balancers()[0]
+            .load_balancer_arn()
+            .expect("load balancer ARN")
+            .to_owned(),
+    };
+    let tg = ok(
+        "CreateTargetGroup",
+        aws.elbv2
+            .create_target_group()
+            .name(format!("{name}-tg"))
+            .protocol(elb::ProtocolEnum::Http)
+            .port(80)
+            .vpc_id(&f.vpc_id)
+            .target_type(elb::TargetTypeEnum::Ip)
+            .health_check_path("/health")
+            .send()
+            .await,
+    );
+    let tg_arn = tg.target_groups()[0].target_group_arn().expect("target group ARN").to_owned();
+    ok(
+        "CreateListener",
+        aws.elbv2
+            .create_listener()
+            .load_balancer_arn(&lb_arn)
+            .protocol(elb::ProtocolEnum::Http)
+            .port(listener_port)
+            .default_actions(elb::Action::builder().r#type(elb::ActionTypeEnum::Forward).target_group_arn(&tg_arn).build())
+            .send()
+            .await,
+    );
+    ok(
+        "CreateService",
+        aws.ecs
+            .create_service()
+            .cluster(&f.cluster_name)
+            .service_name(name)
+            .task_definition(&f.task_definition_arn)
+            .load_balancers(
+                ecs::LoadBalancer::builder()
+                    .target_group_arn(&tg_arn)
+                    .container_name(CONTAINER)
+                    .container_port(CONTAINER_PORT)
+                    .build(),
+            )
+            .desired_count(1)
+            .launch_type(ecs::LaunchType::Fargate)
+            .network_configuration(
+                ecs::NetworkConfiguration::builder()
+                    .awsvpc_configuration(ok(
+                        "AwsVpcConfiguration",
+                        ecs::AwsVpcConfiguration::builder()
+                            .set_subnets(Some(f.subnet_ids.clone()))
+                            .security_groups(&f.security_group_id)
+                            .build(),
+                    ))
+                    .build(),
+            )
+            .deployment_controller(ok(
+                "DeploymentController",
+                ecs::DeploymentController::builder().r#type(ecs::DeploymentControllerType::Ecs).build(),
+            ))
+            .send()
+            .await,
+    );
+    lb_arn
+}

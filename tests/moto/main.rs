@@ -14,6 +14,7 @@
 mod common;
 
 mod artifacts;
+mod fleet_cli;
 mod cli_moto;
 mod journal_cli;
 mod kit_vs_moto;
