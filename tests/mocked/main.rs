@@ -19,6 +19,7 @@ mod mocked_errors;
 mod mocked_fault_each_call;
 mod mocked_service_fields;
 mod native;
+mod native_verify;
 mod listener_actions;
 mod long_waits;
 mod lost_answers;
