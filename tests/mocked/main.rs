@@ -19,6 +19,7 @@ mod mocked_errors;
 mod mocked_fault_each_call;
 mod mocked_service_fields;
 mod native;
+mod native_deploy;
 mod native_verify;
 mod listener_actions;
 mod long_waits;
