@@ -97,3 +97,45 @@ async fn the_alternate_group_off_the_rules_fails_verify_and_the_deployment_rolls
     assert!(reason.contains("Both targetGroup and alternateTargetGroup must be associated"), "{reason}");
     assert!(deployed.rollback.is_some(), "{deployed}");
 }
+
+/// The reference CLI with `--target ecs-native`: apply, then verify (exit 0, the native checks
+/// named) and deploy-check (exit 0, the service deployment and its status on stderr); after
+/// the rule is broken, verify exits 1 and deploy-check exits 1 naming the rollback.
+#[tokio::test]
+async fn the_cli_verifies_and_deploy_checks_the_native_target() {
+    use common::cli::{migrate_with, text};
+    let account = fresh_account();
+    let aws = moto_clients(&account);
+    let f = seed_rolling_account(&aws, &moto_endpoint(), &account).await;
+    let dir = std::env::temp_dir().join(format!("ebg-native-cli-{account}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let args = ["--cluster", f.cluster_name.as_str(), "--service", f.service_name.as_str(), "--target", "ecs-native"];
+    let run = |cmd: &[&str]| migrate_with(&account, &dir, &[cmd, &args[..]].concat(), None);
+
+    let applied = run(&["apply", "--yes"]);
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    let verified = run(&["verify"]);
+    let out = text(&verified.stdout);
+    assert_eq!(verified.status.code(), Some(0), "{out}{}", text(&verified.stderr));
+    assert!(out.contains("[ok]   rule-targets") && out.contains("[ok]   deployment-configuration"), "{out}");
+
+    let checked = run(&["deploy-check"]);
+    let (out, err) = (text(&checked.stdout), text(&checked.stderr));
+    assert_eq!(checked.status.code(), Some(0), "{out}{err}");
+    assert!(err.contains("ECS-native blue/green") && err.contains("status: SUCCESSFUL"), "{err}");
+    assert!(out.contains(":service-deployment/") && out.contains("succeeded"), "{out}");
+    let json = run(&["deploy-check", "--output", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!((report["outcome"].as_str(), report["status"].as_str()), (Some("succeeded"), Some("SUCCESSFUL")), "{report}");
+
+    let forward = Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&f.target_group_arn).build();
+    aws.elbv2.modify_listener().listener_arn(&f.listener_arn).default_actions(forward).send().await.unwrap();
+    let verified = run(&["verify"]);
+    assert_eq!(verified.status.code(), Some(1), "{}", text(&verified.stdout));
+    assert!(text(&verified.stdout).contains("[FAIL] rule-targets"), "{}", text(&verified.stdout));
+    let checked = run(&["deploy-check"]);
+    let (out, err) = (text(&checked.stdout), text(&checked.stderr));
+    assert_eq!(checked.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("ROLLBACK_SUCCESSFUL") && out.contains("ECS rolled back"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
