@@ -289,6 +289,11 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
                 .set_deployment_configuration(sdk.deployment_configuration().cloned())
                 .build();
             svc.load_balancers = crate::convert::service_from_sdk(&with).load_balancers;
+            // A rolling deployment replaces the tasks: new ones start and pass health checks,
+            // then the old ones drain.
+            for d in &mut svc.deployments {
+                d.rollout_state = Some("IN_PROGRESS".into());
+            }
             changed.push("loadBalancers");
         }
         if let Some(c) = input.deployment_configuration() {
@@ -299,6 +304,10 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
             macro_rules! merge { ($($f:ident),*) => { $( if given.$f.is_some() { stored.$f = given.$f.clone(); } )* } }
             merge!(maximum_percent, minimum_healthy_percent, circuit_breaker, alarms, strategy, bake_time_in_minutes, linear, canary);
             changed.push("deploymentConfiguration");
+        }
+        if changed.contains(&"loadBalancers") {
+            let t = st.timing;
+            st.pending.insert(name.clone(), (AccountState::after(t.tasks_start + t.health_checks + t.drain), Pending::TasksRunning));
         }
         if input.force_new_deployment() == Some(true) {
             let svc = &st.services[&name];

@@ -129,3 +129,23 @@ async fn a_service_not_on_native_blue_green_is_refused_before_any_change() {
     let err = native_deployment(&account.clients(), sample::CLUSTER, "nope", &options(60, false), |_| {}).await;
     assert!(matches!(err, Err(Error::DeployRefused(r)) if r.kind() == ErrorKind::NotFound));
 }
+
+/// The kit's UpdateService with load balancers runs a rolling deployment under the scenario's
+/// ECS delays (tasks start, pass health checks, the old ones drain); the migration waits for it.
+#[tokio::test(start_paused = true)]
+async fn the_in_place_migration_waits_out_the_rolling_deployment_under_the_ecs_delays() {
+    use ecs_bluegreen::testing::{Condition, EcsTiming};
+    let s = Duration::from_secs;
+    let account = MockAccount::new(Scenario::default().ecs_timing(EcsTiming::new(s(45), s(30)).with_health_checks(s(30))));
+    let aws = account.clients();
+    let start = tokio::time::Instant::now();
+    let plan = migration().plan(&aws).await.unwrap();
+    let opts = ApplyOptions::new().service_wait(WaitPolicy::AWS).iam_propagation(WaitPolicy::FAST);
+    assert_eq!(plan.apply(&aws, &InMemoryJournal::new(), &opts).await.unwrap(), Outcome::Applied);
+    let took = start.elapsed();
+    assert!(took >= s(105) && took < s(140), "took {took:?}");
+    let st = account.state();
+    let t = st.transitions.iter().find(|t| t.service == sample::SERVICE && t.condition == Condition::TasksRunning).expect("the rolling deployment");
+    assert!(t.lag().is_some_and(|l| l <= s(25)), "{t:?}");
+    assert_eq!(st.services[sample::SERVICE].deployments[0].rollout_state.as_deref(), Some("COMPLETED"));
+}
