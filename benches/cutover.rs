@@ -12,10 +12,14 @@
 //! service started, its tasks starting and (parallel strategies) its targets passing health
 //! checks; for each service deleted before the next step, its drain. "ratio" is the migration
 //! time over the floor.
+//!
+//! The `ecs-native (in place)` rows are the rolling → ECS-native blue/green migration: no
+//! service is created or deleted; its floor is the one rolling deployment that adds the advanced
+//! configuration (new tasks start and pass health checks, the old ones drain).
 
 use std::time::{Duration, Instant as WallInstant};
 
-use ecs_bluegreen::spec::{Port, ServiceCutover, ServiceName};
+use ecs_bluegreen::spec::{Port, ServiceCutover, ServiceName, Target};
 use ecs_bluegreen::testing::{EcsTiming, MockAccount, Scenario};
 use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::{ApplyOptions, InMemoryJournal, Migration, Outcome};
@@ -29,8 +33,12 @@ struct Row {
     wall: Duration,
 }
 
-/// The delays no tool can skip on the path of `cutover`.
-fn floor(cutover: &ServiceCutover, t: &EcsTiming) -> Duration {
+/// The delays no tool can skip on the path of `cutover` (`None`: the ECS-native migration in place).
+fn floor(cutover: &Option<ServiceCutover>, t: &EcsTiming) -> Duration {
+    let Some(cutover) = cutover else {
+        // One rolling deployment: new tasks up and healthy, the old ones drained.
+        return t.tasks_start + t.health_checks + t.drain;
+    };
     match cutover {
         // Bridge up and healthy, original drained; recreated up and healthy, bridge drained.
         ServiceCutover::ParallelKeepName => 2 * (t.tasks_start + t.health_checks + t.drain),
@@ -40,17 +48,17 @@ fn floor(cutover: &ServiceCutover, t: &EcsTiming) -> Duration {
     }
 }
 
-fn run(_strategy: &'static str, cutover: ServiceCutover, model: &'static str, timing: EcsTiming) -> Row {
+fn run(_strategy: &'static str, cutover: Option<ServiceCutover>, model: &'static str, timing: EcsTiming) -> Row {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
     rt.block_on(async move {
         let wall = WallInstant::now();
         let account = MockAccount::new(Scenario::default().ecs_timing(timing));
         let aws = account.clients();
-        let migration = Migration::for_service("prod", "web")
-            .unwrap()
-            .test_listener_port(Port::new(8080).unwrap())
-            .cutover(cutover)
-            .build();
+        let builder = Migration::for_service("prod", "web").unwrap().test_listener_port(Port::new(8080).unwrap());
+        let migration = match cutover {
+            Some(c) => builder.cutover(c).build(),
+            None => builder.target(Target::EcsNative).build(),
+        };
         let start = tokio::time::Instant::now();
         let plan = migration.plan(&aws).await.unwrap();
         let opts = ApplyOptions::new().service_wait(WaitPolicy::AWS).iam_propagation(WaitPolicy::IAM_PROPAGATION);
@@ -77,9 +85,10 @@ fn main() {
     ];
     let strategies = || {
         [
-            ("parallel-keep-name", ServiceCutover::ParallelKeepName),
-            ("parallel", ServiceCutover::Parallel { new_name: ServiceName::new("web-bg").unwrap() }),
-            ("recreate", ServiceCutover::Recreate),
+            ("parallel-keep-name", Some(ServiceCutover::ParallelKeepName)),
+            ("parallel", Some(ServiceCutover::Parallel { new_name: ServiceName::new("web-bg").unwrap() })),
+            ("recreate", Some(ServiceCutover::Recreate)),
+            ("ecs-native (in place)", None),
         ]
     };
     println!("| strategy | ECS delay model | migration time | floor | ratio | waits | lag max | lag mean | calls (mutating) | wall |");

@@ -66,15 +66,21 @@ enum Command {
     /// applied, rolled back); 4 when a run is unfinished or a rollback left something behind.
     Status,
     /// Check, read-only, that the service is ready for blue/green (service, deployment group,
-    /// target groups, listeners, role, pipeline, task definition); before a migration, what the
-    /// plan would refuse. Exit 0 only when every check passes, else 1.
+    /// target groups, listeners, role, pipeline, task definition; with --target ecs-native the
+    /// strategy, advanced configuration, listener rules and infrastructure role instead of the
+    /// deployment group); before a migration, what the plan would refuse. Exit 0 only when every
+    /// check passes, else 1.
     Verify,
     /// Create one CodeDeploy blue/green deployment of the task definition the service runs now
     /// and follow it to its end (status, lifecycle events, traffic). Refuses (exit 2) while
     /// another deployment is active in the group (unless --continue and it waits in Ready). Exit
     /// 0 when it succeeds; 1 when it fails, is stopped, is still running at --deadline (left
     /// running unless --stop-on-deadline, and always after the traffic shift), or waits in Ready
-    /// for a go-ahead without --continue.
+    /// for a go-ahead without --continue. With --target ecs-native: an ECS-native blue/green
+    /// deployment (UpdateService forceNewDeployment) followed through ListServiceDeployments and
+    /// DescribeServiceDeployments (status, lifecycle stage, rollback), with the same exit codes;
+    /// --stop-on-deadline stops it with rollback (StopServiceDeployment) before the production
+    /// traffic shift, never after.
     #[command(name = "deploy-check")]
     DeployCheck,
     /// Break the run lock of --cluster/--service left by a run that died, given the lock's id
@@ -558,6 +564,41 @@ fn journal_options(opts: &Opts) -> Result<ApplyOptions, Failure> {
     })
 }
 
+/// How long deploy-check follows a deployment (--deadline), and how often it polls.
+fn deploy_wait(opts: &Opts) -> WaitPolicy {
+    // Test hook: moto answers at once, so poll it quickly.
+    let mut wait = if std::env::var("ECS_BLUEGREEN_FAST_WAITS").is_ok() { WaitPolicy::FAST } else { DEPLOYMENT_WAIT };
+    if let Some(secs) = opts.deadline {
+        wait.deadline = std::time::Duration::from_secs(secs);
+    }
+    wait
+}
+
+/// deploy-check of the ECS-native target: UpdateService forceNewDeployment, followed through
+/// the service deployment; the same exit codes as the CodeDeploy check.
+async fn native_deploy_check(opts: &Opts, m: &Migration, recorder: &CallRecorder) -> Result<(), Failure> {
+    let aws = clients(opts, recorder).await;
+    let options = DeployOptions::builder().wait(deploy_wait(opts)).stop_on_deadline(opts.stop_on_deadline).build();
+    let (cluster, service) = (m.cluster_name(), m.service().as_str());
+    eprintln!("==> deploy-check: {cluster}/{service} (ECS-native blue/green)");
+    let report = ecs_bluegreen::deploy::native_deployment(&aws, cluster, service, &options, deploy_progress()).await?;
+    match opts.output {
+        Output::Text => println!("{report}"),
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report).expect("report serialises")),
+    }
+    if report.succeeded() {
+        return Ok(());
+    }
+    let message = match report.outcome {
+        DeploymentOutcome::DeadlineReached if report.stop_withheld.is_some() => format!(
+            "deploy-check: service deployment {} outlived --deadline and was not stopped (it had reached the production traffic shift)",
+            report.deployment_arn
+        ),
+        _ => format!("deploy-check: service deployment {} {}", report.deployment_arn, report.outcome.as_str().replace('_', " ")),
+    };
+    Err(Failure { code: 1, message, json: None })
+}
+
 /// Progress of deploy-check: a spinner on a terminal, plain lines on stderr otherwise.
 fn deploy_progress() -> Box<dyn FnMut(&DeployEvent) + Send> {
     use std::io::IsTerminal;
@@ -756,15 +797,13 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         }
         Command::DeployCheck => {
             let m = migration(opts)?;
+            if m.target() == ecs_bluegreen::spec::Target::EcsNative {
+                return native_deploy_check(opts, &m, recorder).await;
+            }
             let request = DeployRequest::for_migration(&m).map_err(|e| Failure::invalid(e.to_string()))?;
             let aws = clients(opts, recorder).await;
-            // Test hook: moto answers at once, so poll it quickly.
-            let mut wait = if std::env::var("ECS_BLUEGREEN_FAST_WAITS").is_ok() { WaitPolicy::FAST } else { DEPLOYMENT_WAIT };
-            if let Some(secs) = opts.deadline {
-                wait.deadline = std::time::Duration::from_secs(secs);
-            }
             let options = DeployOptions::builder()
-                .wait(wait)
+                .wait(deploy_wait(opts))
                 .stop_on_deadline(opts.stop_on_deadline)
                 .continue_when_ready(opts.continue_ready)
                 .build();

@@ -44,8 +44,12 @@
 //! [`Error::DeployRefused`] before any change (another deployment in flight, group or service
 //! missing, service not `CODE_DEPLOY`), [`Error::Aws`] for a failed call.
 
+mod native;
+
 use std::fmt;
 use std::sync::Mutex;
+
+pub use native::{NativeDeploymentReport, NativeRollback, native_deployment};
 use std::time::Duration;
 
 use aws_sdk_codedeploy::types::{
@@ -230,6 +234,12 @@ pub enum DeployEvent {
         /// The deployment continued.
         deployment_id: String,
     },
+    /// An ECS-native service deployment entered a lifecycle stage (`SCALE_UP`,
+    /// `TEST_TRAFFIC_SHIFT`, `PRODUCTION_TRAFFIC_SHIFT`, `BAKE_TIME`, `CLEAN_UP`, ...).
+    LifecycleStage {
+        /// ECS's stage name.
+        stage: String,
+    },
 }
 
 impl fmt::Display for DeployEvent {
@@ -255,6 +265,7 @@ impl fmt::Display for DeployEvent {
             DeployEvent::ContinueRequested { deployment_id } => {
                 write!(f, "continuing deployment {deployment_id} (ContinueDeployment READY_WAIT)")
             }
+            DeployEvent::LifecycleStage { stage } => write!(f, "lifecycle stage: {stage}"),
         }
     }
 }

@@ -12,6 +12,14 @@
 //! (once the Deploy action is `CodeDeployToECS`), `task-definition`, `scaling` (when the service
 //! scales, or the journal's plan carried scaling); before a migration also `plan` and `plan: <refusal-kind>`; on a half-migrated
 //! service ([`verify_with_journal`]) first `run`.
+//!
+//! For a migration to ECS-native blue/green ([`Target::EcsNative`](crate::spec::Target)) the
+//! checks are those of that target: `service`, `deployment-configuration`,
+//! `advanced-configuration`, `target-groups`, `production-rule`, `test-rule`, `rule-targets`,
+//! `role`, `role-policy` (the infrastructure role), `pipeline` (its `ECS` action),
+//! `task-definition`, `scaling`.
+
+mod native;
 
 use std::fmt;
 
@@ -103,7 +111,8 @@ impl fmt::Display for Report {
     }
 }
 
-/// Verifies, read-only, that `migration`'s service is set up for CodeDeploy blue/green.
+/// Verifies, read-only, that `migration`'s service is set up for blue/green deployments of its
+/// target (CodeDeploy, or ECS-native).
 ///
 /// Never fails because a check fails: failures are in the [`Report`]. Before a migration
 /// (service missing or not `CODE_DEPLOY`) the report holds the service check and what the
@@ -206,6 +215,9 @@ async fn verify_inventory(
             return Ok(Report { checks });
         }
     };
+    if migration.target() == crate::spec::Target::EcsNative {
+        return verify_native(aws, migration, inv, svc, planned_scaling).await;
+    }
     if svc.deployment_controller != "CODE_DEPLOY" {
         checks.push(Check::fail(
             "service",
@@ -425,6 +437,37 @@ async fn verify_inventory(
     Ok(Report { checks })
 }
 
+/// The checks of the ECS-native target, or the plan's checks before its migration.
+async fn verify_native(
+    aws: &AwsClients,
+    migration: &Migration,
+    inv: &Inventory,
+    svc: &crate::inventory::ServiceDefinition,
+    planned_scaling: Option<(String, ServiceScaling)>,
+) -> Result<Report> {
+    let mut checks = Vec::new();
+    if svc.deployment_controller != "ECS" {
+        checks.push(Check::fail(
+            "service",
+            format!("service {} uses the {} deployment controller, not ECS: it is not on ECS-native blue/green", svc.name, svc.deployment_controller),
+            "run `migrate plan --target ecs-native` to review the migration, then `migrate apply --target ecs-native`",
+        ));
+        push_plan_checks(&mut checks, migration, inv);
+        return Ok(Report { checks });
+    }
+    if !native::started(svc) {
+        checks.push(Check::fail(
+            "service",
+            format!("service {} uses rolling updates (no blue/green strategy, no advanced configuration): it is not migrated yet", svc.name),
+            "run `migrate plan --target ecs-native` to review the migration, then `migrate apply --target ecs-native`",
+        ));
+        push_plan_checks(&mut checks, migration, inv);
+        return Ok(Report { checks });
+    }
+    checks.extend(native::checks(aws, migration, inv, svc, planned_scaling).await?);
+    Ok(Report { checks })
+}
+
 fn strip_cluster(c: &str) -> &str {
     c.rsplit_once(":cluster/").map_or(c, |(_, n)| n)
 }
@@ -498,27 +541,50 @@ async fn find_listener<'a>(
     }
 }
 
+/// What a service role must be: trusted by `principal`, with one of `policies` attached.
+pub(crate) struct RoleRequirement<'a> {
+    /// Who names the role, for the messages ("the deployment group").
+    pub(crate) owner: &'a str,
+    /// The service principal that must be able to assume it.
+    pub(crate) principal: &'a str,
+    /// Managed policy names, one of which must be attached (the first is the fix's).
+    pub(crate) policies: &'a [&'a str],
+    /// What to do when the role is missing.
+    pub(crate) fix_missing: &'a str,
+}
+
+/// The role of a CodeDeploy deployment group.
+const CODEDEPLOY_ROLE: RoleRequirement<'static> = RoleRequirement {
+    owner: "the deployment group",
+    principal: "codedeploy.amazonaws.com",
+    policies: &CODEDEPLOY_POLICIES,
+    fix_missing: "run `migrate rollback` and `migrate apply` again, or recreate the role",
+};
+
 /// The `role` check (exists, trusts CodeDeploy) and, when it exists, the `role-policy` check.
 async fn check_role(aws: &AwsClients, role_name: &str) -> Result<(Check, Option<Check>)> {
+    check_role_for(aws, role_name, &CODEDEPLOY_ROLE).await
+}
+
+/// The `role` check (exists, trusts `want.principal`) and, when it exists, the `role-policy`
+/// check (one of `want.policies` attached).
+pub(crate) async fn check_role_for(aws: &AwsClients, role_name: &str, want: &RoleRequirement<'_>) -> Result<(Check, Option<Check>)> {
     let role = match aws.iam.get_role().role_name(role_name).send().await {
         Ok(out) => out.role,
         Err(e) if code_is(&e, &["NoSuchEntity"]) => None,
         Err(e) => return Err(e).ctx("GetRole", role_name),
     };
     let Some(role) = role else {
-        return Ok((
-            Check::fail("role", format!("role {role_name} of the deployment group does not exist"), "run `migrate rollback` and `migrate apply` again, or recreate the role"),
-            None,
-        ));
+        return Ok((Check::fail("role", format!("role {role_name} of {} does not exist", want.owner), want.fix_missing), None));
     };
     let doc = role.assume_role_policy_document().unwrap_or_default();
-    let role_check = if trusts_codedeploy(doc) {
+    let role_check = if trusts(doc, want.principal) {
         Check::ok("role")
     } else {
         Check::fail(
             "role",
-            format!("role {role_name} does not let codedeploy.amazonaws.com assume it (sts:AssumeRole)"),
-            "add a trust statement: Effect Allow, Principal {\"Service\": \"codedeploy.amazonaws.com\"}, Action sts:AssumeRole",
+            format!("role {role_name} does not let {} assume it (sts:AssumeRole)", want.principal),
+            format!("add a trust statement: Effect Allow, Principal {{\"Service\": \"{}\"}}, Action sts:AssumeRole", want.principal),
         )
     };
     let mut attached = Vec::new();
@@ -538,21 +604,32 @@ async fn check_role(aws: &AwsClients, role_name: &str) -> Result<(Check, Option<
             _ => break,
         }
     }
-    let has = attached.iter().any(|a| CODEDEPLOY_POLICIES.iter().any(|p| a.ends_with(&format!(":policy/{p}"))));
+    let has = attached.iter().any(|a| want.policies.iter().any(|p| a.ends_with(&format!(":policy/{p}"))));
     let policy_check = if has {
         Check::ok("role-policy")
     } else {
+        let names = match want.policies {
+            [one] => one.to_string(),
+            many => format!("neither {}", many.join(" nor ")),
+        };
+        let reason = if want.policies.len() == 1 { format!("role {role_name} does not have {names} attached") } else { format!("role {role_name} has {names} attached") };
         Check::fail(
             "role-policy",
-            format!("role {role_name} has neither AWSCodeDeployRoleForECS nor AWSCodeDeployRoleForECSLimited attached"),
-            format!("aws iam attach-role-policy --role-name {role_name} --policy-arn arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS"),
+            reason,
+            format!("aws iam attach-role-policy --role-name {role_name} --policy-arn arn:aws:iam::aws:policy/{}", want.policies.first().copied().unwrap_or_default()),
         )
     };
     Ok((role_check, Some(policy_check)))
 }
 
 /// Whether a trust policy (raw or URL-encoded JSON) allows CodeDeploy to assume the role.
+#[cfg(test)]
 fn trusts_codedeploy(doc: &str) -> bool {
+    trusts(doc, "codedeploy.amazonaws.com")
+}
+
+/// Whether a trust policy (raw or URL-encoded JSON) allows service `principal` to assume the role.
+fn trusts(doc: &str, principal: &str) -> bool {
     let parsed: Option<serde_json::Value> =
         serde_json::from_str(doc).ok().or_else(|| serde_json::from_str(&crate::iam_policy::percent_decode(doc)).ok());
     let Some(policy) = parsed else { return false };
@@ -568,7 +645,7 @@ fn trusts_codedeploy(doc: &str) -> bool {
     };
     statements.iter().any(|s| {
         s["Effect"] == "Allow"
-            && has(&s["Principal"]["Service"], "codedeploy.amazonaws.com")
+            && has(&s["Principal"]["Service"], principal)
             && (has(&s["Action"], "sts:AssumeRole") || has(&s["Action"], "sts:*") || has(&s["Action"], "*"))
     })
 }

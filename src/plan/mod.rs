@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::refusal::{PlanError, Refusal, RefusalKind};
 pub use crate::spec::StepId;
+// What verify checks an ECS-native service against: the planner's own rules.
+pub(crate) use native::{MIXED_ACTION_TYPES as NATIVE_MIXED_ACTION_TYPES, wanted_configuration as native_configuration};
 
 use crate::inventory::*;
 use crate::spec::{

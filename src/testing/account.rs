@@ -118,6 +118,24 @@ pub struct DeploymentState {
     pub(crate) held_polls: usize,
 }
 
+/// An ECS service deployment in the account (ECS-native blue/green, or rolling).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServiceDeploymentState {
+    /// The service's name.
+    pub service: String,
+    /// Order of creation (ListServiceDeployments answers newest first).
+    pub created: usize,
+    /// Current status (`PENDING`, `IN_PROGRESS`, `SUCCESSFUL`, `ROLLBACK_SUCCESSFUL`, `STOPPED`...).
+    pub status: String,
+    /// Current lifecycle stage.
+    pub lifecycle_stage: Option<String>,
+    /// How many DescribeServiceDeployments calls it has answered.
+    pub polls: usize,
+    /// The stop asked for with StopServiceDeployment (`ROLLBACK` or `ABORT`).
+    pub stop_type: Option<String>,
+}
+
 /// A background change ECS makes to a service after a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Pending {
@@ -156,6 +174,9 @@ pub struct AccountState {
     /// CodeDeploy deployments by id.
     pub deployments: BTreeMap<String, DeploymentState>,
     pub(crate) deployment_script: super::scenario::DeploymentScript,
+    /// ECS service deployments started by UpdateService `forceNewDeployment`, by ARN.
+    pub service_deployments: BTreeMap<String, ServiceDeploymentState>,
+    pub(crate) native_script: super::scenario::NativeDeploymentScript,
     /// Pipelines by name.
     pub pipelines: BTreeMap<String, aws_sdk_codepipeline::types::PipelineDeclaration>,
     /// SSM parameters by name (value): the run locks ([`crate::lock`]).
@@ -213,6 +234,7 @@ impl AccountState {
             }
         }
         r.deployments.clear();
+        r.service_deployments.clear();
         for p in r.pipelines.values_mut() {
             p.version = None;
         }

@@ -22,6 +22,8 @@ pub(crate) fn initial_state(scenario: &Scenario) -> AccountState {
         deployment_group_tags: BTreeMap::new(),
         deployments: BTreeMap::new(),
         deployment_script: scenario.deployments.clone(),
+        service_deployments: BTreeMap::new(),
+        native_script: scenario.native_deployments.clone(),
         pipelines: scenario
             .pipeline
             .iter()

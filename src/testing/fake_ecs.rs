@@ -13,9 +13,13 @@ use aws_sdk_ecs::operation::describe_container_instances::DescribeContainerInsta
 use aws_sdk_ecs::types::{
     Attachment, Container, ContainerInstance, Failure, KeyValuePair, NetworkBinding, ServiceField, Task, TransportProtocol,
 };
+use aws_sdk_ecs::operation::describe_service_deployments::DescribeServiceDeploymentsOutput;
+use aws_sdk_ecs::operation::list_service_deployments::ListServiceDeploymentsOutput;
+use aws_sdk_ecs::operation::stop_service_deployment::StopServiceDeploymentOutput;
+use aws_sdk_ecs::types::{Rollback, ServiceDeployment, ServiceDeploymentBrief, ServiceDeploymentLifecycleStage, ServiceDeploymentStatus};
 use aws_smithy_mocks::mock;
 
-use super::account::{AccountState, Answer, Condition, Pending, Shared, answer, aws_error};
+use super::account::{AccountState, ServiceDeploymentState, Answer, Condition, Pending, Shared, answer, aws_error};
 use crate::convert::{service_from_create, service_to_sdk, task_definition_to_sdk};
 
 fn cluster_matches(st: &AccountState, cluster: Option<&str>) -> bool {
@@ -285,6 +289,11 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
                 .set_deployment_configuration(sdk.deployment_configuration().cloned())
                 .build();
             svc.load_balancers = crate::convert::service_from_sdk(&with).load_balancers;
+            // A rolling deployment replaces the tasks: new ones start and pass health checks,
+            // then the old ones drain.
+            for d in &mut svc.deployments {
+                d.rollout_state = Some("IN_PROGRESS".into());
+            }
             changed.push("loadBalancers");
         }
         if let Some(c) = input.deployment_configuration() {
@@ -296,42 +305,159 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
             merge!(maximum_percent, minimum_healthy_percent, circuit_breaker, alarms, strategy, bake_time_in_minutes, linear, canary);
             changed.push("deploymentConfiguration");
         }
+        if changed.contains(&"loadBalancers") {
+            let t = st.timing;
+            st.pending.insert(name.clone(), (AccountState::after(t.tasks_start + t.health_checks + t.drain), Pending::TasksRunning));
+        }
+        if input.force_new_deployment() == Some(true) {
+            let svc = &st.services[&name];
+            if svc.deployment_controller != "ECS" {
+                return Err(aws_error("InvalidParameterException", "forceNewDeployment is only supported with the ECS deployment controller."));
+            }
+            start_service_deployment(st, &name);
+            changed.push("forceNewDeployment");
+        }
         st.log.push(format!("UpdateService {name} {}", changed.join(",")));
         let svc = &st.services[&name];
         Ok(aws_sdk_ecs::operation::update_service::UpdateServiceOutput::builder().service(service_to_sdk(svc)).build())
     });
 
-    // The service's `deployments` list seen as service deployments: a rollout in progress is an
-    // IN_PROGRESS one, the others finished (SUCCESSFUL); newest first, filtered by status.
+    // The recorded service deployments (UpdateService `forceNewDeployment` starts one), and a
+    // rollout in progress in the service's `deployments` list seen as an IN_PROGRESS one when no
+    // recorded deployment is unfinished (a load balancer change starts a rolling deployment);
+    // newest first, filtered by status.
     let list_deployments = answer(acct, "ListServiceDeployments", mock!(Client::list_service_deployments), |st, input| {
         if !cluster_matches(st, input.cluster()) {
             return Err(aws_error("ClusterNotFoundException", "Cluster not found."));
         }
         let name = input.service().unwrap_or_default();
         let name = name.rsplit('/').next().unwrap_or(name).to_owned();
-        let Some(svc) = st.services.get(&name) else {
+        if !st.services.contains_key(&name) {
             return Err(aws_error("ServiceNotFoundException", "Service not found."));
-        };
-        let arn = service_arn(st, &name);
-        let wanted = input.status();
-        let briefs = svc.deployments.iter().enumerate().filter_map(|(i, d)| {
-            let status = if d.rollout_state.as_deref() == Some("IN_PROGRESS") { "IN_PROGRESS" } else { "SUCCESSFUL" };
-            let status = aws_sdk_ecs::types::ServiceDeploymentStatus::from(status);
-            (wanted.is_empty() || wanted.contains(&status)).then(|| {
+        }
+        let wanted: Vec<&str> = input.status().iter().map(|s| s.as_str()).collect();
+        let mut found: Vec<(&String, &ServiceDeploymentState)> = st
+            .service_deployments
+            .iter()
+            .filter(|(_, d)| d.service == name && (wanted.is_empty() || wanted.contains(&d.status.as_str())))
+            .collect();
+        found.sort_by_key(|(_, d)| std::cmp::Reverse(d.created));
+        let recorded_unfinished = st
+            .service_deployments
+            .values()
+            .any(|d| d.service == name && matches!(d.status.as_str(), "PENDING" | "IN_PROGRESS" | "STOP_REQUESTED"));
+        let mut briefs: Vec<ServiceDeploymentBrief> = Vec::new();
+        if !recorded_unfinished && (wanted.is_empty() || wanted.contains(&"IN_PROGRESS")) {
+            let arn = service_arn(st, &name);
+            let prefix = arn.rsplit_once(":service/").map_or("", |(p, _)| p);
+            let rollouts = st.services[&name].deployments.iter().enumerate().filter(|(_, d)| d.rollout_state.as_deref() == Some("IN_PROGRESS"));
+            briefs.extend(rollouts.map(|(i, d)| {
                 let id = d.id.clone().unwrap_or_else(|| format!("deployment-{i}"));
-                aws_sdk_ecs::types::ServiceDeploymentBrief::builder()
-                    .service_deployment_arn(format!("{}:service-deployment/{}/{name}/{id}", arn.rsplit_once(":service/").map_or("", |(p, _)| p), st.cluster))
+                ServiceDeploymentBrief::builder()
+                    .service_deployment_arn(format!("{prefix}:service-deployment/{}/{name}/{id}", st.cluster))
                     .service_arn(&arn)
-                    .status(status)
+                    .cluster_arn(cluster_arn(st))
+                    .status(ServiceDeploymentStatus::InProgress)
                     .build()
-            })
-        });
-        Ok(aws_sdk_ecs::operation::list_service_deployments::ListServiceDeploymentsOutput::builder()
-            .set_service_deployments(Some(briefs.collect()))
-            .build())
+            }));
+        }
+        briefs.extend(found.into_iter().map(|(arn, d)| {
+            ServiceDeploymentBrief::builder()
+                .service_deployment_arn(arn)
+                .service_arn(service_arn(st, &d.service))
+                .cluster_arn(cluster_arn(st))
+                .status(ServiceDeploymentStatus::from(d.status.as_str()))
+                .build()
+        }));
+        Ok(ListServiceDeploymentsOutput::builder().set_service_deployments(Some(briefs)).build())
     });
 
-    vec![describe, list, create, delete, describe_td, list_tasks, describe_tasks, describe_instances, update, list_deployments]
+    // Each answer moves a deployment to its script's next step; a stop ends it.
+    let describe_deployments = answer(acct, "DescribeServiceDeployments", mock!(Client::describe_service_deployments), |st, input| {
+        let script = st.native_script.clone();
+        let mut out = DescribeServiceDeploymentsOutput::builder();
+        for arn in input.service_deployment_arns() {
+            let Some(d) = st.service_deployments.get_mut(arn) else {
+                out = out.failures(Failure::builder().arn(arn).reason("MISSING").build());
+                continue;
+            };
+            match d.stop_type.as_deref() {
+                Some("ROLLBACK") => d.status = "ROLLBACK_SUCCESSFUL".into(),
+                Some(_) => d.status = "STOPPED".into(),
+                None => {
+                    if let Some((status, stage)) = script.steps.get(d.polls).or(script.steps.last()) {
+                        d.status.clone_from(status);
+                        d.lifecycle_stage.clone_from(stage);
+                    }
+                }
+            }
+            d.polls += 1;
+            let d = d.clone();
+            let ended_badly = d.status.starts_with("ROLLBACK") || d.status == "STOPPED";
+            let reason = match (&d.stop_type, &script.status_reason) {
+                (Some(t), _) => Some(format!("Service deployment stopped by StopServiceDeployment ({t}).")),
+                (None, r) => r.clone().filter(|_| ended_badly),
+            };
+            let mut sd = ServiceDeployment::builder()
+                .service_deployment_arn(arn)
+                .service_arn(service_arn(st, &d.service))
+                .cluster_arn(cluster_arn(st))
+                .status(ServiceDeploymentStatus::from(d.status.as_str()))
+                .set_status_reason(reason.clone())
+                .set_lifecycle_stage(d.lifecycle_stage.as_deref().map(ServiceDeploymentLifecycleStage::from));
+            if d.status.starts_with("ROLLBACK") {
+                sd = sd.rollback(Rollback::builder().set_reason(reason).service_revision_arn(format!("{arn}/source-revision")).build());
+            }
+            out = out.service_deployments(sd.build());
+        }
+        Ok(out.build())
+    });
+
+    let stop_deployment = answer(acct, "StopServiceDeployment", mock!(Client::stop_service_deployment), |st, input| {
+        let arn = input.service_deployment_arn().unwrap_or_default().to_owned();
+        let Some(d) = st.service_deployments.get_mut(&arn) else {
+            return Err(aws_error("ServiceDeploymentNotFoundException", "The service deployment does not exist."));
+        };
+        if !matches!(d.status.as_str(), "PENDING" | "IN_PROGRESS") {
+            return Err(aws_error("ConflictException", "The service deployment is not in progress."));
+        }
+        d.stop_type = Some(input.stop_type().map_or("ROLLBACK", |t| t.as_str()).to_owned());
+        st.log.push(format!("StopServiceDeployment {arn}"));
+        Ok(StopServiceDeploymentOutput::builder().service_deployment_arn(arn).build())
+    });
+
+    vec![
+        describe,
+        list,
+        create,
+        delete,
+        describe_td,
+        list_tasks,
+        describe_tasks,
+        describe_instances,
+        update,
+        list_deployments,
+        describe_deployments,
+        stop_deployment,
+    ]
+}
+
+/// Records the service deployment UpdateService `forceNewDeployment` starts, at its script's first step.
+fn start_service_deployment(st: &mut AccountState, service: &str) {
+    let id = st.fresh_id();
+    let arn = format!(
+        "arn:{}:ecs:{}:{}:service-deployment/{}/{service}/{id}",
+        crate::inventory::partition_of_region(&st.region),
+        st.region,
+        st.account_id,
+        st.cluster,
+    );
+    let (status, lifecycle_stage) = st.native_script.steps.first().cloned().unwrap_or_else(|| ("PENDING".into(), None));
+    let created = st.service_deployments.len();
+    st.service_deployments.insert(
+        arn,
+        ServiceDeploymentState { service: service.to_owned(), created, status, lifecycle_stage, polls: 0, stop_type: None },
+    );
 }
 
 /// The documented rules of `deploymentConfiguration` (ECS API reference), with the moto

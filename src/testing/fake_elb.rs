@@ -170,6 +170,21 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
     });
 
     let describe_rules = answer(acct, "DescribeRules", mock!(Client::describe_rules), |st, input| {
+        // By rule ARN: the listeners' default rules (ELB answers RuleNotFound for any unknown one).
+        if !input.rule_arns().is_empty() {
+            let mut out = DescribeRulesOutput::builder();
+            for arn in input.rule_arns() {
+                let Some(l) = st.load_balancer.listeners.iter().find(|l| {
+                    l.default_rule_arn.clone().unwrap_or_else(|| super::sample::default_rule_of(&l.arn)) == *arn
+                }) else {
+                    return Err(aws_error("RuleNotFound", "One or more rules not found"));
+                };
+                out = out.rules(
+                    ElbRule::builder().rule_arn(arn).priority("default").is_default(true).set_actions(listener_to_sdk(l, "").default_actions.clone()).build(),
+                );
+            }
+            return Ok(out.build());
+        }
         let Some(l) = listener(st, input.listener_arn().unwrap_or_default()) else {
             return Err(aws_error("ListenerNotFound", LISTENER_NOT_FOUND));
         };

@@ -49,11 +49,11 @@ mod interceptor;
 pub mod sample;
 mod scenario;
 
-pub use account::{AccountState, Call, Condition, DeploymentState, MockAccount, MockClients, RoleState, Transition};
+pub use account::{AccountState, Call, Condition, DeploymentState, MockAccount, MockClients, RoleState, ServiceDeploymentState, Transition};
 pub use build::default_migration;
 pub use faults::{Fault, InjectedError, UnknownOperation};
 pub use harness::{FailEachStepReport, FaultRun, fail_each_step};
 pub use interceptor::AccountInterceptor;
 pub use scenario::{
-    ADMIN_TG_ARN, CODEDEPLOY_FOR_ECS_POLICY, DeploymentScript, EXISTING_ROLE_ARN, EXISTING_ROLE_NAME, EcsTiming, RoleSetup, Scenario,
+    ADMIN_TG_ARN, CODEDEPLOY_FOR_ECS_POLICY, DeploymentScript, EXISTING_ROLE_ARN, EXISTING_ROLE_NAME, EcsTiming, NativeDeploymentScript, RoleSetup, Scenario,
 };

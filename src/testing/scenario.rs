@@ -106,6 +106,43 @@ pub struct Scenario {
     pub ecs_timing: EcsTiming,
     /// How CodeDeploy deployments created in the account progress.
     pub deployments: DeploymentScript,
+    /// How ECS-native service deployments (UpdateService `forceNewDeployment`) progress.
+    pub native_deployments: NativeDeploymentScript,
+}
+
+/// How an ECS service deployment started in the mock account (UpdateService
+/// `forceNewDeployment`) progresses: each DescribeServiceDeployments answers the next step of
+/// `steps`; the last one stays. StopServiceDeployment ends it (`ROLLBACK` →
+/// `ROLLBACK_SUCCESSFUL`, `ABORT` → `STOPPED`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NativeDeploymentScript {
+    /// `(status, lifecycle stage)` in order, e.g. `("IN_PROGRESS", Some("SCALE_UP"))`.
+    pub steps: Vec<(String, Option<String>)>,
+    /// ECS's `statusReason` (and the rollback's reason) of a `ROLLBACK_*` or `STOPPED` step.
+    pub status_reason: Option<String>,
+}
+
+impl Default for NativeDeploymentScript {
+    /// PENDING, then IN_PROGRESS through SCALE_UP, TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT and
+    /// BAKE_TIME, then SUCCESSFUL.
+    fn default() -> Self {
+        Self::steps(&[
+            ("PENDING", None),
+            ("IN_PROGRESS", Some("SCALE_UP")),
+            ("IN_PROGRESS", Some("TEST_TRAFFIC_SHIFT")),
+            ("IN_PROGRESS", Some("PRODUCTION_TRAFFIC_SHIFT")),
+            ("IN_PROGRESS", Some("BAKE_TIME")),
+            ("SUCCESSFUL", Some("CLEAN_UP")),
+        ])
+    }
+}
+
+impl NativeDeploymentScript {
+    /// These steps, one per DescribeServiceDeployments.
+    pub fn steps(steps: &[(&str, Option<&str>)]) -> Self {
+        Self { steps: steps.iter().map(|(s, l)| ((*s).to_owned(), l.map(str::to_owned))).collect(), status_reason: None }
+    }
 }
 
 /// How a CodeDeploy deployment created in the mock account progresses: each GetDeployment
@@ -154,6 +191,7 @@ impl Default for Scenario {
             migrated_to: crate::spec::Target::Codedeploy,
             ecs_timing: EcsTiming::default(),
             deployments: DeploymentScript::default(),
+            native_deployments: NativeDeploymentScript::default(),
         }
     }
 }
@@ -211,6 +249,7 @@ impl Scenario {
             migrated_to: crate::spec::Target::Codedeploy,
             ecs_timing: EcsTiming::default(),
             deployments: DeploymentScript::default(),
+            native_deployments: NativeDeploymentScript::default(),
         })
     }
 
@@ -436,6 +475,29 @@ impl Scenario {
     /// blue termination wait.
     pub fn deployments_shift_traffic_at(mut self, poll: usize) -> Self {
         self.deployments.traffic_shifted_from = Some(poll);
+        self
+    }
+
+    /// ECS-native service deployments progress through `steps` of `(status, lifecycle stage)`
+    /// (e.g. never past `IN_PROGRESS`).
+    pub fn native_deployments_progress(mut self, steps: &[(&str, Option<&str>)]) -> Self {
+        self.native_deployments = NativeDeploymentScript::steps(steps);
+        self
+    }
+
+    /// ECS-native service deployments fail during the test traffic shift and roll back, with
+    /// ECS's `reason`.
+    pub fn native_deployments_roll_back(mut self, reason: &str) -> Self {
+        self.native_deployments = NativeDeploymentScript {
+            status_reason: Some(reason.to_owned()),
+            ..NativeDeploymentScript::steps(&[
+                ("PENDING", None),
+                ("IN_PROGRESS", Some("SCALE_UP")),
+                ("IN_PROGRESS", Some("TEST_TRAFFIC_SHIFT")),
+                ("ROLLBACK_IN_PROGRESS", Some("TEST_TRAFFIC_SHIFT")),
+                ("ROLLBACK_SUCCESSFUL", Some("TEST_TRAFFIC_SHIFT")),
+            ])
+        };
         self
     }
 
