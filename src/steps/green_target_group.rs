@@ -126,6 +126,16 @@ pub(crate) struct GreenTargetGroupStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for GreenTargetGroupStep {
     super::from_planned_change!();
 
+    fn permissions(&self, cx: &crate::permissions::PermissionContext<'_>) -> Vec<crate::permissions::Permission> {
+        let crate::plan::ChangeDetail::GreenTargetGroup { settings, .. } = &self.0.detail else { return Vec::new() };
+        let arn = cx.target_group_arn(&settings.name);
+        ["CreateTargetGroup", "ModifyTargetGroupAttributes", "DeleteTargetGroup", "AddTags"]
+            .into_iter()
+            .map(|a| crate::permissions::Permission::on(format!("elasticloadbalancing:{a}"), arn.clone()))
+            .chain(["DescribeTargetGroups", "DescribeTargetGroupAttributes", "DescribeTags"].map(|a| crate::permissions::Permission::any_resource(format!("elasticloadbalancing:{a}"))))
+            .collect()
+    }
+
     fn reads(&self) -> Vec<&'static str> {
         vec!["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTags"]
     }
