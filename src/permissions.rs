@@ -269,7 +269,7 @@ pub fn run_permissions(cx: &PermissionContext<'_>) -> Vec<Permission> {
         }
         out.push(Permission::new("ecs:DescribeServices", services));
         let native = m.target() == crate::spec::Target::EcsNative;
-        let role = if native { m.infrastructure_role_name().ok() } else { m.role_spec().ok().map(|r| r.role_name().to_string()) };
+        let role = if native { m.infrastructure_role_name().ok().map(|r| r.to_string()) } else { m.role_spec().ok().map(|r| r.role_name().to_string()) };
         if let Some(role) = role {
             out.push(Permission::on("iam:GetRole", cx.role_arn(&role)));
         }
@@ -278,7 +278,10 @@ pub fn run_permissions(cx: &PermissionContext<'_>) -> Vec<Permission> {
             let (app_arn, dg_arn) = (cx.application_arn(&app), cx.deployment_group_arn(&app, &dg));
             out.push(Permission::on("codedeploy:GetApplication", app_arn.clone()));
             out.push(Permission::on("codedeploy:GetDeploymentGroup", dg_arn.clone()));
-            out.push(Permission::new("codedeploy:ListTagsForResource", [app_arn, dg_arn]));
+            out.push(Permission::new("codedeploy:ListTagsForResource", [app_arn, dg_arn.clone()]));
+            // Rollback refuses while a deployment of the group is in flight.
+            out.push(Permission::on("codedeploy:ListDeployments", dg_arn.clone()));
+            out.push(Permission::on("codedeploy:GetDeployment", dg_arn));
         }
         if let Ok(dg) = m.deployment_group_spec()
             && let crate::spec::DeploymentConfig::Custom(name) = dg.deployment_config()
