@@ -453,6 +453,127 @@ pub fn principal_arn(caller_arn: &str) -> String {
     caller_arn.to_owned()
 }
 
+/// What the preflight found, when it did not refuse.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreflightOutcome {
+    /// IAM's simulation allows the caller every action of the policy on its resources.
+    Allowed {
+        /// The principal simulated (an assumed role's role).
+        principal: String,
+    },
+    /// The caller may not simulate (or IAM did not answer): nothing was checked. The plan
+    /// carries a warning saying so.
+    NotChecked {
+        /// Why, as IAM said it.
+        reason: String,
+    },
+}
+
+/// Checks, before anything changes, that the caller may make every call a run of `plan`
+/// needs: STS names the caller (an assumed role maps to its role), and IAM's
+/// `SimulatePrincipalPolicy` decides each action of [`policy_with`] on its resources (with
+/// its conditions as context). Read-only.
+///
+/// When the caller may not simulate (itself a common denial), the plan gets a warning and the
+/// run goes on.
+///
+/// # Errors
+/// [`Error::Plan`](crate::Error::Plan) with one [`RefusalKind::PermissionDenied`] per denied
+/// action and resource; an STS failure; a user's step `registry` does not know.
+///
+/// [`RefusalKind::PermissionDenied`]: crate::refusal::RefusalKind::PermissionDenied
+pub async fn preflight(aws: &crate::AwsClients, plan: &mut Plan, registry: &StepRegistry) -> crate::Result<PreflightOutcome> {
+    preflight_of(aws, plan, |cx| required(cx, registry)).await
+}
+
+/// [`preflight`] of the permissions `needs` gives for the caller's context.
+pub(crate) async fn preflight_of(
+    aws: &crate::AwsClients,
+    plan: &mut Plan,
+    needs: impl FnOnce(&PermissionContext<'_>) -> crate::Result<Vec<Permission>>,
+) -> crate::Result<PreflightOutcome> {
+    let caller = crate::identity::Caller::of(aws).await?;
+    let principal = principal_arn(&caller.arn);
+    let document = {
+        let cx = PermissionContext::new(plan).region(caller.region.clone()).caller(principal.clone());
+        PolicyDocument::from_permissions(&needs(&cx)?)
+    };
+    let denied = match simulate(aws, &principal, &document).await {
+        Ok(denied) => denied,
+        Err(e) => {
+            let reason = format!("SimulatePrincipalPolicy: {}", e.code().or(e.message()).unwrap_or("no answer"));
+            plan.warnings.push(format!(
+                "permissions not checked: {principal} may not simulate its own policies ({reason}); \
+                 `migrate permissions` prints the policy a run needs"
+            ));
+            return Ok(PreflightOutcome::NotChecked { reason });
+        }
+    };
+    if denied.is_empty() {
+        return Ok(PreflightOutcome::Allowed { principal });
+    }
+    let refusals = denied
+        .into_iter()
+        .map(|(action, resource, decision)| {
+            crate::refusal::Refusal::new(
+                crate::refusal::RefusalKind::PermissionDenied,
+                format!("{principal} may not {action} on {resource} ({decision})"),
+                if decision == "explicit deny" {
+                    "remove the Deny that matches it (identity policy, boundary or SCP)".to_owned()
+                } else {
+                    "allow it: `migrate permissions --output json` prints the policy a run needs".to_owned()
+                },
+            )
+        })
+        .collect();
+    Err(crate::Error::Plan(crate::plan::PlanError::new(refusals)))
+}
+
+/// Each statement simulated (its actions on its resources, its conditions as context): the
+/// (action, resource, decision) IAM does not allow, in the document's order.
+async fn simulate(
+    aws: &crate::AwsClients,
+    principal: &str,
+    document: &PolicyDocument,
+) -> std::result::Result<Vec<(String, String, &'static str)>, crate::AwsApiError> {
+    use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, PolicyEvaluationDecisionType as D};
+    let mut denied = Vec::new();
+    for s in &document.statements {
+        let mut req = aws.iam.simulate_principal_policy().policy_source_arn(principal).set_action_names(Some(s.actions.clone()));
+        if s.resources != ["*"] {
+            req = req.set_resource_arns(Some(s.resources.clone()));
+        }
+        for keys in s.conditions.values() {
+            for (key, values) in keys {
+                let entry =
+                    ContextEntry::builder().context_key_name(key).set_context_key_values(Some(values.clone())).context_key_type(ContextKeyTypeEnum::String).build();
+                req = req.context_entries(entry);
+            }
+        }
+        let out = req.send().await.map_err(|e| crate::AwsApiError::from_sdk("SimulatePrincipalPolicy", principal, e))?;
+        let name = |d: &D| match d {
+            D::Allowed => None,
+            D::ExplicitDeny => Some("explicit deny"),
+            _ => Some("implicit deny"),
+        };
+        for r in out.evaluation_results() {
+            let per_resource = r.resource_specific_results();
+            if per_resource.is_empty() {
+                if let Some(d) = name(r.eval_decision()) {
+                    denied.push((r.eval_action_name().to_owned(), r.eval_resource_name().unwrap_or("*").to_owned(), d));
+                }
+            }
+            for rr in per_resource {
+                if let Some(d) = name(rr.eval_resource_decision()) {
+                    denied.push((r.eval_action_name().to_owned(), rr.eval_resource_name().to_owned(), d));
+                }
+            }
+        }
+    }
+    Ok(denied)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

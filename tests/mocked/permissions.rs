@@ -268,3 +268,96 @@ fn the_policy_never_allows_every_action_and_scopes_what_the_plan_names() {
     // The same plan gives the same text.
     assert_eq!(json, ecs_bluegreen::permissions::policy(&PermissionContext::new(&plan)).to_json());
 }
+
+/// The policy `migrate permissions` prints for `migration` on `account`, as the caller's.
+async fn printed_policy(account: &MockAccount, migration: &Migration, caller: &str) -> PolicyDocument {
+    let plan = migration.plan(&account.clients()).await.unwrap();
+    ecs_bluegreen::permissions::policy(&PermissionContext::new(&plan).region(sample::REGION).caller(caller))
+}
+
+fn preflighted(migration: &Migration) -> ecs_bluegreen::Transaction {
+    ecs_bluegreen::Transaction::new(migration.clone()).preflight(true)
+}
+
+const KIT_USER: &str = "arn:aws:iam::123456789012:user/ecs-bluegreen-kit";
+
+#[tokio::test(start_paused = true)]
+async fn the_preflight_passes_a_caller_holding_the_printed_policy() {
+    let account = MockAccount::new(Scenario::default());
+    let migration = codedeploy(ServiceCutover::ParallelKeepName, Some(8080));
+    let doc = printed_policy(&account, &migration, KIT_USER).await;
+    account.edit(|st| st.caller_policies = Some(vec![doc.to_json()]));
+    let before = account.calls().len();
+    let plan = preflighted(&migration).plan(&account.clients()).await.unwrap();
+    assert!(!plan.warnings.iter().any(|w| w.contains("permissions not checked")), "{:?}", plan.warnings);
+    // Discovery simulates the pipeline's role too: count the caller's simulations.
+    let simulations =
+        account.calls()[before..].iter().filter(|c| c.operation == "SimulatePrincipalPolicy" && c.input.contains(KIT_USER)).count();
+    assert_eq!(simulations, doc.statements.len(), "one simulation per statement");
+    assert!(account.mutating_operations().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_missing_action_refuses_the_plan_naming_it_and_its_resource_with_nothing_changed() {
+    let account = MockAccount::new(Scenario::default());
+    let start = account.state();
+    let migration = codedeploy(ServiceCutover::ParallelKeepName, Some(8080));
+    let mut doc = printed_policy(&account, &migration, KIT_USER).await;
+    for s in &mut doc.statements {
+        s.actions.retain(|a| a != "ecs:CreateService");
+    }
+    doc.statements.retain(|s| !s.actions.is_empty());
+    account.edit(|st| st.caller_policies = Some(vec![doc.to_json()]));
+    let err = preflighted(&migration).plan(&account.clients()).await.unwrap_err();
+    let ecs_bluegreen::Error::Plan(refused) = &err else { panic!("{err:?}") };
+    assert!(refused.refusals().iter().all(|r| r.kind == ecs_bluegreen::plan::RefusalKind::PermissionDenied), "{err}");
+    let problems: Vec<&str> = refused.refusals().iter().map(|r| r.problem.as_str()).collect();
+    assert!(problems.iter().any(|p| p.contains("ecs:CreateService") && p.contains(sample::SERVICE_ARN)), "{problems:?}");
+    assert!(problems.iter().all(|p| p.contains("ecs:CreateService")), "only the removed action: {problems:?}");
+    assert!(account.mutating_operations().is_empty());
+    assert_eq!(start.differences(&account.state()), Vec::<String>::new());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_explicit_deny_is_refused_as_one() {
+    let account = MockAccount::new(Scenario::default());
+    let migration = codedeploy(ServiceCutover::ParallelKeepName, Some(8080));
+    let doc = printed_policy(&account, &migration, KIT_USER).await;
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:CreateRole","Resource":"*"}]}"#;
+    account.edit(|st| st.caller_policies = Some(vec![doc.to_json(), deny.to_owned()]));
+    let err = preflighted(&migration).plan(&account.clients()).await.unwrap_err();
+    let ecs_bluegreen::Error::Plan(refused) = &err else { panic!("{err:?}") };
+    assert_eq!(refused.refusals().len(), 1, "{err}");
+    assert!(refused.refusals()[0].problem.contains("iam:CreateRole") && refused.refusals()[0].problem.contains("explicit deny"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_caller_that_may_not_simulate_gets_a_warning_and_the_plan() {
+    // The kit refuses SimulatePrincipalPolicy when the test gave the caller no policies.
+    let account = MockAccount::new(Scenario::default());
+    let migration = codedeploy(ServiceCutover::ParallelKeepName, Some(8080));
+    let plan = preflighted(&migration).plan(&account.clients()).await.unwrap();
+    let warning = plan.warnings.iter().find(|w| w.contains("permissions not checked")).expect("a warning");
+    assert!(warning.contains("AccessDenied") && warning.contains(KIT_USER), "{warning}");
+    assert!(account.mutating_operations().is_empty());
+    // Without the preflight, no simulation of the caller at all.
+    let before = account.calls().len();
+    migration.plan(&account.clients()).await.unwrap();
+    assert!(!account.calls()[before..].iter().any(|c| c.operation == "SimulatePrincipalPolicy" && c.input.contains("ecs-bluegreen-kit")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_assumed_role_is_simulated_as_its_role() {
+    let account = MockAccount::new(Scenario::default());
+    let session = "arn:aws:sts::123456789012:assumed-role/Deployer/alice";
+    let role = "arn:aws:iam::123456789012:role/Deployer";
+    account.edit(|st| st.caller_arn = Some(session.to_owned()));
+    let migration = codedeploy(ServiceCutover::ParallelKeepName, Some(8080));
+    let doc = printed_policy(&account, &migration, role).await;
+    account.edit(|st| st.caller_policies = Some(vec![doc.to_json()]));
+    let plan = preflighted(&migration).plan(&account.clients()).await.unwrap();
+    assert!(!plan.warnings.iter().any(|w| w.contains("permissions not checked")), "{:?}", plan.warnings);
+    let sims: Vec<String> =
+        account.calls().iter().filter(|c| c.operation == "SimulatePrincipalPolicy" && c.input.contains("Deployer")).map(|c| c.input.clone()).collect();
+    assert!(!sims.is_empty() && sims.iter().all(|i| i.contains(role) && !i.contains("assumed-role/Deployer/alice\"")), "{sims:?}");
+}
