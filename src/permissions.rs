@@ -302,11 +302,12 @@ pub fn run_permissions(cx: &PermissionContext<'_>) -> Vec<Permission> {
         }
     }
     // The preflight simulates the caller itself.
-    let caller = match &cx.caller_arn {
-        Some(arn) => principal_arn(arn),
-        None => format!("arn:{}:iam::{}:*", cx.partition_name(), cx.account_id()),
+    // Whoever runs it (not known when the policy is printed for someone else): a user or a role.
+    let callers = match &cx.caller_arn {
+        Some(arn) => vec![principal_arn(arn)],
+        None => ["user/*", "role/*"].map(|p| format!("arn:{}:iam::{}:{p}", cx.partition_name(), cx.account_id())).into(),
     };
-    out.push(Permission::on("iam:SimulatePrincipalPolicy", caller));
+    out.push(Permission::new("iam:SimulatePrincipalPolicy", callers));
     out
 }
 
