@@ -370,10 +370,9 @@ impl PolicyDocument {
         }
         let mut by_resources: BTreeMap<(&Conditions, Vec<&str>), BTreeSet<&str>> = BTreeMap::new();
         for ((conditions, action), mut resources) in by_action {
-            // `*` covers every ARN: the others would only repeat it.
-            if resources.contains("*") {
-                resources = BTreeSet::from(["*"]);
-            }
+            // A pattern covers the ARNs it matches (`*` every one): they would only repeat it.
+            let all: Vec<&str> = resources.iter().copied().collect();
+            resources.retain(|r| !all.iter().any(|p| p != r && crate::iam_policy::glob(p, r, false)));
             by_resources.entry((conditions, resources.into_iter().collect())).or_default().insert(action);
         }
         let mut statements: Vec<Statement> = by_resources
@@ -560,10 +559,10 @@ async fn simulate(
         };
         for r in out.evaluation_results() {
             let per_resource = r.resource_specific_results();
-            if per_resource.is_empty() {
-                if let Some(d) = name(r.eval_decision()) {
-                    denied.push((r.eval_action_name().to_owned(), r.eval_resource_name().unwrap_or("*").to_owned(), d));
-                }
+            if per_resource.is_empty()
+                && let Some(d) = name(r.eval_decision())
+            {
+                denied.push((r.eval_action_name().to_owned(), r.eval_resource_name().unwrap_or("*").to_owned(), d));
             }
             for rr in per_resource {
                 if let Some(d) = name(rr.eval_resource_decision()) {
