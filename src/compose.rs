@@ -86,14 +86,15 @@ impl Transaction {
         let inventory = Box::pin(crate::discover::discover(aws, &self.migration)).await?;
         let mut plan = self.plan_with(&inventory)?;
         if self.preflight {
-            crate::permissions::preflight_of(aws, &mut plan, |cx| {
+            // Boxed: the preflight's future is large, and planning runs inside deep futures.
+            Box::pin(crate::permissions::preflight_of(aws, &mut plan, |cx| {
                 let mut needs = crate::permissions::run_permissions(cx);
                 for change in cx.plan().changes.iter().filter(|c| c.step.is_built_in()) {
                     needs.extend(crate::steps::build(change, &crate::StepRegistry::new())?.permissions(cx));
                 }
                 needs.extend(self.custom.iter().flat_map(|s| s.permissions(cx)));
                 Ok(needs)
-            })
+            }))
             .await?;
         }
         Ok(plan)

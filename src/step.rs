@@ -122,7 +122,7 @@ pub trait Step: Send + Sync {
     /// where the API allows it (see [`crate::permissions`]). [`crate::permissions::policy`]
     /// gathers them into the policy a run needs; the preflight checks the caller has them.
     /// Default: none (a user's step that calls AWS should declare what it calls).
-    fn permissions(&self, _cx: &crate::permissions::PermissionContext<'_>) -> Vec<crate::permissions::Permission> {
+    fn permissions(&self, _cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
         Vec::new()
     }
 

@@ -71,10 +71,10 @@ pub(crate) struct NativeStrategyStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for NativeStrategyStep {
     super::from_planned_change!();
 
-    fn permissions(&self, cx: &crate::permissions::PermissionContext<'_>) -> Vec<crate::permissions::Permission> {
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
         let ChangeDetail::NativeStrategy { cluster, service, .. } = &self.0.detail else { return Vec::new() };
         let arn = cx.service_arn(cluster, service);
-        vec![crate::permissions::Permission::on("ecs:DescribeServices", arn.clone()), crate::permissions::Permission::on("ecs:UpdateService", arn)]
+        vec![crate::permission::Permission::on("ecs:DescribeServices", arn.clone()), crate::permission::Permission::on("ecs:UpdateService", arn)]
     }
 
     fn reads(&self) -> Vec<&'static str> {

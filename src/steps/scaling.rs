@@ -271,8 +271,8 @@ pub(crate) struct ServiceScalingStep(pub(crate) crate::plan::Change);
 
 /// What registering `scaling` on a service (and undoing it) needs: Application Auto Scaling
 /// documents no resource types for these actions; the alarms re-pointed are scoped by name.
-pub(crate) fn scaling_permissions(cx: &crate::permissions::PermissionContext<'_>, scaling: &ServiceScaling) -> Vec<crate::permissions::Permission> {
-    let mut out: Vec<crate::permissions::Permission> = [
+pub(crate) fn scaling_permissions(cx: &crate::permission::PermissionContext<'_>, scaling: &ServiceScaling) -> Vec<crate::permission::Permission> {
+    let mut out: Vec<crate::permission::Permission> = [
         "RegisterScalableTarget",
         "DeregisterScalableTarget",
         "PutScalingPolicy",
@@ -281,11 +281,11 @@ pub(crate) fn scaling_permissions(cx: &crate::permissions::PermissionContext<'_>
         "DescribeScalingPolicies",
         "DescribeScheduledActions",
     ]
-    .map(|a| crate::permissions::Permission::any_resource(format!("application-autoscaling:{a}")))
+    .map(|a| crate::permission::Permission::any_resource(format!("application-autoscaling:{a}")))
     .into();
-    out.push(crate::permissions::Permission::any_resource("cloudwatch:DescribeAlarms"));
+    out.push(crate::permission::Permission::any_resource("cloudwatch:DescribeAlarms"));
     if !scaling.alarms.is_empty() {
-        out.push(crate::permissions::Permission::new("cloudwatch:PutMetricAlarm", scaling.alarms.iter().map(|a| cx.alarm_arn(&a.name))));
+        out.push(crate::permission::Permission::new("cloudwatch:PutMetricAlarm", scaling.alarms.iter().map(|a| cx.alarm_arn(&a.name))));
     }
     out
 }
@@ -293,10 +293,10 @@ pub(crate) fn scaling_permissions(cx: &crate::permissions::PermissionContext<'_>
 impl crate::step::Step for ServiceScalingStep {
     super::from_planned_change!();
 
-    fn permissions(&self, cx: &crate::permissions::PermissionContext<'_>) -> Vec<crate::permissions::Permission> {
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
         let ChangeDetail::ServiceScaling { cluster, service, scaling } = &self.0.detail else { return Vec::new() };
         let mut out = scaling_permissions(cx, scaling);
-        out.push(crate::permissions::Permission::on("ecs:DescribeServices", cx.service_arn(cluster, service)));
+        out.push(crate::permission::Permission::on("ecs:DescribeServices", cx.service_arn(cluster, service)));
         out
     }
 

@@ -116,7 +116,7 @@ pub(crate) struct ServiceCutoverStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for ServiceCutoverStep {
     super::from_planned_change!();
 
-    fn permissions(&self, cx: &crate::permissions::PermissionContext<'_>) -> Vec<crate::permissions::Permission> {
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
         let crate::plan::ChangeDetail::ServiceCutover { from, to, bridge_name, .. } = &self.0.detail else { return Vec::new() };
         let cluster = &cx.plan().cluster;
         let mut names = vec![from.name.clone(), to.name.clone()];
@@ -124,15 +124,15 @@ impl crate::step::Step for ServiceCutoverStep {
         names.sort();
         names.dedup();
         let services: Vec<String> = names.iter().map(|n| cx.service_arn(cluster, n)).collect();
-        let mut out: Vec<crate::permissions::Permission> = ["DescribeServices", "CreateService", "UpdateService", "DeleteService", "TagResource"]
-            .map(|a| crate::permissions::Permission::new(format!("ecs:{a}"), services.clone()))
+        let mut out: Vec<crate::permission::Permission> = ["DescribeServices", "CreateService", "UpdateService", "DeleteService", "TagResource"]
+            .map(|a| crate::permission::Permission::new(format!("ecs:{a}"), services.clone()))
             .into();
         out.extend([
             // ListTasks is scoped by container instance, which Fargate tasks have none of.
-            crate::permissions::Permission::any_resource("ecs:ListTasks"),
-            crate::permissions::Permission::on("ecs:DescribeTasks", cx.tasks_arn(cluster)),
-            crate::permissions::Permission::on("ecs:DescribeContainerInstances", cx.container_instances_arn(cluster)),
-            crate::permissions::Permission::any_resource("elasticloadbalancing:DescribeTargetHealth"),
+            crate::permission::Permission::any_resource("ecs:ListTasks"),
+            crate::permission::Permission::on("ecs:DescribeTasks", cx.tasks_arn(cluster)),
+            crate::permission::Permission::on("ecs:DescribeContainerInstances", cx.container_instances_arn(cluster)),
+            crate::permission::Permission::any_resource("elasticloadbalancing:DescribeTargetHealth"),
         ]);
         // Deleting the service deregisters its scaling; the new service (and a restored
         // original, on undo) registers it again.

@@ -192,7 +192,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         let caller = st.caller_arn.clone().unwrap_or_else(|| super::fake_sts::caller_arn(&st.account_id, &st.region));
         let source = input.policy_source_arn().unwrap_or_default();
         match &st.caller_policies {
-            Some(docs) if source == crate::permissions::principal_arn(&caller) => Ok(simulated(docs, input)),
+            Some(docs) if source == crate::permission::principal_arn(&caller) => Ok(simulated(docs, input)),
             _ => Err::<SimulatePrincipalPolicyOutput, _>(aws_error(
                 "AccessDenied",
                 &format!(
