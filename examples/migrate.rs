@@ -1,4 +1,4 @@
-//! Reference CLI for ecs-bluegreen: plan, apply, rollback, resume, status, verify
+//! Reference CLI for ecs-bluegreen: plan, permissions, apply, rollback, resume, status, verify
 //! the migration of an ECS service from rolling updates to CodeDeploy blue/green, and
 //! deploy-check its first blue/green deployment.
 //!
@@ -48,6 +48,10 @@ const EXIT_CODES: &str = "Exit codes:\n  0  done (including \"nothing to do\")\n
 enum Command {
     /// Read the account and print what the migration would change. Changes nothing.
     Plan,
+    /// Read the account as `plan` does and print the IAM policy a run of that plan needs (apply,
+    /// rollback and resume together), scoped by ARN. Changes nothing. `--output json` prints the
+    /// policy document alone, for `aws iam put-role-policy --policy-document file://...`.
+    Permissions,
     /// Plan, ask for confirmation (on a terminal; --yes skips it), and apply as a transaction:
     /// on failure everything this run did is undone.
     Apply,
@@ -166,6 +170,12 @@ struct Opts {
     /// rollback: go ahead while a CodeDeploy deployment of the service is in flight.
     #[arg(long, global = true)]
     force: bool,
+    /// plan and apply: do not check the caller's permissions first. By default they ask IAM
+    /// (SimulatePrincipalPolicy on the caller from STS; an assumed role as its role) whether
+    /// every call the run needs is allowed, and refuse (exit 2, nothing changed) listing each
+    /// denied action and resource; a caller that may not simulate gets a warning.
+    #[arg(long, global = true)]
+    skip_preflight: bool,
     /// Print the AWS calls made, per operation, on stderr at the end.
     #[arg(long, global = true)]
     stats: bool,
@@ -280,6 +290,11 @@ enum StrategyArg {
     BlueGreen,
     Linear,
     Canary,
+}
+
+/// Plans `m`, with the permissions preflight unless --skip-preflight.
+async fn planned(opts: &Opts, m: Migration, aws: &AwsClients) -> Result<ecs_bluegreen::Plan, Failure> {
+    Ok(ecs_bluegreen::Transaction::new(m).preflight(!opts.skip_preflight).plan(aws).await?)
 }
 
 /// A failure with its exit code.
@@ -688,18 +703,35 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         Command::Plan => {
             let m = migration(opts)?;
             let aws = clients(opts, recorder).await;
-            let plan = m.plan(&aws).await?;
+            let plan = planned(opts, m, &aws).await?;
             match output {
                 Output::Text => print!("{plan}"),
                 Output::Json => println!("{}", serde_json::to_string_pretty(&plan).expect("plan serialises")),
             }
             write_artifacts(opts, &aws, &plan).await
         }
+        Command::Permissions => {
+            let m = migration(opts)?;
+            let aws = clients(opts, recorder).await;
+            let plan = m.plan(&aws).await?;
+            let region = aws.ecs.config().region().map(|r| r.as_ref().to_owned());
+            let cx = ecs_bluegreen::permissions::PermissionContext::new(&plan);
+            let cx = match region {
+                Some(r) => cx.region(r),
+                None => cx,
+            };
+            let policy = ecs_bluegreen::permissions::policy(&cx);
+            match output {
+                Output::Text => print!("{policy}"),
+                Output::Json => println!("{}", policy.to_json()),
+            }
+            Ok(())
+        }
         Command::Apply => {
             let m = migration(opts)?;
             let journal = FileJournal::open(journal_path(opts)?)?;
             let aws = clients(opts, recorder).await;
-            let plan = m.plan(&aws).await?;
+            let plan = planned(opts, m, &aws).await?;
             match output {
                 Output::Text => print!("{plan}"),
                 Output::Json => {}

@@ -77,6 +77,24 @@ Refusals moto lacks (AWS refuses these; the order of a migration's calls depends
   AWS's as seen in aws/copilot-cli#4551, the code ELBv2's modeled UnsupportedProtocolException, inferred).
   ModifyListener is checked with the listener's protocol and actions as they would become.
 
+IAM enforcement (on once ``POST /moto-api/reset-auth`` set the free-request count; server-wide):
+
+- Requests are checked against the caller's policies under the IAM action name AWS documents: moto
+  names the action by the request's signing name, which for CloudWatch is ``monitoring``; AWS's IAM
+  prefix is ``cloudwatch`` (the service authorization reference), so ``monitoring:X`` is checked as
+  ``cloudwatch:X``.
+- moto knows the resource of a request only for IAM role calls (the role's ARN); for the others it
+  checks ``*``, which no ARN-scoped ``Resource`` matches, so a least-privilege policy would be denied
+  everything AWS allows. A request whose resource moto does not know is checked by its action only
+  (any ``Resource`` of a statement applies); role calls keep their ARN check. More lenient than AWS in
+  that one respect: resource scoping of the other services is checked by the library's own tests
+  (the declared permissions cover the ARNs each call names) and by ``SimulatePrincipalPolicy``.
+
+- Signatures are not verified: moto recomputes each request's SigV4 signature from its own copy of
+  the request and disagrees with the Rust SDK's for some of them (seen: IAM ``CreateRole`` with tags
+  and a description; boto3's same request passes), refusing it with ``SignatureDoesNotMatch``. The
+  access key still names the caller (an unknown key is refused) and its policies are checked.
+
 Behaviour moto lacks:
 
 - ECS ``DeleteService`` deregisters the service's Application Auto Scaling scalable target
@@ -1190,6 +1208,28 @@ def _wrap_listener_protocol(original, new_listener: bool):
     return wrapped
 
 
+def _wrap_iam_request_init(original):
+    @functools.wraps(original)
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        service, _, operation = self._action.partition(":")
+        if service == "monitoring":
+            self._action = f"cloudwatch:{operation}"
+
+    return __init__
+
+
+def _wrap_check_element_matches(original):
+    @functools.wraps(original)
+    def check(self, statement_element, value):
+        # `*`: moto does not know the request's resource (see the module docs).
+        if statement_element == "Resource" and value == "*":
+            return True
+        return original(self, statement_element, value)
+
+    return check
+
+
 def install() -> None:
     """Applies the extension to moto's classes (idempotent)."""
     if getattr(CodeDeployResponse, "_ecs_bluegreen_ext", False):
@@ -1204,6 +1244,11 @@ def install() -> None:
     FakeAction.__init__ = _wrap_fake_action_init(FakeAction.__init__)
 
     IAMBackend._init_aws_policies = _init_selected_aws_policies
+    from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase
+
+    IAMRequestBase.__init__ = _wrap_iam_request_init(IAMRequestBase.__init__)
+    IAMRequestBase.check_signature = lambda self: None
+    IAMPolicyStatement._check_element_matches = _wrap_check_element_matches(IAMPolicyStatement._check_element_matches)
     from moto.elbv2.responses import ELBV2Response
     from moto.iam.responses import IamResponse
 

@@ -30,6 +30,7 @@ pub struct Transaction {
     migration: Migration,
     built_in: Vec<StepId>,
     custom: Vec<Box<dyn Step>>,
+    preflight: bool,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -46,7 +47,7 @@ impl Transaction {
     /// Every built-in step of `migration`, and no users' steps yet.
     pub fn new(migration: Migration) -> Self {
         let built_in = StepId::built_in_for(migration.target()).to_vec();
-        Self { migration, built_in, custom: Vec::new() }
+        Self { migration, built_in, custom: Vec::new(), preflight: false }
     }
 
     /// Only these built-in steps (a partial migration). Ids that are not built-in are refused
@@ -70,10 +71,33 @@ impl Transaction {
         self
     }
 
-    /// Reads the account (read-only calls) and plans the transaction.
+    /// With `true`, planning ends with the permissions preflight
+    /// ([`crate::permissions::preflight`]): the plan is refused when IAM would deny the caller
+    /// a call the run needs, and warns when the caller may not simulate. Default: off (the
+    /// reference CLI turns it on unless `--skip-preflight`).
+    pub fn preflight(mut self, on: bool) -> Self {
+        self.preflight = on;
+        self
+    }
+
+    /// Reads the account (read-only calls) and plans the transaction; then, when asked for
+    /// ([`Transaction::preflight`]), checks the caller's permissions.
     pub async fn plan(&self, aws: &AwsClients) -> Result<Plan> {
         let inventory = Box::pin(crate::discover::discover(aws, &self.migration)).await?;
-        Ok(self.plan_with(&inventory)?)
+        let mut plan = self.plan_with(&inventory)?;
+        if self.preflight {
+            // Boxed: the preflight's future is large, and planning runs inside deep futures.
+            Box::pin(crate::permissions::preflight_of(aws, &mut plan, |cx| {
+                let mut needs = crate::permissions::run_permissions(cx);
+                for change in cx.plan().changes.iter().filter(|c| c.step.is_built_in()) {
+                    needs.extend(crate::steps::build(change, &crate::StepRegistry::new())?.permissions(cx));
+                }
+                needs.extend(self.custom.iter().flat_map(|s| s.permissions(cx)));
+                Ok(needs)
+            }))
+            .await?;
+        }
+        Ok(plan)
     }
 
     /// Plans the transaction from an inventory already read. Pure: no I/O.

@@ -21,6 +21,8 @@ pub mod journal;
 pub mod lock;
 mod lock_holder;
 pub mod options;
+pub mod permission;
+pub mod permissions;
 pub mod pipeline_role;
 pub mod plan;
 pub mod refusal;

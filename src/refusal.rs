@@ -95,6 +95,9 @@ pub enum RefusalKind {
     NativeMixedActions,
     /// ECS-native blue/green: the strategy's settings are outside the documented ranges.
     InvalidNativeStrategy,
+    /// The preflight found that IAM would deny the caller an action the run needs
+    /// ([`crate::permissions::preflight`]).
+    PermissionDenied,
 }
 
 /// One reason the plan was refused, with the fix.

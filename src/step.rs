@@ -117,6 +117,15 @@ pub trait Step: Send + Sync {
         Vec::new()
     }
 
+    /// The IAM permissions the step needs: every call of its `apply`, `undo`, resumed
+    /// `apply` and waits, reads included, each scoped to the ARNs of the resources it works on
+    /// where the API allows it (see [`crate::permissions`]). [`crate::permissions::policy`]
+    /// gathers them into the policy a run needs; the preflight checks the caller has them.
+    /// Default: none (a user's step that calls AWS should declare what it calls).
+    fn permissions(&self, _cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        Vec::new()
+    }
+
     /// What the step refuses at plan time, given the live account and the whole transaction.
     fn refusals(&self, _cx: &PlanContext<'_>) -> Vec<Refusal> {
         Vec::new()

@@ -86,6 +86,14 @@ pub(crate) struct ApplicationStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for ApplicationStep {
     super::from_planned_change!();
 
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        let crate::plan::ChangeDetail::Application { name, .. } = &self.0.detail else { return Vec::new() };
+        let arn = cx.application_arn(name);
+        ["GetApplication", "ListTagsForResource", "CreateApplication", "TagResource", "DeleteApplication"]
+            .map(|a| crate::permission::Permission::on(format!("codedeploy:{a}"), arn.clone()))
+            .into()
+    }
+
     fn reads(&self) -> Vec<&'static str> {
         vec!["codedeploy:GetApplication", "codedeploy:ListTagsForResource"]
     }

@@ -149,6 +149,19 @@ pub(crate) struct DeploymentGroupStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for DeploymentGroupStep {
     super::from_planned_change!();
 
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        let crate::plan::ChangeDetail::DeploymentGroup(d) = &self.0.detail else { return Vec::new() };
+        let arn = cx.deployment_group_arn(&d.application, &d.name);
+        let mut out: Vec<crate::permission::Permission> = ["GetDeploymentGroup", "ListTagsForResource", "CreateDeploymentGroup", "TagResource", "DeleteDeploymentGroup"]
+            .map(|a| crate::permission::Permission::on(format!("codedeploy:{a}"), arn.clone()))
+            .into();
+        // CreateDeploymentGroup passes the CodeDeploy role to CodeDeploy.
+        if let Some(role) = cx.role_or_planned(Some(&d.service_role_arn), &crate::spec::StepId::ServiceRole) {
+            out.push(crate::permission::Permission::pass_role(role, "codedeploy.amazonaws.com"));
+        }
+        out
+    }
+
     fn reads(&self) -> Vec<&'static str> {
         vec!["codedeploy:GetDeploymentGroup"]
     }

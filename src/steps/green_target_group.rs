@@ -126,6 +126,16 @@ pub(crate) struct GreenTargetGroupStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for GreenTargetGroupStep {
     super::from_planned_change!();
 
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        let crate::plan::ChangeDetail::GreenTargetGroup { settings, .. } = &self.0.detail else { return Vec::new() };
+        let arn = cx.target_group_arn(&settings.name);
+        ["CreateTargetGroup", "ModifyTargetGroupAttributes", "DeleteTargetGroup", "AddTags"]
+            .into_iter()
+            .map(|a| crate::permission::Permission::on(format!("elasticloadbalancing:{a}"), arn.clone()))
+            .chain(["DescribeTargetGroups", "DescribeTargetGroupAttributes", "DescribeTags"].map(|a| crate::permission::Permission::any_resource(format!("elasticloadbalancing:{a}"))))
+            .collect()
+    }
+
     fn reads(&self) -> Vec<&'static str> {
         vec!["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTags"]
     }

@@ -193,6 +193,26 @@ pub(crate) struct NativeLoadBalancerStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for NativeLoadBalancerStep {
     super::from_planned_change!();
 
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        let ChangeDetail::NativeLoadBalancer(v) = &self.0.detail else { return Vec::new() };
+        let service = cx.service_arn(&v.cluster, &v.service);
+        let mut out = vec![
+            crate::permission::Permission::on("ecs:DescribeServices", service.clone()),
+            crate::permission::Permission::on("ecs:UpdateService", service),
+            crate::permission::Permission::any_resource("elasticloadbalancing:DescribeListeners"),
+            crate::permission::Permission::any_resource("elasticloadbalancing:DescribeRules"),
+            // Undo puts back the production listener's actions ECS's deployments swung.
+            crate::permission::Permission::on("elasticloadbalancing:ModifyListener", v.production_listener_arn.clone()),
+        ];
+        let given = v.after.advanced_configuration.as_ref().and_then(|a| a.role_arn.as_deref());
+        if let Some(role) = cx.role_or_planned(given, &crate::spec::StepId::InfrastructureRole) {
+            out.push(crate::permission::Permission::on("iam:GetRole", role.clone()));
+            // UpdateService passes the infrastructure role to ECS.
+            out.push(crate::permission::Permission::pass_role(role, "ecs.amazonaws.com"));
+        }
+        out
+    }
+
     fn reads(&self) -> Vec<&'static str> {
         vec!["ecs:DescribeServices", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "iam:GetRole"]
     }

@@ -71,6 +71,12 @@ pub(crate) struct NativeStrategyStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for NativeStrategyStep {
     super::from_planned_change!();
 
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        let ChangeDetail::NativeStrategy { cluster, service, .. } = &self.0.detail else { return Vec::new() };
+        let arn = cx.service_arn(cluster, service);
+        vec![crate::permission::Permission::on("ecs:DescribeServices", arn.clone()), crate::permission::Permission::on("ecs:UpdateService", arn)]
+    }
+
     fn reads(&self) -> Vec<&'static str> {
         vec!["ecs:DescribeServices"]
     }

@@ -80,6 +80,19 @@ pub(crate) struct PipelineStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for PipelineStep {
     super::from_planned_change!();
 
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        let crate::plan::ChangeDetail::PipelineDeployAction { pipeline, .. } = &self.0.detail else { return Vec::new() };
+        let arn = cx.pipeline_arn(pipeline);
+        // UpdatePipeline passes the pipeline's own role again; its name is not in the plan
+        // unless the plan grants it a policy.
+        let role = cx.planned_role_arn(&crate::spec::StepId::PipelineRolePolicy).unwrap_or_else(|| cx.role_arn("*"));
+        vec![
+            crate::permission::Permission::on("codepipeline:GetPipeline", arn.clone()),
+            crate::permission::Permission::on("codepipeline:UpdatePipeline", arn),
+            crate::permission::Permission::pass_role(role, "codepipeline.amazonaws.com"),
+        ]
+    }
+
     fn reads(&self) -> Vec<&'static str> {
         vec!["codepipeline:GetPipeline"]
     }

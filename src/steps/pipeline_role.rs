@@ -85,6 +85,11 @@ pub(crate) struct PipelineRolePolicyStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for PipelineRolePolicyStep {
     super::from_planned_change!();
 
+    fn permissions(&self, _cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        let crate::plan::ChangeDetail::PipelineRolePolicy { role_arn, .. } = &self.0.detail else { return Vec::new() };
+        ["GetRolePolicy", "PutRolePolicy", "DeleteRolePolicy"].map(|a| crate::permission::Permission::on(format!("iam:{a}"), role_arn.clone())).into()
+    }
+
     fn reads(&self) -> Vec<&'static str> {
         vec!["iam:GetRolePolicy"]
     }

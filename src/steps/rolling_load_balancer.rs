@@ -42,6 +42,17 @@ pub(crate) struct RollingLoadBalancerStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for RollingLoadBalancerStep {
     super::from_planned_change!();
 
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        use crate::permission::Permission;
+        let ChangeDetail::RollingLoadBalancer(v) = &self.0.detail else { return Vec::new() };
+        let service = cx.service_arn(&v.cluster, &v.service);
+        let mut out = vec![Permission::on("ecs:DescribeServices", service.clone()), Permission::on("ecs:UpdateService", service)];
+        // Undo sends the advanced configuration back, which passes its role to ECS again.
+        let roles = v.before.iter().filter_map(|e| e.advanced_configuration.as_ref()?.role_arn.clone());
+        out.extend(roles.map(|r| Permission::pass_role(r, "ecs.amazonaws.com")));
+        out
+    }
+
     fn reads(&self) -> Vec<&'static str> {
         vec!["ecs:DescribeServices"]
     }

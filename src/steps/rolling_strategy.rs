@@ -30,6 +30,13 @@ pub(crate) struct RollingStrategyStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for RollingStrategyStep {
     super::from_planned_change!();
 
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        use crate::permission::Permission;
+        let ChangeDetail::RollingStrategy { cluster, service, .. } = &self.0.detail else { return Vec::new() };
+        let arn = cx.service_arn(cluster, service);
+        vec![Permission::on("ecs:DescribeServices", arn.clone()), Permission::on("ecs:UpdateService", arn)]
+    }
+
     fn reads(&self) -> Vec<&'static str> {
         vec!["ecs:DescribeServices"]
     }

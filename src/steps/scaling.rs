@@ -269,8 +269,36 @@ pub(crate) async fn undo_alarm(aws: &AwsClients, plan: &Plan, before: &MetricAla
 /// The built-in step: registers the scaling on the final service and re-points the alarms.
 pub(crate) struct ServiceScalingStep(pub(crate) crate::plan::Change);
 
+/// What registering `scaling` on a service (and undoing it) needs: Application Auto Scaling
+/// documents no resource types for these actions; the alarms re-pointed are scoped by name.
+pub(crate) fn scaling_permissions(cx: &crate::permission::PermissionContext<'_>, scaling: &ServiceScaling) -> Vec<crate::permission::Permission> {
+    let mut out: Vec<crate::permission::Permission> = [
+        "RegisterScalableTarget",
+        "DeregisterScalableTarget",
+        "PutScalingPolicy",
+        "PutScheduledAction",
+        "DescribeScalableTargets",
+        "DescribeScalingPolicies",
+        "DescribeScheduledActions",
+    ]
+    .map(|a| crate::permission::Permission::any_resource(format!("application-autoscaling:{a}")))
+    .into();
+    out.push(crate::permission::Permission::any_resource("cloudwatch:DescribeAlarms"));
+    if !scaling.alarms.is_empty() {
+        out.push(crate::permission::Permission::new("cloudwatch:PutMetricAlarm", scaling.alarms.iter().map(|a| cx.alarm_arn(&a.name))));
+    }
+    out
+}
+
 impl crate::step::Step for ServiceScalingStep {
     super::from_planned_change!();
+
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        let ChangeDetail::ServiceScaling { cluster, service, scaling } = &self.0.detail else { return Vec::new() };
+        let mut out = scaling_permissions(cx, scaling);
+        out.push(crate::permission::Permission::on("ecs:DescribeServices", cx.service_arn(cluster, service)));
+        out
+    }
 
     fn reads(&self) -> Vec<&'static str> {
         vec!["ecs:DescribeServices", "application-autoscaling:DescribeScalingPolicies", "cloudwatch:DescribeAlarms"]

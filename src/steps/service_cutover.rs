@@ -116,6 +116,34 @@ pub(crate) struct ServiceCutoverStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for ServiceCutoverStep {
     super::from_planned_change!();
 
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        let crate::plan::ChangeDetail::ServiceCutover { from, to, bridge_name, .. } = &self.0.detail else { return Vec::new() };
+        let cluster = &cx.plan().cluster;
+        let mut names = vec![from.name.clone(), to.name.clone()];
+        names.extend(bridge_name.clone());
+        names.sort();
+        names.dedup();
+        let services: Vec<String> = names.iter().map(|n| cx.service_arn(cluster, n)).collect();
+        let mut out: Vec<crate::permission::Permission> = ["DescribeServices", "CreateService", "UpdateService", "DeleteService", "TagResource"]
+            .map(|a| crate::permission::Permission::new(format!("ecs:{a}"), services.clone()))
+            .into();
+        out.extend([
+            // ListTasks is scoped by container instance, which Fargate tasks have none of.
+            crate::permission::Permission::any_resource("ecs:ListTasks"),
+            crate::permission::Permission::on("ecs:DescribeTasks", cx.tasks_arn(cluster)),
+            crate::permission::Permission::on("ecs:DescribeContainerInstances", cx.container_instances_arn(cluster)),
+            crate::permission::Permission::any_resource("elasticloadbalancing:DescribeTargetHealth"),
+        ]);
+        // Deleting the service deregisters its scaling; the new service (and a restored
+        // original, on undo) registers it again.
+        for def in [from, to] {
+            if let Some(scaling) = &def.scaling {
+                out.extend(super::scaling::scaling_permissions(cx, scaling));
+            }
+        }
+        out
+    }
+
     fn reads(&self) -> Vec<&'static str> {
         vec![
             "ecs:DescribeServices",

@@ -108,6 +108,14 @@ pub(crate) struct ServiceRoleStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for ServiceRoleStep {
     super::from_planned_change!();
 
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        let crate::plan::ChangeDetail::ServiceRole { name, arn, adopted, .. } = &self.0.detail else { return Vec::new() };
+        let arn = if arn.starts_with("arn:") { arn.clone() } else { cx.role_arn(name) };
+        let reads = ["GetRole", "ListAttachedRolePolicies", "ListRoleTags"];
+        let writes: &[&str] = if *adopted { &[] } else { &["CreateRole", "TagRole", "AttachRolePolicy", "DetachRolePolicy", "DeleteRole"] };
+        reads.iter().chain(writes).map(|a| crate::permission::Permission::on(format!("iam:{a}"), arn.clone())).collect()
+    }
+
     fn reads(&self) -> Vec<&'static str> {
         vec!["iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRoleTags"]
     }

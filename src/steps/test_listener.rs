@@ -189,6 +189,25 @@ pub(crate) struct TestListenerStep(pub(crate) crate::plan::Change);
 impl crate::step::Step for TestListenerStep {
     super::from_planned_change!();
 
+    fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
+        let crate::plan::ChangeDetail::TestListener { load_balancer_arn, route, .. } = &self.0.detail else { return Vec::new() };
+        let elb = |a: &str| format!("elasticloadbalancing:{a}");
+        let mut out: Vec<crate::permission::Permission> =
+            ["DescribeListeners", "DescribeTags", "DescribeTargetGroups", "DescribeListenerCertificates"].map(|a| crate::permission::Permission::any_resource(elb(a))).into();
+        match route {
+            crate::plan::TestRoute::Listener { .. } => {
+                let listeners = cx.listeners_of(load_balancer_arn);
+                out.push(crate::permission::Permission::on(elb("CreateListener"), load_balancer_arn.clone()));
+                out.push(crate::permission::Permission::new(elb("AddTags"), [load_balancer_arn.clone(), listeners.clone()]));
+                for a in ["DeleteListener", "AddListenerCertificates"] {
+                    out.push(crate::permission::Permission::on(elb(a), listeners.clone()));
+                }
+            }
+            crate::plan::TestRoute::ProductionWeightZero { listener_arn, .. } => out.push(crate::permission::Permission::on(elb("ModifyListener"), listener_arn.clone())),
+        }
+        out
+    }
+
     fn reads(&self) -> Vec<&'static str> {
         vec!["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroups"]
     }

@@ -192,6 +192,13 @@ pub struct AccountState {
     pub scheduled_actions: BTreeMap<(String, String), crate::inventory::ScheduledActionInfo>,
     /// CloudWatch metric alarms by name.
     pub alarms: BTreeMap<String, crate::inventory::MetricAlarmInfo>,
+    /// The ARN STS names the caller by (default: the kit's user); an assumed role's session
+    /// ARN, to test what maps it to its role.
+    pub caller_arn: Option<String>,
+    /// The caller's identity policy documents: when set, IAM simulates the caller
+    /// (`SimulatePrincipalPolicy` on its principal) against them; when not, it refuses the
+    /// simulation (AccessDenied), as it refuses callers often.
+    pub caller_policies: Option<Vec<String>>,
     /// Every CreateService request accepted or refused, in order.
     pub create_service_requests: Vec<aws_sdk_ecs::operation::create_service::CreateServiceInput>,
     /// Changes made, in order (`Operation target`).

@@ -35,6 +35,8 @@ pub(crate) fn initial_state(scenario: &Scenario) -> AccountState {
         scaling_policies: BTreeMap::new(),
         scheduled_actions: BTreeMap::new(),
         alarms: BTreeMap::new(),
+        caller_arn: None,
+        caller_policies: None,
         create_service_requests: Vec::new(),
         log: Vec::new(),
         calls: Vec::new(),

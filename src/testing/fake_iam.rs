@@ -1,5 +1,7 @@
 //! IAM in the mock account: roles, their tags and attached managed policies.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_iam::Client;
 use aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput;
 use aws_sdk_iam::operation::create_role::CreateRoleOutput;
@@ -184,18 +186,75 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
     });
 
     // Callers are often not allowed to simulate: the kit refuses, as IAM does then, so
-    // discovery reads the role's policies instead.
-    let simulate = answer(acct, "SimulatePrincipalPolicy", mock!(Client::simulate_principal_policy), |st, _| {
-        Err::<SimulatePrincipalPolicyOutput, _>(aws_error(
-            "AccessDenied",
-            &format!(
-                "User: arn:aws:iam::{}:user/ecs-bluegreen is not authorized to perform: iam:SimulatePrincipalPolicy",
-                st.account_id
-            ),
-        ))
+    // discovery reads the role's policies instead; unless the test gave the caller policies,
+    // which then decide for the caller's principal.
+    let simulate = answer(acct, "SimulatePrincipalPolicy", mock!(Client::simulate_principal_policy), |st, input| {
+        let caller = st.caller_arn.clone().unwrap_or_else(|| super::fake_sts::caller_arn(&st.account_id, &st.region));
+        let source = input.policy_source_arn().unwrap_or_default();
+        match &st.caller_policies {
+            Some(docs) if source == crate::permission::principal_arn(&caller) => Ok(simulated(docs, input)),
+            _ => Err::<SimulatePrincipalPolicyOutput, _>(aws_error(
+                "AccessDenied",
+                &format!(
+                    "User: arn:aws:iam::{}:user/ecs-bluegreen is not authorized to perform: iam:SimulatePrincipalPolicy",
+                    st.account_id
+                ),
+            )),
+        }
     });
 
     vec![get, list, create, attach, list_attached, detach, delete, put_inline, get_inline, list_inline, delete_inline, get_policy, simulate]
+}
+
+/// IAM's answer for `input` under `docs` ([`crate::iam_policy`]'s evaluation): per action, the
+/// most restrictive decision and one result per resource.
+fn simulated(
+    docs: &[String],
+    input: &aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyInput,
+) -> SimulatePrincipalPolicyOutput {
+    use aws_sdk_iam::types::{EvaluationResult, PolicyEvaluationDecisionType as D, ResourceSpecificResult};
+    use crate::iam_policy::{Decision, PolicySet};
+    let set = PolicySet::parse(docs.iter().map(|d| ("caller", d.as_str()))).expect("the test's caller policies are policies");
+    let context: BTreeMap<String, String> = input
+        .context_entries()
+        .iter()
+        .filter_map(|e| Some((e.context_key_name()?.to_owned(), e.context_key_values().first()?.clone())))
+        .collect();
+    let resources: Vec<String> = if input.resource_arns().is_empty() { vec!["*".to_owned()] } else { input.resource_arns().to_vec() };
+    let decision = |d: Decision| match d {
+        Decision::Allowed => D::Allowed,
+        Decision::ExplicitDeny => D::ExplicitDeny,
+        _ => D::ImplicitDeny,
+    };
+    let results = input.action_names().iter().map(|action| {
+        let per: Vec<ResourceSpecificResult> = resources
+            .iter()
+            .map(|r| {
+                ResourceSpecificResult::builder()
+                    .eval_resource_name(r)
+                    .eval_resource_decision(decision(set.evaluate(action, r, &context)))
+                    .build()
+                    .expect("resource result")
+            })
+            .collect();
+        let worst = per
+            .iter()
+            .map(|r| r.eval_resource_decision().clone())
+            .max_by_key(|d| match d {
+                D::Allowed => 0,
+                D::ImplicitDeny => 1,
+                _ => 2,
+            })
+            .unwrap_or(D::ImplicitDeny);
+        EvaluationResult::builder()
+            .eval_action_name(action)
+            .eval_resource_name(if resources.len() == 1 { resources[0].as_str() } else { "*" })
+            .eval_decision(worst)
+            .set_resource_specific_results(Some(per))
+            .build()
+            .expect("evaluation result")
+    });
+    SimulatePrincipalPolicyOutput::builder().set_evaluation_results(Some(results.collect())).is_truncated(false).build()
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, as IAM encodes documents.

@@ -15,7 +15,7 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
     let who = answer(acct, "GetCallerIdentity", mock!(Client::get_caller_identity), |st, _| {
         Ok(GetCallerIdentityOutput::builder()
             .account(st.account_id.clone())
-            .arn(caller_arn(&st.account_id, &st.region))
+            .arn(st.caller_arn.clone().unwrap_or_else(|| caller_arn(&st.account_id, &st.region)))
             .user_id("AIDAMOCKACCOUNTKIT")
             .build())
     });

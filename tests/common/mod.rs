@@ -13,6 +13,7 @@ pub mod account_header;
 pub mod cli;
 pub mod faults;
 pub mod fixture;
+pub mod private_moto;
 pub mod snapshot;
 
 use std::path::Path;

@@ -26,6 +26,7 @@ mod native_verify;
 mod listener_actions;
 mod long_waits;
 mod lost_answers;
+mod permissions;
 mod pipeline_role;
 mod run_lock;
 mod scaling;

@@ -26,6 +26,7 @@ mod moto_ext_native;
 mod moto_fixture;
 mod native_moto;
 mod native_watch_moto;
+mod permissions_moto;
 mod real_account_moto;
 mod rollback_cli;
 mod run_safety;
