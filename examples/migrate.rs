@@ -1287,7 +1287,7 @@ mod fleet_cli {
                     Err(Failure { code: 1, message: format!("verify: checks failed for {}", failed.join(", ")), json: None })
                 }
             }
-            Command::DeployCheck | Command::Unlock { .. } => {
+            Command::DeployCheck | Command::Unlock { .. } | Command::Permissions => {
                 Err(Failure::invalid("--spec works with plan, apply, rollback, resume, status and verify; run this command per service"))
             }
         }
