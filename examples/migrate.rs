@@ -102,6 +102,7 @@ enum CutoverArg {
 enum TargetArg {
     Codedeploy,
     EcsNative,
+    Rolling,
 }
 
 #[derive(Debug, clap::Args)]
@@ -181,9 +182,10 @@ struct Opts {
     /// Ready and says so (exit 1).
     #[arg(long = "continue", global = true)]
     continue_ready: bool,
-    /// --target ecs-native: the deployment strategy.
-    #[arg(long, global = true, value_enum, default_value = "blue-green")]
-    strategy: StrategyArg,
+    /// --target ecs-native: the deployment strategy (default blue-green; from a CODE_DEPLOY
+    /// service, default: mapped from its deployment group's config).
+    #[arg(long, global = true, value_enum)]
+    strategy: Option<StrategyArg>,
     /// --target ecs-native: minutes both revisions are kept after the production shift (0-1440, default 5).
     #[arg(long, global = true, value_name = "MINUTES")]
     bake_time: Option<u32>,
@@ -202,6 +204,10 @@ struct Opts {
     /// --target ecs-native: an existing ECS infrastructure role for load balancers, used as it is.
     #[arg(long, global = true, value_name = "ARN")]
     infrastructure_role_arn: Option<String>,
+    /// From a CODE_DEPLOY service (--target ecs-native or rolling): keep its CodeDeploy
+    /// deployment group and application (default: deleted when this tool created them).
+    #[arg(long, global = true)]
+    keep_codedeploy: bool,
 }
 
 /// The ECS-native deployment strategy.
@@ -292,6 +298,7 @@ fn migration(opts: &Opts) -> Result<Migration, Failure> {
         .target(match opts.target {
             TargetArg::Codedeploy => Target::Codedeploy,
             TargetArg::EcsNative => Target::EcsNative,
+            TargetArg::Rolling => Target::Rolling,
         });
     let test_port = opts.test_listener_port.map(Port::new).transpose().map_err(invalid)?;
     let pipeline = opts
@@ -301,20 +308,21 @@ fn migration(opts: &Opts) -> Result<Migration, Failure> {
         .transpose()
         .map_err(invalid)?;
     let strategy = match opts.strategy {
-        StrategyArg::BlueGreen => NativeStrategy::BlueGreen,
-        StrategyArg::Linear => {
-            NativeStrategy::linear(opts.linear_step.unwrap_or(10.0), opts.linear_interval.unwrap_or(6)).map_err(invalid)?
+        None => None,
+        Some(StrategyArg::BlueGreen) => Some(NativeStrategy::BlueGreen),
+        Some(StrategyArg::Linear) => {
+            Some(NativeStrategy::linear(opts.linear_step.unwrap_or(10.0), opts.linear_interval.unwrap_or(6)).map_err(invalid)?)
         }
-        StrategyArg::Canary => {
-            NativeStrategy::canary(opts.canary_percent.unwrap_or(5.0), opts.canary_interval.unwrap_or(10)).map_err(invalid)?
+        Some(StrategyArg::Canary) => {
+            Some(NativeStrategy::canary(opts.canary_percent.unwrap_or(5.0), opts.canary_interval.unwrap_or(10)).map_err(invalid)?)
         }
     };
     let native = NativeDeployment::builder()
-        .strategy(strategy)
+        .strategy_opt(strategy)
         .bake_time_opt(opts.bake_time.map(BakeTime::minutes).transpose().map_err(invalid)?)
         .infrastructure_role_arn_opt(opts.infrastructure_role_arn.as_deref().map(RoleArn::new).transpose().map_err(invalid)?)
         .build();
-    Ok(builder.test_listener_port_opt(test_port).pipeline_opt(pipeline).drain_timeout_opt(drain_timeout(opts)?).native(native).build())
+    Ok(builder.test_listener_port_opt(test_port).pipeline_opt(pipeline).drain_timeout_opt(drain_timeout(opts)?).native(native).keep_codedeploy_opt(opts.keep_codedeploy.then_some(true)).build())
 }
 
 /// `--drain-timeout`, validated (exit 2 when out of range).

@@ -95,6 +95,11 @@ pub enum RefusalKind {
     NativeMixedActions,
     /// ECS-native blue/green: the strategy's settings are outside the documented ranges.
     InvalidNativeStrategy,
+    /// Onward from CodeDeploy: the service has several task sets, or no primary one (AWS
+    /// switches the controller only with a single primary task set).
+    TaskSets,
+    /// Onward from CodeDeploy: no CodeDeploy deployment group deploys the service.
+    NoDeploymentGroup,
 }
 
 /// One reason the plan was refused, with the fix.

@@ -14,7 +14,7 @@ use crate::inventory::{AdvancedConfigurationDef, LoadBalancerEntry, TrafficShift
 use crate::spec::{NativeStrategy, RoleName};
 
 /// Action types that make an ECS-native deployment fail when they share a rule with the forward.
-const MIXED_ACTION_TYPES: [&str; 4] = ["redirect", "fixed-response", "authenticate-oidc", "authenticate-cognito"];
+pub(super) const MIXED_ACTION_TYPES: [&str; 4] = ["redirect", "fixed-response", "authenticate-oidc", "authenticate-cognito"];
 
 /// Plans the ECS-native migration's built-in `steps`; every refusal at once.
 pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> Result<Plan, PlanError> {
@@ -338,7 +338,7 @@ pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> 
 
 /// The service's deployment configuration with the native strategy: every other member
 /// (percents, circuit breaker, alarms) kept as it is.
-fn wanted_configuration(now: Option<&DeploymentConfigurationDef>, strategy: NativeStrategy, bake: u32) -> DeploymentConfigurationDef {
+pub(super) fn wanted_configuration(now: Option<&DeploymentConfigurationDef>, strategy: NativeStrategy, bake: u32) -> DeploymentConfigurationDef {
     let mut c = now.cloned().unwrap_or_default();
     c.strategy = Some(strategy.as_str().to_owned());
     c.bake_time_in_minutes = Some(i32::try_from(bake).unwrap_or(i32::MAX));
@@ -368,7 +368,7 @@ fn same_strategy(now: Option<&DeploymentConfigurationDef>, wanted: &DeploymentCo
 }
 
 /// The infrastructure role: adopted when given, else created (or found, ours) under its name.
-fn infrastructure_role(
+pub(super) fn infrastructure_role(
     inv: &Inventory,
     name: &RoleName,
     given: Option<&crate::spec::RoleArn>,

@@ -45,6 +45,40 @@ impl StepId {
     /// The service's deployment strategy becomes ECS-native blue/green (ECS-native target).
     pub const NativeStrategy: StepId = StepId(Cow::Borrowed("native-strategy"));
 
+    /// Onward from CodeDeploy: the service's deployment group deleted (recreated on undo).
+    pub const DeploymentGroupRemoval: StepId = StepId(Cow::Borrowed("deployment-group-removal"));
+    /// Onward from CodeDeploy: the CodeDeploy application deleted (recreated on undo).
+    pub const ApplicationRemoval: StepId = StepId(Cow::Borrowed("application-removal"));
+    /// Onward from CodeDeploy: the service's controller switched from `CODE_DEPLOY` to `ECS`.
+    pub const ControllerSwitch: StepId = StepId(Cow::Borrowed("controller-switch"));
+
+    /// Every built-in step of CodeDeploy → ECS-native, in order: CodeDeploy's automation is
+    /// turned off (pipeline, deployment group, application) before the controller switch, so no
+    /// deployment can start in between, and the switch's undo (recreating the service as
+    /// `CODE_DEPLOY`) runs before the group's undo, which needs such a service.
+    pub const CODEDEPLOY_TO_NATIVE: [StepId; 5] = [
+        StepId::InfrastructureRole,
+        StepId::PipelineDeployAction,
+        StepId::DeploymentGroupRemoval,
+        StepId::ApplicationRemoval,
+        StepId::ControllerSwitch,
+    ];
+
+    /// Every built-in step of CodeDeploy → rolling, in order (as [`StepId::CODEDEPLOY_TO_NATIVE`]
+    /// without the infrastructure role).
+    pub const CODEDEPLOY_TO_ROLLING: [StepId; 4] =
+        [StepId::PipelineDeployAction, StepId::DeploymentGroupRemoval, StepId::ApplicationRemoval, StepId::ControllerSwitch];
+
+    /// The built-in steps of a full migration of a service on deployment `controller` to
+    /// `target`: a `CODE_DEPLOY` service migrating onward has its own; else [`StepId::built_in_for`].
+    pub fn built_in_for_service(target: super::Target, controller: &str) -> &'static [StepId] {
+        match (controller, target) {
+            ("CODE_DEPLOY", super::Target::EcsNative) => &StepId::CODEDEPLOY_TO_NATIVE,
+            ("CODE_DEPLOY", super::Target::Rolling) => &StepId::CODEDEPLOY_TO_ROLLING,
+            _ => StepId::built_in_for(target),
+        }
+    }
+
     /// Every built-in step of the ECS-native target, in the order the migration lists them.
     pub const NATIVE: [StepId; 5] = [
         StepId::GreenTargetGroup,
@@ -115,7 +149,7 @@ impl StepId {
 
     /// Whether this is one of the built-in steps.
     pub fn is_built_in(&self) -> bool {
-        StepId::BUILT_IN.contains(self) || StepId::NATIVE.contains(self)
+        StepId::BUILT_IN.contains(self) || StepId::NATIVE.contains(self) || StepId::CODEDEPLOY_TO_NATIVE.contains(self)
     }
 }
 

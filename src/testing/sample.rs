@@ -357,6 +357,7 @@ pub fn inventory() -> Inventory {
         existing: ExistingResources::default(),
         deployment_config: None,
         pipeline_role: Some(pipeline_role()),
+        codedeploy_source: None,
     }
 }
 

@@ -12,6 +12,7 @@ mod faults;
 
 mod composition;
 mod drift_rollback;
+mod from_codedeploy;
 mod mocked_cutover_timing;
 mod mocked_deploy;
 mod mocked_discovery;
