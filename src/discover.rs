@@ -179,7 +179,7 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
     let onward = migration.target() != crate::spec::Target::Codedeploy;
     let codedeploy_source = match &service {
         Some(s) if onward && s.deployment_controller == "CODE_DEPLOY" => {
-            find_codedeploy_source(aws, migration.cluster_name(), &s.name, |suffix| codedeploy_arn(suffix)).await?
+            find_codedeploy_source(aws, migration.cluster_name(), &s.name, codedeploy_arn).await?
         }
         _ => None,
     };

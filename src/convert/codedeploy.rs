@@ -47,17 +47,18 @@ pub(crate) fn codedeploy_source_from_sdk(dg: &cd::DeploymentGroupInfo, applicati
     let stop = ready.and_then(|r| r.action_on_timeout()) == Some(&cd::DeploymentReadyAction::StopDeployment);
     let rollback = dg.auto_rollback_configuration().filter(|r| r.enabled());
     let alarms = dg.alarm_configuration().filter(|a| a.enabled());
-    let mut source = CodeDeploySource::default();
-    source.application = application.to_owned();
-    source.group = info;
-    source.termination_wait_minutes = bg
-        .and_then(|b| b.terminate_blue_instances_on_deployment_success())
-        .map(|t| u32::try_from(t.termination_wait_time_in_minutes()).unwrap_or(0))
-        .unwrap_or(0);
-    source.ready_wait_minutes = ready.filter(|_| stop).map(|r| u32::try_from(r.wait_time_in_minutes()).unwrap_or(0));
-    source.auto_rollback_events = rollback.map(|r| r.events().iter().map(|e| e.as_str().to_owned()).collect()).unwrap_or_default();
-    source.alarms = alarms.map(|a| a.alarms().iter().filter_map(|x| x.name().map(str::to_owned)).collect()).unwrap_or_default();
-    source
+    CodeDeploySource {
+        application: application.to_owned(),
+        group: info,
+        termination_wait_minutes: bg
+            .and_then(|b| b.terminate_blue_instances_on_deployment_success())
+            .map(|t| u32::try_from(t.termination_wait_time_in_minutes()).unwrap_or(0))
+            .unwrap_or(0),
+        ready_wait_minutes: ready.filter(|_| stop).map(|r| u32::try_from(r.wait_time_in_minutes()).unwrap_or(0)),
+        auto_rollback_events: rollback.map(|r| r.events().iter().map(|e| e.as_str().to_owned()).collect()).unwrap_or_default(),
+        alarms: alarms.map(|a| a.alarms().iter().filter_map(|x| x.name().map(str::to_owned)).collect()).unwrap_or_default(),
+        ..Default::default()
+    }
 }
 
 /// The traffic shifting of a custom deployment config (`AllAtOnce` when it names none).
