@@ -199,9 +199,10 @@ struct Opts {
     /// Ready and says so (exit 1).
     #[arg(long = "continue", global = true)]
     continue_ready: bool,
-    /// --target ecs-native: the deployment strategy.
-    #[arg(long, global = true, value_enum, default_value = "blue-green")]
-    strategy: StrategyArg,
+    /// --target ecs-native: the deployment strategy (default blue-green; from a CODE_DEPLOY
+    /// service, default: mapped from its deployment group's config).
+    #[arg(long, global = true, value_enum)]
+    strategy: Option<StrategyArg>,
     /// --target ecs-native: minutes both revisions are kept after the production shift (0-1440, default 5).
     #[arg(long, global = true, value_name = "MINUTES")]
     bake_time: Option<u32>,
@@ -251,6 +252,10 @@ struct Opts {
     /// Identifier tagged on every created resource (default: <cluster>/<service>).
     #[arg(long, global = true, value_name = "ID")]
     migration_id: Option<String>,
+    /// From a CODE_DEPLOY service (--target ecs-native or rolling): keep its CodeDeploy
+    /// deployment group and application (default: deleted when this tool created them).
+    #[arg(long, global = true)]
+    keep_codedeploy: bool,
     /// A fleet spec file (TOML, or JSON when it ends in .json): plan, apply, rollback, resume,
     /// status and verify every service in it, each with its own journal in --journal-dir.
     #[arg(long, global = true, value_name = "FILE", conflicts_with_all = ["service", "journal"])]
@@ -384,7 +389,7 @@ fn flag_settings(opts: &Opts, cluster: &str) -> Result<ServiceSettings, ecs_blue
     s.deployment_config = Some(DeploymentConfig::parse(&opts.deployment_config)?);
     s.test_listener_port = opts.test_listener_port.map(Port::new).transpose()?;
     s.pipeline = opts.pipeline.as_deref().map(PipelineName::new).transpose()?;
-    s.strategy = Some(match opts.strategy {
+    s.strategy = opts.strategy.map(|st| match st {
         StrategyArg::BlueGreen => StrategySetting::BlueGreen,
         StrategyArg::Linear => StrategySetting::Linear,
         StrategyArg::Canary => StrategySetting::Canary,
@@ -415,6 +420,7 @@ fn flag_settings(opts: &Opts, cluster: &str) -> Result<ServiceSettings, ecs_blue
     s.application = opts.application.as_deref().map(ApplicationName::new).transpose()?;
     s.deployment_group = opts.deployment_group.as_deref().map(DeploymentGroupName::new).transpose()?;
     s.migration_id = opts.migration_id.clone();
+    s.keep_codedeploy = opts.keep_codedeploy.then_some(true);
     Ok(s)
 }
 

@@ -193,7 +193,17 @@ pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Invento
         },
     )?;
 
+    // An onward migration of a CODE_DEPLOY service reads the deployment group that deploys it.
+    let onward = migration.target() != crate::spec::Target::Codedeploy;
+    let codedeploy_source = match &service {
+        Some(s) if onward && s.deployment_controller == "CODE_DEPLOY" => {
+            find_codedeploy_source(aws, migration.cluster_name(), &s.name, codedeploy_arn).await?
+        }
+        _ => None,
+    };
+
     Ok(Inventory {
+        codedeploy_source,
         account_id,
         region,
         service,
@@ -531,6 +541,79 @@ pub(crate) async fn get_deployment_group(aws: &AwsClients, app: &str, name: &str
 }
 
 /// GetDeploymentConfig; `None` when it does not exist.
+/// The deployment group whose `ecsServices` names `cluster/service`, with its application, the
+/// application's other groups, both tag sets and its config's traffic shifting (ListApplications,
+/// ListDeploymentGroups, GetDeploymentGroup, ListTagsForResource, GetDeploymentConfig for a
+/// custom config). `None` when no group deploys the service.
+async fn find_codedeploy_source(
+    aws: &AwsClients,
+    cluster: &str,
+    service: &str,
+    arn_of: impl Fn(String) -> Option<String>,
+) -> Result<Option<CodeDeploySource>> {
+    let mut apps = Vec::new();
+    let mut token = None;
+    loop {
+        let out = aws.codedeploy.list_applications().set_next_token(token).send().await.ctx("ListApplications", "")?;
+        apps.extend(out.applications().iter().cloned());
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    for app in apps {
+        let mut groups = Vec::new();
+        let mut token = None;
+        loop {
+            let out = aws
+                .codedeploy
+                .list_deployment_groups()
+                .application_name(&app)
+                .set_next_token(token)
+                .send()
+                .await
+                .ctx("ListDeploymentGroups", &app)?;
+            groups.extend(out.deployment_groups().iter().cloned());
+            token = out.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        for name in &groups {
+            let out = match aws.codedeploy.get_deployment_group().application_name(&app).deployment_group_name(name).send().await {
+                Ok(o) => o,
+                Err(e) if code_is(&e, &["ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"]) => continue,
+                Err(e) => return Err(e).ctx("GetDeploymentGroup", format!("{app}/{name}")),
+            };
+            let Some(dg) = out.deployment_group_info() else { continue };
+            let info = convert::deployment_group_from_sdk(dg, name);
+            if !info.ecs_services.iter().any(|(c, s)| c == cluster && s == service) {
+                continue;
+            }
+            let config = info.deployment_config_name.clone().unwrap_or_else(|| "CodeDeployDefault.ECSAllAtOnce".to_owned());
+            let (app_arn, group_arn) = (arn_of(format!("application:{app}")), arn_of(format!("deploymentgroup:{app}/{name}")));
+            let (app_tags, group_tags, traffic) = futures::try_join!(
+                codedeploy_tags(aws, app_arn.as_deref()),
+                codedeploy_tags(aws, group_arn.as_deref()),
+                async {
+                    if let Some(t) = TrafficRouting::predefined(&config) {
+                        return Ok(t);
+                    }
+                    let out = aws.codedeploy.get_deployment_config().deployment_config_name(&config).send().await.ctx("GetDeploymentConfig", &config)?;
+                    Ok(convert::traffic_routing_from_sdk(out.deployment_config_info().and_then(|c| c.traffic_routing_config())))
+                },
+            )?;
+            let mut source = convert::codedeploy_source_from_sdk(dg, &app, info);
+            source.group.tags = group_tags;
+            source.application_tags = app_tags;
+            source.other_groups = groups.iter().filter(|g| *g != name).cloned().collect();
+            source.traffic = traffic;
+            return Ok(Some(source));
+        }
+    }
+    Ok(None)
+}
+
 async fn get_deployment_config(aws: &AwsClients, name: &str) -> Result<Option<DeploymentConfigInfo>> {
     match aws.codedeploy.get_deployment_config().deployment_config_name(name).send().await {
         Ok(out) => Ok(out.deployment_config_info().map(|c| convert::deployment_config_from_sdk(c, name))),

@@ -45,6 +45,68 @@ pub struct Inventory {
     /// change the strategy during a deployment.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unfinished_service_deployments: Vec<ServiceDeploymentInfo>,
+    /// For a service on the `CODE_DEPLOY` controller migrating onward (to ECS-native or rolling):
+    /// the deployment group that deploys it, found by its `ecsServices`; `None` when none was
+    /// looked for or found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codedeploy_source: Option<CodeDeploySource>,
+}
+
+/// The CodeDeploy setup of a `CODE_DEPLOY` service: what an onward migration reuses (target
+/// groups, listeners, traffic shifting) and removes (the deployment group and application).
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CodeDeploySource {
+    /// The application holding the group.
+    pub application: String,
+    /// The application's tags.
+    pub application_tags: Tags,
+    /// The application's other deployment groups (the application is kept while it has any).
+    pub other_groups: Vec<String>,
+    /// The deployment group (with its tags).
+    pub group: DeploymentGroupInfo,
+    /// Minutes the blue task set is kept after a deployment (the ECS bake time's source).
+    pub termination_wait_minutes: u32,
+    /// Minutes a deployment waits for a manual go-ahead (`STOP_DEPLOYMENT` on timeout); `None`
+    /// when it continues at once.
+    pub ready_wait_minutes: Option<u32>,
+    /// Auto-rollback events, when auto rollback is enabled.
+    pub auto_rollback_events: Vec<String>,
+    /// Alarm names of the group's alarm configuration.
+    pub alarms: Vec<String>,
+    /// The group's deployment config's traffic shifting.
+    pub traffic: TrafficRouting,
+}
+
+/// How a CodeDeploy deployment config shifts traffic.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrafficRouting {
+    /// `AllAtOnce`, `TimeBasedCanary` or `TimeBasedLinear`.
+    pub r#type: String,
+    /// The percent per step (linear) or of the first step (canary).
+    pub percentage: Option<i32>,
+    /// Minutes between steps.
+    pub interval_minutes: Option<i32>,
+}
+
+impl TrafficRouting {
+    /// The traffic shifting of a deployment config given its `type`, percent and minutes.
+    pub fn new(r#type: impl Into<String>, percentage: Option<i32>, interval_minutes: Option<i32>) -> Self {
+        Self { r#type: r#type.into(), percentage, interval_minutes }
+    }
+    /// The traffic shifting of a predefined ECS config, by name (`None` for a custom one).
+    pub fn predefined(name: &str) -> Option<Self> {
+        let t = |ty: &str, p, m| Some(Self::new(ty, Some(p), Some(m)));
+        match name {
+            "CodeDeployDefault.ECSAllAtOnce" => Some(Self::new("AllAtOnce", None, None)),
+            "CodeDeployDefault.ECSLinear10PercentEvery1Minutes" => t("TimeBasedLinear", 10, 1),
+            "CodeDeployDefault.ECSLinear10PercentEvery3Minutes" => t("TimeBasedLinear", 10, 3),
+            "CodeDeployDefault.ECSCanary10Percent5Minutes" => t("TimeBasedCanary", 10, 5),
+            "CodeDeployDefault.ECSCanary10Percent15Minutes" => t("TimeBasedCanary", 10, 15),
+            _ => None,
+        }
+    }
 }
 
 /// One service deployment, as ListServiceDeployments reports it.

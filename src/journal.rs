@@ -143,6 +143,26 @@ pub enum Effect {
         /// The configuration before the change.
         before: Option<Box<DeploymentConfigurationDef>>,
     },
+    /// Onward from CodeDeploy: a deployment group was deleted; `values` recreate it.
+    DeploymentGroupDeleted {
+        /// Every value of the group.
+        values: Box<crate::plan::DeploymentGroupValues>,
+    },
+    /// Onward from CodeDeploy: a CodeDeploy application was deleted.
+    ApplicationDeleted {
+        /// Name.
+        name: String,
+        /// Its tags.
+        tags: crate::inventory::Tags,
+    },
+    /// Onward from CodeDeploy: the service's controller was switched to `ECS`; AWS has no
+    /// way back in place, so undo recreates the service from `definition` (on `CODE_DEPLOY`).
+    ServiceControllerSwitched {
+        /// Cluster.
+        cluster: String,
+        /// The service before the switch.
+        definition: Box<ServiceDefinition>,
+    },
     /// A change made by a user's step; its step's `undo` reads `data`.
     Custom {
         /// One line for reports ("DNS record web.example.com").
@@ -182,6 +202,11 @@ impl Effect {
             Effect::ServiceLoadBalancersChanged { cluster, service, .. } => format!("load balancers of ECS service {cluster}/{service}"),
             Effect::ServiceDeploymentConfigurationChanged { cluster, service, .. } => {
                 format!("deployment configuration of ECS service {cluster}/{service}")
+            }
+            Effect::DeploymentGroupDeleted { values } => format!("deleted deployment group {}/{}", values.application, values.name),
+            Effect::ApplicationDeleted { name, .. } => format!("deleted CodeDeploy application {name}"),
+            Effect::ServiceControllerSwitched { cluster, definition } => {
+                format!("deployment controller of ECS service {cluster}/{} (was CODE_DEPLOY)", definition.name)
             }
             Effect::Custom { what, .. } => what.clone(),
         }

@@ -51,6 +51,21 @@ pub fn run_permissions(cx: &PermissionContext<'_>) -> Vec<Permission> {
             _ => {}
         }
         out.push(Permission::new("ecs:DescribeServices", services));
+        if m.target() != crate::spec::Target::Codedeploy {
+            // The rolling target's discovery refuses a service with a deployment in progress.
+            out.push(Permission::on("ecs:ListServiceDeployments", cx.service_arn(&plan.cluster, &plan.service)));
+        }
+        if plan.changes.iter().any(|c| c.step == crate::spec::StepId::ControllerSwitch) {
+            // Onward from CodeDeploy, discovery finds the service's deployment group among every
+            // application's groups: their names are not known before it reads them.
+            out.push(Permission::any_resource("codedeploy:ListApplications"));
+            let (apps, groups) = (cx.application_arn("*"), cx.deployment_group_arn("*", "*"));
+            out.push(Permission::on("codedeploy:ListDeploymentGroups", apps.clone()));
+            out.push(Permission::on("codedeploy:GetApplication", apps.clone()));
+            out.push(Permission::on("codedeploy:GetDeploymentGroup", groups.clone()));
+            out.push(Permission::new("codedeploy:ListTagsForResource", [apps, groups]));
+            out.push(Permission::on("codedeploy:GetDeploymentConfig", cx.deployment_config_arn("*")));
+        }
         let native = m.target() == crate::spec::Target::EcsNative;
         let role = if native { m.infrastructure_role_name().ok().map(|r| r.to_string()) } else { m.role_spec().ok().map(|r| r.role_name().to_string()) };
         if let Some(role) = role {

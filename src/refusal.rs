@@ -98,6 +98,11 @@ pub enum RefusalKind {
     /// The preflight found that IAM would deny the caller an action the run needs
     /// ([`crate::permissions::preflight`]).
     PermissionDenied,
+    /// Onward from CodeDeploy: the service has several task sets, or no primary one (AWS
+    /// switches the controller only with a single primary task set).
+    TaskSets,
+    /// Onward from CodeDeploy: no CodeDeploy deployment group deploys the service.
+    NoDeploymentGroup,
 }
 
 /// One reason the plan was refused, with the fix.

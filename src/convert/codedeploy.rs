@@ -3,7 +3,7 @@
 use aws_sdk_codedeploy::types as cd;
 
 use super::text;
-use crate::inventory::{ApplicationInfo, DeploymentConfigInfo, DeploymentGroupInfo, Tags};
+use crate::inventory::{ApplicationInfo, CodeDeploySource, DeploymentConfigInfo, DeploymentGroupInfo, Tags, TrafficRouting};
 
 /// The application as GetApplication reports it; `asked` is the name when the answer
 /// carries none. Tags come from another call: empty here.
@@ -35,6 +35,41 @@ pub(crate) fn deployment_group_from_sdk(dg: &cd::DeploymentGroupInfo, asked: &st
         prod_listener_arns: pair.and_then(|p| p.prod_traffic_route()).map(|r| r.listener_arns().to_vec()).unwrap_or_default(),
         test_listener_arns: pair.and_then(|p| p.test_traffic_route()).map(|r| r.listener_arns().to_vec()).unwrap_or_default(),
         tags: Tags::new(),
+    }
+}
+
+/// The onward migration's view of a deployment group (`info` converted already): termination
+/// and ready waits, auto rollback and alarms. Tags, other groups and traffic are filled by
+/// discovery.
+pub(crate) fn codedeploy_source_from_sdk(dg: &cd::DeploymentGroupInfo, application: &str, info: DeploymentGroupInfo) -> CodeDeploySource {
+    let bg = dg.blue_green_deployment_configuration();
+    let ready = bg.and_then(|b| b.deployment_ready_option());
+    let stop = ready.and_then(|r| r.action_on_timeout()) == Some(&cd::DeploymentReadyAction::StopDeployment);
+    let rollback = dg.auto_rollback_configuration().filter(|r| r.enabled());
+    let alarms = dg.alarm_configuration().filter(|a| a.enabled());
+    CodeDeploySource {
+        application: application.to_owned(),
+        group: info,
+        termination_wait_minutes: bg
+            .and_then(|b| b.terminate_blue_instances_on_deployment_success())
+            .map(|t| u32::try_from(t.termination_wait_time_in_minutes()).unwrap_or(0))
+            .unwrap_or(0),
+        ready_wait_minutes: ready.filter(|_| stop).map(|r| u32::try_from(r.wait_time_in_minutes()).unwrap_or(0)),
+        auto_rollback_events: rollback.map(|r| r.events().iter().map(|e| e.as_str().to_owned()).collect()).unwrap_or_default(),
+        alarms: alarms.map(|a| a.alarms().iter().filter_map(|x| x.name().map(str::to_owned)).collect()).unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+/// The traffic shifting of a custom deployment config (`AllAtOnce` when it names none).
+pub(crate) fn traffic_routing_from_sdk(t: Option<&cd::TrafficRoutingConfig>) -> TrafficRouting {
+    let ty = t.and_then(|t| t.r#type()).map_or("AllAtOnce", |t| t.as_str()).to_owned();
+    let linear = t.and_then(|t| t.time_based_linear());
+    let canary = t.and_then(|t| t.time_based_canary());
+    match (linear, canary) {
+        (Some(l), _) if ty == "TimeBasedLinear" => TrafficRouting::new(ty, Some(l.linear_percentage()), Some(l.linear_interval())),
+        (_, Some(c)) if ty == "TimeBasedCanary" => TrafficRouting::new(ty, Some(c.canary_percentage()), Some(c.canary_interval())),
+        _ => TrafficRouting::new(ty, None, None),
     }
 }
 

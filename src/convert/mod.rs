@@ -15,7 +15,7 @@ mod elb;
 mod iam;
 mod scaling;
 
-pub(crate) use codedeploy::{application_from_sdk, deployment_config_from_sdk, deployment_group_from_sdk};
+pub(crate) use codedeploy::{application_from_sdk, codedeploy_source_from_sdk, deployment_config_from_sdk, deployment_group_from_sdk, traffic_routing_from_sdk};
 pub(crate) use codepipeline::pipeline_from_sdk;
 pub(crate) use ecs::{deployment_configuration_to_sdk, lb_entry_to_sdk, service_from_sdk, task_definition_from_sdk};
 pub(crate) use elb::{action_from_sdk, actions_to_sdk, forward, forward_targets, listener_from_sdk, with_green_at_zero, load_balancer_from_sdk, target_group_from_sdk};

@@ -168,6 +168,9 @@ pub struct ServiceSettings {
     pub canary_interval_minutes: Option<u32>,
     /// An existing ECS infrastructure role (ECS-native), used as it is.
     pub infrastructure_role_arn: Option<RoleArn>,
+    /// Onward from a `CODE_DEPLOY` service: keep its deployment group and application (default:
+    /// deleted when this tool created them).
+    pub keep_codedeploy: Option<bool>,
 }
 
 /// Fills each field of `$over` that is unset from `$under`.
@@ -207,7 +210,7 @@ impl ServiceSettings {
             ready_wait_minutes, alarms, auto_rollback, role_arn, role_name, managed_policy, test_listener_port, pipeline,
             green_target_group, application, deployment_group, migration_id, drain_timeout_seconds, artifacts_dir,
             strategy, bake_time_minutes, linear_step_percent, linear_interval_minutes, canary_percent,
-            canary_interval_minutes, infrastructure_role_arn);
+            canary_interval_minutes, infrastructure_role_arn, keep_codedeploy);
         s
     }
 
@@ -262,6 +265,7 @@ impl ServiceSettings {
             .application_opt(self.application.clone().map(|a| CodeDeployApp::builder().application_name(a).build()))
             .migration_id_opt(self.migration_id.clone())
             .drain_timeout_opt(self.drain_timeout_seconds)
+            .keep_codedeploy_opt(self.keep_codedeploy)
             .native_opt(self.native()?);
         let group_settings = self.deployment_group.is_some()
             || self.termination_wait_minutes.is_some()

@@ -4,6 +4,7 @@
 //! Nothing here performs I/O; [`Migration::plan`] is the convenience that discovers first.
 
 mod changes;
+mod from_codedeploy;
 mod native;
 mod render;
 mod to_rolling;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::refusal::{PlanError, Refusal, RefusalKind};
 pub use crate::spec::StepId;
+pub use from_codedeploy::{IMAGE_DEFINITIONS, NO_PRIMARY_TASK_SET, SEVERAL_TASK_SETS, strategy_of};
 // What verify checks an ECS-native service against: the planner's own rules.
 pub(crate) use native::{MIXED_ACTION_TYPES as NATIVE_MIXED_ACTION_TYPES, wanted_configuration as native_configuration};
 
@@ -198,8 +200,41 @@ pub enum ChangeDetail {
         /// What it grants.
         grants: Vec<crate::pipeline_role::Permission>,
     },
+    /// Onward from CodeDeploy: the service's deployment group deleted; its values recreate it
+    /// on undo.
+    DeploymentGroupRemoval(Box<DeploymentGroupValues>),
+    /// Onward from CodeDeploy: the CodeDeploy application deleted (recreated on undo).
+    ApplicationRemoval {
+        /// Application name.
+        name: String,
+        /// Its tags (put back on undo).
+        tags: Tags,
+    },
+    /// Onward from CodeDeploy: one UpdateService switching the controller to `ECS` with the
+    /// strategy and the load balancer entry.
+    ControllerSwitch(Box<ControllerSwitchValues>),
     /// A user's step (see [`crate::step`]).
     Custom(CustomChange),
+}
+
+/// The values of [`ChangeDetail::ControllerSwitch`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ControllerSwitchValues {
+    /// Cluster name.
+    pub cluster: String,
+    /// Service name.
+    pub service: String,
+    /// The service as it is now, on `CODE_DEPLOY`: AWS has no way back into `CODE_DEPLOY` in
+    /// place, so undo recreates the service from it (a new ARN).
+    pub from: Box<ServiceDefinition>,
+    /// The load balancer entries sent with the switch; identifiers made during the run read
+    /// [`KNOWN_AFTER_APPLY`] (the infrastructure role).
+    pub load_balancers: Vec<LoadBalancerEntry>,
+    /// The deployment configuration sent with the switch (strategy and bake time).
+    pub deployment_configuration: DeploymentConfigurationDef,
+    /// How the strategy was chosen (from the deployment group's config, or as given).
+    pub strategy_source: String,
 }
 
 /// The values of [`ChangeDetail::NativeLoadBalancer`].
@@ -464,9 +499,14 @@ pub fn plan(migration: &Migration, inv: &Inventory) -> Result<Plan, PlanError> {
 pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> Result<Plan, PlanError> {
     // The way there depends on the target and on the service's controller now.
     let controller = inv.service.as_ref().map(|s| s.deployment_controller.as_str());
-    match (migration.target(), controller) {
-        (Target::EcsNative, _) => return native::plan(migration, inv, steps),
-        (Target::Rolling, _) => return to_rolling::plan(migration, inv, steps),
+    match (controller, migration.target()) {
+        (Some("CODE_DEPLOY"), target @ (Target::EcsNative | Target::Rolling)) => {
+            // A transaction built for the target alone names that target's default steps.
+            let steps = if steps == StepId::built_in_for(target) { StepId::built_in_for_service(target, "CODE_DEPLOY") } else { steps };
+            return from_codedeploy::plan(migration, inv, steps);
+        }
+        (_, Target::EcsNative) => return native::plan(migration, inv, steps),
+        (_, Target::Rolling) => return to_rolling::plan(migration, inv, steps),
         _ => {}
     }
     let mut b = validate::validate(migration, inv, steps)?;

@@ -368,7 +368,7 @@ fn same_strategy(now: Option<&DeploymentConfigurationDef>, wanted: &DeploymentCo
 }
 
 /// The infrastructure role: adopted when given, else created (or found, ours) under its name.
-fn infrastructure_role(
+pub(super) fn infrastructure_role(
     inv: &Inventory,
     name: &RoleName,
     given: Option<&crate::spec::RoleArn>,

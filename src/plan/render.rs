@@ -371,6 +371,40 @@ impl Display for Plan {
                     }
                     w.finish()?;
                 }
+                ChangeDetail::DeploymentGroupRemoval(d) => {
+                    writeln!(f, "  {sym} {v} CodeDeploy deployment group {}/{} (recreated on rollback)", d.application, d.name)?;
+                    let mut w = fields(f);
+                    w.row("deployment_config", d.deployment_config.name())
+                        .row("target_groups", d.target_groups.join(", "))
+                        .row("termination_wait_minutes", d.termination_wait.get().to_string());
+                    w.finish()?;
+                }
+                ChangeDetail::ApplicationRemoval { name, .. } => {
+                    writeln!(f, "  {sym} {v} CodeDeploy application {name} (recreated on rollback)")?;
+                }
+                ChangeDetail::ControllerSwitch(s) => {
+                    let strategy = s.deployment_configuration.strategy.as_deref().unwrap_or("ROLLING");
+                    writeln!(f, "  {sym} {v} ECS service {}: deployment controller CODE_DEPLOY -> ECS, strategy {strategy} (one UpdateService, a deployment waited for)", s.service)?;
+                    let mut w = fields(f);
+                    w.row("strategy_from", &s.strategy_source).opt("bake_time_in_minutes", s.deployment_configuration.bake_time_in_minutes);
+                    if let Some(l) = &s.deployment_configuration.linear {
+                        w.opt("linear.step_percent", l.percent).opt("linear.step_bake_time_in_minutes", l.bake_time_in_minutes);
+                    }
+                    if let Some(c) = &s.deployment_configuration.canary {
+                        w.opt("canary.canary_percent", c.percent).opt("canary.canary_bake_time_in_minutes", c.bake_time_in_minutes);
+                    }
+                    for lb in &s.load_balancers {
+                        w.row("target_group", lb.target_group_arn.as_deref().unwrap_or("-"));
+                        if let Some(a) = &lb.advanced_configuration {
+                            w.row("alternate_target_group", a.alternate_target_group_arn.as_deref().unwrap_or("-"))
+                                .row("production_listener_rule", a.production_listener_rule.as_deref().unwrap_or("-"))
+                                .row("test_listener_rule", a.test_listener_rule.as_deref().unwrap_or("(none)"))
+                                .row("role", a.role_arn.as_deref().unwrap_or("-"));
+                        }
+                    }
+                    w.row("service", "kept in place (same ARN); a rollback recreates it on CODE_DEPLOY (a new ARN)");
+                    w.finish()?;
+                }
                 ChangeDetail::Custom(custom) => {
                     writeln!(f, "  {sym} {v} {} ({}: {})", custom.summary(), c.step, custom.kind())?;
                     if !c.depends_on.is_empty() {

@@ -447,6 +447,12 @@ pub struct Migration {
     #[builder(default, setter(strip_option(fallback = drain_timeout_opt)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     drain_timeout: Option<DrainTimeout>,
+    /// Onward from CodeDeploy (a `CODE_DEPLOY` service to ECS-native or rolling): keep the
+    /// deployment group and application instead of deleting them. Default: deleted when this
+    /// tool created them (ownership tag), kept otherwise.
+    #[builder(default, setter(strip_option(fallback = keep_codedeploy_opt)))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    keep_codedeploy: Option<bool>,
 }
 
 /// The builder returned by [`Migration::for_service`]: cluster and service are set, every
@@ -510,6 +516,9 @@ impl MigrationForService {
         /// ECS-native blue/green settings, used with [`Target::EcsNative`]. Default:
         /// `BLUE_GREEN`, 5-minute bake, a created infrastructure role.
         native, native_opt: NativeDeployment;
+        /// Onward from CodeDeploy: keep the deployment group and application. Default: deleted
+        /// when this tool created them, kept otherwise.
+        keep_codedeploy, keep_codedeploy_opt: bool;
     }
 
     /// Identifier tagged on every resource the migration creates (default: derived from
@@ -600,6 +609,10 @@ impl Migration {
     /// Pipeline to rewire.
     pub fn pipeline(&self) -> Option<&PipelineDeployStage> {
         self.pipeline.as_ref()
+    }
+    /// Onward from CodeDeploy: whether the deployment group and application are kept.
+    pub fn keep_codedeploy(&self) -> bool {
+        self.keep_codedeploy.unwrap_or(false)
     }
     /// The ECS-native settings (the defaults when none were given).
     pub fn native(&self) -> NativeDeployment {

@@ -206,6 +206,15 @@ impl NativeDeployment {
     pub fn strategy(&self) -> NativeStrategy {
         self.strategy.unwrap_or_default()
     }
+    /// The strategy, when one was given (onward from CodeDeploy, the deployment group's
+    /// config chooses otherwise).
+    pub fn strategy_given(&self) -> Option<NativeStrategy> {
+        self.strategy
+    }
+    /// The bake time, when one was given.
+    pub fn bake_time_given(&self) -> Option<BakeTime> {
+        self.bake_time
+    }
     /// The bake time (default: 5 minutes).
     pub fn bake_time(&self) -> BakeTime {
         self.bake_time.unwrap_or_default()

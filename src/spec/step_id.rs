@@ -45,6 +45,30 @@ impl StepId {
     /// The service's deployment strategy becomes ECS-native blue/green (ECS-native target).
     pub const NativeStrategy: StepId = StepId(Cow::Borrowed("native-strategy"));
 
+    /// Onward from CodeDeploy: the service's deployment group deleted (recreated on undo).
+    pub const DeploymentGroupRemoval: StepId = StepId(Cow::Borrowed("deployment-group-removal"));
+    /// Onward from CodeDeploy: the CodeDeploy application deleted (recreated on undo).
+    pub const ApplicationRemoval: StepId = StepId(Cow::Borrowed("application-removal"));
+    /// Onward from CodeDeploy: the service's controller switched from `CODE_DEPLOY` to `ECS`.
+    pub const ControllerSwitch: StepId = StepId(Cow::Borrowed("controller-switch"));
+
+    /// Every built-in step of CodeDeploy → ECS-native, in order: CodeDeploy's automation is
+    /// turned off (pipeline, deployment group, application) before the controller switch, so no
+    /// deployment can start in between, and the switch's undo (recreating the service as
+    /// `CODE_DEPLOY`) runs before the group's undo, which needs such a service.
+    pub const CODEDEPLOY_TO_NATIVE: [StepId; 5] = [
+        StepId::InfrastructureRole,
+        StepId::PipelineDeployAction,
+        StepId::DeploymentGroupRemoval,
+        StepId::ApplicationRemoval,
+        StepId::ControllerSwitch,
+    ];
+
+    /// Every built-in step of CodeDeploy → rolling, in order (as [`StepId::CODEDEPLOY_TO_NATIVE`]
+    /// without the infrastructure role).
+    pub const CODEDEPLOY_TO_ROLLING: [StepId; 4] =
+        [StepId::PipelineDeployAction, StepId::DeploymentGroupRemoval, StepId::ApplicationRemoval, StepId::ControllerSwitch];
+
     /// Every built-in step of the ECS-native target, in the order the migration lists them.
     pub const NATIVE: [StepId; 5] = [
         StepId::GreenTargetGroup,
@@ -74,9 +98,12 @@ impl StepId {
     }
 
     /// The built-in steps of a full migration to `target` of a service on the deployment
-    /// `controller` it has now (`ECS`, `CODE_DEPLOY`, ...): the way there depends on both.
+    /// `controller` it has now (`ECS`, `CODE_DEPLOY`, ...): the way there depends on both (a
+    /// `CODE_DEPLOY` service migrating onward has its own steps).
     pub fn built_in_for_service(target: super::Target, controller: &str) -> &'static [StepId] {
         match (target, controller) {
+            (super::Target::EcsNative, "CODE_DEPLOY") => &StepId::CODEDEPLOY_TO_NATIVE,
+            (super::Target::Rolling, "CODE_DEPLOY") => &StepId::CODEDEPLOY_TO_ROLLING,
             (super::Target::Rolling, "ECS") => &StepId::NATIVE_TO_ROLLING,
             _ => StepId::built_in_for(target),
         }
@@ -135,7 +162,11 @@ impl StepId {
 
     /// Whether this is one of the built-in steps.
     pub fn is_built_in(&self) -> bool {
-        StepId::BUILT_IN.contains(self) || StepId::NATIVE.contains(self) || StepId::NATIVE_TO_ROLLING.contains(self)
+        StepId::BUILT_IN.contains(self)
+            || StepId::NATIVE.contains(self)
+            || StepId::NATIVE_TO_ROLLING.contains(self)
+            || StepId::CODEDEPLOY_TO_NATIVE.contains(self)
+            || StepId::CODEDEPLOY_TO_ROLLING.contains(self)
     }
 }
 

@@ -21,16 +21,13 @@ pub(crate) fn is_role_propagation(e: &Error) -> bool {
         || msg.contains("does not have the permissions required to assume the role")
 }
 
-/// Creates the deployment group unless it exists.
-pub(crate) async fn apply(ctx: &Ctx<'_>, d: &DeploymentGroupValues, role_arn: &str, test_listener_arn: Option<&str>) -> Result<()> {
-    let aws = ctx.aws;
-    if !ctx.fresh {
-        match aws.codedeploy.get_deployment_group().application_name(&d.application).deployment_group_name(&d.name).send().await {
-            Ok(_) => return Ok(()),
-            Err(e) if has_code(&e, &["DeploymentGroupDoesNotExistException", "ApplicationDoesNotExistException"]) => {}
-            Err(e) => return Err(e).ctx("GetDeploymentGroup", format!("{}/{}", d.application, d.name)),
-        }
-    }
+/// The CreateDeploymentGroup call for `d` (also the undo of its removal by an onward migration).
+pub(crate) fn request(
+    aws: &AwsClients,
+    d: &DeploymentGroupValues,
+    role_arn: &str,
+    test_listener_arn: Option<&str>,
+) -> aws_sdk_codedeploy::operation::create_deployment_group::builders::CreateDeploymentGroupFluentBuilder {
     let ready = match d.ready_wait {
         None => cd::DeploymentReadyOption::builder().action_on_timeout(cd::DeploymentReadyAction::ContinueDeployment).wait_time_in_minutes(0),
         Some(w) => cd::DeploymentReadyOption::builder()
@@ -88,6 +85,20 @@ pub(crate) async fn apply(ctx: &Ctx<'_>, d: &DeploymentGroupValues, role_arn: &s
     for (k, v) in &d.tags {
         req = req.tags(cd::Tag::builder().key(k).value(v).build());
     }
+    req
+}
+
+/// Creates the deployment group unless it exists.
+pub(crate) async fn apply(ctx: &Ctx<'_>, d: &DeploymentGroupValues, role_arn: &str, test_listener_arn: Option<&str>) -> Result<()> {
+    let aws = ctx.aws;
+    if !ctx.fresh {
+        match aws.codedeploy.get_deployment_group().application_name(&d.application).deployment_group_name(&d.name).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) if has_code(&e, &["DeploymentGroupDoesNotExistException", "ApplicationDoesNotExistException"]) => {}
+            Err(e) => return Err(e).ctx("GetDeploymentGroup", format!("{}/{}", d.application, d.name)),
+        }
+    }
+    let req = request(aws, d, role_arn, test_listener_arn);
     let what = format!("{}/{}", d.application, d.name);
     ctx.mutate_or_adopt(
         Effect::DeploymentGroupCreated { application: d.application.clone(), name: d.name.clone() },

@@ -4,7 +4,10 @@
 //! never touches what this migration did not create.
 
 pub(crate) mod application;
+pub(crate) mod application_removal;
+pub(crate) mod controller_switch;
 pub(crate) mod deployment_group;
+pub(crate) mod deployment_group_removal;
 pub(crate) mod ecs_service;
 pub(crate) mod green_target_group;
 pub(crate) mod native_load_balancer;
@@ -46,6 +49,9 @@ pub(crate) fn build(change: &Change, registry: &StepRegistry) -> Result<Box<dyn 
         ChangeDetail::PipelineRolePolicy { .. } => Box::new(pipeline_role::PipelineRolePolicyStep(c)),
         ChangeDetail::RollingStrategy { .. } => Box::new(rolling_strategy::RollingStrategyStep(c)),
         ChangeDetail::RollingLoadBalancer(_) => Box::new(rolling_load_balancer::RollingLoadBalancerStep(c)),
+        ChangeDetail::DeploymentGroupRemoval(_) => Box::new(deployment_group_removal::DeploymentGroupRemovalStep(c)),
+        ChangeDetail::ApplicationRemoval { .. } => Box::new(application_removal::ApplicationRemovalStep(c)),
+        ChangeDetail::ControllerSwitch(_) => Box::new(controller_switch::ControllerSwitchStep(c)),
         ChangeDetail::Custom(custom) => {
             let step = registry.build(custom)?;
             if step.id() != change.step {
@@ -137,6 +143,9 @@ pub(crate) async fn undo(cx: &UndoContext<'_>, effect: &Effect, confirmed: bool)
         Effect::ServiceDeploymentConfigurationChanged { cluster, service, before } => {
             native_strategy::undo(aws, cluster, service, before.as_deref()).await
         }
+        Effect::DeploymentGroupDeleted { values } => deployment_group_removal::undo(aws, values).await,
+        Effect::ApplicationDeleted { name, tags } => application_removal::undo(aws, name, tags).await,
+        Effect::ServiceControllerSwitched { cluster, definition } => ecs_service::undo_delete(aws, plan, cluster, definition, opts).await,
         Effect::Custom { what, .. } => Err(Error::custom(format!("{what} was journaled by a user's step, not a built-in one"))),
     }
 }
@@ -192,6 +201,15 @@ pub(crate) fn manual_removal(effect: &Effect) -> String {
         ),
         Effect::ServiceDeploymentConfigurationChanged { cluster, service, .. } => format!(
             "aws ecs update-service --cluster {cluster} --service {service} --deployment-configuration strategy=ROLLING,<the rest journaled as `before`>"
+        ),
+        Effect::DeploymentGroupDeleted { values } => format!(
+            "recreate deployment group {}/{} from the values in the journal (ecs-bluegreen rollback retries this)",
+            values.application, values.name
+        ),
+        Effect::ApplicationDeleted { name, .. } => format!("aws deploy create-application --application-name {name} --compute-platform ECS"),
+        Effect::ServiceControllerSwitched { cluster, definition } => format!(
+            "recreate service {cluster}/{} on the CODE_DEPLOY controller from the definition in the journal (ecs-bluegreen rollback retries this)",
+            definition.name
         ),
         Effect::Custom { what, .. } => format!("undo by hand: {what}"),
     }

@@ -864,6 +864,12 @@ impl MockAccount {
         self.inner.known_operations.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
     }
 
+    /// Numbers the next mutating call 1 again for [`Fault::nth_mutation`](super::Fault::nth_mutation)
+    /// (after the kit's own setup calls, e.g. [`Scenario::already_migrated`]).
+    pub(crate) fn forget_mutations(&self) {
+        *self.inner.mutations.lock().unwrap_or_else(|p| p.into_inner()) = 0;
+    }
+
     /// Disarms every fault (e.g. before a rollback that must succeed).
     pub fn clear_faults(&self) -> &Self {
         self.inner.faults.lock().unwrap_or_else(|p| p.into_inner()).clear();

@@ -83,8 +83,8 @@ pub fn default_migration(scenario: &Scenario) -> Migration {
 
 /// Runs the real migration against the account, on a thread with its own paused runtime (so
 /// this works inside or outside a test's runtime), then forgets the calls it made.
-pub(crate) fn migrate_in_place(account: &MockAccount) {
-    let account = account.clone();
+pub(crate) fn migrate_in_place(original: &MockAccount) {
+    let account = original.clone();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -126,4 +126,6 @@ pub(crate) fn migrate_in_place(account: &MockAccount) {
     })
     .join()
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    // Faults number the test's own mutating calls, not the setup's.
+    original.forget_mutations();
 }

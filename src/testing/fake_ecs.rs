@@ -278,10 +278,45 @@ pub(crate) fn rules(acct: &Shared) -> Vec<Answer> {
         let Some(svc) = st.services.get_mut(&name).filter(|s| s.status == "ACTIVE") else {
             return Err(aws_error("ServiceNotActiveException", "Service was not ACTIVE."));
         };
-        if svc.deployment_controller != "ECS" && (!input.load_balancers().is_empty() || input.deployment_configuration().is_some()) {
+        let controller = input.deployment_controller().map(|c| c.r#type().as_str().to_owned());
+        if controller.as_deref() == Some("CODE_DEPLOY") {
+            return Err(aws_error(
+                "InvalidParameterException",
+                "Unable to update the deployment controller of a service to CODE_DEPLOY. Create a new service with a CODE_DEPLOY deployment controller.",
+            ));
+        }
+        // CODE_DEPLOY -> ECS (the documented migration): one primary task set, whose task
+        // definition the service then runs as a finished ECS deployment; the same call may
+        // carry load balancers and the deployment configuration.
+        let switching = controller.as_deref() == Some("ECS") && svc.deployment_controller == "CODE_DEPLOY";
+        if switching {
+            if svc.task_set_count > 1 {
+                return Err(aws_error(
+                    "InvalidParameterException",
+                    "Updating the deployment controller is not supported when there are multiple tasksets in the service.",
+                ));
+            }
+            if svc.task_set_count == 0 {
+                return Err(aws_error("InvalidParameterException", "Updating the deployment controller requires a primary taskset in the service."));
+            }
+        }
+        if !switching && svc.deployment_controller != "ECS" && (!input.load_balancers().is_empty() || input.deployment_configuration().is_some()) {
             return Err(aws_error("InvalidParameterException", "Unable to update the service: it is not on the ECS deployment controller."));
         }
         let mut changed = Vec::new();
+        if switching {
+            svc.deployment_controller = "ECS".to_owned();
+            svc.task_set_count = 0;
+            svc.deployments = vec![crate::inventory::DeploymentSummary {
+                status: "PRIMARY".to_owned(),
+                rollout_state: Some("COMPLETED".to_owned()),
+                desired_count: svc.desired_count,
+                running_count: svc.desired_count,
+                id: Some("ecs-svc/switched".to_owned()),
+                ..Default::default()
+            }];
+            changed.push("deploymentController");
+        }
         if !input.load_balancers().is_empty() {
             let sdk = service_to_sdk(svc);
             let with = aws_sdk_ecs::types::Service::builder()

@@ -358,6 +358,7 @@ pub fn inventory() -> Inventory {
         deployment_config: None,
         pipeline_role: Some(pipeline_role()),
         unfinished_service_deployments: Vec::new(),
+        codedeploy_source: None,
     }
 }
 

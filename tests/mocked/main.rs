@@ -13,6 +13,7 @@ mod faults;
 mod composition;
 mod drift_rollback;
 mod fleet;
+mod from_codedeploy;
 mod mocked_cutover_timing;
 mod mocked_deploy;
 mod mocked_discovery;

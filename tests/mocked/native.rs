@@ -221,11 +221,3 @@ fn strategies_outside_the_documented_ranges_are_refused() {
     let err = ecs_bluegreen::plan::plan(&native(None, file), &sample::inventory()).unwrap_err();
     assert!(err.has(RefusalKind::InvalidNativeStrategy), "{err}");
 }
-
-#[test]
-fn a_service_already_on_code_deploy_is_refused_for_now() {
-    let mut inv = sample::inventory();
-    inv.service.as_mut().unwrap().deployment_controller = "CODE_DEPLOY".into();
-    let err = ecs_bluegreen::plan::plan(&native(None, NativeStrategy::BlueGreen), &inv).unwrap_err();
-    assert!(err.has(RefusalKind::UnsupportedTarget), "{err}");
-}

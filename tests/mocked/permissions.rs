@@ -257,6 +257,15 @@ async fn every_call_of_the_way_back_from_ecs_native_to_rolling_is_declared() {
     check("ecs-native → rolling", Scenario::default().already_on_ecs_native(), migration).await;
 }
 
+#[tokio::test(start_paused = true)]
+async fn every_call_of_the_way_onward_from_codedeploy_is_declared() {
+    for target in [Target::EcsNative, Target::Rolling] {
+        let migration =
+            Migration::for_service(sample::CLUSTER, sample::SERVICE).unwrap().target(target).pipeline(sample::pipeline_stage()).build();
+        check(&format!("CODE_DEPLOY → {target:?}"), Scenario::default().already_migrated(), migration).await;
+    }
+}
+
 #[test]
 fn the_policy_never_allows_every_action_and_scopes_what_the_plan_names() {
     let plan = ecs_bluegreen::plan::plan(&codedeploy(ServiceCutover::ParallelKeepName, Some(8080)), &sample::inventory()).unwrap();

@@ -917,16 +917,18 @@ fn load_balancer_port_missing_from_the_container_is_refused() {
 // target
 
 #[test]
-fn ecs_native_target_plans_the_in_place_steps_and_refuses_a_code_deploy_service_for_now() {
+fn ecs_native_target_plans_the_in_place_steps_and_a_code_deploy_service_needs_its_deployment_group() {
     // The ECS-native target (direction 1 of issue #15) is planned; its refusals are in
-    // tests/mocked/native.rs. CODE_DEPLOY -> ECS-native is not available yet.
+    // tests/mocked/native.rs. A CODE_DEPLOY service migrates onward (tests/mocked/
+    // from_codedeploy.rs) from its deployment group and single primary task set.
     let m = sample::base().target(Target::EcsNative).build();
     let plan = ecs_bluegreen::plan::plan(&m, &sample::inventory()).unwrap();
     assert_eq!(plan.changes.iter().map(|c| c.step.clone()).collect::<Vec<_>>(), StepId::NATIVE.to_vec());
     let mut inv = sample::inventory();
     svc(&mut inv).deployment_controller = "CODE_DEPLOY".to_owned();
+    svc(&mut inv).task_set_count = 1;
     let err = refused(&m, &inv);
-    assert_only(&err, RefusalKind::UnsupportedTarget, &["CODE_DEPLOY", "not available in this version"]);
+    assert_only(&err, RefusalKind::NoDeploymentGroup, &["no CodeDeploy deployment group", "web"]);
 }
 
 // ---------------------------------------------------------------------------------------------
