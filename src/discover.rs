@@ -22,6 +22,12 @@ use crate::AwsClients;
 
 /// Reads everything the plan needs about `migration`'s service. Makes no mutating call.
 pub async fn discover(aws: &AwsClients, migration: &Migration) -> Result<Inventory> {
+    // Its many concurrent reads make a large future: on the heap, so a caller that awaits it
+    // inline (a test's thread, a 2 MiB worker) does not carry it on its stack.
+    Box::pin(discover_inline(aws, migration)).await
+}
+
+async fn discover_inline(aws: &AwsClients, migration: &Migration) -> Result<Inventory> {
     let native = migration.target() == crate::spec::Target::EcsNative;
     // The role under the planned name: the ECS infrastructure role for the ECS-native target.
     let role_name = if native { migration.infrastructure_role_name()? } else { migration.role_spec()?.role_name().clone() };

@@ -123,7 +123,8 @@ impl fmt::Display for Report {
 /// [`crate::Error::Validation`] when a derived name is invalid.
 pub async fn verify(aws: &AwsClients, migration: &Migration) -> Result<Report> {
     let inv = discover(aws, migration).await?;
-    verify_inventory(aws, migration, &inv, None).await
+    // A large future (every target's checks): on the heap, as discovery's.
+    Box::pin(verify_inventory(aws, migration, &inv, None)).await
 }
 
 /// [`verify`], knowing the journal of the migration's runs (`records`, read from `journal`,
@@ -137,7 +138,7 @@ pub async fn verify(aws: &AwsClients, migration: &Migration) -> Result<Report> {
 /// As [`verify`].
 pub async fn verify_with_journal(aws: &AwsClients, migration: &Migration, records: &[Record], journal: &str) -> Result<Report> {
     let inv = discover(aws, migration).await?;
-    let mut report = verify_inventory(aws, migration, &inv, planned_scaling(records)).await?;
+    let mut report = Box::pin(verify_inventory(aws, migration, &inv, planned_scaling(records))).await?;
     if let Some(reason) = half_migrated(crate::journal::status(records), &inv, &migration.migration_id(), journal) {
         advise_resume_or_rollback(&mut report, migration, reason, journal);
     }

@@ -293,12 +293,17 @@ fn a_production_rule_that_is_no_listener_default_is_refused_with_what_to_do() {
     assert!(err.has(RefusalKind::NoProductionListener), "{err}");
 }
 
+/// A `CODE_DEPLOY` service asked for rolling is the onward-from-CodeDeploy direction (its own
+/// planner, `tests/mocked/from_codedeploy.rs`), not this one: without its deployment group and
+/// primary task set it is refused with those reasons, not with this planner's.
 #[test]
-fn a_code_deploy_service_is_refused_by_this_planner() {
+fn a_code_deploy_service_goes_to_the_onward_from_codedeploy_planner() {
     let mut inv = sample::inventory();
     inv.service.as_mut().unwrap().deployment_controller = "CODE_DEPLOY".into();
     let err = ecs_bluegreen::plan::plan(&to_rolling(), &inv).unwrap_err();
-    assert!(err.has(RefusalKind::UnsupportedTarget), "{err}");
+    assert!(err.has(RefusalKind::NoDeploymentGroup), "{err}");
+    assert!(err.has(RefusalKind::TaskSets), "{err}");
+    assert!(!err.has(RefusalKind::UnsupportedTarget), "{err}");
 }
 
 #[tokio::test(start_paused = true)]
