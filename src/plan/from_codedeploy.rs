@@ -67,14 +67,7 @@ pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> 
             "set a shorter migration id",
         ));
     }
-    let Some(svc) = inv.service.as_ref().filter(|s| s.status == "ACTIVE") else {
-        refusals.push(Refusal::new(
-            RefusalKind::ServiceNotActive,
-            format!("service {service_name} is not ACTIVE"),
-            "migrate an ACTIVE service",
-        ));
-        return Err(PlanError::new(refusals));
-    };
+    let svc = super::validate::active_service(inv, &cluster, &service_name, "migrate an ACTIVE service", &mut refusals)?;
 
     // AWS switches the controller only with one primary task set and nothing deploying.
     if svc.task_set_count > 1 {

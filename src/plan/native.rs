@@ -48,29 +48,10 @@ pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> 
         ));
     }
 
-    let Some(svc) = inv.service.as_ref() else {
-        refusals.push(Refusal::new(
-            RefusalKind::ServiceMissing,
-            format!("service {service_name} was not found in cluster {cluster}"),
-            "check --cluster and --service (and AWS_REGION / the account you are using)",
-        ));
-        return Err(PlanError::new(refusals));
-    };
-    if svc.status != "ACTIVE" {
-        refusals.push(Refusal::new(
-            RefusalKind::ServiceNotActive,
-            format!("service {service_name} is {}, not ACTIVE", svc.status),
-            "migrate an ACTIVE service",
-        ));
-        return Err(PlanError::new(refusals));
-    }
+    let svc = validate::active_service(inv, &cluster, &service_name, "migrate an ACTIVE service", &mut refusals)?;
+    // A CODE_DEPLOY service is planned onward by `from_codedeploy`, never here.
     match svc.deployment_controller.as_str() {
         "ECS" => {}
-        "CODE_DEPLOY" => refusals.push(Refusal::new(
-            RefusalKind::UnsupportedTarget,
-            format!("service {service_name} uses the CODE_DEPLOY controller; moving it to ECS-native blue/green is not available in this version"),
-            "keep CodeDeploy blue/green, or move the service back to rolling updates first",
-        )),
         other => refusals.push(Refusal::new(
             RefusalKind::ExternalController,
             format!("service {service_name} uses the {other} deployment controller"),

@@ -25,29 +25,10 @@ pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> 
     let id = migration.migration_id();
     let cluster = migration.cluster_name().to_owned();
     let service_name = migration.service().as_str().to_owned();
-    let Some(svc) = inv.service.as_ref() else {
-        refusals.push(Refusal::new(
-            RefusalKind::ServiceMissing,
-            format!("service {service_name} was not found in cluster {cluster}"),
-            "check --cluster and --service (and AWS_REGION / the account you are using)",
-        ));
-        return Err(PlanError::new(refusals));
-    };
-    if svc.status != "ACTIVE" {
-        refusals.push(Refusal::new(
-            RefusalKind::ServiceNotActive,
-            format!("service {service_name} is {}, not ACTIVE", svc.status),
-            "move an ACTIVE service",
-        ));
-        return Err(PlanError::new(refusals));
-    }
+    let svc = validate::active_service(inv, &cluster, &service_name, "move an ACTIVE service", &mut refusals)?;
+    // A CODE_DEPLOY service is planned onward by `from_codedeploy`, never here.
     match svc.deployment_controller.as_str() {
         "ECS" => {}
-        "CODE_DEPLOY" => refusals.push(Refusal::new(
-            RefusalKind::UnsupportedTarget,
-            format!("service {service_name} uses the CODE_DEPLOY controller; moving it back to rolling updates is not available in this version"),
-            "roll back the migration that made it CODE_DEPLOY (ecs-bluegreen rollback with its journal)",
-        )),
         other => refusals.push(Refusal::new(
             RefusalKind::ExternalController,
             format!("service {service_name} uses the {other} deployment controller"),

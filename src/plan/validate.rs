@@ -65,22 +65,13 @@ pub(super) fn validate<'a>(migration: &'a Migration, inv: &'a Inventory, steps: 
         ));
     }
 
-    let Some(svc) = &inv.service else {
-        refusals.push(Refusal::new(
-            RefusalKind::ServiceMissing,
-            format!("service {service_name} was not found in cluster {cluster}"),
-            "check --cluster and --service (and AWS_REGION / the account you are using)",
-        ));
-        return Err(PlanError::new(refusals));
-    };
-    if svc.status != "ACTIVE" {
-        refusals.push(Refusal::new(
-            RefusalKind::ServiceNotActive,
-            format!("service {service_name} is {}, not ACTIVE", svc.status),
-            "migrate an ACTIVE service; a DRAINING or INACTIVE service cannot be recreated from",
-        ));
-        return Err(PlanError::new(refusals));
-    }
+    let svc = active_service(
+        inv,
+        &cluster,
+        &service_name,
+        "migrate an ACTIVE service; a DRAINING or INACTIVE service cannot be recreated from",
+        &mut refusals,
+    )?;
 
     // Specs with derived names; a derived name over an AWS limit is a refusal, not a panic.
     let role_spec = migration.role_spec().map_err(invalid_name);
@@ -670,6 +661,31 @@ pub(super) fn validate<'a>(migration: &'a Migration, inv: &'a Inventory, steps: 
         pipeline_change,
         warnings,
     })
+}
+
+/// The live service when it exists and is ACTIVE. Otherwise its refusal joins `refusals` and
+/// the plan is refused with all of them (nothing past this point can be checked). `fix` is the
+/// planner's advice for a service that is not ACTIVE.
+pub(super) fn active_service<'a>(
+    inv: &'a Inventory,
+    cluster: &str,
+    service_name: &str,
+    fix: &str,
+    refusals: &mut Vec<Refusal>,
+) -> Result<&'a crate::inventory::ServiceDefinition, PlanError> {
+    let Some(svc) = inv.service.as_ref() else {
+        refusals.push(Refusal::new(
+            RefusalKind::ServiceMissing,
+            format!("service {service_name} was not found in cluster {cluster}"),
+            "check --cluster and --service (and AWS_REGION / the account you are using)",
+        ));
+        return Err(PlanError::new(std::mem::take(refusals)));
+    };
+    if svc.status != "ACTIVE" {
+        refusals.push(Refusal::new(RefusalKind::ServiceNotActive, format!("service {service_name} is {}, not ACTIVE", svc.status), fix));
+        return Err(PlanError::new(std::mem::take(refusals)));
+    }
+    Ok(svc)
 }
 
 

@@ -14,23 +14,6 @@ use crate::journal::Effect;
 use crate::plan::{ChangeDetail, ControllerSwitchValues, KNOWN_AFTER_APPLY};
 use crate::AwsClients;
 
-/// The infrastructure role ARN of the advanced configuration, when it was made during the run.
-async fn role_arn(cx: &Ctx<'_>) -> Result<String> {
-    if let Some(arn) = cx.output(crate::step::outputs::INFRASTRUCTURE_ROLE_ARN) {
-        return Ok(arn);
-    }
-    let name = cx
-        .plan()
-        .change(crate::spec::StepId::InfrastructureRole)
-        .and_then(|c| match &c.detail {
-            ChangeDetail::ServiceRole { name, .. } => Some(name.clone()),
-            _ => None,
-        })
-        .ok_or_else(|| Error::custom("the plan names no infrastructure role"))?;
-    let out = cx.aws.iam.get_role().role_name(&name).send().await.ctx("GetRole", &name)?;
-    out.role().map(|r| r.arn().to_owned()).ok_or_else(|| Error::custom(format!("role {name} does not exist")))
-}
-
 /// Whether ECS refused the role because IAM has not propagated it yet (a fresh role).
 fn is_role_propagation(e: &Error) -> bool {
     let Error::Aws(a) = e else { return false };
@@ -68,7 +51,7 @@ pub(crate) async fn apply(cx: &Ctx<'_>, v: &ControllerSwitchValues) -> Result<()
     let mut entries = v.load_balancers.clone();
     for e in &mut entries {
         if let Some(a) = e.advanced_configuration.as_mut().filter(|a| a.role_arn.as_deref() == Some(KNOWN_AFTER_APPLY)) {
-            a.role_arn = Some(role_arn(cx).await?);
+            a.role_arn = Some(super::native_load_balancer::infrastructure_role_arn(cx).await?);
         }
     }
     // The journal keeps the service as it was: undo recreates it from that.

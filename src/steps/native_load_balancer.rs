@@ -65,20 +65,9 @@ async fn resolved(cx: &Ctx<'_>, v: &NativeLoadBalancerValues) -> Result<Advanced
             .map(|g| g.arn)
             .ok_or_else(|| Error::custom(format!("the green target group {} does not exist", v.green_name)))?,
     };
-    let role = match known(&planned.role_arn).or_else(|| cx.output(crate::step::outputs::INFRASTRUCTURE_ROLE_ARN)) {
+    let role = match known(&planned.role_arn) {
         Some(arn) => arn,
-        None => {
-            let name = cx
-                .plan()
-                .change(crate::spec::StepId::InfrastructureRole)
-                .and_then(|c| match &c.detail {
-                    ChangeDetail::ServiceRole { name, .. } => Some(name.clone()),
-                    _ => None,
-                })
-                .ok_or_else(|| Error::custom("the plan names no infrastructure role"))?;
-            let out = cx.aws.iam.get_role().role_name(&name).send().await.ctx("GetRole", &name)?;
-            out.role().map(|r| r.arn().to_owned()).ok_or_else(|| Error::custom(format!("role {name} does not exist")))?
-        }
+        None => infrastructure_role_arn(cx).await?,
     };
     let test = match (&planned.test_listener_rule, v.test_listener_port) {
         (Some(rule), _) if rule != KNOWN_AFTER_APPLY => Some(rule.clone()),
@@ -117,6 +106,24 @@ pub(crate) async fn wait_deployed(aws: &AwsClients, cluster: &str, service: &str
         Ok(done.then_some(()))
     })
     .await
+}
+
+/// The infrastructure role's ARN: published by the run's role step, else read by the name the
+/// plan gives it (a resumed run, or a role that already existed).
+pub(crate) async fn infrastructure_role_arn(cx: &Ctx<'_>) -> Result<String> {
+    if let Some(arn) = cx.output(crate::step::outputs::INFRASTRUCTURE_ROLE_ARN) {
+        return Ok(arn);
+    }
+    let name = cx
+        .plan()
+        .change(crate::spec::StepId::InfrastructureRole)
+        .and_then(|c| match &c.detail {
+            ChangeDetail::ServiceRole { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| Error::custom("the plan names no infrastructure role"))?;
+    let out = cx.aws.iam.get_role().role_name(&name).send().await.ctx("GetRole", &name)?;
+    out.role().map(|r| r.arn().to_owned()).ok_or_else(|| Error::custom(format!("role {name} does not exist")))
 }
 
 /// Applies the advanced configuration (idempotent: an entry that has it is left alone).
