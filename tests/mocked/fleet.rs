@@ -211,8 +211,10 @@ async fn a_fleet_rollback_undoes_every_service() {
     }
 }
 
-// The fleet test kit: `FleetScenario` / `MockFleet`, `fail_each_step_on`.
+// The fleet test kit: `FleetScenario` / `MockFleet`, `fail_each_step_on`, plan-time checks of
+// earlier runs.
 
+use ecs_bluegreen::plan::RefusalKind;
 use ecs_bluegreen::testing::{FleetScenario, default_migration, fail_each_step_on};
 
 fn fast() -> ApplyOptions {
@@ -329,4 +331,65 @@ async fn fail_each_step_runs_on_an_account_the_test_set_up() {
     assert_eq!(report.clean_outcome, "Ok(3)", "the migrated service keeps the count the setup gave it");
     assert_eq!(report.runs.len(), 13, "{:?}", report.mutating_calls);
     report.assert_all_restored();
+}
+
+#[tokio::test(start_paused = true)]
+async fn earlier_runs_not_done_are_refused_when_the_fleet_is_planned_with_every_other_refusal() {
+    let fleet = shop().build();
+    // checkout: another run holds its lock.
+    let held = ecs_bluegreen::lock::acquire(&fleet.account("checkout").clients(), "prod", "checkout", "run-elsewhere", "apply", "someone@elsewhere")
+        .await
+        .unwrap();
+    // search: a run stopped when its first step started left its journal unfinished.
+    let search = fleet.account("search");
+    let token = ecs_bluegreen::CancelToken::new();
+    let stop = token.clone();
+    let stopping = fast().cancel(token).observer(move |e| {
+        if matches!(e.kind, ecs_bluegreen::EventKind::StepStarted { .. }) {
+            stop.cancel();
+        }
+    });
+    let plan = default_migration(search.scenario()).plan(&search.clients()).await.unwrap();
+    let err = plan.apply(&search.clients(), fleet.journal("search").as_ref(), &stopping).await.unwrap_err();
+    assert!(matches!(err, ecs_bluegreen::Error::Cancelled(_)), "{err:?}");
+    // cart: its own plan is refused (the test port is the production port).
+    let members = fleet.members_with(&fast(), |s| {
+        let port = if s.service.name == "cart" { 80 } else { 8080 };
+        Migration::for_service("prod", &s.service.name).unwrap().test_listener_port(Port::new(port).unwrap()).build()
+    });
+    let start = fleet.state();
+    let mutations = fleet.mutating_operations().len();
+
+    let err = fleet::plan(&members, 3).await.unwrap_err();
+    let kinds: Vec<(&str, Vec<RefusalKind>)> = err
+        .failures
+        .iter()
+        .map(|(s, e)| match e {
+            ecs_bluegreen::Error::Plan(p) => (s.as_str(), p.refusals().iter().map(|r| r.kind).collect()),
+            other => panic!("{s}: not a refusal: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("prod/cart", vec![RefusalKind::TestPortIsProductionPort]),
+            ("prod/checkout", vec![RefusalKind::RunLocked]),
+            ("prod/search", vec![RefusalKind::UnfinishedRun]),
+        ],
+        "{err}"
+    );
+    assert!(err.all_refused(), "exit 2: {err}");
+    let text: Vec<String> = err.failures.iter().map(|(_, e)| ecs_bluegreen::error::Report(e).to_string()).collect();
+    assert!(text[1].contains("locked by another run") && text[1].contains("someone@elsewhere") && text[1].contains("unlock"), "{}", text[1]);
+    assert!(text[2].contains("did not finish") && text[2].contains("resume") && text[2].contains("roll it back"), "{}", text[2]);
+    assert_eq!(fleet.mutating_operations().len(), mutations, "planning changed something");
+    let diffs = start.differences(&fleet.state());
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+
+    // Done as the hints say: the other run ends, search's run is resumed; the fleet plans.
+    held.release(&fleet.account("checkout").clients()).await.unwrap();
+    let resumed = fleet::resume(&fleet.members(&fast())[2..], 1).await;
+    assert_eq!(outcomes(&resumed), [row("search", ServiceOutcome::Applied)], "{resumed}");
+    let plans = fleet::plan(&fleet.members(&fast()), 3).await.unwrap();
+    assert!(plans[2].is_noop(), "search is migrated: {}", plans[2]);
 }
