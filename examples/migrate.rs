@@ -1203,12 +1203,32 @@ mod fleet_cli {
         match command {
             Command::Plan | Command::Apply => {
                 let applying = matches!(command, Command::Apply);
+                // A journal that cannot be had (another run holds it, it is unreadable) refuses
+                // its service; the others are still planned so every refusal is listed at once.
+                let mut unavailable = Vec::new();
                 let members = members(opts, recorder, &spec, |s| {
-                    // apply locks each journal now: another run of a service refuses the fleet.
-                    Ok(Some(if applying { Arc::new(FileJournal::open(journal_path(opts, s))?) } else { Arc::new(InMemoryJournal::new()) }))
+                    let path = journal_path(opts, s);
+                    // apply locks each journal now; plan reads it (an earlier run not done is refused).
+                    let journal: ecs_bluegreen::Result<Arc<dyn Journal>> = if applying {
+                        FileJournal::open(&path).map(|j| Arc::new(j) as Arc<dyn Journal>)
+                    } else {
+                        FileJournal::read(&path).map(|records| Arc::new(InMemoryJournal::from_records(records)) as Arc<dyn Journal>)
+                    };
+                    match journal {
+                        Ok(j) => Ok(Some(j)),
+                        Err(e) => {
+                            unavailable.push((s.label(), fleet::checks::journal_unavailable(&e)));
+                            Ok(None)
+                        }
+                    }
                 })
                 .await?;
-                let plans = fleet::plan(&members, concurrency).await.map_err(plan_refused)?;
+                let order: Vec<String> = spec.services().iter().map(|s| s.label()).collect();
+                let plans = match (fleet::plan(&members, concurrency).await, unavailable.is_empty()) {
+                    (Ok(plans), true) => plans,
+                    (Ok(_), false) => return Err(plan_refused(fleet::FleetPlanError::new(unavailable))),
+                    (Err(e), _) => return Err(plan_refused(e.join(fleet::FleetPlanError::new(unavailable), &order))),
+                };
                 for (s, plan) in spec.services().iter().zip(&plans) {
                     match output {
                         Output::Text => print!("== {}\n{plan}", s.label()),

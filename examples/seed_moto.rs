@@ -6,6 +6,11 @@
 //! controller, the deployment group, and the pipeline's Deploy action; `seed_moto deployments`
 //! lists the deployment group's CodeDeploy deployments.
 //!
+//! `seed_moto fleet` seeds a small fleet instead: that account, plus the rolling services `cart`
+//! (behind a second ALB `cart-alb`, listener :80) and `search` (behind `cart-alb` too, listener
+//! :81), shaped as `web`; `seed_moto show-fleet` prints each one's controller and deployment
+//! group.
+//!
 //! Used by `scripts/demo`. Needs `AWS_ENDPOINT_URL` pointing at moto; `MOTO_ACCOUNT_ID` picks
 //! the moto account (default 123456789012).
 
@@ -26,7 +31,18 @@ async fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("show") => return show(&aws).await,
         Some("deployments") => return deployments(&aws).await,
+        Some("show-fleet") => return show_fleet(&aws).await,
         _ => {}
+    }
+    if std::env::args().nth(1).as_deref() == Some("fleet") {
+        let f = fixture::seed_rolling_account(&aws, &endpoint, &account).await;
+        let cart_lb = fixture::seed_extra_service(&aws, &f, "cart", None, 80).await;
+        fixture::seed_extra_service(&aws, &f, "search", Some(&cart_lb), 81).await;
+        println!("seeded moto account {account} with a fleet of three rolling services in cluster {}:", f.cluster_name);
+        println!("  web    behind {} (listener :80 -> {}), pipeline {}", f.load_balancer_name, f.target_group_name, f.pipeline_name);
+        println!("  cart   behind cart-alb (listener :80 -> cart-tg)");
+        println!("  search behind cart-alb (listener :81 -> search-tg)");
+        return;
     }
     let f = fixture::seed_rolling_account(&aws, &endpoint, &account).await;
     println!("seeded moto account {account}:");
@@ -52,6 +68,23 @@ async fn deployments(aws: &ecs_bluegreen::AwsClients) {
         shown.push(format!("{id} ({status})"));
     }
     println!("{}", if shown.is_empty() { "none".to_owned() } else { shown.join(", ") });
+}
+
+/// The fleet `seed_moto fleet` seeds: each service's controller and deployment group.
+async fn show_fleet(aws: &ecs_bluegreen::AwsClients) {
+    for name in ["web", "cart", "search"] {
+        let svc = ecs_bluegreen::discover::describe_service(aws, "prod", name).await.expect("DescribeServices");
+        let controller = svc.map_or_else(|| "missing".to_owned(), |s| format!("{} controller", s.deployment_controller));
+        let (app, group) = (format!("prod-{name}"), format!("{name}-bluegreen"));
+        let dg = match aws.codedeploy.get_deployment_group().application_name(&app).deployment_group_name(&group).send().await {
+            Ok(out) => {
+                let style = out.deployment_group_info().and_then(|d| d.deployment_style()).and_then(|s| s.deployment_type());
+                format!("deployment group {app}/{group} ({})", style.map(|t| t.as_str()).unwrap_or_default())
+            }
+            Err(_) => "no deployment group".to_owned(),
+        };
+        println!("  service prod/{name:<6}: {controller}, {dg}");
+    }
 }
 
 async fn show(aws: &ecs_bluegreen::AwsClients) {

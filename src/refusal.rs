@@ -103,6 +103,11 @@ pub enum RefusalKind {
     TaskSets,
     /// Onward from CodeDeploy: no CodeDeploy deployment group deploys the service.
     NoDeploymentGroup,
+    /// The service's journal holds an earlier run that is not done (unfinished, or a rollback
+    /// that left resources behind): resume it or roll it back first.
+    UnfinishedRun,
+    /// Another run holds the service's run lock ([`crate::lock`]) or its journal.
+    RunLocked,
 }
 
 /// One reason the plan was refused, with the fix.

@@ -6,6 +6,7 @@
 //! failure means for the others. [`rollback`] and [`resume`] act on every service's journal.
 //! The [`FleetReport`] has one row per service and the fleet's exit code.
 
+pub mod checks;
 pub mod spec;
 
 use std::fmt;
@@ -116,6 +117,20 @@ pub struct FleetPlanError {
 }
 
 impl FleetPlanError {
+    /// The error of these failed services (`<cluster>/<service>` and why), e.g. journals the
+    /// caller could not open, joined with [`plan`]'s with [`FleetPlanError::join`].
+    pub fn new(failures: Vec<(String, Error)>) -> Self {
+        Self { failures }
+    }
+
+    /// Both errors' failures, in the fleet's order when `order` lists the services
+    /// (`<cluster>/<service>`); unlisted ones last.
+    pub fn join(mut self, other: FleetPlanError, order: &[String]) -> Self {
+        self.failures.extend(other.failures);
+        self.failures.sort_by_key(|(s, _)| order.iter().position(|o| o == s).unwrap_or(usize::MAX));
+        self
+    }
+
     /// Whether every failure is a refusal of the input or the live setup (exit 2); else an
     /// AWS call failed while reading (exit 1). Nothing was changed either way.
     pub fn all_refused(&self) -> bool {
@@ -125,12 +140,19 @@ impl FleetPlanError {
 
 /// Plans every member, `concurrency` at once; the plans in the members' order.
 ///
+/// A service whose journal holds an earlier run that is not done, or whose run lock another
+/// run holds, is refused here ([`checks`]) with the others' refusals, rather than failing when
+/// its turn comes while the rest of the fleet changes.
+///
 /// # Errors
 /// A [`FleetPlanError`] listing every service that could not be planned (refusals, read
 /// errors) when any could not: the fleet is all planned or not run.
 pub async fn plan(members: &[Member], concurrency: usize) -> Result<Vec<Plan>, FleetPlanError> {
-    let results: Vec<_> = futures::stream::iter(members.iter().map(|m| async move { m.migration.plan(&m.aws).await }))
-        .buffered(concurrency.max(1))
+    let results: Vec<_> = futures::stream::iter(members.iter().map(|m| async move {
+        let (plan, earlier) = futures::join!(m.migration.plan(&m.aws), checks::earlier_runs(m));
+        checks::with_earlier_runs(plan, earlier?)
+    }))
+    .buffered(concurrency.max(1))
         .collect()
         .await;
     let mut plans = Vec::new();

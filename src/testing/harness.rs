@@ -5,7 +5,8 @@ use std::fmt::Debug;
 use std::future::Future;
 
 use super::account::MockAccount;
-use super::faults::{Fault, InjectedError};
+use super::faults::InjectedError;
+use super::fleet::FaultTarget;
 use super::scenario::Scenario;
 use crate::AwsClients;
 
@@ -13,9 +14,10 @@ use crate::AwsClients;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct FaultRun {
-    /// Which mutating call failed (1-based).
+    /// Which mutating call failed (1-based; a fleet's numbered across its accounts, each
+    /// account's calls together).
     pub call_number: usize,
-    /// Its operation.
+    /// Its operation (a fleet's prefixed with the service: `cart: CreateTargetGroup`).
     pub operation: String,
     /// What the script returned, as `Debug` prints it.
     pub outcome: String,
@@ -59,6 +61,7 @@ impl FailEachStepReport {
 /// Runs `script` once on a fresh account of `scenario` without faults, then once per mutating
 /// call that run made, with `error` injected at that call, and compares each account after
 /// the script returned with how it started ([`AccountState::differences`](super::AccountState::differences)).
+/// For an account set up otherwise, or a fleet, see [`fail_each_step_on`].
 ///
 /// ```no_run
 /// # async fn demo() {
@@ -79,22 +82,58 @@ where
     Fut: Future<Output = T>,
     T: Debug,
 {
-    let clean = MockAccount::new(scenario.clone());
-    let clean_outcome = format!("{:?}", script(clean.clients()).await);
-    let mutating_calls = clean.mutating_operations();
-    let mut runs = Vec::with_capacity(mutating_calls.len());
-    for (i, operation) in mutating_calls.iter().enumerate() {
-        let account = MockAccount::new(scenario.clone());
-        let start = account.state();
-        account.inject(Fault::nth_mutation(i + 1, error.clone()));
-        let outcome = format!("{:?}", script(account.clients()).await);
-        account.clear_faults();
+    fail_each_step_on(|| MockAccount::new(scenario.clone()), error, |account: MockAccount| script(account.clients())).await
+}
+
+/// [`fail_each_step`] on whatever `setup` builds: a [`MockAccount`] changed after it was made
+/// (edited, faults of its own armed, an earlier run's journal), or a whole
+/// [`MockFleet`](super::MockFleet). `setup` is called once per run and must build the same
+/// start each time; `script` gets what it built. A fleet's mutating calls are numbered per
+/// account (a run fails one call of one service), and its report names the service of each
+/// (`cart: CreateTargetGroup`).
+///
+/// ```no_run
+/// # async fn demo() {
+/// use ecs_bluegreen::fleet::{self, FleetOptions, OnFailure};
+/// use ecs_bluegreen::testing::{FleetScenario, InjectedError, fail_each_step_on};
+/// use ecs_bluegreen::ApplyOptions;
+/// let fleet = FleetScenario::new().service("cart", "shop-alb").service("search", "shop-alb");
+/// let report = fail_each_step_on(|| fleet.build(), InjectedError::AccessDenied, |f| async move {
+///     let members = f.members(&ApplyOptions::new());
+///     let plans = fleet::plan(&members, 2).await.map_err(|e| e.to_string())?;
+///     Ok::<_, String>(fleet::apply(&members, &plans, &FleetOptions::new(2, OnFailure::RollbackAll)).await)
+/// })
+/// .await;
+/// report.assert_all_restored();
+/// # }
+/// ```
+pub async fn fail_each_step_on<S, Setup, F, Fut, T>(setup: Setup, error: InjectedError, script: F) -> FailEachStepReport
+where
+    S: FaultTarget,
+    Setup: Fn() -> S,
+    F: Fn(S) -> Fut,
+    Fut: Future<Output = T>,
+    T: Debug,
+{
+    let clean = setup();
+    let clean_outcome = format!("{:?}", script(clean.clone()).await);
+    let sites = clean.mutations();
+    let mut runs = Vec::with_capacity(sites.len());
+    let mut seen_in_account = std::collections::BTreeMap::<usize, usize>::new();
+    for (i, (account, operation)) in sites.iter().enumerate() {
+        let n = seen_in_account.entry(*account).or_default();
+        *n += 1;
+        let target = setup();
+        let start = target.snapshot();
+        target.fail_mutation(*account, *n, error.clone());
+        let outcome = format!("{:?}", script(target.clone()).await);
+        target.disarm();
         runs.push(FaultRun {
             call_number: i + 1,
             operation: operation.clone(),
             outcome,
-            differences: start.differences(&account.state()),
+            differences: S::differences(&start, &target.snapshot()),
         });
     }
-    FailEachStepReport { mutating_calls, clean_outcome, runs }
+    FailEachStepReport { mutating_calls: sites.into_iter().map(|(_, op)| op).collect(), clean_outcome, runs }
 }

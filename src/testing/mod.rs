@@ -5,7 +5,9 @@
 //! mutating call changes what later calls see, so a whole `plan` → `apply` → `rollback` runs
 //! against it and a test asserts on the end state ([`MockAccount::state`]) rather than on call
 //! sequences. [`Fault`] fails chosen calls with chosen AWS errors; [`fail_each_step`] runs a
-//! script once per mutating call with a failure there; [`MockAccount::calls`] records every
+//! script once per mutating call with a failure there ([`fail_each_step_on`]: on any account
+//! you set up, or a fleet); [`FleetScenario`] builds a [`MockFleet`] of several services, load
+//! balancers and pipelines for [`crate::fleet`] runs; [`MockAccount::calls`] records every
 //! operation with its input. [`MockAccount::interceptor`] gives SDK clients of your own (a
 //! custom step's) the same faults and recording. [`MockAccount::state`] is a copy;
 //! [`MockAccount::edit`] changes the account behind the library's back.
@@ -44,6 +46,7 @@ mod fake_scaling;
 mod fake_ssm;
 mod fake_sts;
 mod faults;
+mod fleet;
 mod harness;
 mod interceptor;
 pub mod sample;
@@ -52,7 +55,8 @@ mod scenario;
 pub use account::{AccountState, Call, Condition, DeploymentState, MockAccount, MockClients, RoleState, ServiceDeploymentState, Transition};
 pub use build::default_migration;
 pub use faults::{Fault, InjectedError, UnknownOperation};
-pub use harness::{FailEachStepReport, FaultRun, fail_each_step};
+pub use fleet::{FaultTarget, FleetScenario, FleetState, MockFleet};
+pub use harness::{FailEachStepReport, FaultRun, fail_each_step, fail_each_step_on};
 pub use interceptor::AccountInterceptor;
 pub use scenario::{
     ADMIN_TG_ARN, CODEDEPLOY_FOR_ECS_POLICY, DeploymentScript, EXISTING_ROLE_ARN, EXISTING_ROLE_NAME, EcsTiming, NativeDeploymentScript, RoleSetup, Scenario,

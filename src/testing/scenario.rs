@@ -264,6 +264,40 @@ impl Scenario {
         self
     }
 
+    /// Behind a load balancer named `name` (its ARN and its listeners' ARNs follow the name),
+    /// everything else as it was: services of a [`FleetScenario`](super::FleetScenario) that
+    /// name the same load balancer show the same one.
+    pub fn behind_load_balancer(mut self, name: &str) -> Self {
+        let old_stem = self.load_balancer.arn.split_once(":loadbalancer/").map(|(_, s)| s.to_owned()).unwrap_or_default();
+        let kind = old_stem.split('/').next().unwrap_or("app");
+        let new_stem = format!("{kind}/{name}/{:016x}", name_hash(name));
+        let rename = |arn: &mut String| *arn = arn.replace(&old_stem, &new_stem);
+        rename(&mut self.load_balancer.arn);
+        self.load_balancer.name = name.to_owned();
+        for l in &mut self.load_balancer.listeners {
+            rename(&mut l.arn);
+            l.default_rule_arn.as_mut().map(rename);
+        }
+        for tg in &mut self.target_groups {
+            tg.load_balancer_arns.iter_mut().for_each(rename);
+        }
+        self
+    }
+
+    /// Built by a pipeline named `name` whose `ECS` deploy actions deploy this scenario's
+    /// service (name it after [`with_service_name`](Self::with_service_name)).
+    pub fn with_pipeline_name(mut self, name: &str) -> Self {
+        let (cluster, service) = (self.cluster.clone(), self.service.name.clone());
+        if let Some(p) = &mut self.pipeline {
+            p.name = name.to_owned();
+            for a in p.stages.iter_mut().flat_map(|s| s.actions.iter_mut()).filter(|a| a.provider == "ECS") {
+                a.configuration.insert("ClusterName".into(), cluster.clone());
+                a.configuration.insert("ServiceName".into(), service.clone());
+            }
+        }
+        self
+    }
+
     /// EC2 launch type, `bridge` networking, instance targets.
     pub fn on_ec2(mut self) -> Self {
         self.service.launch_type = Some("EC2".into());
@@ -511,6 +545,11 @@ impl Scenario {
     pub fn ownership_tag(&self) -> (String, String) {
         (OWNERSHIP_TAG.to_owned(), format!("{}/{}", self.cluster, self.service.name))
     }
+}
+
+/// A stable 64-bit hash of a name (FNV-1a), for ids derived from names.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The trust policy of a CodeDeploy service role.

@@ -210,3 +210,186 @@ async fn a_fleet_rollback_undoes_every_service() {
         fleet.assert_unchanged(name, "fleet rollback");
     }
 }
+
+// The fleet test kit: `FleetScenario` / `MockFleet`, `fail_each_step_on`, plan-time checks of
+// earlier runs.
+
+use ecs_bluegreen::plan::RefusalKind;
+use ecs_bluegreen::testing::{FleetScenario, default_migration, fail_each_step_on};
+
+fn fast() -> ApplyOptions {
+    ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST)
+}
+
+/// `cart` and `checkout` behind `shop-public`, `search` behind `shop-internal`.
+fn shop() -> FleetScenario {
+    FleetScenario::new().service("cart", "shop-public").service("checkout", "shop-public").service("search", "shop-internal")
+}
+
+/// The provider of the deploy action of `pipeline` in `account`.
+fn deploy_provider(account: &MockAccount, pipeline: &str) -> String {
+    let st = account.state();
+    let p = st.pipelines.get(pipeline).unwrap_or_else(|| panic!("no pipeline {pipeline}"));
+    let deploy = p.stages().iter().find(|s| s.name() == "Deploy").expect("a Deploy stage");
+    deploy.actions()[0].action_type_id().map(|t| t.provider().to_owned()).unwrap_or_default()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fleet_scenario_holds_services_behind_two_load_balancers_each_with_its_pipeline() {
+    let fleet = shop().build();
+    assert_eq!(fleet.names(), ["cart", "checkout", "search"]);
+    let start = fleet.state();
+    let lb = |name: &str| start.services[name].load_balancer.clone();
+    assert_eq!((lb("cart").name.as_str(), lb("search").name.as_str()), ("shop-public", "shop-internal"));
+    assert_eq!(lb("cart").arn, lb("checkout").arn, "one load balancer, one ARN");
+    assert_ne!(lb("cart").arn, lb("search").arn);
+    assert!(lb("search").arn.contains(":loadbalancer/app/shop-internal/"), "{}", lb("search").arn);
+    for l in &lb("search").listeners {
+        assert!(l.arn.contains(":listener/app/shop-internal/"), "{}", l.arn);
+    }
+    for tg in start.services["search"].target_groups.values() {
+        assert_eq!(tg.load_balancer_arns, [lb("search").arn.clone()], "{}", tg.name);
+    }
+    for name in fleet.names() {
+        let pipeline = &start.services[name].pipelines[&format!("{name}-pipeline")];
+        let deploy = pipeline.stages().iter().find(|s| s.name() == "Deploy").unwrap();
+        assert_eq!(deploy.actions()[0].configuration().unwrap()["ServiceName"], name, "{name}'s pipeline deploys it");
+    }
+
+    let members = fleet.members(&fast());
+    let plans = fleet::plan(&members, 3).await.unwrap();
+    let report = fleet::apply(&members, &plans, &FleetOptions::new(2, OnFailure::Stop)).await;
+    assert_eq!(outcomes(&report), ["cart", "checkout", "search"].map(|n| row(n, ServiceOutcome::Applied)), "{report}");
+    for name in fleet.names() {
+        let st = fleet.account(name).state();
+        assert_eq!(st.services[name].deployment_controller, "CODE_DEPLOY", "{name}");
+        assert!(st.load_balancer.listeners.iter().any(|l| l.port == Some(8080)), "{name}: the test listener is on its load balancer");
+        assert_eq!(deploy_provider(fleet.account(name), &format!("{name}-pipeline")), "CodeDeployToECS", "{name}");
+        assert_eq!(report.service(&format!("prod/{name}")).unwrap().calls, fleet.account(name).calls().len());
+    }
+    assert!(fleet.call_count() > 3 * 20, "{}", fleet.call_count());
+
+    // The fleet's journals outlive the run: members built again roll it back.
+    let report = fleet::rollback(&fleet.members(&fast()), 3).await;
+    assert_eq!(report.exit_code(), 0, "{report}");
+    let diffs = start.differences(&fleet.state());
+    assert!(diffs.is_empty(), "the fleet differs from its start after rollback:\n{}", diffs.join("\n"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn fleet_scenarios_are_spread_over_load_balancers_and_varied_per_service() {
+    let fleet = FleetScenario::spread(5, 2).with("svc-03", |s| s.on_ec2()).build();
+    assert_eq!(fleet.names(), ["svc-01", "svc-02", "svc-03", "svc-04", "svc-05"]);
+    let lbs: Vec<String> = fleet.accounts().map(|a| a.state().load_balancer.name).collect();
+    assert_eq!(lbs, ["alb-1", "alb-2", "alb-1", "alb-2", "alb-1"]);
+    assert_eq!(fleet.account("svc-03").state().services["svc-03"].launch_type.as_deref(), Some("EC2"));
+    assert_eq!(fleet.account("svc-04").state().services["svc-04"].launch_type.as_deref(), Some("FARGATE"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fault_at_any_mutating_call_of_a_fleet_under_rollback_all_leaves_every_account_as_it_was() {
+    let scenario = FleetScenario::new().service("cart", "shop-public").service("search", "shop-internal");
+    let report = fail_each_step_on(|| scenario.build(), InjectedError::AccessDenied, |f| async move {
+        let members = f.members(&fast());
+        let plans = fleet::plan(&members, 2).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(fleet::apply(&members, &plans, &FleetOptions::new(2, OnFailure::RollbackAll)).await.exit_code())
+    })
+    .await;
+    assert_eq!(report.clean_outcome, "Ok(0)");
+    // Each service's 13 mutating calls (see testing_kit), numbered per service.
+    assert_eq!(report.runs.len(), 26, "{:?}", report.mutating_calls);
+    for name in ["cart", "search"] {
+        let calls: Vec<_> = report.mutating_calls.iter().filter(|c| c.starts_with(&format!("{name}: "))).collect();
+        assert_eq!(calls.len(), 13, "{name}: {calls:?}");
+        assert_eq!(calls.first().map(|c| c.as_str()), Some(format!("{name}: CreateTargetGroup").as_str()));
+    }
+    for run in &report.runs {
+        assert_eq!(run.outcome, "Ok(1)", "fault at {} ({}): the fleet failed and rolled back", run.call_number, run.operation);
+    }
+    report.assert_all_restored();
+}
+
+#[tokio::test(start_paused = true)]
+async fn fail_each_step_runs_on_an_account_the_test_set_up() {
+    // An account changed after it was built: the service scaled to 3 tasks behind the kit's back.
+    let setup = || {
+        let account = MockAccount::new(Scenario::default());
+        account.edit(|st| {
+            let web = st.services.get_mut("web").unwrap();
+            web.desired_count = 3;
+            web.deployments.iter_mut().for_each(|d| d.desired_count = 3);
+        });
+        account
+    };
+    let report = fail_each_step_on(setup, InjectedError::Throttling, |account: MockAccount| async move {
+        let aws = account.clients();
+        let plan = default_migration(account.scenario()).plan(&aws).await?;
+        plan.apply(&aws, &InMemoryJournal::new(), &fast()).await?;
+        Ok::<_, ecs_bluegreen::Error>(account.state().services["web"].desired_count)
+    })
+    .await;
+    assert_eq!(report.clean_outcome, "Ok(3)", "the migrated service keeps the count the setup gave it");
+    assert_eq!(report.runs.len(), 13, "{:?}", report.mutating_calls);
+    report.assert_all_restored();
+}
+
+#[tokio::test(start_paused = true)]
+async fn earlier_runs_not_done_are_refused_when_the_fleet_is_planned_with_every_other_refusal() {
+    let fleet = shop().build();
+    // checkout: another run holds its lock.
+    let held = ecs_bluegreen::lock::acquire(&fleet.account("checkout").clients(), "prod", "checkout", "run-elsewhere", "apply", "someone@elsewhere")
+        .await
+        .unwrap();
+    // search: a run stopped when its first step started left its journal unfinished.
+    let search = fleet.account("search");
+    let token = ecs_bluegreen::CancelToken::new();
+    let stop = token.clone();
+    let stopping = fast().cancel(token).observer(move |e| {
+        if matches!(e.kind, ecs_bluegreen::EventKind::StepStarted { .. }) {
+            stop.cancel();
+        }
+    });
+    let plan = default_migration(search.scenario()).plan(&search.clients()).await.unwrap();
+    let err = plan.apply(&search.clients(), fleet.journal("search").as_ref(), &stopping).await.unwrap_err();
+    assert!(matches!(err, ecs_bluegreen::Error::Cancelled(_)), "{err:?}");
+    // cart: its own plan is refused (the test port is the production port).
+    let members = fleet.members_with(&fast(), |s| {
+        let port = if s.service.name == "cart" { 80 } else { 8080 };
+        Migration::for_service("prod", &s.service.name).unwrap().test_listener_port(Port::new(port).unwrap()).build()
+    });
+    let start = fleet.state();
+    let mutations = fleet.mutating_operations().len();
+
+    let err = fleet::plan(&members, 3).await.unwrap_err();
+    let kinds: Vec<(&str, Vec<RefusalKind>)> = err
+        .failures
+        .iter()
+        .map(|(s, e)| match e {
+            ecs_bluegreen::Error::Plan(p) => (s.as_str(), p.refusals().iter().map(|r| r.kind).collect()),
+            other => panic!("{s}: not a refusal: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("prod/cart", vec![RefusalKind::TestPortIsProductionPort]),
+            ("prod/checkout", vec![RefusalKind::RunLocked]),
+            ("prod/search", vec![RefusalKind::UnfinishedRun]),
+        ],
+        "{err}"
+    );
+    assert!(err.all_refused(), "exit 2: {err}");
+    let text: Vec<String> = err.failures.iter().map(|(_, e)| ecs_bluegreen::error::Report(e).to_string()).collect();
+    assert!(text[1].contains("locked by another run") && text[1].contains("someone@elsewhere") && text[1].contains("unlock"), "{}", text[1]);
+    assert!(text[2].contains("did not finish") && text[2].contains("resume") && text[2].contains("roll it back"), "{}", text[2]);
+    assert_eq!(fleet.mutating_operations().len(), mutations, "planning changed something");
+    let diffs = start.differences(&fleet.state());
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+
+    // Done as the hints say: the other run ends, search's run is resumed; the fleet plans.
+    held.release(&fleet.account("checkout").clients()).await.unwrap();
+    let resumed = fleet::resume(&fleet.members(&fast())[2..], 1).await;
+    assert_eq!(outcomes(&resumed), [row("search", ServiceOutcome::Applied)], "{resumed}");
+    let plans = fleet::plan(&fleet.members(&fast()), 3).await.unwrap();
+    assert!(plans[2].is_noop(), "search is migrated: {}", plans[2]);
+}

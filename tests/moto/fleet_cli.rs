@@ -1,7 +1,8 @@
 //! Fleets through the CLI on moto: three services of one cluster behind two load balancers,
 //! migrated from one spec file (`--spec`), each end state read back; one service's mutation
-//! denied under each `--on-failure` policy; `rollback --spec` undoes the fleet; spec-file errors
-//! exit 2 naming the line.
+//! denied under each `--on-failure` policy; `rollback --spec` undoes the fleet; `resume --spec`
+//! finishes a fleet stopped midway, whose unfinished journals refuse a new plan or apply (exit 2);
+//! spec-file errors exit 2 naming the line.
 
 use crate::common;
 
@@ -255,6 +256,28 @@ async fn resume_spec_finishes_a_fleet_stopped_by_sigterm() {
     let status = s.migrate(&["status", "--spec", "fleet.toml"]);
     assert_eq!(status.status.code(), Some(4), "{}", text(&status.stdout));
     assert!(text(&status.stdout).contains("prod/cart: journal") && text(&status.stdout).contains("Unfinished"), "{}", text(&status.stdout));
+
+    // The unfinished runs refuse the fleet when it is planned: exit 2, the stopped services
+    // listed with the way out, nothing changed.
+    let before = s.snapshot().await;
+    for command in ["plan", "apply"] {
+        let out = s.migrate(&[command, "--spec", "fleet.toml", "--yes"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        assert!(stderr.contains("prod/cart:") && stderr.contains("did not finish") && stderr.contains("resume --spec"), "{command}: {stderr}");
+    }
+    {
+        // A journal another process holds refuses its service with the others.
+        let _held = ecs_bluegreen::FileJournal::open(s.dir.join(".ecs-bluegreen/prod-web.journal.json")).unwrap();
+        let out = s.migrate(&["apply", "--spec", "fleet.toml", "--yes"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("prod/web:") && stderr.contains("is locked"), "{stderr}");
+        assert!(stderr.contains("prod/cart:") && stderr.contains("did not finish"), "{stderr}");
+    }
+    let after = s.snapshot().await;
+    assert_same(&before.0, &after.0, "web-alb side after the refused plan and apply");
+    assert_same(&before.1, &after.1, "cart-alb side after the refused plan and apply");
 
     let resume = s.migrate(&["resume", "--spec", "fleet.toml"]);
     assert_eq!(resume.status.code(), Some(0), "{}\n{}", text(&resume.stdout), text(&resume.stderr));
