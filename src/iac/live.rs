@@ -66,7 +66,7 @@ pub async fn read(aws: &AwsClients, records: &[Record]) -> Result<HandOff> {
         removed: Vec::new(),
     };
     match end {
-        RunEnd::RolledBack => hand.removed = rolled_back(&effects),
+        RunEnd::RolledBack => hand.removed = rolled_back(&effects, &plan.service),
         RunEnd::Applied => {
             let (resources, removed) = applied(aws, plan, &effects).await?;
             hand.resources = resources;
@@ -78,7 +78,8 @@ pub async fn read(aws: &AwsClients, records: &[Record]) -> Result<HandOff> {
 
 /// What a rollback deleted: the resources the run had created (state may hold them when the
 /// hand-off of the apply was imported before the rollback).
-pub(crate) fn rolled_back(effects: &[Effect]) -> Vec<RemovedResource> {
+/// `original`: the migrated service's name, which the rollback restored (its address stays).
+pub(crate) fn rolled_back(effects: &[Effect], original: &str) -> Vec<RemovedResource> {
     let why = "created by the migration, deleted by its rollback";
     let mut out = Vec::new();
     for e in effects {
@@ -92,8 +93,10 @@ pub(crate) fn rolled_back(effects: &[Effect]) -> Vec<RemovedResource> {
             Effect::RolePolicyPut { role, policy_name, .. } => (RemovedKind::RolePolicy, format!("{role}:{policy_name}")),
             Effect::ApplicationCreated { name } => (RemovedKind::Application, name.clone()),
             Effect::DeploymentGroupCreated { application, name } => (RemovedKind::DeploymentGroup, format!("{application}:{name}")),
-            // A service the run made under a new name; the original keeps its address.
-            Effect::ServiceCreated { name, controller, .. } if controller == "CODE_DEPLOY" => (RemovedKind::Service, name.clone()),
+            // A service the run made under a new name; the original, restored, keeps its address.
+            Effect::ServiceCreated { name, controller, .. } if controller == "CODE_DEPLOY" && name != original => {
+                (RemovedKind::Service, name.clone())
+            }
             _ => continue,
         };
         out.push(RemovedResource { kind, name, why: why.into() });
