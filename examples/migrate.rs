@@ -89,7 +89,9 @@ enum Command {
     DeployCheck,
     /// Hand the migration back to infrastructure as code: from the journal's last run (applied or
     /// rolled back) and the live account, write into --out the files that bring the team's code
-    /// in line with the account. Terraform: imports.tf (import blocks with the AWS provider's
+    /// in line with the account. CloudFormation: template-snippet.yaml (DeletionPolicy: Retain),
+    /// resources-to-import.json and README.md (the import steps, what cannot be imported).
+    /// Terraform: imports.tf (import blocks with the AWS provider's
     /// import IDs), resources.tf (configuration matching the live values), removed.tf (what a
     /// rollback deleted) and README.md (the order to apply, the caveats, what to edit);
     /// --address-map FILE places resources at your own addresses. Reads only; changes nothing.
@@ -121,6 +123,7 @@ enum Output {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum IacFormatArg {
     Terraform,
+    Cloudformation,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -852,6 +855,16 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
             let aws = clients(opts, recorder).await;
             match format {
                 IacFormatArg::Terraform => write_terraform(&aws, &records, &map, &out).await,
+                IacFormatArg::Cloudformation => {
+                    let files = ecs_bluegreen::iac::cloudformation(&aws, &records).await?;
+                    let written = files
+                        .write_to(&out)
+                        .map_err(|e| Failure { code: 1, message: format!("writing the hand-off to {}: {e}", out.display()), json: None })?;
+                    for f in written {
+                        eprintln!("wrote {}", f.display());
+                    }
+                    Ok(())
+                }
             }
         }
         Command::Rollback => {

@@ -192,10 +192,10 @@ async fn applied(aws: &AwsClients, plan: &Plan, effects: &[Effect]) -> Result<(V
                 name: name.clone(),
                 why: "deleted by the migration onward from CodeDeploy".into(),
             }),
-            Effect::PipelineActionReplaced { pipeline, .. } => {
-                if !out.iter().any(|r| matches!(&r.values, ResourceValues::Pipeline(p) if p.name == *pipeline)) {
-                    out.push(LiveResource::new(Origin::Changed, ResourceValues::Pipeline(Box::new(pipeline_values(aws, pipeline).await?))));
-                }
+            Effect::PipelineActionReplaced { pipeline, .. }
+                if !out.iter().any(|r| matches!(&r.values, ResourceValues::Pipeline(p) if p.name == *pipeline)) =>
+            {
+                out.push(LiveResource::new(Origin::Changed, ResourceValues::Pipeline(Box::new(pipeline_values(aws, pipeline).await?))));
             }
             // Scaling is read with its service below; alarms keep their names (see the README).
             _ => {}

@@ -10,9 +10,12 @@
 //!   AWS provider's import IDs), `resources.tf` (configuration matching the live values),
 //!   `removed.tf` (after a rollback) and a `README.md`; an [`AddressMap`] places resources at the
 //!   user's own addresses;
-//! - [`terraform`] does both.
+//! - [`render_cloudformation`] (pure) writes CloudFormation template snippets with
+//!   `DeletionPolicy: Retain`, the resource-import file and the import steps;
+//! - [`terraform`] and [`cloudformation`] read and render.
 
 pub mod address;
+mod cloudformation;
 mod fmt;
 mod live;
 pub mod model;
@@ -21,6 +24,7 @@ mod terraform;
 use std::path::{Path, PathBuf};
 
 pub use address::{Address, AddressMap};
+pub use cloudformation::{CloudFormationFiles, IMPORT_FILE, TEMPLATE_FILE, render as render_cloudformation};
 pub use live::read;
 pub use model::HandOff;
 pub use terraform::{ImportEntry, TerraformFiles, render as render_terraform};
@@ -36,6 +40,25 @@ use crate::journal::Record;
 pub async fn terraform(aws: &AwsClients, records: &[Record], map: &AddressMap) -> Result<TerraformFiles> {
     let hand = read(aws, records).await?;
     Ok(render_terraform(&hand, map)?)
+}
+
+/// Reads the hand-off of the journal's last run (see [`read`]) and renders it for CloudFormation.
+///
+/// # Errors
+/// As [`read`].
+pub async fn cloudformation(aws: &AwsClients, records: &[Record]) -> Result<CloudFormationFiles> {
+    Ok(render_cloudformation(&read(aws, records).await?))
+}
+
+impl CloudFormationFiles {
+    /// Writes the files into `dir` (created if missing), replacing files of those names, and
+    /// returns their paths.
+    ///
+    /// # Errors
+    /// Any I/O error; files written before it stay.
+    pub fn write_to(&self, dir: impl AsRef<Path>) -> std::io::Result<Vec<PathBuf>> {
+        write_files(dir.as_ref(), &self.files())
+    }
 }
 
 impl TerraformFiles {

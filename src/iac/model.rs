@@ -1,6 +1,6 @@
 //! What the hand-off is made from: the resources a journaled run created, recreated or changed,
 //! with their live values, and what its rollback deleted. Plain data: the reader
-//! ([`super::live`]) fills it, the renderers turn it into files; tests build it by hand.
+//! ([`super::read`]) fills it, the renderers turn it into files; tests build it by hand.
 
 use std::collections::BTreeMap;
 

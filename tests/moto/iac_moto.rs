@@ -313,6 +313,11 @@ async fn cli_writes_the_hand_off_after_apply_and_with_iac_and_refuses_bad_input(
     let resources = std::fs::read_to_string(dir.join("mapped/resources.tf")).unwrap();
     assert!(!resources.contains("aws_ecs_service"), "the module's service has no root block:\n{resources}");
 
+    // CloudFormation: the snippet, the import file and the README.
+    let out = run(&["iac", "--format", "cloudformation", "--out", "cfn"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(names(&dir.join("cfn")), ["README.md", "resources-to-import.json", "template-snippet.yaml"]);
+
     // A map naming a placeholder the hand-off lacks, or not a map: exit 2, nothing written.
     std::fs::write(dir.join("typo.json"), r#"{ "aws_ecs_service.wbe": "aws_ecs_service.x" }"#).unwrap();
     std::fs::write(dir.join("broken.toml"), "not = [toml").unwrap();
@@ -322,4 +327,39 @@ async fn cli_writes_the_hand_off_after_apply_and_with_iac_and_refuses_bad_input(
         assert!(!dir.join(out_dir).exists(), "{map}: nothing written");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn cloudformation_hand_off_parses_and_its_identifiers_name_live_resources() {
+    let (aws, _, journal) = applied(|f| codedeploy(f, ServiceCutover::ParallelKeepName)).await;
+    let files = iac::cloudformation(&aws, &journal.records().unwrap()).await.unwrap();
+    let template: serde_json::Value = serde_norway::from_str(&files.template).expect("the snippet is YAML");
+    let resources = template["Resources"].as_object().unwrap();
+    assert!(resources.values().all(|r| r["DeletionPolicy"] == "Retain"), "{resources:?}");
+    let imports: Vec<serde_json::Value> = serde_json::from_str(&files.resources_to_import).unwrap();
+    assert!(imports.len() >= 6, "{imports:?}");
+    for i in &imports {
+        let (ty, id) = (i["ResourceType"].as_str().unwrap(), &i["ResourceIdentifier"]);
+        let s = |k: &str| id[k].as_str().unwrap().to_owned();
+        assert!(resources.contains_key(i["LogicalResourceId"].as_str().unwrap()), "{i}");
+        let found = match ty {
+            "AWS::ElasticLoadBalancingV2::TargetGroup" => exists(&aws, "aws_lb_target_group", &s("TargetGroupArn")).await,
+            "AWS::ElasticLoadBalancingV2::Listener" => exists(&aws, "aws_lb_listener", &s("ListenerArn")).await,
+            "AWS::IAM::Role" => exists(&aws, "aws_iam_role", &s("RoleName")).await,
+            "AWS::IAM::RolePolicy" => exists(&aws, "aws_iam_role_policy", &format!("{}:{}", s("RoleName"), s("PolicyName"))).await,
+            "AWS::CodeDeploy::Application" => exists(&aws, "aws_codedeploy_app", &s("ApplicationName")).await,
+            "AWS::CodePipeline::Pipeline" => exists(&aws, "aws_codepipeline", &s("Name")).await,
+            "AWS::ECS::Service" => aws
+                .ecs
+                .describe_services()
+                .cluster(s("Cluster"))
+                .services(s("ServiceArn"))
+                .send()
+                .await
+                .is_ok_and(|o| o.services().iter().any(|x| x.status() == Some("ACTIVE"))),
+            other => panic!("unexpected type {other}"),
+        };
+        assert!(found, "{ty} {id} is not in the account");
+    }
+    assert!(files.not_importable.iter().any(|(_, ty)| ty == "AWS::CodeDeploy::DeploymentGroup"));
 }
