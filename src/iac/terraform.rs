@@ -947,8 +947,9 @@ fn readme(
         "The addresses above are placeholders made from the AWS names. To import into your own addresses (inside \
          modules too), pass `--address-map FILE`: a flat table of placeholder = your address, JSON (a `.json` file) or \
          TOML, e.g.\n\n```json\n{ \"aws_ecs_service.web\": \"module.svc.aws_ecs_service.this\" }\n```\n\n\
-         Both sides must name the same resource type. A mapped resource whose address lies inside a module gets no block in \
-         `resources.tf`: make the module's resource carry the values below.\n\n",
+         Both sides must name the same resource type. A resource mapped into a module gets no block in `resources.tf`: \
+         this README then shows the block under \"Edit these resources in your modules\"; make the module's resource \
+         carry those values.\n\n",
     );
     if !map.is_empty() && !in_modules.is_empty() {
         r.push_str("## Edit these resources in your modules\n\n");
