@@ -87,6 +87,23 @@ enum Command {
     /// traffic shift, never after.
     #[command(name = "deploy-check")]
     DeployCheck,
+    /// Hand the migration back to infrastructure as code: from the journal's last run (applied or
+    /// rolled back) and the live account, write into --out the files that bring the team's code
+    /// in line with the account. CloudFormation: template-snippet.yaml (DeletionPolicy: Retain),
+    /// resources-to-import.json and README.md (the import steps, what cannot be imported).
+    /// Terraform: imports.tf (import blocks with the AWS provider's
+    /// import IDs), resources.tf (configuration matching the live values), removed.tf (what a
+    /// rollback deleted) and README.md (the order to apply, the caveats, what to edit);
+    /// --address-map FILE places resources at your own addresses. Reads only; changes nothing.
+    /// Exit 2 when the journal is missing or unfinished, or the address map cannot be used.
+    Iac {
+        /// Which infrastructure as code to write.
+        #[arg(long, value_enum, default_value = "terraform")]
+        format: IacFormatArg,
+        /// The directory to write into (created if missing; files of the same names are replaced).
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+    },
     /// Break the run lock of --cluster/--service left by a run that died, given the lock's id
     /// (printed by the refused run). A lock with another id is left alone (exit 2).
     Unlock {
@@ -100,6 +117,13 @@ enum Command {
 enum Output {
     Text,
     Json,
+}
+
+/// `iac --format`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum IacFormatArg {
+    Terraform,
+    Cloudformation,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -156,6 +180,16 @@ struct Opts {
     /// files as artifacts); the patched copy goes into --artifacts-dir, the file is not touched.
     #[arg(long, global = true, requires = "artifacts_dir")]
     buildspec: Option<std::path::PathBuf>,
+    /// apply: once the migration is applied, write its Terraform hand-off into DIR (as `iac
+    /// --format terraform --out DIR`). A failure to write it is reported and leaves the
+    /// migration applied (exit 0): run `iac` to write it again.
+    #[arg(long, global = true, value_name = "DIR")]
+    iac_dir: Option<std::path::PathBuf>,
+    /// iac, apply --iac-dir: map the hand-off's placeholder resource addresses to your own: a flat
+    /// table `"aws_ecs_service.web" = "module.svc.aws_ecs_service.this"` in TOML, or a JSON object
+    /// (a file ending in .json). Both sides name the same resource type.
+    #[arg(long, global = true, value_name = "FILE")]
+    address_map: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, global = true, value_enum, default_value = "text")]
     output: Output,
@@ -689,6 +723,32 @@ async fn write_artifacts_to(
     Ok(())
 }
 
+/// `--address-map`, read and checked (exit 2 when it cannot be used); empty without it.
+fn address_map(opts: &Opts) -> Result<ecs_bluegreen::iac::AddressMap, Failure> {
+    match &opts.address_map {
+        None => Ok(Default::default()),
+        Some(path) => ecs_bluegreen::iac::AddressMap::read(path).map_err(|e| Failure::invalid(e.to_string())),
+    }
+}
+
+/// Writes the Terraform hand-off of the journal's last run into `dir`.
+async fn write_terraform(
+    aws: &AwsClients,
+    records: &[journal::Record],
+    map: &ecs_bluegreen::iac::AddressMap,
+    dir: &std::path::Path,
+) -> Result<(), Failure> {
+    let files = ecs_bluegreen::iac::terraform(aws, records, map).await?;
+    let written = files
+        .write_to(dir)
+        .map_err(|e| Failure { code: 1, message: format!("writing the hand-off to {}: {e}", dir.display()), json: None })?;
+    for f in written {
+        eprintln!("wrote {}", f.display());
+    }
+    eprintln!("next: read {}/README.md, then terraform plan must show only imports and no changes", dir.display());
+    Ok(())
+}
+
 fn print_report(output: Output, label: &str, report: &ecs_bluegreen::RollbackReport) {
     match output {
         Output::Text => println!("{label}: {report}"),
@@ -735,6 +795,8 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
         }
         Command::Apply => {
             let m = migration(opts)?;
+            // A bad address map is refused before anything changes.
+            let map = if opts.iac_dir.is_some() { address_map(opts)? } else { Default::default() };
             let journal = FileJournal::open(journal_path(opts)?)?;
             let aws = clients(opts, recorder).await;
             let plan = planned(opts, m, &aws).await?;
@@ -764,7 +826,46 @@ async fn run(cli: Cli, recorder: &CallRecorder) -> Result<(), Failure> {
                     .expect("json")
                 ),
             }
+            if let Some(dir) = &opts.iac_dir {
+                let written = match ecs_bluegreen::Journal::records(&journal) {
+                    Ok(records) => write_terraform(&aws, &records, &map, dir).await,
+                    Err(e) => Err(e.into()),
+                };
+                if let Err(f) = written {
+                    eprintln!(
+                        "warning: the migration is applied, but its Terraform hand-off was not written: {}\n\
+                         write it with: migrate iac --format terraform --out {} (and the same --journal, --cluster, --service)",
+                        f.message,
+                        dir.display()
+                    );
+                }
+            }
             Ok(())
+        }
+        Command::Iac { format, out } => {
+            let map = address_map(opts)?;
+            let path = journal_path(opts)?;
+            if !path.exists() {
+                return Err(Failure::invalid(format!(
+                    "there is no journal at {}: nothing to hand off (apply the migration first, or pass --journal); nothing was written",
+                    path.display()
+                )));
+            }
+            let records = FileJournal::read(&path)?;
+            let aws = clients(opts, recorder).await;
+            match format {
+                IacFormatArg::Terraform => write_terraform(&aws, &records, &map, &out).await,
+                IacFormatArg::Cloudformation => {
+                    let files = ecs_bluegreen::iac::cloudformation(&aws, &records).await?;
+                    let written = files
+                        .write_to(&out)
+                        .map_err(|e| Failure { code: 1, message: format!("writing the hand-off to {}: {e}", out.display()), json: None })?;
+                    for f in written {
+                        eprintln!("wrote {}", f.display());
+                    }
+                    Ok(())
+                }
+            }
         }
         Command::Rollback => {
             let options = journal_options(opts)?;
@@ -1313,7 +1414,7 @@ mod fleet_cli {
                     Err(Failure { code: 1, message: format!("verify: checks failed for {}", failed.join(", ")), json: None })
                 }
             }
-            Command::DeployCheck | Command::Unlock { .. } | Command::Permissions => {
+            Command::DeployCheck | Command::Unlock { .. } | Command::Permissions | Command::Iac { .. } => {
                 Err(Failure::invalid("--spec works with plan, apply, rollback, resume, status and verify; run this command per service"))
             }
         }

@@ -14,6 +14,7 @@ pub mod discover;
 pub mod error;
 pub mod events;
 pub mod fleet;
+pub mod iac;
 pub mod iam_policy;
 pub mod identity;
 pub mod inventory;

@@ -19,6 +19,9 @@ mod buildspec;
 mod taskdef;
 mod yaml;
 
+// The hand-off's CloudFormation snippet quotes its scalars the same way.
+pub(crate) use yaml::quote as yaml_quote;
+
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
