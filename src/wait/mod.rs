@@ -1,5 +1,10 @@
 //! How long the library's waits may take ([`WaitPolicy`]), and the crate's deadline-bounded
-//! polling and retrying with capped exponential backoff.
+//! polling and retrying with capped exponential backoff. Runs of a fleet share their polls
+//! ([`shared`]).
+
+pub mod shared;
+
+pub use shared::SharedWaits;
 
 use std::future::Future;
 use std::time::Duration;
@@ -90,6 +95,24 @@ where
         let sleep = next_delay(&policy, elapsed).min(policy.deadline - elapsed);
         tracing::debug!(what, ?sleep, "waiting");
         tokio::time::sleep(sleep).await;
+    }
+}
+
+/// Polls service `cluster`/`name` (DescribeServices) until `check` says it is done, as
+/// [`poll`] does; in a batch with the other waiters of the cluster when the run shares its waits
+/// ([`Waits::shared`]), else alone.
+pub(crate) async fn poll_service<T>(
+    aws: &crate::AwsClients,
+    waits: &Waits,
+    what: &str,
+    policy: WaitPolicy,
+    cluster: &str,
+    name: &str,
+    check: impl Fn(Option<crate::inventory::ServiceDefinition>) -> Result<Option<T>>,
+) -> Result<T> {
+    match waits.shared.as_ref().filter(|s| s.usable()) {
+        Some(shared) => shared.poll_service(aws, what, policy, cluster, name, check).await,
+        None => poll(what, policy, || async { check(crate::discover::describe_service(aws, cluster, name).await?) }).await,
     }
 }
 
@@ -189,7 +212,7 @@ mod tests {
 /// The waits of a run (see [`crate::ApplyOptions::service_wait`],
 /// [`crate::ApplyOptions::iam_propagation`] and [`crate::ApplyOptions::drain_timeout`]).
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Waits {
     /// Services running their tasks, passing health checks, becoming INACTIVE.
     pub service_wait: WaitPolicy,
@@ -200,11 +223,15 @@ pub struct Waits {
     /// [`DRAIN_MARGIN`], never shorter than `service_wait`'s deadline).
     #[serde(default)]
     pub drain_timeout: Option<Duration>,
+    /// The polls this run shares with others ([`crate::ApplyOptions::shared_waits`]); `None`:
+    /// every wait polls alone.
+    #[serde(skip)]
+    pub(crate) shared: Option<SharedWaits>,
 }
 
 impl Default for Waits {
     fn default() -> Self {
-        Self { service_wait: WaitPolicy::AWS, iam_propagation: WaitPolicy::IAM_PROPAGATION, drain_timeout: None }
+        Self { service_wait: WaitPolicy::AWS, iam_propagation: WaitPolicy::IAM_PROPAGATION, drain_timeout: None, shared: None }
     }
 }
 
@@ -213,5 +240,10 @@ impl Waits {
     /// drain deadline.
     pub fn drain(&self) -> WaitPolicy {
         WaitPolicy { deadline: self.drain_timeout.unwrap_or(self.service_wait.deadline), ..self.service_wait }
+    }
+
+    /// The polls this run shares with other runs, if any.
+    pub fn shared(&self) -> Option<&SharedWaits> {
+        self.shared.as_ref()
     }
 }
