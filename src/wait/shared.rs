@@ -257,7 +257,7 @@ impl<'a, A: Clone> Registration<'a, A> {
     /// Takes an answer, or picks the batch to send when due, or says how long to sleep.
     fn next(&self, per_call: usize) -> Next<A> {
         let mut groups = self.batcher.lock();
-        let Some(g) = groups.get_mut(&self.group) else { unreachable!("a registered waiter's group exists") };
+        let g = groups.get_mut(&self.group).expect("a registered waiter's group exists");
         let slot = g.slots.get_mut(&self.id).expect("registered");
         match std::mem::replace(&mut slot.state, State::Busy) {
             State::Answered(a) => return Next::Look(a),
