@@ -7,6 +7,7 @@ use super::{built, has_code};
 use crate::discover::describe_service;
 use crate::error::{Result, SdkResultExt};
 use crate::inventory::ServiceDefinition;
+use crate::wait::shared::TargetState;
 use crate::wait::Waits;
 use crate::wait;
 use crate::AwsClients;
@@ -184,19 +185,57 @@ pub(crate) async fn delete_service(aws: &AwsClients, cluster: &str, name: &str, 
     wait_inactive(aws, cluster, name, opts).await
 }
 
+/// Polls service `cluster`/`name` (DescribeServices) until `check` says it is done, as
+/// [`wait::poll`] does; in a batch with the other waiters of the cluster when the run shares its
+/// waits ([`Waits::shared`]), else alone.
+pub(crate) async fn poll_service<T>(
+    aws: &AwsClients,
+    waits: &Waits,
+    what: &str,
+    policy: wait::WaitPolicy,
+    cluster: &str,
+    name: &str,
+    check: impl Fn(Option<ServiceDefinition>) -> Result<Option<T>>,
+) -> Result<T> {
+    match waits.shared().filter(|s| s.usable()) {
+        Some(shared) => {
+            let region = aws.ecs.config().region().map(|r| r.to_string()).unwrap_or_default();
+            let describe = |names: Vec<String>| async move { crate::discover::describe_services(aws, cluster, &names).await };
+            shared.poll_service(what, policy, &region, cluster, name, describe, check).await
+        }
+        None => wait::poll(what, policy, || async { check(describe_service(aws, cluster, name).await?) }).await,
+    }
+}
+
+/// Every registered target of `target_group` with its health (DescribeTargetHealth naming no
+/// target answers for all of them).
+async fn target_health(aws: &AwsClients, target_group: &str) -> Result<Vec<TargetState>> {
+    let out = aws.elbv2.describe_target_health().target_group_arn(target_group).send().await.ctx("DescribeTargetHealth", target_group)?;
+    Ok(out
+        .target_health_descriptions()
+        .iter()
+        .map(|d| TargetState {
+            id: d.target().and_then(|t| t.id()).unwrap_or_default().to_owned(),
+            port: d.target().and_then(|t| t.port()),
+            healthy: d.target_health().and_then(|h| h.state())
+                == Some(&aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum::Healthy),
+        })
+        .collect())
+}
+
 /// Waits until the service is INACTIVE or gone, so its name can be used again. The deadline is
 /// the drain's ([`Waits::drain`]): a DRAINING service first deregisters its tasks from the target
 /// group, which takes the group's deregistration delay (up to an hour).
 pub(crate) async fn wait_inactive(aws: &AwsClients, cluster: &str, name: &str, opts: &Waits) -> Result<()> {
     let what = format!("service {cluster}/{name} to become INACTIVE");
-    wait::poll_service(aws, opts, &what, opts.drain(), cluster, name, |s| Ok(s.is_none_or(|s| s.status == "INACTIVE").then_some(()))).await
+    poll_service(aws, opts, &what, opts.drain(), cluster, name, |s| Ok(s.is_none_or(|s| s.status == "INACTIVE").then_some(()))).await
 }
 
 /// Waits until the service is ACTIVE with all desired tasks running. `CODE_DEPLOY`
 /// services are judged by running count (and task sets where reported), not `deployments`.
 pub(crate) async fn wait_running(aws: &AwsClients, cluster: &str, name: &str, opts: &Waits) -> Result<ServiceDefinition> {
     let what = format!("service {cluster}/{name} to run its desired tasks");
-    wait::poll_service(aws, opts, &what, opts.service_wait, cluster, name, |s| {
+    poll_service(aws, opts, &what, opts.service_wait, cluster, name, |s| {
         Ok(s.filter(|s| s.status == "ACTIVE" && s.running_count >= s.desired_count))
     })
     .await
@@ -216,12 +255,12 @@ pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceD
     let (Some(tg), Some(port)) = (lb.target_group_arn.clone(), lb.container_port) else { return Ok(()) };
     let container = lb.container_name.as_deref();
     let what = format!("the tasks of service {cluster}/{name} to be healthy targets of {tg}");
-    if let Some(shared) = opts.shared.as_ref().filter(|s| s.usable()) {
+    if let Some(shared) = opts.shared().filter(|s| s.usable()) {
         // One DescribeTargetHealth of the whole group answers every waiter on it; each then
         // reads its own tasks (the health is read first, so a task started since is not yet
         // counted healthy: never a false "healthy").
         return shared
-            .poll_target_health(aws, &what, opts.service_wait, &tg, |health| async move {
+            .poll_target_health(&what, opts.service_wait, &tg, || target_health(aws, &tg), |health| async move {
                 Ok(match targets_of(aws, cluster, name, port, container).await? {
                     Targets::NoTasksReported => Some(()),
                     Targets::NotYet => None,
@@ -262,7 +301,7 @@ enum Targets {
 }
 
 /// Whether every one of `targets` is healthy in `health` (the whole group's).
-fn all_healthy(targets: &[(String, i32)], health: &[crate::wait::shared::TargetState]) -> bool {
+fn all_healthy(targets: &[(String, i32)], health: &[TargetState]) -> bool {
     targets.iter().all(|(id, port)| health.iter().any(|h| h.healthy && h.id == *id && h.port.is_none_or(|p| p == *port)))
 }
 

@@ -98,24 +98,6 @@ where
     }
 }
 
-/// Polls service `cluster`/`name` (DescribeServices) until `check` says it is done, as
-/// [`poll`] does; in a batch with the other waiters of the cluster when the run shares its waits
-/// ([`Waits::shared`]), else alone.
-pub(crate) async fn poll_service<T>(
-    aws: &crate::AwsClients,
-    waits: &Waits,
-    what: &str,
-    policy: WaitPolicy,
-    cluster: &str,
-    name: &str,
-    check: impl Fn(Option<crate::inventory::ServiceDefinition>) -> Result<Option<T>>,
-) -> Result<T> {
-    match waits.shared.as_ref().filter(|s| s.usable()) {
-        Some(shared) => shared.poll_service(aws, what, policy, cluster, name, check).await,
-        None => poll(what, policy, || async { check(crate::discover::describe_service(aws, cluster, name).await?) }).await,
-    }
-}
-
 /// Retries `op` while `retryable` says its error is transient, until the policy's deadline.
 pub(crate) async fn retry<T, F, Fut>(what: &str, policy: WaitPolicy, retryable: impl Fn(&Error) -> bool, mut op: F) -> Result<T>
 where

@@ -25,6 +25,7 @@ use tokio::time::Instant;
 
 use super::{WaitPolicy, next_delay};
 use crate::error::{Error, Result};
+use crate::inventory::ServiceDefinition;
 
 /// Services one DescribeServices call may name.
 pub const DESCRIBE_SERVICES_MAX: usize = 10;
@@ -39,15 +40,18 @@ pub struct SharedWaits {
 
 #[derive(Default)]
 struct Hubs {
-    services: Batcher<Option<crate::inventory::ServiceDefinition>>,
+    services: Batcher<Option<ServiceDefinition>>,
     target_health: Batcher<Vec<TargetState>>,
 }
 
 /// One target of a target group and whether it is healthy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TargetState {
+    /// Instance id or IP address.
     pub(crate) id: String,
+    /// Port.
     pub(crate) port: Option<i32>,
+    /// Whether its state is `healthy`.
     pub(crate) healthy: bool,
 }
 
@@ -76,38 +80,49 @@ impl SharedWaits {
         Self { inner: self.inner.clone(), account: account.map(Arc::from) }
     }
 
-    /// Polls service `cluster`/`name` until `check` says it is done: its DescribeServices in a
-    /// batch with the other waiters of the cluster (see the [module docs](self)).
-    pub(crate) async fn poll_service<T>(
+    /// Polls service `cluster`/`name` until `check` says it is done: its read in a batch with
+    /// the other waiters of the cluster in the same account and `region` (see the
+    /// [module docs](self)). `describe` reads up to [`DESCRIBE_SERVICES_MAX`] services by name
+    /// (DescribeServices), answering in their order.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn poll_service<T, F, Fut>(
         &self,
-        aws: &crate::AwsClients,
         what: &str,
         policy: WaitPolicy,
+        region: &str,
         cluster: &str,
         name: &str,
-        check: impl Fn(Option<crate::inventory::ServiceDefinition>) -> Result<Option<T>>,
-    ) -> Result<T> {
-        let region = aws.ecs.config().region().map(|r| r.to_string()).unwrap_or_default();
+        describe: F,
+        check: impl Fn(Option<ServiceDefinition>) -> Result<Option<T>>,
+    ) -> Result<T>
+    where
+        F: Fn(Vec<String>) -> Fut,
+        Fut: Future<Output = Result<Vec<Option<ServiceDefinition>>>>,
+    {
         let group = format!("{}/{region}/{cluster}", self.account.as_deref().unwrap_or_default());
-        let fetch = |names: Vec<String>| async move { crate::discover::describe_services(aws, cluster, &names).await };
-        self.inner.services.poll(what, policy, &group, name, DESCRIBE_SERVICES_MAX, fetch, |s| std::future::ready(check(s))).await
+        self.inner.services.poll(what, policy, &group, name, DESCRIBE_SERVICES_MAX, describe, |s| std::future::ready(check(s))).await
     }
 
-    /// Polls the health of every target of `target_group` (one DescribeTargetHealth for all its
+    /// Polls the health of every target of `target_group` (one read, `health`, for all its
     /// waiters) until `check` says it is done.
-    pub(crate) async fn poll_target_health<T, Fut>(
+    pub(crate) async fn poll_target_health<T, H, HFut, Fut>(
         &self,
-        aws: &crate::AwsClients,
         what: &str,
         policy: WaitPolicy,
         target_group: &str,
+        health: H,
         check: impl FnMut(Vec<TargetState>) -> Fut,
     ) -> Result<T>
     where
+        H: Fn() -> HFut,
+        HFut: Future<Output = Result<Vec<TargetState>>>,
         Fut: Future<Output = Result<Option<T>>>,
     {
         let group = format!("{}/{target_group}", self.account.as_deref().unwrap_or_default());
-        let fetch = |_: Vec<String>| async move { Ok(vec![target_health(aws, target_group).await?]) };
+        let fetch = |_: Vec<String>| {
+            let read = health();
+            async move { Ok(vec![read.await?]) }
+        };
         self.inner.target_health.poll(what, policy, &group, target_group, usize::MAX, fetch, check).await
     }
 
@@ -115,23 +130,6 @@ impl SharedWaits {
     pub(crate) fn usable(&self) -> bool {
         self.account.is_some()
     }
-}
-
-/// Every registered target of `target_group` with its health (DescribeTargetHealth naming no
-/// target answers for all of them).
-pub(crate) async fn target_health(aws: &crate::AwsClients, target_group: &str) -> Result<Vec<TargetState>> {
-    use crate::error::SdkResultExt;
-    let out = aws.elbv2.describe_target_health().target_group_arn(target_group).send().await.ctx("DescribeTargetHealth", target_group)?;
-    Ok(out
-        .target_health_descriptions()
-        .iter()
-        .map(|d| TargetState {
-            id: d.target().and_then(|t| t.id()).unwrap_or_default().to_owned(),
-            port: d.target().and_then(|t| t.port()),
-            healthy: d.target_health().and_then(|h| h.state())
-                == Some(&aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum::Healthy),
-        })
-        .collect())
 }
 
 /// Waiters of one kind of read, grouped (by account, region and cluster, or target group);
@@ -390,190 +388,5 @@ impl<A> Drop for Carried<'_, A> {
                 release(g, &self.others);
             }
         }
-    }
-}
-
-#[cfg(all(test, feature = "test-util"))]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::testing::{Call, Fault, InjectedError, MockAccount};
-    use crate::wait::Waits;
-
-    const ACCOUNT: &str = "111122223333";
-
-    /// The default account with `n` more services like `web` (`svc-00`, ...), none of whose
-    /// tasks run yet.
-    fn account_with(n: usize) -> MockAccount {
-        let account = MockAccount::default_scenario();
-        account.edit(|st| {
-            let web = st.services["web"].clone();
-            for i in 0..n {
-                let name = format!("svc-{i:02}");
-                let mut s = web.clone();
-                s.arn = s.arn.map(|a| a.replace("/web", &format!("/{name}")));
-                s.name = name.clone();
-                s.running_count = 0;
-                st.services.insert(name, s);
-            }
-        });
-        account
-    }
-
-    fn shared() -> Waits {
-        Waits { shared: Some(SharedWaits::new().in_account(Some(ACCOUNT))), ..Waits::default() }
-    }
-
-    /// Starts the tasks of each `(service, after)` that long from now, behind the library's
-    /// back, as ECS would.
-    async fn start_tasks(account: &MockAccount, at: Vec<(String, Duration)>) {
-        let start = Instant::now();
-        let mut at = at;
-        at.sort_by_key(|(_, d)| *d);
-        for (name, d) in at {
-            tokio::time::sleep_until(start + d).await;
-            account.edit(|st| {
-                let s = st.services.get_mut(&name).expect("service");
-                s.running_count = s.desired_count;
-            });
-        }
-    }
-
-    /// Each service waited for to run its tasks from `starts` (after that long), with `waits`:
-    /// when each wait returned, from the start.
-    async fn wait_running(account: &MockAccount, waits: &Waits, starts: &[(String, Duration)]) -> Vec<Duration> {
-        let aws = account.clients();
-        let t0 = Instant::now();
-        let waiters = starts.iter().map(|(name, after)| {
-            let (aws, waits) = (&aws, waits);
-            async move {
-                tokio::time::sleep(*after).await;
-                crate::steps::ecs_service::wait_running(aws, "prod", name, waits).await.expect("running");
-                t0.elapsed()
-            }
-        });
-        futures::future::join_all(waiters).await
-    }
-
-    fn describe_services(account: &MockAccount) -> Vec<Call> {
-        account.calls().into_iter().filter(|c| c.operation == "DescribeServices").collect()
-    }
-
-    /// Calls by the instant they were made.
-    fn rounds(calls: &[Call]) -> BTreeMap<Duration, Vec<&Call>> {
-        let mut out: BTreeMap<Duration, Vec<&Call>> = BTreeMap::new();
-        for c in calls {
-            out.entry(c.at).or_default().push(c);
-        }
-        out
-    }
-
-    fn names(n: usize) -> Vec<String> {
-        (0..n).map(|i| format!("svc-{i:02}")).collect()
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn services_waiting_together_share_describe_services_ten_a_call() {
-        const N: usize = 25;
-        let ready: Vec<(String, Duration)> = names(N).into_iter().map(|n| (n, Duration::from_secs(95))).collect();
-        let starts: Vec<(String, Duration)> = names(N).into_iter().map(|n| (n, Duration::ZERO)).collect();
-
-        let (solo, sharing) = (Waits::default(), shared());
-        let alone = account_with(N);
-        let (_, done_alone) = tokio::join!(start_tasks(&alone, ready.clone()), wait_running(&alone, &solo, &starts));
-        let together = account_with(N);
-        let (_, done_together) = tokio::join!(start_tasks(&together, ready), wait_running(&together, &sharing, &starts));
-
-        assert_eq!(done_together, done_alone, "sharing polls slows no wait");
-        let (solo_calls, shared_calls) = (describe_services(&alone), describe_services(&together));
-        let polls = rounds(&solo_calls).len();
-        assert_eq!(solo_calls.len(), N * polls, "alone: one call per service per poll");
-        let shared_rounds = rounds(&shared_calls);
-        assert_eq!(shared_rounds.len(), polls, "the same poll rounds");
-        for (at, calls) in &shared_rounds {
-            assert_eq!(calls.len(), N.div_ceil(DESCRIBE_SERVICES_MAX), "at {at:?}: {calls:#?}");
-            let named: usize = calls.iter().map(|c| c.input.matches("\"svc-").count()).sum();
-            assert_eq!(named, N, "at {at:?}: every waiting service once");
-            assert!(calls.iter().all(|c| c.input.matches("\"svc-").count() <= DESCRIBE_SERVICES_MAX));
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_slow_service_does_not_delay_a_fast_one() {
-        // Eleven services wait long; a twelfth starts its wait later and is ready soon.
-        let slow = names(11);
-        let mut starts: Vec<(String, Duration)> = slow.iter().map(|n| (n.clone(), Duration::ZERO)).collect();
-        starts.push(("svc-11".into(), Duration::from_secs(200)));
-        let mut ready: Vec<(String, Duration)> = slow.iter().map(|n| (n.clone(), Duration::from_secs(900))).collect();
-        ready.push(("svc-11".into(), Duration::from_secs(230)));
-
-        let (solo, sharing) = (Waits::default(), shared());
-        let alone = account_with(12);
-        let (_, done_alone) = tokio::join!(start_tasks(&alone, ready.clone()), wait_running(&alone, &solo, &starts));
-        let together = account_with(12);
-        let (_, done_together) = tokio::join!(start_tasks(&together, ready), wait_running(&together, &sharing, &starts));
-
-        assert_eq!(done_together[11], done_alone[11], "the fast one is done when it would be alone");
-        assert!(done_together[11] < Duration::from_secs(240), "{done_together:?}");
-        let cadence = WaitPolicy::AWS.max_delay;
-        for (i, (t, a)) in done_together.iter().zip(&done_alone).enumerate().take(11) {
-            assert!(*t <= *a + cadence && *t >= Duration::from_secs(900), "slow {i}: {t:?}, alone {a:?}");
-        }
-        // While the fast one waits, its polls carry the others: no call besides its own.
-        let fast_polls = describe_services(&alone).iter().filter(|c| c.input.contains("\"svc-11\"")).count();
-        let window = |c: &&Call| c.at >= Duration::from_secs(200) && c.at <= done_together[11];
-        let shared = describe_services(&together);
-        assert_eq!(shared.iter().filter(window).count(), fast_polls, "{:#?}", shared.iter().filter(window).collect::<Vec<_>>());
-        assert!(shared.len() * 4 < describe_services(&alone).len(), "{} shared calls, {} alone", shared.len(), describe_services(&alone).len());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_failed_batch_fails_its_sender_and_the_others_poll_on_their_own() {
-        let account = account_with(3);
-        account.inject(Fault::nth_call("DescribeServices", 1, InjectedError::aws("AccessDeniedException", "denied")));
-        let aws = account.clients();
-        let waits = shared();
-        let ready: Vec<(String, Duration)> = names(3).into_iter().map(|n| (n, Duration::from_secs(10))).collect();
-        let waiters = names(3).into_iter().map(|name| {
-            let (aws, waits) = (&aws, &waits);
-            async move { crate::steps::ecs_service::wait_running(aws, "prod", &name, waits).await.map(|_| ()) }
-        });
-        let (_, results) = tokio::join!(start_tasks(&account, ready), futures::future::join_all(waiters));
-        let failed: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
-        assert_eq!(failed.len(), 1, "{results:?}");
-        assert!(failed[0].as_ref().unwrap_err().to_string().contains("denied"), "{failed:?}");
-        let calls = describe_services(&account);
-        assert!(calls[1..].iter().all(|c| c.fault.is_none()) && calls.len() > 2, "{calls:#?}");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn waiters_on_one_target_group_share_describe_target_health() {
-        let account = account_with(3);
-        account.edit(|st| {
-            for n in names(3) {
-                let s = st.services.get_mut(&n).expect("service");
-                s.running_count = s.desired_count;
-                st.healthy_at.insert(n, Instant::now() + Duration::from_secs(40));
-            }
-        });
-        let aws = account.clients();
-        let waits = shared();
-        let state = account.state();
-        let t0 = Instant::now();
-        let waiters = names(3).into_iter().map(|name| {
-            let (aws, waits, def) = (&aws, &waits, state.services[&name].clone());
-            async move {
-                crate::steps::ecs_service::wait_healthy(aws, "prod", &def, &name, waits).await.expect("healthy");
-                t0.elapsed()
-            }
-        });
-        let done = futures::future::join_all(waiters).await;
-        assert!(done.iter().all(|d| *d >= Duration::from_secs(40) && *d <= Duration::from_secs(40) + WaitPolicy::AWS.max_delay), "{done:?}");
-        let health: Vec<Call> = account.calls().into_iter().filter(|c| c.operation == "DescribeTargetHealth").collect();
-        let per_round = rounds(&health);
-        assert!(per_round.values().all(|calls| calls.len() == 1), "one call per target group per round: {health:#?}");
-        let list_tasks = account.calls().iter().filter(|c| c.operation == "ListTasks").count();
-        assert_eq!(list_tasks, 3 * per_round.len(), "each waiter reads its own tasks each round");
     }
 }
