@@ -465,12 +465,16 @@ fn drain_timeout(opts: &Opts) -> Result<Option<DrainTimeout>, Failure> {
 
 async fn clients(opts: &Opts, recorder: &CallRecorder) -> AwsClients {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    clients_with(opts, &config, &[recorder], true)
+    clients_with(opts, &config, &[recorder], true, false)
 }
 
-/// Clients recording into each of `recorders`; `faults`: with the test hooks' faults.
-fn clients_with(opts: &Opts, config: &aws_config::SdkConfig, recorders: &[&CallRecorder], faults: bool) -> AwsClients {
+/// Clients recording into each of `recorders`; `faults`: with the test hooks' faults;
+/// `adaptive`: in the SDK's adaptive retry mode unless `AWS_RETRY_MODE` says otherwise.
+fn clients_with(opts: &Opts, config: &aws_config::SdkConfig, recorders: &[&CallRecorder], faults: bool, adaptive: bool) -> AwsClients {
     let mut builder = AwsClients::builder(config);
+    if adaptive && std::env::var_os("AWS_RETRY_MODE").is_none() {
+        builder = builder.adaptive_retry();
+    }
     for r in recorders {
         builder = builder.interceptor((*r).clone());
     }
@@ -1213,19 +1217,95 @@ mod fleet_cli {
         opts.journal_dir.join(format!("{}-{}.journal.json", m.cluster_name(), m.service().as_str()))
     }
 
-    /// Progress lines of one service on stderr, prefixed with its name.
-    fn progress(label: &str) -> ecs_bluegreen::ApplyOptions {
+    /// How the fleet's progress shows on stderr: on a terminal, one spinner per service in
+    /// flight (indicatif multi-progress) with what it does now, and the lines that matter above
+    /// them; otherwise plain lines, each prefixed with its service.
+    #[derive(Clone)]
+    enum Progress {
+        Bars(indicatif::MultiProgress),
+        Lines,
+    }
+
+    impl Progress {
+        fn for_stderr() -> Self {
+            use std::io::IsTerminal;
+            if std::io::stderr().is_terminal() { Progress::Bars(indicatif::MultiProgress::new()) } else { Progress::Lines }
+        }
+    }
+
+    /// The text of an event, and whether it only says what the service does now (a spinner's
+    /// message on a terminal) rather than a line to keep.
+    fn describe(e: &ecs_bluegreen::Event) -> Option<(String, bool)> {
+        Some(match &e.kind {
+            EventKind::ServiceStarted { .. } => ("started".to_owned(), false),
+            EventKind::ServiceFinished { outcome, seconds, error, .. } => {
+                let why = error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+                (format!("finished: {outcome} in {seconds:.1}s{why}"), false)
+            }
+            EventKind::StepStarted { step } => (format!("==> {step}"), false),
+            EventKind::StepFailed { step, error } => (format!("    {step}: FAILED: {error}"), false),
+            EventKind::Waiting { what, .. } => (format!("    waiting for {what}"), true),
+            EventKind::Mutating { what, .. } => (format!("    change: {what}"), true),
+            EventKind::Undoing { what } => (format!("<== undo {what}"), true),
+            EventKind::Undone { what } => (format!("    undone: {what}"), false),
+            EventKind::UndoFailed { what, error } => (format!("    UNDO FAILED: {what}: {error}"), false),
+            EventKind::LockNotReleased { lock, error } => (
+                format!("    WARNING: the run lock was not released ({error}); break it with `migrate unlock --lock-id {}`", lock.lock_id),
+                false,
+            ),
+            _ => return None,
+        })
+    }
+
+    /// The options of one service's run, its progress shown as `progress` says.
+    fn progress(label: &str, progress: &Progress) -> ecs_bluegreen::ApplyOptions {
         let label = label.to_owned();
-        let mut o = super::running(ecs_bluegreen::ApplyOptions::new().observer(move |e| {
-            let line = match &e.kind {
-                EventKind::StepStarted { step } => format!("==> {step}"),
-                EventKind::StepFailed { step, error } => format!("    {step}: FAILED: {error}"),
-                EventKind::Undone { what } => format!("    undone: {what}"),
-                EventKind::UndoFailed { what, error } => format!("    UNDO FAILED: {what}: {error}"),
-                _ => return,
-            };
-            eprintln!("[{label}] {line}");
-        }));
+        let observer: Box<dyn Fn(&ecs_bluegreen::Event) + Send + Sync> = match progress.clone() {
+            Progress::Lines => Box::new(move |e| {
+                // Plain lines: what it does now is shown only when waiting (the long part).
+                match describe(e) {
+                    Some((line, false)) => eprintln!("[{label}] {line}"),
+                    Some((line, true)) if matches!(e.kind, EventKind::Waiting { .. }) => eprintln!("[{label}] {line}"),
+                    _ => {}
+                }
+            }),
+            Progress::Bars(bars) => {
+                // A spinner from the service's start to its end (none for plan or verify).
+                let bar: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+                Box::new(move |e| {
+                    let Some((line, now)) = describe(e) else { return };
+                    let mut bar = bar.lock().unwrap_or_else(|p| p.into_inner());
+                    match &e.kind {
+                        EventKind::ServiceStarted { .. } => {
+                            let b = bars.add(indicatif::ProgressBar::new_spinner());
+                            b.set_style(
+                                indicatif::ProgressStyle::with_template("{spinner} {prefix:.bold} {elapsed:>4} {wide_msg}")
+                                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                            );
+                            b.set_prefix(label.clone());
+                            b.set_message("started");
+                            b.enable_steady_tick(std::time::Duration::from_millis(120));
+                            *bar = Some(b);
+                        }
+                        EventKind::ServiceFinished { outcome, .. } => match bar.take() {
+                            Some(b) => b.finish_with_message(outcome.clone()),
+                            None => {
+                                let _ = bars.println(format!("[{label}] {line}"));
+                            }
+                        },
+                        _ if now => {
+                            if let Some(b) = bar.as_ref() {
+                                b.set_message(line.trim().to_owned());
+                            }
+                        }
+                        _ => {
+                            let _ = bars.println(format!("[{label}] {line}"));
+                        }
+                    }
+                })
+            }
+        };
+        let mut o = super::running(ecs_bluegreen::ApplyOptions::new().observer(observer));
         // Test hook: moto answers at once, so poll it quickly.
         if std::env::var("ECS_BLUEGREEN_FAST_WAITS").is_ok() {
             o = o.service_wait(ecs_bluegreen::wait::WaitPolicy::FAST).iam_propagation(ecs_bluegreen::wait::WaitPolicy::FAST);
@@ -1243,13 +1323,15 @@ mod fleet_cli {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         // Test hook: inject the ECS_BLUEGREEN_FAIL_* faults into this service's calls only.
         let faulty = std::env::var("ECS_BLUEGREEN_FAIL_SERVICE").ok();
+        let shown = Progress::for_stderr();
         let mut out = Vec::new();
         for s in spec.services() {
             let Some(j) = journal(s)? else { continue };
             let own = CallRecorder::new();
             let faults = faulty.as_deref().is_none_or(|f| f == s.name());
-            let aws = super::clients_with(opts, &config, &[recorder, &own], faults);
-            out.push(Member::new(s.migration().clone(), aws, j).recorder(own).options(progress(&s.label())));
+            // Many services against one API: slow down together when it throttles.
+            let aws = super::clients_with(opts, &config, &[recorder, &own], faults, true);
+            out.push(Member::new(s.migration().clone(), aws, j).recorder(own).options(progress(&s.label(), &shown)));
         }
         Ok(out)
     }

@@ -17,10 +17,22 @@
 //!
 //! A call that runs out of time gets no answer: the journal records a mutating call as
 //! *uncertain* (not "failed, nothing changed"), and its undo looks the resource up.
+//!
+//! # Retries and the rate of calls
+//! Retries are the SDK's, as the caller's [`SdkConfig`] sets them (the SDK's default: the
+//! `standard` mode, 3 attempts; `AWS_RETRY_MODE`, `AWS_MAX_ATTEMPTS` and profiles work).
+//! [`AwsClientsBuilder::adaptive_retry`] switches to the `adaptive` mode, keeping the caller's
+//! maximum attempts: on throttling errors the clients also slow down before sending. The
+//! SDK keeps one such rate limiter (and one retry token bucket) per AWS service and region
+//! for the whole process, so every client of a fleet run (each service's own) slows down
+//! together against, say, ECS in `eu-west-1`. What the library bounds itself: the services a
+//! fleet runs at once ([`crate::fleet::FleetOptions::concurrency`]) and the reads of their
+//! waits, shared ([`crate::wait::shared`]). The CLI uses adaptive retry for `--spec` runs.
 
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
+use aws_smithy_types::retry::{RetryConfig, RetryMode};
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
 
@@ -101,7 +113,7 @@ impl AwsClients {
     /// A builder that can add interceptors (call accounting, test headers) to every client and
     /// set the time limits of every call.
     pub fn builder(config: &SdkConfig) -> AwsClientsBuilder<'_> {
-        AwsClientsBuilder { config, interceptors: Vec::new(), timeouts: None }
+        AwsClientsBuilder { config, interceptors: Vec::new(), timeouts: None, adaptive_retry: false }
     }
 
     /// Bundles ready-made clients (mocks, or clients configured by the caller).
@@ -163,6 +175,8 @@ pub struct AwsClientsBuilder<'a> {
     interceptors: Vec<SharedInterceptor>,
     /// Set by the caller: overrides the config's operation and attempt timeouts.
     timeouts: Option<CallTimeouts>,
+    /// Set by the caller: the `adaptive` retry mode over the config's.
+    adaptive_retry: bool,
 }
 
 impl AwsClientsBuilder<'_> {
@@ -182,6 +196,21 @@ impl AwsClientsBuilder<'_> {
     pub fn timeouts(mut self, timeouts: CallTimeouts) -> Self {
         self.timeouts = Some(timeouts);
         self
+    }
+
+    /// Retries in the SDK's `adaptive` mode (client-side rate limiting on throttling, shared by
+    /// every client of an AWS service and region in the process), with the [`SdkConfig`]'s
+    /// maximum attempts (see the [module docs](self)).
+    pub fn adaptive_retry(mut self) -> Self {
+        self.adaptive_retry = true;
+        self
+    }
+
+    /// The retry configuration the clients get instead of the caller's: the caller's in the
+    /// adaptive mode, if asked.
+    fn retry_override(&self) -> Option<RetryConfig> {
+        let theirs = self.config.retry_config().cloned();
+        self.adaptive_retry.then(|| theirs.unwrap_or_else(RetryConfig::standard).with_retry_mode(RetryMode::Adaptive))
     }
 
     /// The timeout configuration the clients get: the caller's values win unless
@@ -205,11 +234,15 @@ impl AwsClientsBuilder<'_> {
     /// Builds the clients.
     pub fn build(self) -> AwsClients {
         let timeouts = self.timeout_config();
+        let retry = self.retry_override();
         macro_rules! client {
             ($krate:ident) => {{
                 let mut b = $krate::config::Builder::from(self.config);
                 // The whole merged config: the service builder would merge again otherwise.
                 b.set_timeout_config(Some(timeouts.clone()));
+                if retry.is_some() {
+                    b.set_retry_config(retry.clone());
+                }
                 for i in &self.interceptors {
                     b.push_interceptor(i.clone());
                 }
@@ -295,5 +328,40 @@ mod tests {
         assert_eq!((t.operation_attempt_timeout(), t.operation_timeout()), (Some(secs(20)), Some(secs(300))));
         let t = effective(&AwsClients::builder(&config(None)).timeouts(CallTimeouts::new(secs(9), secs(4))).build());
         assert_eq!((t.operation_attempt_timeout(), t.operation_timeout()), (Some(secs(4)), Some(secs(4))), "attempt cut to the call's limit");
+    }
+
+    fn config_without_retry() -> SdkConfig {
+        config(None)
+    }
+
+    #[test]
+    fn adaptive_retry_is_asked_for_and_keeps_the_callers_attempts() {
+        let mut b = SdkConfig::builder()
+            .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
+            .region(aws_types::region::Region::new("us-east-1"));
+        b.set_retry_config(Some(RetryConfig::standard().with_max_attempts(7)));
+        let config = b.build();
+        let retry = |aws: &AwsClients| {
+            let all = [
+                aws.ecs.config().retry_config(),
+                aws.elbv2.config().retry_config(),
+                aws.codedeploy.config().retry_config(),
+                aws.codepipeline.config().retry_config(),
+                aws.iam.config().retry_config(),
+                aws.sts.config().retry_config(),
+                aws.ssm.config().retry_config(),
+                aws.autoscaling.as_ref().expect("built").config().retry_config(),
+                aws.cloudwatch.as_ref().expect("built").config().retry_config(),
+            ];
+            let first = all[0].cloned().expect("a retry config");
+            assert!(all.iter().all(|r| *r == Some(&first)), "{all:?}");
+            first
+        };
+        let theirs = retry(&AwsClients::from_conf(&config));
+        assert_eq!((theirs.mode(), theirs.max_attempts()), (RetryMode::Standard, 7), "the caller's, untouched");
+        let adaptive = retry(&AwsClients::builder(&config).adaptive_retry().build());
+        assert_eq!((adaptive.mode(), adaptive.max_attempts()), (RetryMode::Adaptive, 7));
+        let unset = retry(&AwsClients::builder(&config_without_retry()).adaptive_retry().build());
+        assert_eq!((unset.mode(), unset.max_attempts()), (RetryMode::Adaptive, 3), "the SDK's attempts");
     }
 }

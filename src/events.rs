@@ -81,6 +81,24 @@ pub enum EventKind {
         /// The lock.
         lock: crate::lock_holder::LockInfo,
     },
+    /// A fleet run ([`crate::fleet`]) started this service's apply, rollback or resume (it
+    /// took one of the fleet's slots).
+    ServiceStarted {
+        /// `<cluster>/<service>`.
+        service: String,
+    },
+    /// A fleet run is done with this service: its row of the report.
+    ServiceFinished {
+        /// `<cluster>/<service>`.
+        service: String,
+        /// How it ended, as the report names it (`applied`, `failed, rolled back`, `not
+        /// started`, ...).
+        outcome: String,
+        /// Wall time of its run, in seconds.
+        seconds: f64,
+        /// The error that failed it, if any.
+        error: Option<String>,
+    },
     /// The run's lock could not be released: the next run is refused until it is broken.
     LockNotReleased {
         /// The lock.

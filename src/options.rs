@@ -75,6 +75,14 @@ impl ApplyOptions {
         self.waits.drain_timeout = Some(timeout.duration());
         self
     }
+    /// Shares this run's polls with every run given a clone of `shared`: one DescribeServices
+    /// polls up to 10 waiting services of a cluster, one DescribeTargetHealth a target group
+    /// for all its waiters, and no wait polls later than its own [`WaitPolicy`] says
+    /// (see [`crate::wait::shared`]). [`crate::fleet`] shares the waits of its members.
+    pub fn shared_waits(mut self, shared: crate::wait::SharedWaits) -> Self {
+        self.waits.shared = Some(shared);
+        self
+    }
     /// Called for every [`Event`].
     pub fn observer(mut self, f: impl Fn(&Event) + Send + Sync + 'static) -> Self {
         self.observer = Some(Arc::new(f));

@@ -5,6 +5,11 @@
 //! concurrency, each service with its own journal, and an [`OnFailure`] policy says what a
 //! failure means for the others. [`rollback`] and [`resume`] act on every service's journal.
 //! The [`FleetReport`] has one row per service and the fleet's exit code.
+//!
+//! The members' waits are shared ([`crate::wait::shared`]): one DescribeServices polls up to
+//! 10 services of a cluster that wait on ECS, one DescribeTargetHealth a target group for all
+//! its waiters, and no service waits longer for it. The SDK's own retries and rate of calls
+//! stay the callers' to set on the clients' config (see [`crate::clients`]).
 
 pub mod checks;
 pub mod spec;
@@ -18,7 +23,9 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Report;
+use crate::events::EventKind;
 use crate::report::{LeftOver, Outcome};
+use crate::wait::SharedWaits;
 use crate::{ApplyOptions, AwsClients, CallRecorder, Error, Journal, Migration, Plan};
 
 /// Services planned or applied at once when no concurrency is given.
@@ -47,19 +54,39 @@ pub struct FleetOptions {
     pub concurrency: usize,
     /// What a failure means for the others.
     pub on_failure: OnFailure,
+    /// Whether the members' waits poll AWS together (default: yes).
+    pub shared_waits: bool,
 }
 
 impl Default for FleetOptions {
     fn default() -> Self {
-        Self { concurrency: DEFAULT_CONCURRENCY, on_failure: OnFailure::Stop }
+        Self { concurrency: DEFAULT_CONCURRENCY, on_failure: OnFailure::Stop, shared_waits: true }
     }
 }
 
 impl FleetOptions {
     /// `concurrency` services at once (0 counts as 1), failures handled by `on_failure`.
     pub fn new(concurrency: usize, on_failure: OnFailure) -> Self {
-        Self { concurrency: concurrency.max(1), on_failure }
+        Self { concurrency: concurrency.max(1), on_failure, shared_waits: true }
     }
+
+    /// Every member polls alone (to compare, or for members the caller shares waits of).
+    pub fn without_shared_waits(mut self) -> Self {
+        self.shared_waits = false;
+        self
+    }
+}
+
+/// The members' run options, their waits shared through `shared` (a member's own
+/// [`ApplyOptions::shared_waits`] is kept); `None`: as they are.
+fn sharing(members: &[Member], shared: Option<&SharedWaits>) -> Vec<ApplyOptions> {
+    members
+        .iter()
+        .map(|m| match shared {
+            Some(s) if m.options.waits.shared.is_none() => m.options.clone().shared_waits(s.clone()),
+            _ => m.options.clone(),
+        })
+        .collect()
 }
 
 /// One service of a fleet run: its migration, the clients that reach its account, its journal.
@@ -271,6 +298,24 @@ impl fmt::Display for FleetReport {
     }
 }
 
+/// Tells the member's observer its run starts now ([`EventKind::ServiceStarted`]).
+fn start(m: &Member, o: &ApplyOptions) -> tokio::time::Instant {
+    o.emit(&m.migration.migration_id(), EventKind::ServiceStarted { service: m.label() });
+    tokio::time::Instant::now()
+}
+
+/// Tells the member's observer how its run ended ([`EventKind::ServiceFinished`]).
+fn finished(m: &Member, o: &ApplyOptions, row: ServiceResult) -> ServiceResult {
+    let kind = EventKind::ServiceFinished {
+        service: row.service.clone(),
+        outcome: row.outcome.as_str().to_owned(),
+        seconds: row.seconds,
+        error: row.error.clone(),
+    };
+    o.emit(&m.migration.migration_id(), kind);
+    row
+}
+
 /// A row from a run's result.
 fn row(member: &Member, took: Duration, result: Result<ServiceOutcome, Error>) -> ServiceResult {
     let (outcome, left_over, error) = match result {
@@ -298,31 +343,33 @@ fn row(member: &Member, took: Duration, result: Result<ServiceOutcome, Error>) -
 pub async fn apply(members: &[Member], plans: &[Plan], options: &FleetOptions) -> FleetReport {
     let stopped = AtomicBool::new(false);
     let stop_after_failure = options.on_failure != OnFailure::Continue;
-    let runs = members.iter().zip(plans).enumerate().map(|(i, (m, p))| {
+    let shared = options.shared_waits.then(SharedWaits::new);
+    let run_options = sharing(members, shared.as_ref());
+    let runs = members.iter().zip(plans).zip(&run_options).enumerate().map(|(i, ((m, p), o))| {
         let stopped = &stopped;
         // Checked when the service takes its slot (this closure runs then, lazily), not at its
         // first poll: services started together all run, even if one fails at once.
         let skip = stop_after_failure && stopped.load(Ordering::SeqCst);
         let run = async move {
             if skip {
-                return ServiceResult {
+                return finished(m, o, ServiceResult {
                     service: m.label(),
                     outcome: ServiceOutcome::NotStarted,
                     seconds: 0.0,
                     calls: 0,
                     left_over: Vec::new(),
                     error: None,
-                };
+                });
             }
-            let started = tokio::time::Instant::now();
-            let result = p.apply(&m.aws, m.journal.as_ref(), &m.options).await.map(|o| match o {
+            let started = start(m, o);
+            let result = p.apply(&m.aws, m.journal.as_ref(), o).await.map(|o| match o {
                 Outcome::NothingToDo => ServiceOutcome::NothingToDo,
                 _ => ServiceOutcome::Applied,
             });
             if result.is_err() {
                 stopped.store(true, Ordering::SeqCst);
             }
-            row(m, started.elapsed(), result)
+            finished(m, o, row(m, started.elapsed(), result))
         };
         async move { (i, run.await) }
     });
@@ -334,17 +381,17 @@ pub async fn apply(members: &[Member], plans: &[Plan], options: &FleetOptions) -
     let failed = rows.iter().any(|r| !matches!(r.outcome, ServiceOutcome::Applied | ServiceOutcome::NothingToDo | ServiceOutcome::NotStarted));
     if options.on_failure == OnFailure::RollbackAll && failed {
         // Only what this run applied: a service that was migrated already is not this run's.
-        let undo = members.iter().zip(rows.iter_mut()).filter(|(_, r)| r.outcome == ServiceOutcome::Applied);
+        let undo = members.iter().zip(&run_options).zip(rows.iter_mut()).filter(|(_, r)| r.outcome == ServiceOutcome::Applied);
         futures::stream::iter(undo)
-            .for_each_concurrent(options.concurrency.max(1), |(m, r)| async move {
-            let started = tokio::time::Instant::now();
-            let result = crate::rollback(&m.aws, m.journal.as_ref(), &m.options).await;
+            .for_each_concurrent(options.concurrency.max(1), |((m, o), r)| async move {
+            let started = start(m, o);
+            let result = crate::rollback(&m.aws, m.journal.as_ref(), o).await;
             let mut undone = row_of_rollback(m, started.elapsed(), result);
             undone.seconds += r.seconds;
             if undone.error.is_none() {
                 undone.error = Some("rolled back: another service of the fleet failed (--on-failure rollback-all)".into());
             }
-            *r = undone;
+            *r = finished(m, o, undone);
             })
             .await;
     }
@@ -373,26 +420,29 @@ impl ServiceResult {
     }
 }
 
-/// Rolls back every member from its journal, `concurrency` at once.
+/// Rolls back every member from its journal, `concurrency` at once, their waits shared.
 pub async fn rollback(members: &[Member], concurrency: usize) -> FleetReport {
-    let runs = members.iter().map(|m| async move {
-        let started = tokio::time::Instant::now();
-        let result = crate::rollback(&m.aws, m.journal.as_ref(), &m.options).await;
-        row_of_rollback(m, started.elapsed(), result)
+    let run_options = sharing(members, Some(&SharedWaits::new()));
+    let runs = members.iter().zip(&run_options).map(|(m, o)| async move {
+        let started = start(m, o);
+        let result = crate::rollback(&m.aws, m.journal.as_ref(), o).await;
+        finished(m, o, row_of_rollback(m, started.elapsed(), result))
     });
     FleetReport { services: futures::stream::iter(runs).buffered(concurrency.max(1)).collect().await }
 }
 
-/// Resumes every member from its journal, `concurrency` at once.
+/// Resumes every member from its journal, `concurrency` at once, their waits shared.
 pub async fn resume(members: &[Member], concurrency: usize) -> FleetReport {
-    let runs = members.iter().map(|m| async move {
-        let started = tokio::time::Instant::now();
-        match crate::resume(&m.aws, m.journal.as_ref(), &m.options).await {
+    let run_options = sharing(members, Some(&SharedWaits::new()));
+    let runs = members.iter().zip(&run_options).map(|(m, o)| async move {
+        let started = start(m, o);
+        let row = match crate::resume(&m.aws, m.journal.as_ref(), o).await {
             Ok(Outcome::RolledBack(report)) => row_of_rollback(m, started.elapsed(), Ok(report)),
             Ok(Outcome::NothingToDo) => row(m, started.elapsed(), Ok(ServiceOutcome::NothingToDo)),
             Ok(_) => row(m, started.elapsed(), Ok(ServiceOutcome::Applied)),
             Err(e) => row(m, started.elapsed(), Err(e)),
-        }
+        };
+        finished(m, o, row)
     });
     FleetReport { services: futures::stream::iter(runs).buffered(concurrency.max(1)).collect().await }
 }

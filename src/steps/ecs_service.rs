@@ -7,6 +7,7 @@ use super::{built, has_code};
 use crate::discover::describe_service;
 use crate::error::{Result, SdkResultExt};
 use crate::inventory::ServiceDefinition;
+use crate::wait::shared::TargetState;
 use crate::wait::Waits;
 use crate::wait;
 use crate::AwsClients;
@@ -184,24 +185,58 @@ pub(crate) async fn delete_service(aws: &AwsClients, cluster: &str, name: &str, 
     wait_inactive(aws, cluster, name, opts).await
 }
 
+/// Polls service `cluster`/`name` (DescribeServices) until `check` says it is done, as
+/// [`wait::poll`] does; in a batch with the other waiters of the cluster when the run shares its
+/// waits ([`Waits::shared`]), else alone.
+pub(crate) async fn poll_service<T>(
+    aws: &AwsClients,
+    waits: &Waits,
+    what: &str,
+    policy: wait::WaitPolicy,
+    cluster: &str,
+    name: &str,
+    check: impl Fn(Option<ServiceDefinition>) -> Result<Option<T>>,
+) -> Result<T> {
+    match waits.shared().filter(|s| s.usable()) {
+        Some(shared) => {
+            let region = aws.ecs.config().region().map(|r| r.to_string()).unwrap_or_default();
+            let describe = |names: Vec<String>| async move { crate::discover::describe_services(aws, cluster, &names).await };
+            shared.poll_service(what, policy, &region, cluster, name, describe, check).await
+        }
+        None => wait::poll(what, policy, || async { check(describe_service(aws, cluster, name).await?) }).await,
+    }
+}
+
+/// Every registered target of `target_group` with its health (DescribeTargetHealth naming no
+/// target answers for all of them).
+async fn target_health(aws: &AwsClients, target_group: &str) -> Result<Vec<TargetState>> {
+    let out = aws.elbv2.describe_target_health().target_group_arn(target_group).send().await.ctx("DescribeTargetHealth", target_group)?;
+    Ok(out
+        .target_health_descriptions()
+        .iter()
+        .map(|d| TargetState {
+            id: d.target().and_then(|t| t.id()).unwrap_or_default().to_owned(),
+            port: d.target().and_then(|t| t.port()),
+            healthy: d.target_health().and_then(|h| h.state())
+                == Some(&aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum::Healthy),
+        })
+        .collect())
+}
+
 /// Waits until the service is INACTIVE or gone, so its name can be used again. The deadline is
 /// the drain's ([`Waits::drain`]): a DRAINING service first deregisters its tasks from the target
 /// group, which takes the group's deregistration delay (up to an hour).
 pub(crate) async fn wait_inactive(aws: &AwsClients, cluster: &str, name: &str, opts: &Waits) -> Result<()> {
-    wait::poll(&format!("service {cluster}/{name} to become INACTIVE"), opts.drain(), || async {
-        let s = describe_service(aws, cluster, name).await?;
-        Ok(s.is_none_or(|s| s.status == "INACTIVE").then_some(()))
-    })
-    .await
+    let what = format!("service {cluster}/{name} to become INACTIVE");
+    poll_service(aws, opts, &what, opts.drain(), cluster, name, |s| Ok(s.is_none_or(|s| s.status == "INACTIVE").then_some(()))).await
 }
 
 /// Waits until the service is ACTIVE with all desired tasks running. `CODE_DEPLOY`
 /// services are judged by running count (and task sets where reported), not `deployments`.
 pub(crate) async fn wait_running(aws: &AwsClients, cluster: &str, name: &str, opts: &Waits) -> Result<ServiceDefinition> {
-    wait::poll(&format!("service {cluster}/{name} to run its desired tasks"), opts.service_wait, || async {
-        let Some(s) = describe_service(aws, cluster, name).await? else { return Ok(None) };
-        let ready = s.status == "ACTIVE" && s.running_count >= s.desired_count;
-        Ok(ready.then_some(s))
+    let what = format!("service {cluster}/{name} to run its desired tasks");
+    poll_service(aws, opts, &what, opts.service_wait, cluster, name, |s| {
+        Ok(s.filter(|s| s.status == "ACTIVE" && s.running_count >= s.desired_count))
     })
     .await
 }
@@ -218,83 +253,28 @@ pub(crate) async fn wait_running(aws: &AwsClients, cluster: &str, name: &str, op
 pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceDefinition, name: &str, opts: &Waits) -> Result<()> {
     let Some(lb) = def.single_load_balancer() else { return Ok(()) };
     let (Some(tg), Some(port)) = (lb.target_group_arn.clone(), lb.container_port) else { return Ok(()) };
-    let container = lb.container_name.clone();
-    wait::poll(&format!("the tasks of service {cluster}/{name} to be healthy targets of {tg}"), opts.service_wait, || async {
-        let listed = aws
-            .ecs
-            .list_tasks()
-            .cluster(cluster)
-            .service_name(name)
-            .desired_status(ecs::DesiredStatus::Running)
-            .send()
-            .await
-            .ctx("ListTasks", format!("{cluster}/{name}"))?;
-        if listed.task_arns().is_empty() {
-            return Ok(Some(()));
-        }
-        let tasks = aws
-            .ecs
-            .describe_tasks()
-            .cluster(cluster)
-            .set_tasks(Some(listed.task_arns().to_vec()))
-            .send()
-            .await
-            .ctx("DescribeTasks", format!("{cluster}/{name}"))?;
-        let running: Vec<&ecs::Task> = tasks.tasks().iter().filter(|t| t.last_status() == Some("RUNNING")).collect();
-        if running.is_empty() {
-            return Ok(None);
-        }
-        let mut targets: Vec<(String, i32)> = Vec::new();
-        // Bridge/host tasks: (container instance ARN, host port), resolved to EC2 ids below.
-        let mut on_instances: Vec<(String, i32)> = Vec::new();
-        for t in &running {
-            let ip = t
-                .attachments()
-                .iter()
-                .flat_map(|a| a.details())
-                .find(|d| d.name() == Some("privateIPv4Address"))
-                .and_then(|d| d.value());
-            if let Some(ip) = ip {
-                targets.push((ip.to_owned(), port));
-                continue;
-            }
-            let host_port = t
-                .containers()
-                .iter()
-                .filter(|c| container.is_none() || c.name() == container.as_deref())
-                .flat_map(|c| c.network_bindings())
-                .find(|b| b.container_port() == Some(port))
-                .and_then(|b| b.host_port());
-            match (t.container_instance_arn(), host_port) {
-                (Some(instance), Some(host_port)) => on_instances.push((instance.to_owned(), host_port)),
-                // Not bound yet (or not reported): not a target yet either.
-                _ => return Ok(None),
-            }
-        }
-        if !on_instances.is_empty() {
-            let mut arns: Vec<String> = on_instances.iter().map(|(a, _)| a.clone()).collect();
-            arns.sort();
-            arns.dedup();
-            let described = aws
-                .ecs
-                .describe_container_instances()
-                .cluster(cluster)
-                .set_container_instances(Some(arns))
-                .send()
-                .await
-                .ctx("DescribeContainerInstances", cluster)?;
-            for (arn, host_port) in &on_instances {
-                let ec2 = described
-                    .container_instances()
-                    .iter()
-                    .find(|c| c.container_instance_arn() == Some(arn.as_str()))
-                    .and_then(|c| c.ec2_instance_id());
-                match ec2 {
-                    Some(id) => targets.push((id.to_owned(), *host_port)),
-                    None => return Ok(None),
-                }
-            }
-        }
+    let container = lb.container_name.as_deref();
+    let what = format!("the tasks of service {cluster}/{name} to be healthy targets of {tg}");
+    if let Some(shared) = opts.shared().filter(|s| s.usable()) {
+        // One DescribeTargetHealth of the whole group answers every waiter on it; each then
+        // reads its own tasks (the health is read first, so a task started since is not yet
+        // counted healthy: never a false "healthy").
+        return shared
+            .poll_target_health(&what, opts.service_wait, &tg, || target_health(aws, &tg), |health| async move {
+                Ok(match targets_of(aws, cluster, name, port, container).await? {
+                    Targets::NoTasksReported => Some(()),
+                    Targets::NotYet => None,
+                    Targets::Listed(targets) => all_healthy(&targets, &health).then_some(()),
+                })
+            })
+            .await;
+    }
+    wait::poll(&what, opts.service_wait, || async {
+        let targets = match targets_of(aws, cluster, name, port, container).await? {
+            Targets::NoTasksReported => return Ok(Some(())),
+            Targets::NotYet => return Ok(None),
+            Targets::Listed(targets) => targets,
+        };
         let mut req = aws.elbv2.describe_target_health().target_group_arn(&tg);
         for (id, port) in &targets {
             req = req.targets(aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder().id(id).port(*port).build());
@@ -308,6 +288,102 @@ pub(crate) async fn wait_healthy(aws: &AwsClients, cluster: &str, def: &ServiceD
         Ok((healthy >= targets.len()).then_some(()))
     })
     .await
+}
+
+/// The load balancer targets of a service's running tasks, as [`wait_healthy`] identifies them.
+enum Targets {
+    /// The API lists no running task (an emulator): the running count is the last word.
+    NoTasksReported,
+    /// Tasks listed but not running or not bound yet: not targets yet either.
+    NotYet,
+    /// `(id, port)` of each running task.
+    Listed(Vec<(String, i32)>),
+}
+
+/// Whether every one of `targets` is healthy in `health` (the whole group's).
+fn all_healthy(targets: &[(String, i32)], health: &[TargetState]) -> bool {
+    targets.iter().all(|(id, port)| health.iter().any(|h| h.healthy && h.id == *id && h.port.is_none_or(|p| p == *port)))
+}
+
+/// ListTasks, DescribeTasks (and DescribeContainerInstances for bridge/host tasks): the
+/// targets the service's running tasks are registered as.
+async fn targets_of(aws: &AwsClients, cluster: &str, name: &str, port: i32, container: Option<&str>) -> Result<Targets> {
+    let listed = aws
+        .ecs
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(name)
+        .desired_status(ecs::DesiredStatus::Running)
+        .send()
+        .await
+        .ctx("ListTasks", format!("{cluster}/{name}"))?;
+    if listed.task_arns().is_empty() {
+        return Ok(Targets::NoTasksReported);
+    }
+    let tasks = aws
+        .ecs
+        .describe_tasks()
+        .cluster(cluster)
+        .set_tasks(Some(listed.task_arns().to_vec()))
+        .send()
+        .await
+        .ctx("DescribeTasks", format!("{cluster}/{name}"))?;
+    let running: Vec<&ecs::Task> = tasks.tasks().iter().filter(|t| t.last_status() == Some("RUNNING")).collect();
+    if running.is_empty() {
+        return Ok(Targets::NotYet);
+    }
+    let mut targets: Vec<(String, i32)> = Vec::new();
+    // Bridge/host tasks: (container instance ARN, host port), resolved to EC2 ids below.
+    let mut on_instances: Vec<(String, i32)> = Vec::new();
+    for t in &running {
+        let ip = t
+            .attachments()
+            .iter()
+            .flat_map(|a| a.details())
+            .find(|d| d.name() == Some("privateIPv4Address"))
+            .and_then(|d| d.value());
+        if let Some(ip) = ip {
+            targets.push((ip.to_owned(), port));
+            continue;
+        }
+        let host_port = t
+            .containers()
+            .iter()
+            .filter(|c| container.is_none() || c.name() == container)
+            .flat_map(|c| c.network_bindings())
+            .find(|b| b.container_port() == Some(port))
+            .and_then(|b| b.host_port());
+        match (t.container_instance_arn(), host_port) {
+            (Some(instance), Some(host_port)) => on_instances.push((instance.to_owned(), host_port)),
+            // Not bound yet (or not reported): not a target yet either.
+            _ => return Ok(Targets::NotYet),
+        }
+    }
+    if !on_instances.is_empty() {
+        let mut arns: Vec<String> = on_instances.iter().map(|(a, _)| a.clone()).collect();
+        arns.sort();
+        arns.dedup();
+        let described = aws
+            .ecs
+            .describe_container_instances()
+            .cluster(cluster)
+            .set_container_instances(Some(arns))
+            .send()
+            .await
+            .ctx("DescribeContainerInstances", cluster)?;
+        for (arn, host_port) in &on_instances {
+            let ec2 = described
+                .container_instances()
+                .iter()
+                .find(|c| c.container_instance_arn() == Some(arn.as_str()))
+                .and_then(|c| c.ec2_instance_id());
+            match ec2 {
+                Some(id) => targets.push((id.to_owned(), *host_port)),
+                None => return Ok(Targets::NotYet),
+            }
+        }
+    }
+    Ok(Targets::Listed(targets))
 }
 
 /// The state of a service: `None` when missing or INACTIVE.

@@ -17,6 +17,8 @@ pub(crate) mod pipeline_role;
 pub(crate) mod rolling_load_balancer;
 pub(crate) mod rolling_strategy;
 pub(crate) mod service_cutover;
+#[cfg(all(test, feature = "test-util"))]
+mod shared_waits_tests;
 pub(crate) mod scaling;
 pub(crate) mod service_role;
 pub(crate) mod test_listener;

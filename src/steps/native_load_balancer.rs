@@ -97,8 +97,9 @@ pub(crate) async fn update_load_balancers(aws: &AwsClients, cluster: &str, servi
 
 /// Waits until the service's rolling deployment is over: one deployment left, not in progress.
 pub(crate) async fn wait_deployed(aws: &AwsClients, cluster: &str, service: &str, opts: &Waits) -> Result<()> {
-    wait::poll(&format!("the rolling deployment of service {cluster}/{service}"), opts.service_wait, || async {
-        let svc = describe_service(aws, cluster, service).await?.ok_or_else(|| Error::custom(format!("service {service} is gone")))?;
+    let what = format!("the rolling deployment of service {cluster}/{service}");
+    super::ecs_service::poll_service(aws, opts, &what, opts.service_wait, cluster, service, |svc| {
+        let svc = svc.ok_or_else(|| Error::custom(format!("service {service} is gone")))?;
         if svc.deployments.iter().any(|d| d.rollout_state.as_deref() == Some("FAILED")) {
             return Err(Error::custom(format!("the rolling deployment of service {service} failed")));
         }

@@ -589,8 +589,10 @@ fn waits_for(plan: &Plan, waits: &crate::wait::Waits) -> crate::wait::Waits {
             _ => None,
         })
     };
-    let mut out = *waits;
+    let mut out = waits.clone();
     out.drain_timeout = explicit.or_else(derived);
+    // Shared only with runs in the same account.
+    out.shared = waits.shared.as_ref().map(|s| s.in_account(plan.account_id.as_deref()));
     out
 }
 

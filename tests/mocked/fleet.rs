@@ -7,11 +7,13 @@ use ecs_bluegreen::testing::{AccountState, Fault, InjectedError, MockAccount, Sc
 use ecs_bluegreen::wait::WaitPolicy;
 use std::sync::Arc;
 
-use ecs_bluegreen::{ApplyOptions, InMemoryJournal};
+use ecs_bluegreen::{ApplyOptions, EventKind, InMemoryJournal};
 
 const NAMES: [&str; 3] = ["cart", "checkout", "search"];
 
-/// One account per service, each as [`Scenario::default`] with the service renamed.
+/// One account per service, each as [`Scenario::default`] with the service renamed, in an
+/// account of its own (the same account id, region and cluster would be one cluster on AWS,
+/// which a fleet's shared waits rely on).
 struct Fleet {
     accounts: Vec<MockAccount>,
     start: Vec<AccountState>,
@@ -19,7 +21,23 @@ struct Fleet {
 
 impl Fleet {
     fn new() -> Self {
-        let accounts: Vec<_> = NAMES.iter().map(|n| MockAccount::new(Scenario::default().with_service_name(n))).collect();
+        let accounts: Vec<_> = NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let account = MockAccount::new(Scenario::default().with_service_name(n));
+                // Its own account id: STS answers it, the service's ARN carries it.
+                let id = format!("{}", 111_122_223_330_u64 + i as u64);
+                account.edit(|st| {
+                    let old = std::mem::replace(&mut st.account_id, id.clone());
+                    for s in st.services.values_mut() {
+                        s.arn = s.arn.as_ref().map(|a| a.replace(&old, &id));
+                        s.cluster_arn = s.cluster_arn.as_ref().map(|a| a.replace(&old, &id));
+                    }
+                });
+                account
+            })
+            .collect();
         let start = accounts.iter().map(MockAccount::state).collect();
         Self { accounts, start }
     }
@@ -392,4 +410,54 @@ async fn earlier_runs_not_done_are_refused_when_the_fleet_is_planned_with_every_
     assert_eq!(outcomes(&resumed), [row("search", ServiceOutcome::Applied)], "{resumed}");
     let plans = fleet::plan(&fleet.members(&fast()), 3).await.unwrap();
     assert!(plans[2].is_noop(), "search is migrated: {}", plans[2]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_service_reports_its_progress_and_waits_are_shared_only_within_an_account() {
+    let fleet = Fleet::new();
+    let journals = journals();
+    let events: Arc<std::sync::Mutex<Vec<ecs_bluegreen::Event>>> = Arc::default();
+    let members: Vec<Member> = fleet
+        .members(&journals)
+        .into_iter()
+        .map(|m| {
+            let events = events.clone();
+            m.options(
+                ApplyOptions::new()
+                    .service_wait(WaitPolicy::FAST)
+                    .iam_propagation(WaitPolicy::FAST)
+                    .observer(move |e| events.lock().unwrap().push(e.clone())),
+            )
+        })
+        .collect();
+    let plans = fleet::plan(&members, 4).await.unwrap();
+    fleet.deny_second_mutation_of("checkout");
+    let report = fleet::apply(&members, &plans, &FleetOptions::new(3, OnFailure::Continue)).await;
+    assert_eq!(report.exit_code(), 1, "{report}");
+
+    let events = events.lock().unwrap().clone();
+    for (name, plan) in NAMES.iter().zip(&plans) {
+        let service = format!("prod/{name}");
+        let own: Vec<_> = events.iter().filter(|e| e.migration_id == plan.migration_id).map(|e| &e.kind).collect();
+        assert!(matches!(own.first(), Some(EventKind::ServiceStarted { service: s }) if *s == service), "{name}: {own:#?}");
+        let Some(EventKind::ServiceFinished { service: s, outcome, seconds, error }) = own.last() else { panic!("{name}: {own:#?}") };
+        let row = report.service(&service).unwrap();
+        assert_eq!((s, outcome.as_str(), *seconds, error), (&service, row.outcome.as_str(), row.seconds, &row.error), "{name}");
+        assert!(own.iter().any(|k| matches!(k, EventKind::StepStarted { .. })), "{name}: its steps are reported: {own:#?}");
+        if *name != "checkout" {
+            assert!(own.iter().any(|k| matches!(k, EventKind::Waiting { .. })), "{name}: its waits are reported: {own:#?}");
+        }
+    }
+    let failed = events.iter().filter(|e| e.migration_id == plans[1].migration_id);
+    assert!(failed.clone().any(|e| matches!(e.kind, EventKind::StepFailed { .. })), "checkout's failure is reported");
+    assert!(failed.clone().any(|e| matches!(e.kind, EventKind::Undone { .. })), "checkout's rollback is reported");
+
+    // Every account saw DescribeServices for its own services only: the accounts differ, so
+    // their waits were never batched together.
+    for (name, account) in NAMES.iter().zip(&fleet.accounts) {
+        for c in account.calls().iter().filter(|c| c.operation == "DescribeServices") {
+            let others: Vec<_> = NAMES.iter().filter(|n| *n != name && c.input.contains(&format!("\"{n}\""))).collect();
+            assert!(others.is_empty(), "{name}'s account was asked for {others:?}: {}", c.input);
+        }
+    }
 }

@@ -124,6 +124,17 @@ async fn a_fleet_is_planned_applied_and_rolled_back_from_one_spec_file() {
         assert!(row.contains("applied"), "{row}");
     }
     assert!(text(&apply.stderr).contains("[prod/cart] ==> "), "progress lines name their service:\n{}", text(&apply.stderr));
+    // Not a terminal: plain progress lines, each naming its service, from its start to its end.
+    let progress = text(&apply.stderr);
+    for service in SERVICES {
+        let lines: Vec<&str> = progress.lines().filter(|l| l.starts_with(&format!("[prod/{service}] "))).collect();
+        assert_eq!(lines.first(), Some(&format!("[prod/{service}] started").as_str()), "{service}:\n{progress}");
+        let last = lines.last().copied().unwrap_or_default();
+        assert!(last.starts_with(&format!("[prod/{service}] finished: applied in ")) && last.ends_with('s'), "{service}:\n{progress}");
+        assert!(lines.iter().any(|l| l.contains("waiting for")), "{service}'s waits show:\n{progress}");
+        assert_eq!(lines.iter().filter(|l| l.contains("finished:")).count(), 1, "{progress}");
+    }
+    assert!(!progress.contains('\r') && !progress.contains('\u{1b}'), "no terminal control codes off a terminal:\n{progress}");
     assert_eq!(s.controllers().await, controllers([("web", "CODE_DEPLOY"), ("cart", "CODE_DEPLOY"), ("search", "CODE_DEPLOY")]));
     // The spec's termination wait reached every deployment group.
     for (app, group) in [("prod-web", "web-bluegreen"), ("prod-cart", "cart-bluegreen"), ("prod-search", "search-bluegreen")] {
@@ -144,6 +155,10 @@ async fn a_fleet_is_planned_applied_and_rolled_back_from_one_spec_file() {
     let report: serde_json::Value = serde_json::from_slice(&rollback.stdout).unwrap();
     let outcomes: Vec<_> = report["services"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap().to_owned()).collect();
     assert_eq!(outcomes, ["rolled-back"; 3], "{report}");
+    for service in SERVICES {
+        let done = format!("[prod/{service}] finished: rolled back in ");
+        assert!(text(&rollback.stderr).contains(&done), "{done:?}:\n{}", text(&rollback.stderr));
+    }
     let after = s.snapshot().await;
     assert_same(&before.0, &after.0, "web-alb side after rollback --spec");
     assert_same(&before.1, &after.1, "cart-alb side after rollback --spec");

@@ -1,5 +1,10 @@
 //! How long the library's waits may take ([`WaitPolicy`]), and the crate's deadline-bounded
-//! polling and retrying with capped exponential backoff.
+//! polling and retrying with capped exponential backoff. Runs of a fleet share their polls
+//! ([`shared`]).
+
+pub mod shared;
+
+pub use shared::SharedWaits;
 
 use std::future::Future;
 use std::time::Duration;
@@ -189,7 +194,7 @@ mod tests {
 /// The waits of a run (see [`crate::ApplyOptions::service_wait`],
 /// [`crate::ApplyOptions::iam_propagation`] and [`crate::ApplyOptions::drain_timeout`]).
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Waits {
     /// Services running their tasks, passing health checks, becoming INACTIVE.
     pub service_wait: WaitPolicy,
@@ -200,11 +205,15 @@ pub struct Waits {
     /// [`DRAIN_MARGIN`], never shorter than `service_wait`'s deadline).
     #[serde(default)]
     pub drain_timeout: Option<Duration>,
+    /// The polls this run shares with others ([`crate::ApplyOptions::shared_waits`]); `None`:
+    /// every wait polls alone.
+    #[serde(skip)]
+    pub(crate) shared: Option<SharedWaits>,
 }
 
 impl Default for Waits {
     fn default() -> Self {
-        Self { service_wait: WaitPolicy::AWS, iam_propagation: WaitPolicy::IAM_PROPAGATION, drain_timeout: None }
+        Self { service_wait: WaitPolicy::AWS, iam_propagation: WaitPolicy::IAM_PROPAGATION, drain_timeout: None, shared: None }
     }
 }
 
@@ -213,5 +222,10 @@ impl Waits {
     /// drain deadline.
     pub fn drain(&self) -> WaitPolicy {
         WaitPolicy { deadline: self.drain_timeout.unwrap_or(self.service_wait.deadline), ..self.service_wait }
+    }
+
+    /// The polls this run shares with other runs, if any.
+    pub fn shared(&self) -> Option<&SharedWaits> {
+        self.shared.as_ref()
     }
 }
