@@ -170,13 +170,22 @@ impl MockFleet {
     }
 
     /// One member per service, migrated as `migration` says for its scenario.
+    ///
+    /// Each member waits on its own (its own [`SharedWaits`](crate::wait::SharedWaits), unless
+    /// `options` brings one): the fleet's accounts are separate mock accounts with the same
+    /// account id and cluster, so a read batched for several services would ask one account
+    /// about another's service.
     pub fn members_with(&self, options: &ApplyOptions, migration: impl Fn(&Scenario) -> Migration) -> Vec<Member> {
         self.services
             .iter()
             .map(|s| {
+                let options = match options.waits.shared {
+                    Some(_) => options.clone(),
+                    None => options.clone().shared_waits(crate::wait::SharedWaits::new()),
+                };
                 Member::new(migration(s.account.scenario()), s.account.clients(), s.journal.clone())
                     .recorder(s.account.recorder().clone())
-                    .options(options.clone())
+                    .options(options)
             })
             .collect()
     }

@@ -456,8 +456,30 @@ async fn each_service_reports_its_progress_and_waits_are_shared_only_within_an_a
     // their waits were never batched together.
     for (name, account) in NAMES.iter().zip(&fleet.accounts) {
         for c in account.calls().iter().filter(|c| c.operation == "DescribeServices") {
-            let others: Vec<_> = NAMES.iter().filter(|n| *n != name && c.input.contains(&format!("\"{n}\""))).collect();
+            let others: Vec<_> = NAMES.iter().filter(|n| *n != name && c.input.contains(&format!("\"{n}"))).collect();
             assert!(others.is_empty(), "{name}'s account was asked for {others:?}: {}", c.input);
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fleet_scenarios_accounts_are_never_asked_about_each_others_services() {
+    // Same account id and cluster in every mock account: batched waits across them would ask
+    // one account about another's service.
+    let fleet = FleetScenario::spread(4, 2).build();
+    let members = fleet.members(&fast());
+    let plans = fleet::plan(&members, 4).await.unwrap();
+    let report = fleet::apply(&members, &plans, &FleetOptions::new(4, OnFailure::Stop)).await;
+    assert_eq!(report.exit_code(), 0, "{report}");
+    let names = fleet.names();
+    for name in &names {
+        let asked = fleet.account(name).calls();
+        let describes: Vec<_> = asked.iter().filter(|c| c.operation == "DescribeServices").collect();
+        assert!(!describes.is_empty(), "{name} waited");
+        for c in describes {
+            // The service or its bridge (`<name>-bg-bridge`), quoted in the input.
+            let others: Vec<_> = names.iter().filter(|n| *n != name && c.input.contains(&format!("\"{n}"))).collect();
+            assert!(others.is_empty(), "{name}'s account was asked about {others:?}: {}", c.input);
         }
     }
 }
