@@ -115,6 +115,29 @@ async fn codedeploy_to_native_in_place_then_rolled_back() {
     assert_eq!(comparable(&after).differences(&comparable(&start)), Vec::<String>::new());
 }
 
+/// The same command again after the onward migration plans nothing: the strategy and bake time
+/// it mapped from the deployment group are the service's now, and none was asked for.
+#[tokio::test(start_paused = true)]
+async fn the_onward_command_again_plans_nothing() {
+    for target in [Target::EcsNative, Target::Rolling] {
+        let account = MockAccount::new(migrated());
+        assert_eq!(migrate(&account, &onward(target), &InMemoryJournal::new()).await.unwrap(), Outcome::Applied);
+        let again = onward(target).plan(&account.clients()).await.unwrap();
+        assert!(again.is_noop(), "{target:?}: {again}");
+    }
+    // A strategy asked for that differs from the service's is still refused, not applied.
+    let account = MockAccount::new(migrated());
+    assert_eq!(migrate(&account, &onward(Target::EcsNative), &InMemoryJournal::new()).await.unwrap(), Outcome::Applied);
+    let other = Migration::for_service(sample::CLUSTER, sample::SERVICE)
+        .unwrap()
+        .target(Target::EcsNative)
+        .pipeline(sample::pipeline_stage())
+        .native(NativeDeployment::builder().strategy(NativeStrategy::linear(10.0, 3).unwrap()).build())
+        .build();
+    let refused = other.plan(&account.clients()).await.unwrap_err();
+    assert!(refused.to_string().contains("other settings than asked for"), "{refused}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn codedeploy_to_rolling_in_place() {
     let account = MockAccount::new(migrated());
