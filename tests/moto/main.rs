@@ -15,6 +15,7 @@ mod common;
 
 mod artifacts;
 mod fleet_cli;
+mod from_codedeploy_moto;
 mod cli_moto;
 mod journal_cli;
 mod kit_vs_moto;
