@@ -20,6 +20,13 @@ Operations moto lacks (AWS's documented semantics):
   Lambda ``CodeDeployDefault.*`` configs with their compute platform and traffic routing); an unknown
   name -> 400 ``DeploymentConfigDoesNotExistException``.
 
+Answers moto gets wrong:
+
+- CodeDeploy ``ListDeploymentGroups``: every group in one page and no ``nextToken``, as AWS answers
+  the last page. moto 5.2.5 echoes the request's ``nextToken`` (``""`` when none was sent), so a
+  client that pages until the token is absent (as the SDKs' paginators and the library's discovery
+  do) asks for the same page forever.
+
 Refusals moto lacks (AWS refuses these; the order of a migration's calls depends on it):
 
 - CodeDeploy ``CreateDeploymentGroup`` naming an ECS service (``ecsServices``) that is not found / not
@@ -248,6 +255,15 @@ def delete_application(self: CodeDeployResponse) -> EmptyResult:
     if backend.applications.pop(app_name, None) is not None:
         backend.tagger.delete_all_tags_for_resource(backend._application_arn(app_name))
     return EmptyResult()
+
+
+def list_deployment_groups(self: CodeDeployResponse) -> ActionResult:
+    """ListDeploymentGroups: every group in one page, which is the last: no ``nextToken`` (moto
+    echoes the request's token, ``""`` when none was sent, so a client paging until the token is
+    absent never stops)."""
+    application_name = self._get_param("applicationName")
+    groups = self.codedeploy_backend.list_deployment_groups(application_name=application_name, next_token="")
+    return ActionResult({"applicationName": application_name, "deploymentGroups": groups})
 
 
 def delete_deployment_group(self: CodeDeployResponse) -> ActionResult:
@@ -1271,6 +1287,7 @@ def install() -> None:
     )
     CodeDeployResponse.delete_application = delete_application
     CodeDeployResponse.delete_deployment_group = delete_deployment_group
+    CodeDeployResponse.list_deployment_groups = list_deployment_groups
     CodeDeployResponse.create_deployment_config = create_deployment_config
     CodeDeployResponse.get_deployment_config = get_deployment_config
     CodeDeployResponse.create_deployment_group = _refuse_reserved_tags(

@@ -162,6 +162,12 @@ pub enum Effect {
         cluster: String,
         /// The service before the switch.
         definition: Box<ServiceDefinition>,
+        /// The production listener, whose weights ECS's deployments swing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        production_listener_arn: Option<String>,
+        /// Its default actions before the switch, restored after the service.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        production_actions: Vec<ListenerAction>,
     },
     /// A change made by a user's step; its step's `undo` reads `data`.
     Custom {
@@ -205,7 +211,7 @@ impl Effect {
             }
             Effect::DeploymentGroupDeleted { values } => format!("deleted deployment group {}/{}", values.application, values.name),
             Effect::ApplicationDeleted { name, .. } => format!("deleted CodeDeploy application {name}"),
-            Effect::ServiceControllerSwitched { cluster, definition } => {
+            Effect::ServiceControllerSwitched { cluster, definition, .. } => {
                 format!("deployment controller of ECS service {cluster}/{} (was CODE_DEPLOY)", definition.name)
             }
             Effect::Custom { what, .. } => what.clone(),

@@ -286,6 +286,8 @@ pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> 
             load_balancers: vec![after_entry],
             deployment_configuration: configuration,
             strategy_source: if native_target { strategy_source } else { "rolling updates".to_owned() },
+            production_listener_arn: Some(prod.arn.clone()),
+            production_actions: prod.default_actions.clone(),
         })),
     });
     for c in &mut changes {

@@ -235,6 +235,14 @@ pub struct ControllerSwitchValues {
     pub deployment_configuration: DeploymentConfigurationDef,
     /// How the strategy was chosen (from the deployment group's config, or as given).
     pub strategy_source: String,
+    /// The production listener, whose weights ECS's blue/green deployments swing (the one the
+    /// switch starts among them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production_listener_arn: Option<String>,
+    /// Its default actions before the switch, which undo puts back once the service is
+    /// recreated on the group they served.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub production_actions: Vec<crate::inventory::ListenerAction>,
 }
 
 /// The values of [`ChangeDetail::NativeLoadBalancer`].

@@ -59,9 +59,15 @@ pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> 
         )),
     }
 
-    let wanted = wanted_configuration(svc.deployment_configuration.as_ref(), strategy, native.bake_time().get());
     let current_strategy = svc.deployment_configuration.as_ref().and_then(|d| d.strategy.as_deref()).unwrap_or("ROLLING");
-    let strategy_done = current_strategy == strategy.as_str() && same_strategy(svc.deployment_configuration.as_ref(), &wanted);
+    // Neither strategy nor bake time asked for: a service on a native strategy already keeps
+    // its settings (those an onward migration mapped from CodeDeploy), so the same command
+    // again plans nothing.
+    let unasked = native.strategy_given().is_none() && native.bake_time_given().is_none();
+    let kept = svc.deployment_configuration.as_ref().filter(|_| unasked && current_strategy != "ROLLING");
+    let wanted = kept.cloned().unwrap_or_else(|| wanted_configuration(svc.deployment_configuration.as_ref(), strategy, native.bake_time().get()));
+    let strategy_done =
+        kept.is_some() || (current_strategy == strategy.as_str() && same_strategy(svc.deployment_configuration.as_ref(), &wanted));
     if current_strategy != "ROLLING" && !strategy_done {
         refusals.push(Refusal::new(
             RefusalKind::EcsNativeStrategy,

@@ -56,7 +56,12 @@ pub(crate) async fn apply(cx: &Ctx<'_>, v: &ControllerSwitchValues) -> Result<()
     }
     // The journal keeps the service as it was: undo recreates it from that.
     let definition = Box::new(if cx.is_resumed() { (*v.from).clone() } else { crate::inventory::ServiceDefinition { scaling: v.from.scaling.clone(), ..live } });
-    let intent = Effect::ServiceControllerSwitched { cluster: v.cluster.clone(), definition };
+    let intent = Effect::ServiceControllerSwitched {
+        cluster: v.cluster.clone(),
+        definition,
+        production_listener_arn: v.production_listener_arn.clone(),
+        production_actions: v.production_actions.clone(),
+    };
     cx.mutate(
         intent,
         crate::wait::retry(
@@ -91,6 +96,11 @@ impl crate::step::Step for ControllerSwitchStep {
             Permission::on("ecs:DescribeContainerInstances", cx.container_instances_arn(&v.cluster)),
             Permission::any_resource("elasticloadbalancing:DescribeTargetHealth"),
         ]);
+        if let Some(listener) = &v.production_listener_arn {
+            // Undo puts back the production listener's actions the switch's deployment swung.
+            out.push(Permission::any_resource("elasticloadbalancing:DescribeListeners"));
+            out.push(Permission::on("elasticloadbalancing:ModifyListener", listener.clone()));
+        }
         let given = v.load_balancers.iter().find_map(|e| e.advanced_configuration.as_ref()?.role_arn.as_deref()).filter(|r| *r != crate::plan::KNOWN_AFTER_APPLY);
         if let Some(role) = cx.role_or_planned(given, &crate::spec::StepId::InfrastructureRole) {
             out.push(Permission::on("iam:GetRole", role.clone()));

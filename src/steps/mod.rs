@@ -147,7 +147,15 @@ pub(crate) async fn undo(cx: &UndoContext<'_>, effect: &Effect, confirmed: bool)
         }
         Effect::DeploymentGroupDeleted { values } => deployment_group_removal::undo(aws, values).await,
         Effect::ApplicationDeleted { name, tags } => application_removal::undo(aws, name, tags).await,
-        Effect::ServiceControllerSwitched { cluster, definition } => ecs_service::undo_delete(aws, plan, cluster, definition, opts).await,
+        Effect::ServiceControllerSwitched { cluster, definition, production_listener_arn, production_actions } => {
+            ecs_service::undo_delete(aws, plan, cluster, definition, opts).await?;
+            // The switch's blue/green deployment moved production to the other group: back to
+            // the group the recreated service serves.
+            match production_listener_arn {
+                Some(arn) if !production_actions.is_empty() => native_load_balancer::undo_swing(aws, arn, production_actions).await,
+                _ => Ok(()),
+            }
+        }
         Effect::Custom { what, .. } => Err(Error::custom(format!("{what} was journaled by a user's step, not a built-in one"))),
     }
 }
@@ -209,7 +217,7 @@ pub(crate) fn manual_removal(effect: &Effect) -> String {
             values.application, values.name
         ),
         Effect::ApplicationDeleted { name, .. } => format!("aws deploy create-application --application-name {name} --compute-platform ECS"),
-        Effect::ServiceControllerSwitched { cluster, definition } => format!(
+        Effect::ServiceControllerSwitched { cluster, definition, .. } => format!(
             "recreate service {cluster}/{} on the CODE_DEPLOY controller from the definition in the journal (ecs-bluegreen rollback retries this)",
             definition.name
         ),

@@ -11,6 +11,7 @@
 
 pub mod account_header;
 pub mod cli;
+pub mod fault_loops;
 pub mod faults;
 pub mod fixture;
 pub mod private_moto;

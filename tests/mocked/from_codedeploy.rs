@@ -85,6 +85,20 @@ fn assert_native(account: &MockAccount, before: &AccountState) {
     assert!(st.create_service_requests.is_empty(), "no service created");
 }
 
+/// The end state of CodeDeploy → rolling, read from the kit's account.
+#[track_caller]
+fn assert_rolling(account: &MockAccount, before: &AccountState) {
+    let st = account.state();
+    let svc = &st.services[sample::SERVICE];
+    assert_eq!((svc.deployment_controller.as_str(), svc.arn.as_ref()), ("ECS", before.services[sample::SERVICE].arn.as_ref()));
+    assert_eq!(svc.deployment_configuration.as_ref().and_then(|d| d.strategy.as_deref()), Some("ROLLING"));
+    let [lb] = svc.load_balancers.as_slice() else { panic!() };
+    assert_eq!((lb.target_group_arn.as_deref(), &lb.advanced_configuration), (Some(sample::BLUE_TG_ARN), &None));
+    assert!(!st.roles.contains_key("prod-web-ecs-infra"), "no infrastructure role for rolling");
+    assert!(st.target_groups.values().any(|t| t.name == "web-tg-1-green"), "the green group is kept");
+    assert_codedeploy_gone(&st);
+}
+
 /// The CodeDeploy resources are gone and the pipeline deploys with the `ECS` action again.
 #[track_caller]
 fn assert_codedeploy_gone(st: &AccountState) {
@@ -115,21 +129,36 @@ async fn codedeploy_to_native_in_place_then_rolled_back() {
     assert_eq!(comparable(&after).differences(&comparable(&start)), Vec::<String>::new());
 }
 
+/// The same command again after the onward migration plans nothing: the strategy and bake time
+/// it mapped from the deployment group are the service's now, and none was asked for.
+#[tokio::test(start_paused = true)]
+async fn the_onward_command_again_plans_nothing() {
+    for target in [Target::EcsNative, Target::Rolling] {
+        let account = MockAccount::new(migrated());
+        assert_eq!(migrate(&account, &onward(target), &InMemoryJournal::new()).await.unwrap(), Outcome::Applied);
+        let again = onward(target).plan(&account.clients()).await.unwrap();
+        assert!(again.is_noop(), "{target:?}: {again}");
+    }
+    // A strategy asked for that differs from the service's is still refused, not applied.
+    let account = MockAccount::new(migrated());
+    assert_eq!(migrate(&account, &onward(Target::EcsNative), &InMemoryJournal::new()).await.unwrap(), Outcome::Applied);
+    let other = Migration::for_service(sample::CLUSTER, sample::SERVICE)
+        .unwrap()
+        .target(Target::EcsNative)
+        .pipeline(sample::pipeline_stage())
+        .native(NativeDeployment::builder().strategy(NativeStrategy::linear(10.0, 3).unwrap()).build())
+        .build();
+    let refused = other.plan(&account.clients()).await.unwrap_err();
+    assert!(refused.to_string().contains("other settings than asked for"), "{refused}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn codedeploy_to_rolling_in_place() {
     let account = MockAccount::new(migrated());
     let start = account.state();
     let journal = InMemoryJournal::new();
     assert_eq!(migrate(&account, &onward(Target::Rolling), &journal).await.unwrap(), Outcome::Applied);
-    let st = account.state();
-    let svc = &st.services[sample::SERVICE];
-    assert_eq!((svc.deployment_controller.as_str(), svc.arn.as_ref()), ("ECS", start.services[sample::SERVICE].arn.as_ref()));
-    assert_eq!(svc.deployment_configuration.as_ref().and_then(|d| d.strategy.as_deref()), Some("ROLLING"));
-    let [lb] = svc.load_balancers.as_slice() else { panic!() };
-    assert_eq!((lb.target_group_arn.as_deref(), &lb.advanced_configuration), (Some(sample::BLUE_TG_ARN), &None));
-    assert!(!st.roles.contains_key("prod-web-ecs-infra"), "no infrastructure role for rolling");
-    assert!(st.target_groups.values().any(|t| t.name == "web-tg-1-green"), "the green group is kept");
-    assert_codedeploy_gone(&st);
+    assert_rolling(&account, &start);
     let report = ecs_bluegreen::rollback(&account.clients(), &journal, &opts()).await.unwrap();
     assert!(report.is_clean(), "{report}");
     assert_eq!(comparable(&account.state()).differences(&comparable(&start)), Vec::<String>::new());
@@ -179,7 +208,12 @@ impl Journal for CrashAt {
 
 #[tokio::test(start_paused = true)]
 async fn a_crash_after_every_journal_write_is_resumed_or_rolled_back() {
-    let migration = onward(Target::EcsNative);
+    crash_after_every_journal_write(Target::EcsNative, assert_native).await;
+    crash_after_every_journal_write(Target::Rolling, assert_rolling).await;
+}
+
+async fn crash_after_every_journal_write(target: Target, assert_end: fn(&MockAccount, &AccountState)) {
+    let migration = onward(target);
     let mut n = 1;
     loop {
         let resumed = MockAccount::new(migrated());
@@ -192,7 +226,7 @@ async fn a_crash_after_every_journal_write_is_resumed_or_rolled_back() {
         let records = crashed.records().unwrap();
         let journal = InMemoryJournal::from_records(records.clone());
         match ecs_bluegreen::resume(&resumed.clients(), &journal, &opts()).await {
-            Ok(Outcome::Applied) => assert_native(&resumed, &start),
+            Ok(Outcome::Applied) => assert_end(&resumed, &start),
             Err(Error::Journal(_)) if records.is_empty() => {}
             other => panic!("crash at write {n}: resume gave {other:?}"),
         }

@@ -16,6 +16,7 @@ mod common;
 mod artifacts;
 mod fleet_cli;
 mod iac_moto;
+mod from_codedeploy_moto;
 mod cli_moto;
 mod journal_cli;
 mod kit_vs_moto;

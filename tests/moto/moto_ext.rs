@@ -609,3 +609,24 @@ async fn a_service_created_above_the_running_default_runs_its_desired_count() {
         assert_eq!((s.desired_count, s.running_count), (desired, running), "{name}");
     }
 }
+
+/// ListDeploymentGroups returns every group in one page and, as AWS does on the last page, no
+/// `nextToken` (moto 5.2.5 echoes the request's token, `""` when none was sent: a client that
+/// pages until the token is absent never stops).
+#[tokio::test]
+async fn list_deployment_groups_ends_without_a_next_token() {
+    let aws = moto_clients(&fresh_account());
+    let td = cluster_with_task_definition(&aws).await;
+    create_service(&aws, "web", &td, DeploymentControllerType::CodeDeploy).await;
+    create_application(&aws).await;
+    deployment_group(&aws, GROUP, "web").send().await.unwrap();
+    let out = aws.codedeploy.list_deployment_groups().application_name(APP).send().await.unwrap();
+    assert_eq!(out.deployment_groups(), [GROUP]);
+    assert_eq!(out.next_token(), None, "the last page has no token");
+    assert_eq!(out.application_name(), Some(APP));
+    // An application without groups: an empty last page.
+    aws.codedeploy.create_application().application_name("empty").compute_platform(ComputePlatform::Ecs).send().await.unwrap();
+    let out = aws.codedeploy.list_deployment_groups().application_name("empty").send().await.unwrap();
+    assert!(out.deployment_groups().is_empty());
+    assert_eq!(out.next_token(), None);
+}

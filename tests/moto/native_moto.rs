@@ -5,19 +5,23 @@
 //! gone. The way back to rolling (`Target::Rolling`) on the ALB, and rolling → native →
 //! deployment → rolling on a Network Load Balancer (the fixture moves the service behind one):
 //! listener ARNs in the advanced configuration, and the service keeps the group ECS's deployment
-//! moved production to. Faults at every call and crashes are covered on the kit
-//! (`tests/mocked/native.rs`, `tests/mocked/native_to_rolling.rs`).
+//! moved production to. ECS-native → rolling: a fault at every mutating call restores the native
+//! start and a crash after every journal write is resumed or rolled back
+//! (`tests/common/fault_loops.rs`); rolling → native's faults and crashes are covered on the kit
+//! (`tests/mocked/native.rs`, and `tests/mocked/native_to_rolling.rs` again).
 //!
 //! Run with `cargo test --test moto native_moto::`.
 
 use crate::common;
 
 use aws_sdk_ecs::types::ServiceDeploymentStatus;
+use common::fault_loops::{self, Calls, Direction};
 use common::fixture::{Fixture, seed_rolling_account};
 use common::{fresh_account, moto_clients, moto_endpoint};
 use ecs_bluegreen::spec::{BakeTime, Migration, NativeDeployment, NativeStrategy, Port, Target};
 use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::{ApplyOptions, AwsClients, InMemoryJournal, Outcome};
+use futures::FutureExt;
 
 const INFRA_POLICY: &str = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers";
 
@@ -277,4 +281,45 @@ async fn rolling_to_native_on_an_nlb_deploys_then_back_to_rolling_keeps_the_grou
     assert!(plan.warnings.iter().any(|w| w.contains("production traffic is on")), "{:?}", plan.warnings);
     assert_eq!(plan.apply(&aws, &InMemoryJournal::new(), &opts()).await.unwrap(), Outcome::Applied);
     assert_rolling_again(&before, &service(&aws, &f).await, &green);
+}
+
+/// ECS-native → rolling, from a service this tool moved to ECS-native (test listener on 8080).
+fn native_to_rolling() -> Direction {
+    Direction {
+        name: "ECS-native → rolling",
+        seed: |aws, account| {
+            async move {
+                let f = seed_rolling_account(&aws, &moto_endpoint(), &account).await;
+                let plan = native(&f, Some(8080)).plan(&aws).await.unwrap();
+                assert_eq!(plan.apply(&aws, &InMemoryJournal::new(), &opts()).await.unwrap(), Outcome::Applied);
+                f
+            }
+            .boxed()
+        },
+        migration: to_rolling,
+        opts,
+        assert_end: |aws, f| {
+            async move {
+                let svc = service(&aws, &f).await;
+                assert_eq!(svc.deployment_configuration().and_then(|c| c.strategy()).map(|s| s.as_str()), Some("ROLLING"));
+                let [lb] = svc.load_balancers() else { panic!("one entry: {:?}", svc.load_balancers()) };
+                assert_eq!(lb.target_group_arn(), Some(f.target_group_arn.as_str()));
+                assert!(lb.advanced_configuration().is_none(), "{lb:?}");
+            }
+            .boxed()
+        },
+        comparable: |v| v,
+    }
+}
+
+#[tokio::test]
+async fn native_to_rolling_a_fault_at_every_mutating_call_restores_the_native_service() {
+    let calls = fault_loops::fault_at_every_mutating_call(&native_to_rolling(), Calls::All).await;
+    assert!(calls >= 1, "the strategy and the load balancer entry: {calls}");
+}
+
+#[tokio::test]
+async fn native_to_rolling_a_crash_after_every_journal_write_resumes_or_rolls_back() {
+    let writes = fault_loops::crash_after_every_journal_write(&native_to_rolling(), Calls::All).await;
+    assert!(writes > 4, "{writes}");
 }
