@@ -1148,7 +1148,9 @@ mod fleet_cli {
             let own = CallRecorder::new();
             let faults = faulty.as_deref().is_none_or(|f| f == s.name());
             let aws = super::clients_with(opts, &config, &[recorder, &own], faults);
-            out.push(Member::new(s.migration().clone(), aws, j).recorder(own).options(progress(&s.label())));
+            // plan and apply check each service's permissions first, unless --skip-preflight.
+            let member = Member::new(s.migration().clone(), aws, j).recorder(own).options(progress(&s.label()));
+            out.push(member.preflight(!opts.skip_preflight));
         }
         Ok(out)
     }
