@@ -20,6 +20,12 @@ Operations moto lacks (AWS's documented semantics):
   Lambda ``CodeDeployDefault.*`` configs with their compute platform and traffic routing); an unknown
   name -> 400 ``DeploymentConfigDoesNotExistException``.
 
+Answers moto gets wrong:
+
+- CodeDeploy ``ListDeploymentGroups``: every group on one page, with no ``nextToken`` (AWS sends none
+  on the last page). moto 5.2.5 echoes the request's token, ``""`` at first, so a client paging until
+  the token is absent asks forever.
+
 Refusals moto lacks (AWS refuses these; the order of a migration's calls depends on it):
 
 - CodeDeploy ``CreateDeploymentGroup`` naming an ECS service (``ecsServices``) that is not found / not
@@ -258,6 +264,15 @@ def delete_deployment_group(self: CodeDeployResponse) -> ActionResult:
         self._get_param("deploymentGroupName"),
     )
     return ActionResult({"hooksNotCleanedUp": []})
+
+
+def list_deployment_groups(self: CodeDeployResponse) -> ActionResult:
+    """ListDeploymentGroups as one last page: no ``nextToken`` (moto echoes the request's, ``""``)."""
+    application_name = self._get_param("applicationName")
+    groups = self.codedeploy_backend.list_deployment_groups(
+        application_name=application_name, next_token=self._get_param("nextToken", "")
+    )
+    return ActionResult({"applicationName": application_name, "deploymentGroups": groups})
 
 
 def create_deployment_config(self: CodeDeployResponse) -> ActionResult:
@@ -1271,6 +1286,7 @@ def install() -> None:
     )
     CodeDeployResponse.delete_application = delete_application
     CodeDeployResponse.delete_deployment_group = delete_deployment_group
+    CodeDeployResponse.list_deployment_groups = list_deployment_groups
     CodeDeployResponse.create_deployment_config = create_deployment_config
     CodeDeployResponse.get_deployment_config = get_deployment_config
     CodeDeployResponse.create_deployment_group = _refuse_reserved_tags(

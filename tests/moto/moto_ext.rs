@@ -165,6 +165,20 @@ async fn group_names(aws: &AwsClients) -> Vec<String> {
     names
 }
 
+/// ListDeploymentGroups has one page here: AWS sends no `nextToken` on the last page. moto
+/// echoes the request's (`""`), so a client paging until no token never ends (the onward
+/// discovery of a CODE_DEPLOY service did, on moto).
+#[tokio::test]
+async fn list_deployment_groups_ends_without_a_next_token() {
+    let aws = moto_clients(&fresh_account());
+    let td = cluster_with_task_definition(&aws).await;
+    create_service(&aws, "web", &td, DeploymentControllerType::CodeDeploy).await;
+    create_application(&aws).await;
+    deployment_group(&aws, GROUP, "web").send().await.unwrap();
+    let out = aws.codedeploy.list_deployment_groups().application_name(APP).send().await.unwrap();
+    assert_eq!((out.deployment_groups(), out.next_token()), (&[GROUP.to_owned()][..], None));
+}
+
 #[tokio::test]
 async fn delete_deployment_group_removes_it_and_is_idempotent() {
     let aws = moto_clients(&fresh_account());
