@@ -90,7 +90,7 @@ pub fn run_permissions(cx: &PermissionContext<'_>) -> Vec<Permission> {
             out.push(Permission::on("codepipeline:GetPipeline", cx.pipeline_arn(p.pipeline_name().as_str())));
             // The pipeline role's check: simulated, else its policies read. The plan records
             // the role GetPipeline named; a plan without it: any role of the account, read-only.
-            let roles = plan.pipeline_role_arn.clone().unwrap_or_else(|| cx.role_arn("*"));
+            let roles = cx.pipeline_role_arn();
             for action in ["iam:SimulatePrincipalPolicy", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies"] {
                 out.push(Permission::on(action, roles.clone()));
             }
