@@ -1331,7 +1331,9 @@ mod fleet_cli {
             let faults = faulty.as_deref().is_none_or(|f| f == s.name());
             // Many services against one API: slow down together when it throttles.
             let aws = super::clients_with(opts, &config, &[recorder, &own], faults, true);
-            out.push(Member::new(s.migration().clone(), aws, j).recorder(own).options(progress(&s.label(), &shown)));
+            // plan and apply check each service's permissions first, unless --skip-preflight.
+            let member = Member::new(s.migration().clone(), aws, j).recorder(own).options(progress(&s.label(), &shown));
+            out.push(member.preflight(!opts.skip_preflight));
         }
         Ok(out)
     }

@@ -681,6 +681,7 @@ mod tests {
             migration: None,
             built_in_steps: vec![],
             target: Default::default(),
+            pipeline_role_arn: None,
         };
         assert_eq!(status(&j.records().unwrap()), JournalStatus::Empty);
         j.append(Entry::Begin { plan: Box::new(plan), run: None }).unwrap();

@@ -205,6 +205,12 @@ impl PermissionContext<'_> {
         }
     }
 
+    /// The pipeline's service role as the plan records it (GetPipeline's `roleArn`); any role
+    /// of the account for a plan that does not (written before it was recorded).
+    pub fn pipeline_role_arn(&self) -> String {
+        self.plan.pipeline_role_arn.clone().unwrap_or_else(|| self.role_arn("*"))
+    }
+
     /// `role` when it is an ARN; else the role the plan's `step` makes.
     pub fn role_or_planned(&self, role: Option<&str>, step: &crate::spec::StepId) -> Option<String> {
         role.filter(|r| r.starts_with("arn:")).map(str::to_owned).or_else(|| self.planned_role_arn(step))

@@ -88,9 +88,9 @@ pub fn run_permissions(cx: &PermissionContext<'_>) -> Vec<Permission> {
         }
         if let Some(p) = m.pipeline() {
             out.push(Permission::on("codepipeline:GetPipeline", cx.pipeline_arn(p.pipeline_name().as_str())));
-            // The pipeline role's check: simulated, else its policies read. Its name is the
-            // pipeline's (not in the plan): any role of the account, read-only.
-            let roles = cx.role_arn("*");
+            // The pipeline role's check: simulated, else its policies read. The plan records
+            // the role GetPipeline named; a plan without it: any role of the account, read-only.
+            let roles = cx.pipeline_role_arn();
             for action in ["iam:SimulatePrincipalPolicy", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies"] {
                 out.push(Permission::on(action, roles.clone()));
             }

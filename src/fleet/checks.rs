@@ -90,6 +90,7 @@ mod tests {
             migration: None,
             built_in_steps: vec![],
             target: Default::default(),
+            pipeline_role_arn: None,
         };
         std::iter::once(Entry::Begin { plan: Box::new(plan), run: None })
             .chain(entries)

@@ -97,6 +97,7 @@ pub struct Member {
     journal: Arc<dyn Journal>,
     recorder: Option<CallRecorder>,
     options: ApplyOptions,
+    preflight: bool,
 }
 
 impl fmt::Debug for Member {
@@ -109,7 +110,7 @@ impl Member {
     /// `migration`, run with `aws` and recorded in `journal` (each service needs its own;
     /// shared, so a rollback or resume later reads what a run wrote).
     pub fn new(migration: Migration, aws: AwsClients, journal: Arc<dyn Journal>) -> Self {
-        Self { migration, aws, journal, recorder: None, options: ApplyOptions::new() }
+        Self { migration, aws, journal, recorder: None, options: ApplyOptions::new(), preflight: false }
     }
     /// Counts this service's AWS calls from `recorder` (one that only `aws` records into).
     pub fn recorder(mut self, recorder: CallRecorder) -> Self {
@@ -119,6 +120,13 @@ impl Member {
     /// The options of this service's run (waits, its progress observer, a cancel token).
     pub fn options(mut self, options: ApplyOptions) -> Self {
         self.options = options;
+        self
+    }
+    /// With `true`, [`plan`] ends this service's planning with the permissions preflight
+    /// ([`Transaction::preflight`](crate::Transaction::preflight)): IAM simulates the caller of
+    /// its clients against the policy its run needs. Default: off.
+    pub fn preflight(mut self, on: bool) -> Self {
+        self.preflight = on;
         self
     }
     /// `<cluster>/<service>`.
@@ -165,23 +173,25 @@ impl FleetPlanError {
     }
 }
 
-/// Plans every member, `concurrency` at once; the plans in the members' order.
+/// Plans every member, `concurrency` at once, each with its permissions preflight when the
+/// member asks for it ([`Member::preflight`]); the plans in the members' order.
 ///
 /// A service whose journal holds an earlier run that is not done, or whose run lock another
 /// run holds, is refused here ([`checks`]) with the others' refusals, rather than failing when
 /// its turn comes while the rest of the fleet changes.
 ///
 /// # Errors
-/// A [`FleetPlanError`] listing every service that could not be planned (refusals, read
-/// errors) when any could not: the fleet is all planned or not run.
+/// A [`FleetPlanError`] listing every service that could not be planned (refusals, the
+/// preflight's denials, read errors) when any could not: the fleet is all planned or not run.
 pub async fn plan(members: &[Member], concurrency: usize) -> Result<Vec<Plan>, FleetPlanError> {
     let results: Vec<_> = futures::stream::iter(members.iter().map(|m| async move {
-        let (plan, earlier) = futures::join!(m.migration.plan(&m.aws), checks::earlier_runs(m));
+        let txn = crate::Transaction::new(m.migration.clone()).preflight(m.preflight);
+        let (plan, earlier) = futures::join!(txn.plan(&m.aws), checks::earlier_runs(m));
         checks::with_earlier_runs(plan, earlier?)
     }))
     .buffered(concurrency.max(1))
-        .collect()
-        .await;
+    .collect()
+    .await;
     let mut plans = Vec::new();
     let mut failures = Vec::new();
     for (m, r) in members.iter().zip(results) {

@@ -179,7 +179,7 @@ async fn applied(aws: &AwsClients, plan: &Plan, effects: &[Effect]) -> Result<(V
             Effect::ServiceDeploymentConfigurationChanged { cluster, service, .. } => {
                 add_service(cluster, service, Origin::Changed, &mut services)
             }
-            Effect::ServiceControllerSwitched { cluster, definition } => {
+            Effect::ServiceControllerSwitched { cluster, definition, .. } => {
                 add_service(cluster, &definition.name, Origin::Changed, &mut services)
             }
             Effect::DeploymentGroupDeleted { values } => removed.push(RemovedResource {

@@ -315,6 +315,7 @@ pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> 
         migration: Some(Box::new(migration.clone())),
         built_in_steps: own.iter().filter(|s| planned.contains(s)).cloned().collect(),
         target,
+        pipeline_role_arn: super::pipeline_role_arn(inv),
     })
 }
 

@@ -431,6 +431,17 @@ pub struct Plan {
     /// What the service migrates to (plans written before it are CodeDeploy plans).
     #[serde(default)]
     pub target: Target,
+    /// The pipeline's service role (GetPipeline's `roleArn`), whose permissions discovery
+    /// checks on every run: the policy a run needs scopes those reads to it. `None` when the
+    /// migration names no pipeline (or the plan was written before it was recorded: the policy
+    /// then allows those reads on any role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_role_arn: Option<String>,
+}
+
+/// The pipeline's service role as discovery read it (the plan's `pipeline_role_arn`).
+fn pipeline_role_arn(inv: &Inventory) -> Option<String> {
+    inv.pipeline.as_ref().and_then(Option::as_ref).and_then(|p| p.role_arn.clone())
 }
 
 fn all_built_in() -> Vec<StepId> {
@@ -559,6 +570,7 @@ pub fn plan_steps(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> R
             .cloned()
             .collect(),
         target: Target::Codedeploy,
+        pipeline_role_arn: pipeline_role_arn(inv),
     })
 }
 

@@ -320,6 +320,7 @@ pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> 
         migration: Some(Box::new(migration.clone())),
         built_in_steps: StepId::NATIVE.iter().filter(|s| steps.contains(s)).cloned().collect(),
         target: Target::EcsNative,
+        pipeline_role_arn: super::pipeline_role_arn(inv),
     })
 }
 

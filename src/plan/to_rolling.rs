@@ -160,6 +160,7 @@ pub(super) fn plan(migration: &Migration, inv: &Inventory, steps: &[StepId]) -> 
         migration: Some(Box::new(migration.clone())),
         built_in_steps: StepId::NATIVE_TO_ROLLING.iter().filter(|s| steps.contains(s)).cloned().collect(),
         target: Target::Rolling,
+        pipeline_role_arn: super::pipeline_role_arn(inv),
     })
 }
 

@@ -83,9 +83,8 @@ impl crate::step::Step for PipelineStep {
     fn permissions(&self, cx: &crate::permission::PermissionContext<'_>) -> Vec<crate::permission::Permission> {
         let crate::plan::ChangeDetail::PipelineDeployAction { pipeline, .. } = &self.0.detail else { return Vec::new() };
         let arn = cx.pipeline_arn(pipeline);
-        // UpdatePipeline passes the pipeline's own role again; its name is not in the plan
-        // unless the plan grants it a policy.
-        let role = cx.planned_role_arn(&crate::spec::StepId::PipelineRolePolicy).unwrap_or_else(|| cx.role_arn("*"));
+        // UpdatePipeline passes the pipeline's own role again.
+        let role = cx.pipeline_role_arn();
         vec![
             crate::permission::Permission::on("codepipeline:GetPipeline", arn.clone()),
             crate::permission::Permission::on("codepipeline:UpdatePipeline", arn),

@@ -483,3 +483,73 @@ async fn a_fleet_scenarios_accounts_are_never_asked_about_each_others_services()
         }
     }
 }
+
+/// The caller the kit's STS names in `account` (each fleet account has an id of its own).
+fn kit_user(account: &MockAccount) -> String {
+    format!("arn:aws:iam::{}:user/ecs-bluegreen-kit", account.state().account_id)
+}
+
+/// Each account's caller holds the policy `migrate permissions` prints for its service, less
+/// the action `missing` names for that service (if any).
+async fn grant_printed_policies(fleet: &Fleet, members: &[Member], missing: &[(&str, &str)]) {
+    use ecs_bluegreen::permissions::{PermissionContext, policy};
+    for (account, member) in fleet.accounts.iter().zip(members) {
+        let plan = member.migration().plan(&account.clients()).await.unwrap();
+        let mut doc = policy(&PermissionContext::new(&plan).region(ecs_bluegreen::testing::sample::REGION).caller(&kit_user(account)));
+        let name = &account.scenario().service.name;
+        if let Some((_, action)) = missing.iter().find(|(service, _)| service == name) {
+            for s in &mut doc.statements {
+                s.actions.retain(|a| a != action);
+            }
+            doc.statements.retain(|s| !s.actions.is_empty());
+        }
+        account.edit(|st| st.caller_policies = Some(vec![doc.to_json()]));
+    }
+}
+
+fn simulations_of_the_caller(account: &MockAccount) -> usize {
+    account.calls().iter().filter(|c| c.operation == "SimulatePrincipalPolicy" && c.input.contains(&kit_user(account))).count()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_preflight_lists_every_services_denials_together_before_anything_changes() {
+    let fleet = Fleet::new();
+    let journals = journals();
+    let members: Vec<Member> = fleet.members(&journals).into_iter().map(|m| m.preflight(true)).collect();
+    grant_printed_policies(&fleet, &members, &[("cart", "ecs:CreateService"), ("search", "iam:CreateRole")]).await;
+
+    let err = fleet::plan(&members, 2).await.unwrap_err();
+    let failed: Vec<_> = err.failures.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(failed, ["prod/cart", "prod/search"], "{err}");
+    assert!(err.all_refused(), "a denial is a refusal (exit 2): {:?}", err.failures);
+    for ((service, e), action) in err.failures.iter().zip(["ecs:CreateService", "iam:CreateRole"]) {
+        let ecs_bluegreen::Error::Plan(refused) = e else { panic!("{service}: {e:?}") };
+        assert!(refused.refusals().iter().all(|r| r.kind == ecs_bluegreen::plan::RefusalKind::PermissionDenied), "{service}: {e}");
+        assert!(refused.refusals().iter().all(|r| r.problem.contains(action)), "{service}: only {action} is denied: {e}");
+    }
+    for (name, a) in NAMES.iter().zip(&fleet.accounts) {
+        assert!(simulations_of_the_caller(a) > 0, "{name}: its caller was simulated");
+        assert!(a.mutating_operations().is_empty(), "{name}: planning changed something: {:?}", a.mutating_operations());
+        fleet.assert_unchanged(name, "a refused preflight");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fleet_whose_callers_hold_the_printed_policies_passes_the_preflight_and_off_means_no_simulation() {
+    let fleet = Fleet::new();
+    let journals = journals();
+    let members = fleet.members(&journals);
+    grant_printed_policies(&fleet, &members, &[]).await;
+
+    let checked: Vec<Member> = members.iter().cloned().map(|m| m.preflight(true)).collect();
+    let plans = fleet::plan(&checked, 4).await.unwrap();
+    for (name, plan) in NAMES.iter().zip(&plans) {
+        assert!(!plan.warnings.iter().any(|w| w.contains("permissions not checked")), "{name}: {:?}", plan.warnings);
+    }
+    let simulated: Vec<usize> = fleet.accounts.iter().map(simulations_of_the_caller).collect();
+    assert!(simulated.iter().all(|n| *n > 0), "every service's caller simulated: {simulated:?}");
+
+    // Off (the default, and --skip-preflight): no simulation of the caller.
+    fleet::plan(&members, 4).await.unwrap();
+    assert_eq!(fleet.accounts.iter().map(simulations_of_the_caller).collect::<Vec<_>>(), simulated);
+}

@@ -278,6 +278,19 @@ fn the_policy_never_allows_every_action_and_scopes_what_the_plan_names() {
     assert!(allowed("codedeploy:CreateApplication", "arn:aws:codedeploy:us-east-1:123456789012:application:prod-web"), "{json}");
     assert!(allowed("codepipeline:UpdatePipeline", "arn:aws:codepipeline:us-east-1:123456789012:web-pipeline"), "{json}");
     assert!(!allowed("ecs:CreateService", "*") && !allowed("iam:CreateRole", "*"), "mutations are scoped: {json}");
+    // The pipeline role's check reads that role only (its ARN from GetPipeline, in the plan).
+    for read in ["iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies"] {
+        assert!(allowed(read, sample::PIPELINE_ROLE_ARN), "{read}: {json}");
+        assert!(!doc.pairs().iter().any(|(a, r)| a == read && r.ends_with(":role/*")), "{read} on no role but those it names: {json}");
+    }
+    // UpdatePipeline passes the pipeline's role: that role only.
+    let to_codepipeline: Vec<&String> = doc
+        .statements
+        .iter()
+        .filter(|s| s.actions == ["iam:PassRole"] && s.conditions["StringEquals"]["iam:PassedToService"] == ["codepipeline.amazonaws.com"])
+        .flat_map(|s| &s.resources)
+        .collect();
+    assert_eq!(to_codepipeline, [sample::PIPELINE_ROLE_ARN], "{json}");
     let pass = doc.statements.iter().find(|s| s.actions == ["iam:PassRole"] && s.resources == [sample::ROLE_ARN]).expect(&json);
     assert_eq!(pass.conditions["StringEquals"]["iam:PassedToService"], ["codedeploy.amazonaws.com"]);
     // The same plan gives the same text.
