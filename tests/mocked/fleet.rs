@@ -495,7 +495,7 @@ async fn grant_printed_policies(fleet: &Fleet, members: &[Member], missing: &[(&
     use ecs_bluegreen::permissions::{PermissionContext, policy};
     for (account, member) in fleet.accounts.iter().zip(members) {
         let plan = member.migration().plan(&account.clients()).await.unwrap();
-        let mut doc = policy(&PermissionContext::new(&plan).region(ecs_bluegreen::testing::sample::REGION).caller(&kit_user(account)));
+        let mut doc = policy(&PermissionContext::new(&plan).region(ecs_bluegreen::testing::sample::REGION).caller(kit_user(account)));
         let name = &account.scenario().service.name;
         if let Some((_, action)) = missing.iter().find(|(service, _)| service == name) {
             for s in &mut doc.statements {
