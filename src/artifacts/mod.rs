@@ -35,7 +35,8 @@ use typed_builder::TypedBuilder;
 
 pub use appspec::{AppSpec, AppSpecNetwork, HookEvent, Hooks, TASK_DEFINITION_PLACEHOLDER};
 pub use buildspec::{
-    BuildspecPatch, BuildspecSnippet, DEFAULT_IMAGE_URI_EXPR, IMAGE_DEFINITIONS_FILE, IMAGE_DETAIL_FILE, ImageDetail,
+    BuildspecPatch, BuildspecSnippet, DEFAULT_IMAGE_URI_EXPR, IMAGE_DEFINITIONS_FILE, IMAGE_DETAIL_FILE, ImageDefinitionsSnippet,
+    ImageDetail,
     patch_buildspec,
 };
 pub use taskdef::{
