@@ -173,11 +173,14 @@ struct Opts {
     journal: Option<std::path::PathBuf>,
     /// Directory to write the deploy artifacts into (plan and apply): taskdef.json from the
     /// live task definition (image = <IMAGE1_NAME>), appspec.yml, an example imageDetail.json
-    /// and buildspec-snippet.yml.
+    /// and buildspec-snippet.yml. Onward from CodeDeploy (back to the ECS deploy action): only
+    /// buildspec-snippet.yml, writing imagedefinitions.json.
     #[arg(long, global = true)]
     artifacts_dir: Option<std::path::PathBuf>,
     /// A buildspec.yml to patch (imageDetail.json instead of imagedefinitions.json, the three
-    /// files as artifacts); the patched copy goes into --artifacts-dir, the file is not touched.
+    /// files as artifacts; onward from CodeDeploy the reverse: imagedefinitions.json for the
+    /// service's container, the only artifact); the patched copy goes into --artifacts-dir, the
+    /// file is not touched.
     #[arg(long, global = true, requires = "artifacts_dir")]
     buildspec: Option<std::path::PathBuf>,
     /// apply: once the migration is applied, write its Terraform hand-off into DIR (as `iac
@@ -706,14 +709,35 @@ async fn write_artifacts_to(
     aws: &AwsClients,
     plan: &ecs_bluegreen::Plan,
 ) -> Result<(), Failure> {
-    let arts = ecs_bluegreen::artifacts::generate(aws, plan, &ecs_bluegreen::artifacts::ArtifactOptions::default()).await?;
     let io = |e: std::io::Error| Failure { code: 1, message: format!("writing artifacts to {}: {e}", dir.display()), json: None };
-    let mut files = arts.write_to(dir).map_err(io)?;
-    if let Some(path) = buildspec {
-        let text = std::fs::read_to_string(path).map_err(|e| Failure::invalid(format!("{}: {e}", path.display())))?;
-        let patched = ecs_bluegreen::artifacts::BuildspecSnippet::default()
-            .patch(&text)
-            .map_err(|e| Failure::invalid(format!("{}: {e}", path.display())))?;
+    // Onward from CodeDeploy the `ECS` action reads imagedefinitions.json only: no templates.
+    let back_to_ecs = ecs_bluegreen::artifacts::ecs_action_snippet(plan).map_err(ecs_bluegreen::Error::from)?;
+    let text = match buildspec {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| Failure::invalid(format!("{}: {e}", path.display())))?),
+        None => None,
+    };
+    // The buildspec is patched (or refused, exit 2) before any file is written.
+    let patched = match (&text, &back_to_ecs) {
+        (None, _) => None,
+        (Some(t), Some(snippet)) => Some(snippet.patch(t)),
+        (Some(t), None) => Some(ecs_bluegreen::artifacts::BuildspecSnippet::default().patch(t)),
+    };
+    let patched = patched
+        .transpose()
+        .map_err(|e| Failure::invalid(format!("{}: {e}", buildspec.expect("patched only with a file").display())))?;
+    let mut files = match &back_to_ecs {
+        Some(snippet) => {
+            std::fs::create_dir_all(dir).map_err(io)?;
+            let out = dir.join(ecs_bluegreen::artifacts::BUILDSPEC_SNIPPET_FILE);
+            std::fs::write(&out, snippet.to_yaml()).map_err(io)?;
+            vec![out]
+        }
+        None => ecs_bluegreen::artifacts::generate(aws, plan, &ecs_bluegreen::artifacts::ArtifactOptions::default())
+            .await?
+            .write_to(dir)
+            .map_err(io)?,
+    };
+    if let Some(patched) = patched {
         let out = dir.join("buildspec.yml");
         std::fs::write(&out, patched.text).map_err(io)?;
         for note in patched.notes {

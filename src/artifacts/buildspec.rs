@@ -144,6 +144,42 @@ impl BuildspecSnippet {
     /// [`ArtifactError::Buildspec`] when there is no top-level `phases:` mapping, or
     /// `post_build.commands`, `artifacts` or the old command is written in flow style.
     pub fn patch(&self, text: &str) -> Result<BuildspecPatch, ArtifactError> {
+        Rewrite {
+            replaces: &self.replaces,
+            writes: IMAGE_DETAIL_FILE,
+            image_key: "imageUri",
+            default_expr: &self.image_uri_expr,
+            artifact_files: &self.artifact_files,
+            command: &command_for,
+            base_directory_note: format!(
+                "artifacts.base-directory is set: the listed files are taken from it, so write {IMAGE_DETAIL_FILE} there and keep the templates there"
+            ),
+        }
+        .patch(text)
+    }
+}
+
+/// One direction of the textual rewrite: the command writing one image file becomes the
+/// command writing the other, and `artifacts.files` lists what the deploy action reads.
+struct Rewrite<'a> {
+    /// The file the old command wrote.
+    replaces: &'a str,
+    /// The file the new command writes.
+    writes: &'a str,
+    /// The JSON key of the image in the old file, to read the old command's expression.
+    image_key: &'a str,
+    /// The image expression when the old one cannot be read.
+    default_expr: &'a str,
+    /// What `artifacts.files` becomes.
+    artifact_files: &'a [String],
+    /// The new command for an image expression.
+    command: &'a dyn Fn(&str) -> String,
+    /// What to check when `artifacts.base-directory` is set.
+    base_directory_note: String,
+}
+
+impl Rewrite<'_> {
+    fn patch(&self, text: &str) -> Result<BuildspecPatch, ArtifactError> {
         let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
         let final_newline = text.ends_with('\n');
         let mut lines: Vec<String> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l).to_owned()).collect();
@@ -162,7 +198,9 @@ impl BuildspecSnippet {
         Ok(BuildspecPatch { text: out, notes })
     }
 
+
     fn patch_commands(&self, lines: &mut Vec<String>, notes: &mut Vec<String>) -> Result<(), ArtifactError> {
+        let writes = self.writes;
         let phases = top_key(lines, "phases").ok_or_else(|| bserr("it has no top-level `phases:` key"))?;
         if !value_is_block(&lines[phases]) {
             return Err(bserr("its `phases:` is written inline; edit it by hand"));
@@ -171,7 +209,7 @@ impl BuildspecSnippet {
 
         // A buildspec that already writes imageDetail.json (patched before) gets no second writer.
         let already =
-            (phases + 1..phases_end).any(|i| significant(&lines[i]) && writes_file(&lines[i], IMAGE_DETAIL_FILE));
+            (phases + 1..phases_end).any(|i| significant(&lines[i]) && writes_file(&lines[i], self.writes));
 
         // Edits as (first line, end line exclusive, replacement), non-overlapping.
         let mut edits: Vec<(usize, usize, Vec<String>)> = Vec::new();
@@ -179,7 +217,7 @@ impl BuildspecSnippet {
         let mut j = phases + 1;
         while j < phases_end {
             let line = &lines[j];
-            if !significant(line) || !line.contains(&self.replaces) {
+            if !significant(line) || !line.contains(self.replaces) {
                 j += 1;
                 continue;
             }
@@ -188,22 +226,22 @@ impl BuildspecSnippet {
                 // One line of a script: edit that line only.
                 let ind = indent(line);
                 let content = line[ind..].to_owned();
-                if writes_file(&content, &self.replaces) {
+                if writes_file(&content, self.replaces) {
                     if wrote_new {
                         edits.push((j, j + 1, vec![]));
                         notes.push(format!("removed a further command writing {}: {}", self.replaces, content.trim()));
                     } else {
                         let expr = self.expr_from(&content, notes);
-                        edits.push((j, j + 1, vec![format!("{}{}", " ".repeat(ind), command_for(&expr))]));
+                        edits.push((j, j + 1, vec![format!("{}{}", " ".repeat(ind), (self.command)(&expr))]));
                         notes.push(format!(
-                            "replaced the command writing {} with one writing {IMAGE_DETAIL_FILE}",
+                            "replaced the command writing {} with one writing {writes}",
                             self.replaces
                         ));
                         wrote_new = true;
                     }
                 } else {
-                    edits.push((j, j + 1, vec![line.replace(&self.replaces, IMAGE_DETAIL_FILE)]));
-                    notes.push(format!("a command reading {} now reads {IMAGE_DETAIL_FILE}", self.replaces));
+                    edits.push((j, j + 1, vec![line.replace(self.replaces, self.writes)]));
+                    notes.push(format!("a command reading {} now reads {writes}", self.replaces));
                 }
                 j += 1;
                 continue;
@@ -211,7 +249,7 @@ impl BuildspecSnippet {
             // A whole list item (plain or quoted scalar, maybe over several lines).
             let command = item_command(&lines[start..end], item_indent)?;
             let comment = trailing_comment(&lines[start..end]);
-            if writes_file(&command, &self.replaces) {
+            if writes_file(&command, self.replaces) {
                 if wrote_new {
                     edits.push((start, end, vec![]));
                     notes.push(format!("removed a further command writing {}: {command}", self.replaces));
@@ -220,21 +258,21 @@ impl BuildspecSnippet {
                     let new = format!(
                         "{}- {}{}",
                         " ".repeat(item_indent),
-                        yaml::plain_or_single(&command_for(&expr)),
+                        yaml::plain_or_single(&(self.command)(&expr)),
                         comment.map(|c| format!(" {c}")).unwrap_or_default()
                     );
                     edits.push((start, end, vec![new]));
                     notes.push(format!(
-                        "replaced the command writing {} with one writing {IMAGE_DETAIL_FILE}",
+                        "replaced the command writing {} with one writing {writes}",
                         self.replaces
                     ));
                     wrote_new = true;
                 }
             } else {
                 let new: Vec<String> =
-                    lines[start..end].iter().map(|l| l.replace(&self.replaces, IMAGE_DETAIL_FILE)).collect();
+                    lines[start..end].iter().map(|l| l.replace(self.replaces, self.writes)).collect();
                 edits.push((start, end, new));
-                notes.push(format!("a command reading {} now reads {IMAGE_DETAIL_FILE}", self.replaces));
+                notes.push(format!("a command reading {} now reads {writes}", self.replaces));
             }
             j = end;
         }
@@ -242,7 +280,7 @@ impl BuildspecSnippet {
             lines.splice(start..end, new);
         }
         if already {
-            notes.push(format!("a command already writes {IMAGE_DETAIL_FILE}"));
+            notes.push(format!("a command already writes {writes}"));
             return Ok(());
         }
         if wrote_new {
@@ -250,10 +288,10 @@ impl BuildspecSnippet {
         }
 
         // No writer: append to post_build.commands.
-        let cmd = self.post_build_command();
+        let cmd = (self.command)(self.default_expr);
         notes.push(format!(
-            "no command wrote {}; appended the {IMAGE_DETAIL_FILE} command to post_build (it uses {}: check that the build sets it)",
-            self.replaces, self.image_uri_expr
+            "no command wrote {}; appended the {writes} command to post_build (it uses {}: check that the build sets it)",
+            self.replaces, self.default_expr
         ));
         let phases = top_key(lines, "phases").expect("still there");
         let phases_end = block_end(lines, phases);
@@ -319,9 +357,7 @@ impl BuildspecSnippet {
         let art_end = block_end(lines, art);
         let kids = children(lines, art, art_end);
         if kids.iter().any(|(_, k)| k == "base-directory") {
-            notes.push(format!(
-                "artifacts.base-directory is set: the listed files are taken from it, so write {IMAGE_DETAIL_FILE} there and keep the templates there"
-            ));
+            notes.push(self.base_directory_note.clone());
         }
         let child_ind = kids.first().map_or(2, |(i, _)| indent(&lines[*i]));
         let Some(&(f, _)) = kids.iter().find(|(_, k)| k == "files") else {
@@ -349,14 +385,14 @@ impl BuildspecSnippet {
 
     /// The image expression an old command wrote, or the default (with a note).
     fn expr_from(&self, command: &str, notes: &mut Vec<String>) -> String {
-        match image_expr(command) {
+        match image_expr(command, self.image_key) {
             Some(e) => e,
             None => {
                 notes.push(format!(
                     "could not read the image expression of the old command; the new one uses {}: check that the build sets it",
-                    self.image_uri_expr
+                    self.default_expr
                 ));
-                self.image_uri_expr.clone()
+                self.default_expr.to_owned()
             }
         }
     }
@@ -366,6 +402,130 @@ impl fmt::Display for BuildspecSnippet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_yaml())
     }
+}
+
+/// The buildspec change back to the `ECS` deploy action (onward from `CodeDeployToECS`): a
+/// `post_build` command writing `imagedefinitions.json` instead of `imageDetail.json`, and the
+/// `artifacts.files` list. The reverse of [`BuildspecSnippet`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageDefinitionsSnippet {
+    /// The container the image is for: the service's load-balanced container (the `ECS` action
+    /// updates the container of this name).
+    pub container_name: String,
+    /// Shell expression of the pushed image, used when the patched buildspec's own
+    /// expression cannot be read. Default: [`DEFAULT_IMAGE_URI_EXPR`].
+    pub image_uri_expr: String,
+    /// What `artifacts.files` lists. Default: `imagedefinitions.json` (the `ECS` action's
+    /// `FileName`); the task definition and AppSpec templates are no longer read.
+    pub artifact_files: Vec<String>,
+    /// The file the old command wrote. Default: [`IMAGE_DETAIL_FILE`].
+    pub replaces: String,
+}
+
+impl ImageDefinitionsSnippet {
+    /// The snippet for `container_name` with the defaults.
+    pub fn new(container_name: impl Into<String>) -> Self {
+        Self {
+            container_name: container_name.into(),
+            image_uri_expr: DEFAULT_IMAGE_URI_EXPR.to_owned(),
+            artifact_files: vec![IMAGE_DEFINITIONS_FILE.into()],
+            replaces: IMAGE_DETAIL_FILE.to_owned(),
+        }
+    }
+
+    /// The `post_build` command, e.g.
+    /// `printf '[{"name":"web","imageUri":"%s"}]' "$REPOSITORY_URI:$IMAGE_TAG" > imagedefinitions.json`.
+    pub fn post_build_command(&self) -> String {
+        definitions_command(&self.container_name, &self.image_uri_expr)
+    }
+
+    /// A commented YAML snippet with the command and the `artifacts.files` list.
+    pub fn to_yaml(&self) -> String {
+        let mut y = String::new();
+        y.push_str("# buildspec.yml changes for the ECS (rolling or ECS-native blue/green) deploy action:\n");
+        y.push_str(&format!(
+            "# replace the command that writes {} with the one below, and make the build\n",
+            self.replaces
+        ));
+        y.push_str("# output exactly these files (taskdef.json and appspec.yaml are no longer read).\n");
+        y.push_str("phases:\n  post_build:\n    commands:\n");
+        y.push_str(&format!("      - {}\n", yaml::plain_or_single(&self.post_build_command())));
+        y.push_str("artifacts:\n  files:\n");
+        for f in &self.artifact_files {
+            y.push_str(&format!("    - {}\n", yaml::plain_or_single(f)));
+        }
+        y
+    }
+
+    /// Rewrites a `buildspec.yml` textually the way [`BuildspecSnippet::patch`] does, in the
+    /// other direction, keeping every other line as it is:
+    ///
+    /// - each command that writes the old file (`>` or `tee` with its name) is replaced by the
+    ///   `imagedefinitions.json` command for [`Self::container_name`], reusing the image
+    ///   expression the old command wrote (`printf`'s argument for `ImageURI`, or the value
+    ///   after `ImageURI`) when it can be read; further writers are removed; commands that only
+    ///   read the old file read `imagedefinitions.json` instead; a buildspec that writes
+    ///   `imagedefinitions.json` already gets no second writer;
+    /// - with no writer, the command is appended to `phases.post_build.commands`;
+    /// - `artifacts.files` becomes exactly [`Self::artifact_files`]; other keys stay.
+    ///
+    /// ```
+    /// use ecs_bluegreen::artifacts::ImageDefinitionsSnippet;
+    /// let before = "phases:\n  post_build:\n    commands:\n      - printf '{\"ImageURI\":\"%s\"}' $REPOSITORY_URI:$IMAGE_TAG > imageDetail.json\nartifacts:\n  files:\n    - imageDetail.json\n    - taskdef.json\n    - appspec.yaml\n";
+    /// let after = ImageDefinitionsSnippet::new("web").patch(before)?.text;
+    /// assert_eq!(after, "phases:\n  post_build:\n    commands:\n      - printf '[{\"name\":\"web\",\"imageUri\":\"%s\"}]' \"$REPOSITORY_URI:$IMAGE_TAG\" > imagedefinitions.json\nartifacts:\n  files:\n    - imagedefinitions.json\n");
+    /// # Ok::<(), ecs_bluegreen::artifacts::ArtifactError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ArtifactError::Buildspec`] when the container name is not one ECS allows (letters,
+    /// digits, `-`, `_`: the name goes into the command's JSON as it is), there is no
+    /// top-level `phases:` mapping, or `post_build.commands`, `artifacts` or the old command is
+    /// written in flow style.
+    pub fn patch(&self, text: &str) -> Result<BuildspecPatch, ArtifactError> {
+        check_container_name(&self.container_name)?;
+        let command = |expr: &str| definitions_command(&self.container_name, expr);
+        let mut patch = Rewrite {
+            replaces: &self.replaces,
+            writes: IMAGE_DEFINITIONS_FILE,
+            image_key: "ImageURI",
+            default_expr: &self.image_uri_expr,
+            artifact_files: &self.artifact_files,
+            command: &command,
+            base_directory_note: format!(
+                "artifacts.base-directory is set: the listed files are taken from it, so write {IMAGE_DEFINITIONS_FILE} there"
+            ),
+        }
+        .patch(text)?;
+        if text.contains("taskdef.json") || text.contains("appspec.y") {
+            patch.notes.push(
+                "the ECS action reads neither the task definition nor the AppSpec template: commands preparing them stay, remove them if nothing else needs them".into(),
+            );
+        }
+        Ok(patch)
+    }
+}
+
+impl fmt::Display for ImageDefinitionsSnippet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_yaml())
+    }
+}
+
+/// ECS container names: 1–255 letters, digits, hyphens and underscores.
+fn check_container_name(name: &str) -> Result<(), ArtifactError> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(bserr(&format!("container name {name:?} is not one ECS allows (1-255 letters, digits, - and _)")))
+    }
+}
+
+fn definitions_command(container: &str, expr: &str) -> String {
+    format!("printf '[{{\"name\":\"{container}\",\"imageUri\":\"%s\"}}]' {expr} > {IMAGE_DEFINITIONS_FILE}")
 }
 
 fn bserr(reason: &str) -> ArtifactError {
@@ -524,33 +684,34 @@ fn writes_file(cmd: &str, file: &str) -> bool {
     })
 }
 
-/// The image expression an `imagedefinitions.json` writer uses, as a double-quoted shell word.
-fn image_expr(cmd: &str) -> Option<String> {
-    if let Some(e) = printf_image_arg(cmd) {
+/// The image expression an image file's writer uses, as a double-quoted shell word; `key` is
+/// the image's JSON key in that file (`imageUri`, `ImageURI`).
+fn image_expr(cmd: &str, key: &str) -> Option<String> {
+    if let Some(e) = printf_image_arg(cmd, key) {
         return Some(e);
     }
     // `echo "[{\"name\":\"web\",\"imageUri\":\"$REPO:$TAG\"}]" > ...` and the like.
-    let at = cmd.find("imageUri")? + "imageUri".len();
+    let at = cmd.find(key)? + key.len();
     let rest = cmd[at..].trim_start_matches(['"', '\'', '\\', ':', ' ']);
     let value: String = rest.chars().take_while(|c| !matches!(c, '"' | '\'' | '\\' | '}' | ',')).collect();
     (value.contains('$') && !value.contains("%s") && !value.contains(char::is_whitespace))
         .then(|| format!("\"{value}\""))
 }
 
-/// `printf FORMAT ARGS > file`: the argument matching the `%s` after `imageUri`.
-fn printf_image_arg(cmd: &str) -> Option<String> {
+/// `printf FORMAT ARGS > file`: the argument matching the `%s` after `key`.
+fn printf_image_arg(cmd: &str, key: &str) -> Option<String> {
     let words = shell_words(&cmd[cmd.find("printf")? + "printf".len()..]);
     let (format, args) = words.split_first()?;
     let format = format.trim_matches(['\'', '"']);
     let slots: Vec<usize> = format.match_indices("%s").map(|(i, _)| i).collect();
-    let args: Vec<&String> = args.iter().take_while(|w| !w.starts_with('>')).collect();
+    let args: Vec<&String> = args.iter().take_while(|w| !w.starts_with(['>', '|'])).collect();
     if slots.is_empty() || slots.len() != args.len() {
         return None;
     }
     let pick = if slots.len() == 1 {
         0
     } else {
-        slots.iter().position(|&s| format[..s].trim_end_matches(['"', ':', '\\']).ends_with("imageUri"))?
+        slots.iter().position(|&s| format[..s].trim_end_matches(['"', ':', '\\']).ends_with(key))?
     };
     let arg = args[pick];
     Some(if arg.starts_with(['"', '\'']) { arg.clone() } else { format!("\"{arg}\"") })
@@ -608,7 +769,7 @@ mod tests {
 
     #[test]
     fn reads_the_image_expression() {
-        let e = |c: &str| image_expr(c);
+        let e = |c: &str| image_expr(c, "imageUri");
         assert_eq!(
             e(r#"printf '[{"name":"web","imageUri":"%s"}]' $REPOSITORY_URI:$IMAGE_TAG > imagedefinitions.json"#)
                 .as_deref(),
@@ -681,5 +842,88 @@ mod tests {
             "phases:\n  build:\n    commands:\n      - printf '{\"ImageURI\":\"%s\"}' \"$IMG\" > imageDetail.json\n      - echo done # note\n\nartifacts:\n  files:\n    - imageDetail.json\n    - taskdef.json\n    - appspec.yml\n"
         );
         assert!(p.notes.iter().any(|n| n.starts_with("removed a further command")), "{:?}", p.notes);
+    }
+
+    /// AWS's tutorial buildspec for the `ECS` action, with comments.
+    const TUTORIAL: &str = "version: 0.2\n# build and push\nphases:\n  pre_build:\n    commands:\n      - REPOSITORY_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/web # the repo\n  post_build:\n    commands:\n      - docker push $REPOSITORY_URI:$IMAGE_TAG\n      # the deploy action reads this\n      - printf '[{\"name\":\"web\",\"imageUri\":\"%s\"}]' \"$REPOSITORY_URI:$IMAGE_TAG\" > imagedefinitions.json\nartifacts:\n  files:\n    # what the deploy reads\n    - imagedefinitions.json\n  discard-paths: yes\n";
+
+    #[test]
+    fn the_forward_patch_round_trips_back_to_the_imagedefinitions_buildspec() {
+        let forward = patch_buildspec(TUTORIAL).unwrap();
+        assert!(forward.contains("imageDetail.json") && !forward.contains("imagedefinitions.json"), "{forward}");
+        let back = ImageDefinitionsSnippet::new("web").patch(&forward).unwrap();
+        // Every line as it was, comments included: the command and the list are the same.
+        assert_eq!(back.text, TUTORIAL);
+        assert!(
+            back.notes.iter().any(|n| n == "replaced the command writing imageDetail.json with one writing imagedefinitions.json"),
+            "{:?}",
+            back.notes
+        );
+        assert!(back.notes.iter().any(|n| n == "artifacts.files now lists imagedefinitions.json"), "{:?}", back.notes);
+        // And forward again gives the same CodeDeploy buildspec.
+        assert_eq!(patch_buildspec(&back.text).unwrap(), forward);
+    }
+
+    #[test]
+    fn reverse_reads_the_image_expression_of_each_form() {
+        let p = |cmd: &str| {
+            let text = format!("phases:\n  build:\n    commands:\n      - {cmd}\n");
+            ImageDefinitionsSnippet::new("api_1").patch(&text).unwrap().text
+        };
+        let want = "      - printf '[{\"name\":\"api_1\",\"imageUri\":\"%s\"}]' \"$REPO:$TAG\" > imagedefinitions.json\n";
+        assert!(p(r#"printf '{"ImageURI":"%s"}' $REPO:$TAG > imageDetail.json"#).contains(want));
+        assert!(p(r#"printf '{"ImageURI":"%s"}' "$REPO:$TAG" | tee imageDetail.json"#).contains(want));
+        assert!(p(r#"echo "{\"ImageURI\":\"$REPO:$TAG\"}" > ./imageDetail.json"#).contains(want));
+        // Unreadable: the default expression, with a note.
+        let q = ImageDefinitionsSnippet::new("web")
+            .patch("phases:\n  build:\n    commands:\n      - cat detail.tmpl > imageDetail.json\n")
+            .unwrap();
+        assert!(q.text.contains("\"$REPOSITORY_URI:$IMAGE_TAG\" > imagedefinitions.json"), "{}", q.text);
+        assert!(q.notes.iter().any(|n| n.starts_with("could not read the image expression")), "{:?}", q.notes);
+    }
+
+    #[test]
+    fn reverse_keeps_comments_and_crlf_in_block_scalars_and_drops_further_writers() {
+        let before = "phases:\r\n  post_build:\r\n    commands:\r\n      # push, then describe the image\r\n      - |\r\n        docker push $URI\r\n        printf '{\"ImageURI\":\"%s\"}' $URI > imageDetail.json\r\n        cat imageDetail.json\r\n      - printf '{\"ImageURI\":\"%s\"}' $URI >> imageDetail.json # again\r\n      - sed -i \"s|x|y|\" taskdef.json\r\nartifacts:\r\n  files: # for CodeDeploy\r\n    - imageDetail.json\r\n    - taskdef.json\r\n    - appspec.yaml\r\n";
+        let p = ImageDefinitionsSnippet::new("web").patch(before).unwrap();
+        assert_eq!(
+            p.text,
+            "phases:\r\n  post_build:\r\n    commands:\r\n      # push, then describe the image\r\n      - |\r\n        docker push $URI\r\n        printf '[{\"name\":\"web\",\"imageUri\":\"%s\"}]' \"$URI\" > imagedefinitions.json\r\n        cat imagedefinitions.json\r\n      - sed -i \"s|x|y|\" taskdef.json\r\nartifacts:\r\n  files: # for CodeDeploy\r\n    - imagedefinitions.json\r\n"
+        );
+        assert!(p.notes.iter().any(|n| n.starts_with("removed a further command writing imageDetail.json")), "{:?}", p.notes);
+        assert!(p.notes.iter().any(|n| n.contains("neither the task definition nor the AppSpec")), "{:?}", p.notes);
+    }
+
+    #[test]
+    fn reverse_leaves_an_existing_imagedefinitions_writer_and_appends_when_there_is_none() {
+        let both = "phases:\n  build:\n    commands:\n      - printf '[{\"name\":\"web\",\"imageUri\":\"%s\"}]' $U > imagedefinitions.json\n      - printf '{\"ImageURI\":\"%s\"}' $U > imageDetail.json\n";
+        let p = ImageDefinitionsSnippet::new("web").patch(both).unwrap();
+        assert!(p.text.starts_with("phases:\n  build:\n    commands:\n      - printf '[{\"name\":\"web\",\"imageUri\":\"%s\"}]' $U > imagedefinitions.json\n\nartifacts:"), "{}", p.text);
+        assert!(p.notes.iter().any(|n| n == "a command already writes imagedefinitions.json"), "{:?}", p.notes);
+
+        let none = ImageDefinitionsSnippet::new("web").patch("phases:\n  build:\n    commands:\n      - make\n").unwrap();
+        assert_eq!(
+            none.text,
+            "phases:\n  build:\n    commands:\n      - make\n  post_build:\n    commands:\n      - printf '[{\"name\":\"web\",\"imageUri\":\"%s\"}]' \"$REPOSITORY_URI:$IMAGE_TAG\" > imagedefinitions.json\n\nartifacts:\n  files:\n    - imagedefinitions.json\n"
+        );
+    }
+
+    #[test]
+    fn reverse_refuses_what_it_cannot_edit() {
+        let s = ImageDefinitionsSnippet::new("web");
+        let err = |text: &str| s.patch(text).unwrap_err().to_string();
+        assert!(err("version: 0.2\n").contains("no top-level `phases:`"));
+        assert!(err("phases: {build: {commands: [make]}}\n").contains("inline"));
+        assert!(
+            err("phases:\n  build:\n    commands:\n      - [\"printf x > imageDetail.json\"]\n").contains("flow collection")
+        );
+        assert!(err("phases:\n  post_build:\n    commands: [make]\n").contains("`post_build.commands` is written inline"));
+        assert!(err("phases:\n  post_build:\n    commands:\n      - make\nartifacts: {files: [a]}\n").contains("`artifacts:` is written inline"));
+        let bad = ImageDefinitionsSnippet::new("we\"b").patch("phases:\n  build:\n    commands:\n      - make\n");
+        assert!(matches!(bad, Err(ArtifactError::Buildspec { .. })), "{bad:?}");
+        assert_eq!(
+            ImageDefinitionsSnippet::new("web").to_yaml().lines().filter(|l| l.starts_with("      - ")).collect::<Vec<_>>(),
+            ["      - printf '[{\"name\":\"web\",\"imageUri\":\"%s\"}]' \"$REPOSITORY_URI:$IMAGE_TAG\" > imagedefinitions.json"]
+        );
     }
 }

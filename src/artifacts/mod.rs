@@ -7,7 +7,8 @@
 //! the action registers). These are the files users get wrong most often.
 //!
 //! - Pure generators, no I/O: [`TaskDefTemplate`], [`AppSpec`], [`ImageDetail`],
-//!   [`BuildspecSnippet`] / [`patch_buildspec`].
+//!   [`BuildspecSnippet`] / [`patch_buildspec`]; for the way back to the `ECS` deploy action
+//!   (onward from CodeDeploy), [`ecs_action_snippet`] and [`ImageDefinitionsSnippet`].
 //! - I/O: [`fetch_task_definition_json`] reads the live task definition as raw JSON (every
 //!   field, tags included); [`generate`] builds all artifacts for a [`Plan`];
 //!   [`Artifacts::write_to`] writes them to a directory.
@@ -35,7 +36,8 @@ use typed_builder::TypedBuilder;
 
 pub use appspec::{AppSpec, AppSpecNetwork, HookEvent, Hooks, TASK_DEFINITION_PLACEHOLDER};
 pub use buildspec::{
-    BuildspecPatch, BuildspecSnippet, DEFAULT_IMAGE_URI_EXPR, IMAGE_DEFINITIONS_FILE, IMAGE_DETAIL_FILE, ImageDetail,
+    BuildspecPatch, BuildspecSnippet, DEFAULT_IMAGE_URI_EXPR, IMAGE_DEFINITIONS_FILE, IMAGE_DETAIL_FILE, ImageDefinitionsSnippet,
+    ImageDetail,
     patch_buildspec,
 };
 pub use taskdef::{
@@ -294,6 +296,31 @@ fn snippet_for(plan: &Plan) -> BuildspecSnippet {
         ];
     }
     snippet
+}
+
+/// The buildspec change for a plan that moves a service onward from CodeDeploy (a controller
+/// switch; its pipeline's deploy action goes back to `ECS`): the build must write
+/// `imagedefinitions.json` for the service's load-balanced container instead of
+/// `imageDetail.json`. `None` for other plans, whose artifacts [`generate`] makes. Pure.
+///
+/// # Errors
+/// [`ArtifactError::Plan`] when the switched service's load balancer entry names no container.
+pub fn ecs_action_snippet(plan: &Plan) -> Result<Option<ImageDefinitionsSnippet>, ArtifactError> {
+    let Some(ChangeDetail::ControllerSwitch(switch)) = plan.change(StepId::ControllerSwitch).map(|c| &c.detail) else {
+        return Ok(None);
+    };
+    let container = switch.load_balancers.first().and_then(|e| e.container_name.clone()).ok_or_else(|| {
+        ArtifactError::Plan { reason: format!("the load balancer entry of service {} names no container", switch.service) }
+    })?;
+    let mut snippet = ImageDefinitionsSnippet::new(container);
+    // The file the rewritten action reads (`FileName`), when the plan rewrites one.
+    if let Some(ChangeDetail::PipelineDeployAction { after, .. }) =
+        plan.change(StepId::PipelineDeployAction).map(|c| &c.detail)
+        && let Some(file) = after.configuration.get("FileName")
+    {
+        snippet.artifact_files = vec![file.clone()];
+    }
+    Ok(Some(snippet))
 }
 
 /// The AppSpec's container must publish its port in the template (CodeDeploy checks each

@@ -381,7 +381,7 @@ fn pipeline_change(
     let container = entry.and_then(|e| e.container_name.clone()).unwrap_or_else(|| "<container>".to_owned());
     if before.provider == "CodeDeployToECS" {
         warnings.push(format!(
-            "the build must now write {IMAGE_DEFINITIONS} into artifact {}: add to the buildspec's post_build commands `printf '[{{\"name\":\"{container}\",\"imageUri\":\"%s\"}}]' \"$IMAGE_URI\" > {IMAGE_DEFINITIONS}` and list {IMAGE_DEFINITIONS} under artifacts.files (taskdef.json and appspec.yaml are no longer read)",
+            "the build must now write {IMAGE_DEFINITIONS} into artifact {}: replace the buildspec's command writing imageDetail.json with `printf '[{{\"name\":\"{container}\",\"imageUri\":\"%s\"}}]' \"$REPOSITORY_URI:$IMAGE_TAG\" > {IMAGE_DEFINITIONS}` (its own image expression) and list only {IMAGE_DEFINITIONS} under artifacts.files (taskdef.json and appspec.yaml are no longer read); --artifacts-dir DIR --buildspec FILE writes the patched buildspec",
             before.input_artifacts.join(", ")
         ));
     }

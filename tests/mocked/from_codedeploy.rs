@@ -324,3 +324,31 @@ fn a_code_deploy_service_without_a_deployment_group_is_refused() {
     let err = ecs_bluegreen::plan::plan(&onward(Target::EcsNative), &inv).unwrap_err();
     assert!(err.has(RefusalKind::NoDeploymentGroup), "{err}");
 }
+
+/// The way back's build change: an onward plan's artifacts are the imagedefinitions.json
+/// buildspec for the service's container, and the buildspec a CodeDeploy migration patched
+/// goes back to what it was; a plan to CodeDeploy keeps the templates.
+#[tokio::test(start_paused = true)]
+async fn an_onward_plan_patches_the_buildspec_back_to_imagedefinitions() {
+    use ecs_bluegreen::artifacts::{ecs_action_snippet, patch_buildspec};
+    let tutorial = "version: 0.2\nphases:\n  post_build:\n    commands:\n      - docker push $REPOSITORY_URI:$IMAGE_TAG\n      # for the deploy action\n      - printf '[{\"name\":\"web\",\"imageUri\":\"%s\"}]' \"$REPOSITORY_URI:$IMAGE_TAG\" > imagedefinitions.json\nartifacts:\n  files:\n    - imagedefinitions.json\n";
+    let codedeploy = patch_buildspec(tutorial).unwrap();
+
+    let account = MockAccount::new(migrated());
+    for target in [Target::EcsNative, Target::Rolling] {
+        let plan = onward(target).plan(&account.clients()).await.unwrap();
+        let snippet = ecs_action_snippet(&plan).unwrap().expect("an onward plan goes back to the ECS action");
+        assert_eq!(snippet.container_name, "web");
+        assert_eq!(snippet.artifact_files, ["imagedefinitions.json"]);
+        let back = snippet.patch(&codedeploy).unwrap();
+        assert_eq!(back.text, tutorial, "{target:?}");
+        // The plan's warning names the same command.
+        let command = snippet.post_build_command();
+        assert!(plan.warnings.iter().any(|w| w.contains(&command) && w.contains("--buildspec")), "{:?}", plan.warnings);
+    }
+
+    // To CodeDeploy: no ECS action to go back to; generate makes the templates.
+    let forward = Migration::for_service(sample::CLUSTER, sample::SERVICE).unwrap().pipeline(sample::pipeline_stage()).build();
+    let plan = forward.plan(&MockAccount::new(Scenario::default()).clients()).await.unwrap();
+    assert_eq!(ecs_action_snippet(&plan), Ok(None));
+}

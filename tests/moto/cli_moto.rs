@@ -169,6 +169,44 @@ async fn plan_writes_the_deploy_artifacts_and_a_patched_buildspec() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Onward from CodeDeploy the `ECS` action reads imagedefinitions.json only: plan with
+/// `--artifacts-dir --buildspec` writes the buildspec patched back (for the service's container)
+/// and the snippet, no templates, and changes nothing; an unreadable buildspec exits 2 and
+/// writes nothing.
+#[tokio::test]
+async fn an_onward_plan_writes_the_buildspec_patched_back_to_imagedefinitions() {
+    let (account, aws, f, dir) = setup().await;
+    let applied = migrate(&account, &dir, &[&["apply", "--yes"], ARGS].concat());
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    let before = snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await;
+
+    let tutorial = "version: 0.2\nphases:\n  post_build:\n    commands:\n      # the ECS deploy action reads this\n      - printf '[{\"name\":\"web\",\"imageUri\":\"%s\"}]' \"$REPOSITORY_URI:$IMAGE_TAG\" > imagedefinitions.json\nartifacts:\n  files:\n    - imagedefinitions.json\n";
+    let buildspec = dir.join("codedeploy-buildspec.yml");
+    std::fs::write(&buildspec, ecs_bluegreen::artifacts::patch_buildspec(tutorial).unwrap()).unwrap();
+    let out_dir = dir.join("onward-artifacts");
+    let onward = ["--cluster", "prod", "--service", "web", "--pipeline", "web-pipeline", "--target", "rolling"];
+    let args = [&["plan", "--artifacts-dir", out_dir.to_str().unwrap(), "--buildspec", buildspec.to_str().unwrap()], &onward[..]].concat();
+    let out = migrate(&account, &dir, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(out_dir.join("buildspec.yml")).unwrap(), tutorial);
+    let snippet = std::fs::read_to_string(out_dir.join("buildspec-snippet.yml")).unwrap();
+    assert!(snippet.contains("> imagedefinitions.json") && snippet.contains("\"name\":\"web\""), "{snippet}");
+    for absent in ["taskdef.json", "appspec.yml", "imageDetail.json"] {
+        assert!(!out_dir.join(absent).exists(), "{absent} is written, but the ECS action does not read it");
+    }
+
+    // A buildspec it cannot edit: exit 2, nothing written.
+    std::fs::write(&buildspec, "version: 0.2\n").unwrap();
+    let empty_dir = dir.join("refused-artifacts");
+    let args = [&["plan", "--artifacts-dir", empty_dir.to_str().unwrap(), "--buildspec", buildspec.to_str().unwrap()], &onward[..]].concat();
+    let refused = migrate(&account, &dir, &args);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("phases"), "{}", text(&refused.stderr));
+    assert!(!empty_dir.exists(), "nothing is written for a refused buildspec");
+    assert_same(&before, &snapshot(&aws, &f.cluster_name, &f.load_balancer_arn, &f.pipeline_name).await, "after the onward plans");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// moto's deployments never leave `Created`: deploy-check shows progress, stops waiting at the
 /// deadline (exit 1, the deployment named and left running), and a second run is refused while
 /// that deployment is in flight (exit 2, nothing created).
