@@ -110,21 +110,13 @@ impl BuildspecSnippet {
 
     /// A commented YAML snippet with the command and the `artifacts.files` list.
     pub fn to_yaml(&self) -> String {
-        let mut y = String::new();
-        y.push_str("# buildspec.yml changes for the CodeDeployToECS (blue/green) deploy action:\n");
-        y.push_str(&format!(
-            "# replace the command that writes {} with the one below, and make the build\n",
-            self.replaces
-        ));
-        y.push_str("# output exactly these files (taskdef.json and appspec.yml are the generated\n");
-        y.push_str("# templates; commit them next to buildspec.yml).\n");
-        y.push_str("phases:\n  post_build:\n    commands:\n");
-        y.push_str(&format!("      - {}\n", yaml::plain_or_single(&self.post_build_command())));
-        y.push_str("artifacts:\n  files:\n");
-        for f in &self.artifact_files {
-            y.push_str(&format!("    - {}\n", yaml::plain_or_single(f)));
-        }
-        y
+        snippet_yaml(
+            "CodeDeployToECS (blue/green)",
+            &self.replaces,
+            "(taskdef.json and appspec.yml are the generated\n# templates; commit them next to buildspec.yml).",
+            &self.post_build_command(),
+            &self.artifact_files,
+        )
     }
 
     /// Rewrites a `buildspec.yml` textually, keeping every other line (comments, blank lines,
@@ -441,20 +433,13 @@ impl ImageDefinitionsSnippet {
 
     /// A commented YAML snippet with the command and the `artifacts.files` list.
     pub fn to_yaml(&self) -> String {
-        let mut y = String::new();
-        y.push_str("# buildspec.yml changes for the ECS (rolling or ECS-native blue/green) deploy action:\n");
-        y.push_str(&format!(
-            "# replace the command that writes {} with the one below, and make the build\n",
-            self.replaces
-        ));
-        y.push_str("# output exactly these files (taskdef.json and appspec.yaml are no longer read).\n");
-        y.push_str("phases:\n  post_build:\n    commands:\n");
-        y.push_str(&format!("      - {}\n", yaml::plain_or_single(&self.post_build_command())));
-        y.push_str("artifacts:\n  files:\n");
-        for f in &self.artifact_files {
-            y.push_str(&format!("    - {}\n", yaml::plain_or_single(f)));
-        }
-        y
+        snippet_yaml(
+            "ECS (rolling or ECS-native blue/green)",
+            &self.replaces,
+            "(taskdef.json and appspec.yaml are no longer read).",
+            &self.post_build_command(),
+            &self.artifact_files,
+        )
     }
 
     /// Rewrites a `buildspec.yml` textually the way [`BuildspecSnippet::patch`] does, in the
@@ -526,6 +511,22 @@ fn check_container_name(name: &str) -> Result<(), ArtifactError> {
 
 fn definitions_command(container: &str, expr: &str) -> String {
     format!("printf '[{{\"name\":\"{container}\",\"imageUri\":\"%s\"}}]' {expr} > {IMAGE_DEFINITIONS_FILE}")
+}
+
+/// The commented snippet of a buildspec change toward the `action` deploy action: the command
+/// that replaces the one writing `replaces`, and the exact `artifacts.files` (`files_note`
+/// follows "output exactly these files").
+fn snippet_yaml(action: &str, replaces: &str, files_note: &str, command: &str, files: &[String]) -> String {
+    let mut y = format!("# buildspec.yml changes for the {action} deploy action:\n");
+    y.push_str(&format!("# replace the command that writes {replaces} with the one below, and make the build\n"));
+    y.push_str(&format!("# output exactly these files {files_note}\n"));
+    y.push_str("phases:\n  post_build:\n    commands:\n");
+    y.push_str(&format!("      - {}\n", yaml::plain_or_single(command)));
+    y.push_str("artifacts:\n  files:\n");
+    for f in files {
+        y.push_str(&format!("    - {}\n", yaml::plain_or_single(f)));
+    }
+    y
 }
 
 fn bserr(reason: &str) -> ArtifactError {

@@ -7,12 +7,14 @@
 //! Run with `cargo test --test mocked from_codedeploy::`.
 
 use ecs_bluegreen::inventory::TrafficRouting;
-use ecs_bluegreen::journal::{Entry, Journal, Record};
+use ecs_bluegreen::journal::Journal;
 use ecs_bluegreen::plan::{Action, ChangeDetail, RefusalKind, StepId};
 use ecs_bluegreen::spec::{Migration, NativeDeployment, NativeStrategy, Target};
 use ecs_bluegreen::testing::{AccountState, Fault, InjectedError, MockAccount, Scenario, sample};
 use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::{ApplyOptions, Error, InMemoryJournal, Outcome};
+
+use crate::mocks::CrashAt;
 
 fn opts() -> ApplyOptions {
     ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST)
@@ -188,21 +190,6 @@ async fn a_fault_at_every_mutating_call_leaves_the_account_as_it_was() {
             let left = comparable(&account.state()).differences(&start);
             assert_eq!(left, Vec::<String>::new(), "{target:?}: fault at call {} ({op})", i + 1);
         }
-    }
-}
-
-/// A journal whose process dies at its `n`th write.
-struct CrashAt(InMemoryJournal, usize, std::sync::atomic::AtomicUsize);
-
-impl Journal for CrashAt {
-    fn append(&self, entry: Entry) -> ecs_bluegreen::Result<u64> {
-        if self.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == self.1 {
-            return Err(Error::Journal("simulated crash".into()));
-        }
-        self.0.append(entry)
-    }
-    fn records(&self) -> ecs_bluegreen::Result<Vec<Record>> {
-        self.0.records()
     }
 }
 

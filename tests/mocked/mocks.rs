@@ -92,3 +92,19 @@ impl World {
         self.account.clients_from(MockClients::new().rules(faults.0.iter().cloned()).interceptor(recorder.clone()).retry(retry))
     }
 }
+
+/// A journal whose process dies at its `n`th write (`CrashAt(InMemoryJournal::new(), n,
+/// 0.into())`): that append fails as a crash would, and the journal keeps what came before.
+pub struct CrashAt(pub ecs_bluegreen::InMemoryJournal, pub usize, pub std::sync::atomic::AtomicUsize);
+
+impl ecs_bluegreen::Journal for CrashAt {
+    fn append(&self, entry: ecs_bluegreen::journal::Entry) -> ecs_bluegreen::Result<u64> {
+        if self.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == self.1 {
+            return Err(ecs_bluegreen::Error::Journal("simulated crash".into()));
+        }
+        self.0.append(entry)
+    }
+    fn records(&self) -> ecs_bluegreen::Result<Vec<ecs_bluegreen::journal::Record>> {
+        self.0.records()
+    }
+}

@@ -6,12 +6,14 @@
 //! Run with `cargo test --test mocked native::`.
 
 use ecs_bluegreen::inventory::ListenerAction;
-use ecs_bluegreen::journal::{Entry, Journal, Record};
+use ecs_bluegreen::journal::Journal;
 use ecs_bluegreen::plan::{ChangeDetail, RefusalKind, StepId};
 use ecs_bluegreen::spec::{BakeTime, Migration, NativeDeployment, NativeStrategy, Port, Target};
 use ecs_bluegreen::testing::{InjectedError, MockAccount, Scenario, fail_each_step, sample};
 use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::{ApplyOptions, Error, InMemoryJournal, Outcome};
+
+use crate::mocks::CrashAt;
 
 const INFRA_POLICY: &str = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers";
 
@@ -122,21 +124,6 @@ async fn a_fault_at_every_mutating_call_leaves_the_account_as_it_was() {
         // Green group (+ attributes), route, role (+ policy), the two UpdateService calls, and the run lock.
         assert!(report.mutating_calls.iter().filter(|o| o.as_str() == "UpdateService").count() == 2, "{:?}", report.mutating_calls);
         report.assert_all_restored();
-    }
-}
-
-/// A journal whose process dies at its `n`th write.
-struct CrashAt(InMemoryJournal, usize, std::sync::atomic::AtomicUsize);
-
-impl Journal for CrashAt {
-    fn append(&self, entry: Entry) -> ecs_bluegreen::Result<u64> {
-        if self.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == self.1 {
-            return Err(Error::Journal("simulated crash".into()));
-        }
-        self.0.append(entry)
-    }
-    fn records(&self) -> ecs_bluegreen::Result<Vec<Record>> {
-        self.0.records()
     }
 }
 

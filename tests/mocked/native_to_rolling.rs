@@ -10,12 +10,14 @@
 use ecs_bluegreen::inventory::{
     AdvancedConfigurationDef, ServiceDefinition, ServiceDeploymentInfo, TargetGroupInfo, WeightedTargetGroup,
 };
-use ecs_bluegreen::journal::{Entry, Journal, Record};
+use ecs_bluegreen::journal::Journal;
 use ecs_bluegreen::plan::{Action, ChangeDetail, RefusalKind, StepId};
 use ecs_bluegreen::spec::{Migration, Port, Target};
 use ecs_bluegreen::testing::{InjectedError, MockAccount, Scenario, fail_each_step, sample};
 use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::{ApplyOptions, Error, InMemoryJournal, Outcome};
+
+use crate::mocks::CrashAt;
 
 fn opts() -> ApplyOptions {
     ApplyOptions::new().service_wait(WaitPolicy::FAST).iam_propagation(WaitPolicy::FAST)
@@ -166,21 +168,6 @@ async fn a_fault_at_every_mutating_call_leaves_the_native_service_as_it_was() {
     // The strategy, the entry, and the run lock.
     assert_eq!(report.mutating_calls.iter().filter(|o| o.as_str() == "UpdateService").count(), 2, "{:?}", report.mutating_calls);
     report.assert_all_restored();
-}
-
-/// A journal whose process dies at its `n`th write.
-struct CrashAt(InMemoryJournal, usize, std::sync::atomic::AtomicUsize);
-
-impl Journal for CrashAt {
-    fn append(&self, entry: Entry) -> ecs_bluegreen::Result<u64> {
-        if self.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == self.1 {
-            return Err(Error::Journal("simulated crash".into()));
-        }
-        self.0.append(entry)
-    }
-    fn records(&self) -> ecs_bluegreen::Result<Vec<Record>> {
-        self.0.records()
-    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -6,12 +6,13 @@ use crate::common;
 
 use std::sync::atomic::Ordering;
 
+use common::fault_loops::CrashingJournal;
 use common::faults::FailNthMutation;
 use common::fixture::{Fixture, seed_rolling_account};
 use common::snapshot::{assert_same, snapshot};
 use common::{AccountHeader, fresh_account, moto_clients, moto_endpoint, moto_sdk_config};
 use ecs_bluegreen::spec::{Migration, PipelineDeployStage, PipelineName, Port, ServiceCutover, ServiceName};
-use ecs_bluegreen::txn::journal::{Entry, JournalStatus, Record};
+use ecs_bluegreen::txn::journal::JournalStatus;
 use ecs_bluegreen::wait::WaitPolicy;
 use ecs_bluegreen::{ApplyOptions, AwsClients, Error, InMemoryJournal, Journal, Outcome};
 
@@ -215,24 +216,6 @@ async fn a_fault_at_every_mutating_call_rolls_back_to_the_start() {
 async fn a_fault_at_every_mutating_call_of_recreate_and_parallel_rolls_back_to_the_start() {
     fault_at_every_mutating_call(ServiceCutover::Recreate).await;
     fault_at_every_mutating_call(ServiceCutover::Parallel { new_name: ServiceName::new("web-bg").unwrap() }).await;
-}
-
-/// A journal that "crashes" (fails) at its n-th append, keeping what was written before.
-struct CrashingJournal {
-    inner: InMemoryJournal,
-    crash_at: usize,
-}
-
-impl Journal for CrashingJournal {
-    fn append(&self, entry: Entry) -> ecs_bluegreen::Result<u64> {
-        if self.inner.records()?.len() + 1 == self.crash_at {
-            return Err(Error::Journal("simulated crash".into()));
-        }
-        self.inner.append(entry)
-    }
-    fn records(&self) -> ecs_bluegreen::Result<Vec<Record>> {
-        self.inner.records()
-    }
 }
 
 /// Whether some ACTIVE service is registered with the blue target group (traffic is served).
