@@ -190,7 +190,6 @@ impl Rewrite<'_> {
         Ok(BuildspecPatch { text: out, notes })
     }
 
-
     fn patch_commands(&self, lines: &mut Vec<String>, notes: &mut Vec<String>) -> Result<(), ArtifactError> {
         let writes = self.writes;
         let phases = top_key(lines, "phases").ok_or_else(|| bserr("it has no top-level `phases:` key"))?;
